@@ -1,0 +1,125 @@
+//! record: `tideline-cli record` — run the engine's recorder on a session file until Ctrl-C,
+//! SIGTERM, `--until-idle`, or a fatal error, with a live progress line on stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use tideline_engine::ingest::{Endpoint, IngestOptions, Recorder};
+use tideline_engine::store::{Session, SessionWriter};
+use tokio_util::sync::CancellationToken;
+
+use crate::{api_key, progress};
+
+#[derive(Args)]
+pub struct RecordArgs {
+    /// The EventStream URL (https://…, or http:// on loopback).
+    #[arg(long)]
+    endpoint: String,
+    /// The session file to record into.
+    #[arg(long)]
+    session: PathBuf,
+    /// Stop after this many seconds without a new event.
+    #[arg(long, value_name = "SECS")]
+    until_idle: Option<f64>,
+    /// Reconnect when the stream sends nothing, not even a keep-alive, for this long.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    idle_timeout: f64,
+}
+
+pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let endpoint = Endpoint::parse(&args.endpoint)?;
+    // Before any async runtime: the keyring client runs its own D-Bus calls.
+    let key = api_key::resolve(&endpoint)?;
+    let session = Session::open_or_create(&args.session)?;
+    let options = IngestOptions {
+        idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
+        ..IngestOptions::default()
+    };
+    let until_idle = args
+        .until_idle
+        .map(|secs| seconds(secs, "--until-idle"))
+        .transpose()?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let writer = SessionWriter::spawn(session)?;
+        let recorder = Recorder::new(endpoint, key, options, &writer);
+        let cancel = CancellationToken::new();
+        tokio::spawn(stop_on_signal(cancel.clone()));
+        if let Some(idle) = until_idle {
+            tokio::spawn(stop_when_idle(recorder.status(), idle, cancel.clone()));
+        }
+        let progress = tokio::spawn(progress::report(recorder.status()));
+        let result = recorder.run(&writer, cancel).await;
+        let closed = writer.close().await;
+        let _ = progress.await;
+        result?;
+        let session = closed?;
+        let summary = session.summary()?;
+        eprintln!(
+            "recorded into {}: {} events, {} quarantined, {} duplicates, stream at id {}",
+            args.session.display(),
+            summary.events,
+            summary.quarantined,
+            summary.duplicates,
+            summary.last_event_id.as_deref().unwrap_or("-")
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .with_context(|| format!("{flag} must be a positive number of seconds"))
+}
+
+/// Ctrl-C or SIGTERM: stop reading, flush what was received, leave the session consistent.
+async fn stop_on_signal(cancel: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    cancel.cancel();
+}
+
+/// Cancels once no change frame has arrived for `idle`.
+async fn stop_when_idle(
+    mut status: tokio::sync::watch::Receiver<tideline_engine::ingest::IngestStatus>,
+    idle: Duration,
+    cancel: CancellationToken,
+) {
+    let mut received = status.borrow_and_update().received;
+    let mut last_event = Instant::now();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        let now_received = status.borrow_and_update().received;
+        if now_received != received {
+            received = now_received;
+            last_event = Instant::now();
+        } else if last_event.elapsed() >= idle {
+            cancel.cancel();
+            return;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! diff: what changed between an asset's previous and new configuration.
+//!
+//! Two views of one change. [`field_changes`] lists what changed field by field, with paths
+//! such as `IpPermissions[0].IpRanges[CidrIp=203.0.113.66/32]`, for the timeline, detections
+//! and the CSV summary ([`summarize`]). The text diff (unified and side by side) compares the
+//! [`canonical_pretty`] JSON of both sides, for reading.
+//!
+//! Configurations come from the stream and may be hostile: recursion stops at a fixed depth,
+//! array alignment and the text diff run under a time budget (similar's deadline), and keys
+//! that are not plain identifiers are quoted in paths, so no key can forge a path or a line.
+
+mod canonical;
+mod deep;
+mod fields;
+mod summary;
+#[cfg(test)]
+mod tests;
+mod text;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use canonical::canonical_pretty;
+pub use fields::field_changes;
+pub use summary::summarize;
+
+/// What happened at one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    /// Only in the current configuration: `old` is `None`.
+    Added,
+    /// Only in the previous configuration: `new` is `None`.
+    Removed,
+    /// In both, with different values (or types): both are set.
+    Changed,
+}
+
+/// One difference between two configurations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Where, from the root: dotted keys, `[3]` for an array index, `[CidrIp=10.0.0.0/8]` for
+    /// an element matched by an identifying field, `["odd key"]` for a key that is not a plain
+    /// identifier. The empty string is the whole configuration.
+    pub path: String,
+    pub op: ChangeOp,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// How one side of a side-by-side row differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    Equal,
+    Added,
+    Removed,
+}
+
+/// One row of a side-by-side view. A side with no line (`None`) has kind `Equal`: there is
+/// nothing on it to mark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideBySideRow {
+    /// 1-based line number in the previous text.
+    pub left_no: Option<u32>,
+    /// The previous text's line, without its newline.
+    pub left: Option<String>,
+    /// 1-based line number in the current text.
+    pub right_no: Option<u32>,
+    /// The current text's line, without its newline.
+    pub right: Option<String>,
+    pub left_kind: LineKind,
+    pub right_kind: LineKind,
+}
+
+/// Everything the app shows about one configuration change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigDiff {
+    pub changes: Vec<FieldChange>,
+    /// Unified diff (3 lines of context, headers `previous` and `current`) of the canonical
+    /// pretty JSON; empty when nothing changed.
+    pub unified: String,
+    pub side_by_side: Vec<SideBySideRow>,
+}
+
+/// Diffs an event's `previous_config` against its `config`.
+///
+/// `previous = None` means unknown or did not exist (a create): one `Added` at `""` with the
+/// whole configuration. `current = None` means deleted: one `Removed` at `""`. A JSON `null`
+/// counts as missing, as it does on the wire. A missing side is empty text in the text diff.
+pub fn diff_configs(previous: Option<&Value>, current: Option<&Value>) -> ConfigDiff {
+    let previous = previous.filter(|value| !value.is_null());
+    let current = current.filter(|value| !value.is_null());
+    let changes = match (previous, current) {
+        (None, None) => Vec::new(),
+        (None, Some(current)) => vec![FieldChange {
+            path: String::new(),
+            op: ChangeOp::Added,
+            old: None,
+            new: Some(deep::clone_flat(current)),
+        }],
+        (Some(previous), None) => vec![FieldChange {
+            path: String::new(),
+            op: ChangeOp::Removed,
+            old: Some(deep::clone_flat(previous)),
+            new: None,
+        }],
+        (Some(previous), Some(current)) => field_changes(previous, current),
+    };
+    let old_text = previous.map(canonical_pretty).unwrap_or_default();
+    let new_text = current.map(canonical_pretty).unwrap_or_default();
+    let lines = text::diff_lines(&old_text, &new_text);
+    ConfigDiff {
+        changes,
+        unified: lines.unified,
+        side_by_side: lines.side_by_side,
+    }
+}

@@ -1,0 +1,13 @@
+//! Tideline's engine: everything that records, stores and explains an EventStream, with no UI in it.
+//!
+//! Data flows one way: [`ingest`] reads the SSE stream, [`wire`] maps each frame to a
+//! [`model::Frame`], the [`store`] writes frames in batched transactions together with the
+//! stream position, and [`export`] and [`diff`] read back what was stored. The desktop shell
+//! and the CLI are callers; the engine never knows which one is calling.
+
+pub mod diff;
+pub mod export;
+pub mod ingest;
+pub mod model;
+pub mod store;
+pub mod wire;

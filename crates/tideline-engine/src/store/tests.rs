@@ -1,0 +1,241 @@
+//! Store tests on real session files: deduplication, stream position, asset state,
+//! quarantine, and refusing files that are not ours.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+use super::{Session, StoreError};
+use crate::model::{Frame, PositionedFrame, QuarantineReason};
+use crate::wire;
+
+fn event_json(id: &str, change: &str, time: &str, asset: &str, config: &str) -> String {
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","source":"/cloudAccounts/A","type":"com.opshelm.asset.{change}","time":"{time}","data":{{"asset":{{"name":"{asset}","type":"network.firewall","display_name":"{asset}-display","account":"111","region":"us-east-1","provider":"aws"}},"attribution":{{"principal":"arn:aws:iam::111:user/jdoe","method":"console","source_ip":"198.51.100.23","action":"Act"}},"config":{config},"previous_config":null}}}}"#
+    )
+}
+
+fn positioned(json: String) -> PositionedFrame {
+    let sse_id = serde_json::from_str::<serde_json::Value>(&json)
+        .ok()
+        .and_then(|value| value["id"].as_str().map(str::to_owned));
+    PositionedFrame {
+        frame: wire::decode_frame(json),
+        sse_id,
+        received_at: Utc::now(),
+    }
+}
+
+fn new_session(dir: &TempDir) -> Session {
+    Session::open_or_create(&dir.path().join("s.tideline")).unwrap()
+}
+
+#[test]
+fn a_duplicate_delivery_is_counted_not_stored_twice() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    let a = event_json("1", "create", "2024-05-05T10:00:00Z", "sg-1", "{}");
+    let outcome = session
+        .write_batch(&[positioned(a.clone()), positioned(a.clone())])
+        .unwrap();
+    assert_eq!((outcome.stored, outcome.duplicates), (1, 1));
+    let outcome = session.write_batch(&[positioned(a)]).unwrap();
+    assert_eq!((outcome.stored, outcome.duplicates), (0, 1));
+    let summary = session.summary().unwrap();
+    assert_eq!((summary.events, summary.duplicates), (1, 2));
+}
+
+#[test]
+fn the_stream_position_commits_with_its_batch_and_survives_reopening() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    {
+        let mut session = Session::open_or_create(&path).unwrap();
+        assert_eq!(session.stream_position().unwrap(), None);
+        session
+            .write_batch(&[
+                positioned(event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}")),
+                positioned(event_json("2", "create", "2024-05-05T10:00:01Z", "b", "{}")),
+            ])
+            .unwrap();
+    }
+    let session = Session::open(&path).unwrap();
+    assert_eq!(session.stream_position().unwrap().as_deref(), Some("2"));
+    assert_eq!(session.event_keys().unwrap().len(), 2);
+}
+
+#[test]
+fn a_quarantined_frame_keeps_its_reason_and_moves_the_position() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    let bad = PositionedFrame {
+        frame: wire::decode_frame("{not json".into()),
+        sse_id: Some("bad-1".into()),
+        received_at: Utc::now(),
+    };
+    session.write_batch(&[bad]).unwrap();
+    let rows = session.quarantined().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0].reason.starts_with("data is not JSON"),
+        "{}",
+        rows[0].reason
+    );
+    assert_eq!(rows[0].raw, b"{not json");
+    assert_eq!(session.stream_position().unwrap().as_deref(), Some("bad-1"));
+    assert_eq!(session.summary().unwrap().quarantined, 1);
+}
+
+#[test]
+fn the_asset_state_follows_event_time_not_arrival_and_keeps_deleted_assets() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    let created = event_json("1", "create", "2024-05-05T10:00:00Z", "sg-1", r#"{"v":1}"#);
+    let deleted = event_json("3", "delete", "2024-05-05T12:00:00Z", "sg-1", "null");
+    let late_update = event_json("2", "update", "2024-05-05T11:00:00Z", "sg-1", r#"{"v":2}"#);
+    session
+        .write_batch(&[
+            positioned(created),
+            positioned(deleted),
+            positioned(late_update),
+        ])
+        .unwrap();
+    let (last_change, deleted, count, state_event): (String, bool, i64, String) = session
+        .conn
+        .query_row(
+            "SELECT a.last_change, a.deleted, a.event_count, e.event_id FROM assets a \
+             JOIN events e ON e.seq = a.state_seq WHERE a.name = 'sg-1'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (last_change.as_str(), deleted, count, state_event.as_str()),
+        ("delete", true, 3, "3")
+    );
+}
+
+#[test]
+fn events_are_read_back_in_time_order_verbatim() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    let later = event_json("1", "create", "2024-05-05T10:00:00.5Z", "a", "{}");
+    let earlier = event_json("2", "create", "2024-05-04T10:00:00Z", "b", "{}");
+    session
+        .write_batch(&[positioned(later.clone()), positioned(earlier.clone())])
+        .unwrap();
+    let mut seen = Vec::new();
+    session
+        .for_each_event(|event| {
+            seen.push((event.event_id, event.body));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(
+        seen,
+        vec![("2".to_owned(), earlier), ("1".to_owned(), later)]
+    );
+    let summary = session.summary().unwrap();
+    assert_eq!(summary.first_time.as_deref(), Some("2024-05-04T10:00:00Z"));
+    assert_eq!(
+        summary.last_time.as_deref(),
+        Some("2024-05-05T10:00:00.500Z")
+    );
+}
+
+#[test]
+fn other_opshelm_events_are_stored_apart_from_asset_changes() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    let cost = r#"{"id":"c1","source":"/s","type":"com.opshelm.cost.update","time":"2024-05-05T14:01:03Z","data":{}}"#;
+    session.write_batch(&[positioned(cost.to_owned())]).unwrap();
+    let summary = session.summary().unwrap();
+    assert_eq!(
+        (summary.events, summary.asset_events, summary.other_events),
+        (1, 0, 1)
+    );
+}
+
+fn unchanged_after_refusal(path: &std::path::Path, check: impl Fn(&StoreError) -> bool) {
+    let before = std::fs::read(path).unwrap();
+    let error = Session::open(path).err().expect("the file was accepted");
+    assert!(check(&error), "unexpected error: {error}");
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        before,
+        "the refused file was changed"
+    );
+}
+
+#[test]
+fn files_that_are_not_sessions_are_refused_and_left_unchanged() {
+    let dir = TempDir::new().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    unchanged_after_refusal(&empty, |e| e.to_string().contains("the file is empty"));
+
+    let random = dir.path().join("random");
+    std::fs::write(
+        &random,
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    unchanged_after_refusal(&random, |e| {
+        e.to_string().contains("not an SQLite database")
+    });
+
+    let other = dir.path().join("other.sqlite");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hi');")
+        .unwrap();
+    unchanged_after_refusal(&other, |e| {
+        e.to_string().contains("another application's SQLite")
+    });
+}
+
+#[test]
+fn a_session_from_a_newer_schema_is_refused_and_left_unchanged() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("future.tideline");
+    drop(Session::open_or_create(&path).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    unchanged_after_refusal(&path, |e| {
+        matches!(e, StoreError::SchemaTooNew { found: 99, .. })
+    });
+}
+
+#[test]
+fn quarantine_reasons_are_stored_as_plain_text() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    let frame = PositionedFrame {
+        frame: wire::quarantine(
+            QuarantineReason::UnexpectedSseEvent {
+                name: "weird".into(),
+            },
+            b"x",
+        ),
+        sse_id: None,
+        received_at: DateTime::from_timestamp(0, 0).unwrap(),
+    };
+    session.write_batch(&[frame]).unwrap();
+    assert!(matches!(
+        wire::decode_frame("[]".into()),
+        Frame::Quarantined(_)
+    ));
+    assert_eq!(
+        session.quarantined().unwrap()[0].reason,
+        "unexpected SSE event name \"weird\" (expected `data` or none)"
+    );
+    assert_eq!(
+        session.stream_position().unwrap(),
+        None,
+        "a frame without an id does not move the position"
+    );
+}

@@ -1,0 +1,154 @@
+//! writer: the thread that owns a session while it records and commits frames in batches —
+//! at most [`BATCH_MAX`] frames, and within [`FLUSH_WITHIN`] of the first uncommitted one.
+//!
+//! The queue in front of it is bounded, so a slow disk slows the stream reader down instead
+//! of growing memory.
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{oneshot, watch};
+
+use super::{Session, StoreError};
+use crate::model::PositionedFrame;
+
+pub const BATCH_MAX: usize = 2_000;
+pub const FLUSH_WITHIN: Duration = Duration::from_millis(100);
+const QUEUE_CAPACITY: usize = 8_192;
+
+/// The session's totals as of the last commit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriterTotals {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub newest_time: Option<DateTime<Utc>>,
+    /// The durable stream position.
+    pub position: Option<String>,
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "frames are the common case; flushes are rare"
+)]
+enum Command {
+    Frame(PositionedFrame),
+    Flush(oneshot::Sender<Option<String>>),
+}
+
+/// A handle to the writer thread. Dropping every handle lets the thread finish its last batch.
+pub struct SessionWriter {
+    commands: flume::Sender<Command>,
+    totals: watch::Receiver<WriterTotals>,
+    thread: JoinHandle<Result<Session, StoreError>>,
+}
+
+impl SessionWriter {
+    /// Moves `session` onto its own thread; totals start from what the session already holds.
+    pub fn spawn(session: Session) -> Result<SessionWriter, StoreError> {
+        let summary = session.summary()?;
+        let initial = WriterTotals {
+            stored: summary.events,
+            duplicates: summary.duplicates,
+            quarantined: summary.quarantined,
+            newest_time: summary
+                .last_time
+                .as_deref()
+                .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+                .map(|time| time.with_timezone(&Utc)),
+            position: summary.last_event_id,
+        };
+        let (commands, queue) = flume::bounded(QUEUE_CAPACITY);
+        let (totals_tx, totals) = watch::channel(initial);
+        let thread = std::thread::Builder::new()
+            .name("tideline-writer".into())
+            .spawn(move || run(session, queue, totals_tx))
+            .map_err(|source| StoreError::Io {
+                path: "writer thread".into(),
+                source,
+            })?;
+        Ok(SessionWriter {
+            commands,
+            totals,
+            thread,
+        })
+    }
+
+    /// Queues a frame; waits while the queue is full.
+    pub async fn send(&self, frame: PositionedFrame) -> Result<(), StoreError> {
+        self.commands
+            .send_async(Command::Frame(frame))
+            .await
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Commits everything queued so far and returns the durable stream position.
+    pub async fn flush(&self) -> Result<Option<String>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send_async(Command::Flush(reply))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Totals after each commit.
+    pub fn totals(&self) -> watch::Receiver<WriterTotals> {
+        self.totals.clone()
+    }
+
+    /// Commits what is queued, stops the thread and hands the session back (or the error
+    /// that stopped the thread).
+    pub async fn close(self) -> Result<Session, StoreError> {
+        drop(self.commands);
+        let thread = self.thread;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(|_| StoreError::WriterGone)?
+            .map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+fn run(
+    mut session: Session,
+    queue: flume::Receiver<Command>,
+    totals_tx: watch::Sender<WriterTotals>,
+) -> Result<Session, StoreError> {
+    let mut batch: Vec<PositionedFrame> = Vec::with_capacity(BATCH_MAX);
+    let mut flushes: Vec<oneshot::Sender<Option<String>>> = Vec::new();
+    while let Ok(first) = queue.recv() {
+        let deadline = Instant::now() + FLUSH_WITHIN;
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                Command::Frame(frame) => batch.push(frame),
+                Command::Flush(reply) => {
+                    flushes.push(reply);
+                    break;
+                }
+            }
+            if batch.len() >= BATCH_MAX {
+                break;
+            }
+            next = queue.recv_deadline(deadline).ok();
+        }
+        if !batch.is_empty() {
+            let outcome = session.write_batch(&batch)?;
+            batch.clear();
+            totals_tx.send_modify(|totals| {
+                totals.stored += outcome.stored;
+                totals.duplicates += outcome.duplicates;
+                totals.quarantined += outcome.quarantined;
+                totals.newest_time = totals.newest_time.max(outcome.newest_time);
+                if outcome.position.is_some() {
+                    totals.position = outcome.position;
+                }
+            });
+        }
+        for reply in flushes.drain(..) {
+            let _ = reply.send(totals_tx.borrow().position.clone());
+        }
+    }
+    Ok(session)
+}

@@ -1,0 +1,140 @@
+//! writes: storing a batch of frames in one transaction, with the stream position it reaches.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{TransactionBehavior, params};
+
+use super::{Session, StoreError};
+use crate::model::{ChangeKind, EventRecord, Frame, PositionedFrame, QuarantinedFrame};
+
+/// What one batch did to the session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub newest_time: Option<DateTime<Utc>>,
+    /// The stream position after this batch, if any frame in it carried an SSE id.
+    pub position: Option<String>,
+}
+
+const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (source, event_id, event_type, change, time_us, \
+     asset_name, asset_type, asset_display, asset_provider, asset_account, asset_region, \
+     principal, principal_id, assumed_role, method, source_ip, action, received_us, body) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+
+// The newest event (by its own time, then arrival) defines the asset's state; older events
+// arriving late only count. Every SET expression sees the row as it was before the update.
+const UPSERT_ASSET: &str = "INSERT INTO assets (name, asset_type, display_name, provider, account, region, \
+     state_seq, state_time_us, last_change, deleted, event_count) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1) \
+     ON CONFLICT (name) DO UPDATE SET \
+       event_count   = event_count + 1, \
+       asset_type    = CASE WHEN excluded.state_time_us >= state_time_us THEN coalesce(excluded.asset_type, asset_type) ELSE coalesce(asset_type, excluded.asset_type) END, \
+       display_name  = CASE WHEN excluded.state_time_us >= state_time_us THEN coalesce(excluded.display_name, display_name) ELSE coalesce(display_name, excluded.display_name) END, \
+       provider      = coalesce(provider, excluded.provider), \
+       account       = coalesce(account, excluded.account), \
+       region        = coalesce(region, excluded.region), \
+       state_seq     = CASE WHEN excluded.state_time_us >= state_time_us THEN excluded.state_seq ELSE state_seq END, \
+       last_change   = CASE WHEN excluded.state_time_us >= state_time_us THEN excluded.last_change ELSE last_change END, \
+       deleted       = CASE WHEN excluded.state_time_us >= state_time_us THEN excluded.deleted ELSE deleted END, \
+       state_time_us = max(state_time_us, excluded.state_time_us)";
+
+const INSERT_QUARANTINE: &str = "INSERT INTO quarantine (received_us, reason, sse_id, raw, raw_len) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+const ADVANCE_STREAM: &str = "UPDATE stream_state SET last_event_id = coalesce(?1, last_event_id), \
+     duplicates = duplicates + ?2 WHERE id = 1";
+
+impl Session {
+    /// Stores `frames` in one transaction: new events, their assets' state, quarantined frames,
+    /// the duplicate count and the stream position all commit together or not at all.
+    pub fn write_batch(&mut self, frames: &[PositionedFrame]) -> Result<BatchOutcome, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut outcome = BatchOutcome::default();
+        {
+            let mut insert_event = tx.prepare_cached(INSERT_EVENT)?;
+            let mut upsert_asset = tx.prepare_cached(UPSERT_ASSET)?;
+            let mut insert_quarantine = tx.prepare_cached(INSERT_QUARANTINE)?;
+            for positioned in frames {
+                let received_us = positioned.received_at.timestamp_micros();
+                match &positioned.frame {
+                    Frame::Event(event) => {
+                        if insert_event_row(&mut insert_event, event, received_us)? == 0 {
+                            outcome.duplicates += 1;
+                        } else {
+                            outcome.stored += 1;
+                            outcome.newest_time = outcome.newest_time.max(Some(event.time));
+                            if let (Some(change), Some(name)) = (event.change, &event.asset.name) {
+                                let seq = tx.last_insert_rowid();
+                                upsert_asset.execute(params![
+                                    name,
+                                    event.asset.asset_type,
+                                    event.asset.display_name,
+                                    event.asset.provider,
+                                    event.asset.account,
+                                    event.asset.region,
+                                    seq,
+                                    event.time.timestamp_micros(),
+                                    change.as_str(),
+                                    change == ChangeKind::Delete,
+                                ])?;
+                            }
+                        }
+                    }
+                    Frame::Quarantined(QuarantinedFrame {
+                        reason,
+                        raw,
+                        raw_len,
+                    }) => {
+                        insert_quarantine.execute(params![
+                            received_us,
+                            reason.to_string(),
+                            positioned.sse_id,
+                            raw,
+                            *raw_len as i64,
+                        ])?;
+                        outcome.quarantined += 1;
+                    }
+                }
+                if let Some(id) = &positioned.sse_id {
+                    outcome.position = Some(id.clone());
+                }
+            }
+            tx.execute(
+                ADVANCE_STREAM,
+                params![outcome.position, outcome.duplicates as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+}
+
+fn insert_event_row(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    event: &EventRecord,
+    received_us: i64,
+) -> rusqlite::Result<usize> {
+    statement.execute(params![
+        event.source,
+        event.event_id,
+        event.event_type,
+        event.change.map(ChangeKind::as_str),
+        event.time.timestamp_micros(),
+        event.asset.name,
+        event.asset.asset_type,
+        event.asset.display_name,
+        event.asset.provider,
+        event.asset.account,
+        event.asset.region,
+        event.attribution.principal,
+        event.attribution.principal_id,
+        event.attribution.assumed_role,
+        event.attribution.method,
+        event.attribution.source_ip,
+        event.attribution.action,
+        received_us,
+        event.body,
+    ])
+}
