@@ -47,6 +47,7 @@ pub async fn report(mut status: watch::Receiver<IngestStatus>) {
 
 fn render(status: &IngestStatus, rate: f64) -> String {
     let state = match &status.state {
+        ConnectionState::Offline => "offline".to_owned(),
         ConnectionState::Connecting => "connecting".to_owned(),
         ConnectionState::Live => "live".to_owned(),
         ConnectionState::Reconnecting {

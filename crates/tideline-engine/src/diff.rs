@@ -20,7 +20,7 @@ mod text;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use canonical::canonical_pretty;
+pub use canonical::{canonical_compact, canonical_pretty};
 pub use fields::field_changes;
 pub use summary::summarize;
 
@@ -50,6 +50,7 @@ pub struct FieldChange {
 
 /// How one side of a side-by-side row differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     Equal,
@@ -60,6 +61,7 @@ pub enum LineKind {
 /// One row of a side-by-side view. A side with no line (`None`) has kind `Equal`: there is
 /// nothing on it to mark.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SideBySideRow {
     /// 1-based line number in the previous text.
     pub left_no: Option<u32>,

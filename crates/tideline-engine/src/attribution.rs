@@ -1,0 +1,150 @@
+//! attribution: how the incident view names who made a change, and why a change counts as
+//! made from the console, the CLI, Terraform, an SDK or by the provider itself.
+//!
+//! The method is EventStream's classification; Tideline does not reclassify, it shows the
+//! evidence in the event that supports (or does not support) it.
+
+use serde_json::Value;
+
+/// A short, human name for a principal: the user name of an IAM user ARN, `role/session` of
+/// an assumed role, the text itself for service hosts, e-mails and anything unrecognised.
+pub fn principal_short(principal: &str) -> String {
+    if let Some(resource) = principal.strip_prefix("arn:") {
+        // arn:partition:service:region:account:resource
+        let resource = resource.splitn(5, ':').nth(4).unwrap_or(resource);
+        if let Some(rest) = resource.strip_prefix("assumed-role/") {
+            return rest.to_owned();
+        }
+        if resource == "root" {
+            return "root".to_owned();
+        }
+        return resource.rsplit('/').next().unwrap_or(resource).to_owned();
+    }
+    principal.to_owned()
+}
+
+/// One sentence saying what supports the method classification of a change.
+pub fn method_reason(
+    method: Option<&str>,
+    user_agent: Option<&str>,
+    principal: Option<&str>,
+    raw: &Value,
+) -> String {
+    let Some(method) = method.filter(|m| !m.is_empty()) else {
+        return "EventStream did not say how this change was made.".to_owned();
+    };
+    let agent = user_agent.unwrap_or_default();
+    let mut evidence: Vec<String> = Vec::new();
+    match method {
+        "console" => {
+            if agent.starts_with("Mozilla/") {
+                evidence.push("the user agent is a web browser".to_owned());
+            }
+            if raw["sessionCredentialFromConsole"].as_str() == Some("true") {
+                evidence.push(
+                    "the provider marked the session as a console sign-in (sessionCredentialFromConsole)"
+                        .to_owned(),
+                );
+            }
+        }
+        "terraform" => evidence.extend(agent_token(agent, &["Terraform/", "terraform-provider-"])),
+        "cli" => evidence.extend(agent_token(
+            agent,
+            &["aws-cli/", "gcloud", "azure-cli", "az-cli"],
+        )),
+        "sdk" => evidence.extend(agent_token(
+            agent,
+            &["Boto3/", "botocore/", "aws-sdk-", "google-api-", "azsdk-"],
+        )),
+        "provider" => {
+            let service = principal
+                .filter(|p| p.ends_with(".amazonaws.com") || p.ends_with(".googleapis.com"));
+            if let Some(service) = service {
+                evidence.push(format!(
+                    "the caller is the provider's own service {service}"
+                ));
+            }
+            if raw["userIdentity"]["type"].as_str() == Some("AWSService") {
+                evidence.push("CloudTrail records the caller as an AWSService".to_owned());
+            }
+        }
+        _ => {}
+    }
+    if evidence.is_empty() {
+        format!("Classified as {method} by EventStream; nothing in the event corroborates it.")
+    } else {
+        format!(
+            "Classified as {method} by EventStream: {}.",
+            evidence.join(", and ")
+        )
+    }
+}
+
+/// "the user agent names X" for the first product token of `prefixes` found in `agent`.
+fn agent_token(agent: &str, prefixes: &[&str]) -> Option<String> {
+    prefixes.iter().find_map(|prefix| {
+        let start = agent.find(prefix)?;
+        let token: String = agent[start..]
+            .split_whitespace()
+            .next()?
+            .chars()
+            .take(60)
+            .collect();
+        Some(format!("the user agent names {token}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn principals_get_short_names() {
+        for (principal, short) in [
+            ("arn:aws:iam::123456789012:user/jdoe", "jdoe"),
+            ("arn:aws:iam::123456789012:user/division/team/jdoe", "jdoe"),
+            (
+                "arn:aws:sts::123456789012:assumed-role/ops-engineer/asmith@example.com",
+                "ops-engineer/asmith@example.com",
+            ),
+            ("arn:aws:iam::123456789012:root", "root"),
+            ("autoscaling.amazonaws.com", "autoscaling.amazonaws.com"),
+            ("alice@example.com", "alice@example.com"),
+            ("arn:weird", "arn:weird"),
+        ] {
+            assert_eq!(principal_short(principal), short, "{principal}");
+        }
+    }
+
+    #[test]
+    fn method_reasons_cite_the_evidence() {
+        let console = method_reason(
+            Some("console"),
+            Some("Mozilla/5.0 (Windows NT 10.0)"),
+            None,
+            &json!({"sessionCredentialFromConsole": "true"}),
+        );
+        assert!(
+            console.contains("web browser") && console.contains("sessionCredentialFromConsole"),
+            "{console}"
+        );
+        let terraform = method_reason(
+            Some("terraform"),
+            Some("APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io)"),
+            None,
+            &Value::Null,
+        );
+        assert!(terraform.contains("names Terraform/1.7.5"), "{terraform}");
+        let provider = method_reason(
+            Some("provider"),
+            None,
+            Some("autoscaling.amazonaws.com"),
+            &Value::Null,
+        );
+        assert!(provider.contains("autoscaling.amazonaws.com"), "{provider}");
+        let bare = method_reason(Some("cli"), Some("curl/8"), None, &Value::Null);
+        assert!(bare.contains("nothing in the event corroborates"), "{bare}");
+        assert!(method_reason(None, None, None, &Value::Null).contains("did not say"));
+    }
+}

@@ -1,0 +1,466 @@
+//! timeline: the read models of the incident view — filtered pages of changes, facet counts,
+//! one change in detail (who, what changed, associations, raw event) and an asset's history.
+//!
+//! Everything a screen shows is decided here, as plain strings: the UI renders, it does not
+//! compute. Values from events stay text; nothing here interprets them as markup.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::attribution::{method_reason, principal_short};
+use crate::diff::{self, ChangeOp, SideBySideRow, canonical_compact, canonical_pretty};
+use crate::model::ChangeKind;
+use crate::store::{Session, StoreError, StoredEvent, format_time};
+
+/// How many field changes a row's one-line summary names.
+const SUMMARY_ITEMS: usize = 4;
+/// The most rows one page may ask for.
+const PAGE_LIMIT_MAX: u64 = 1_000;
+/// The most values a facet lists.
+const FACET_VALUES: u64 = 50;
+/// How much of a quarantined frame the view shows.
+const QUARANTINE_PREVIEW_BYTES: usize = 2_048;
+
+/// What the change list is filtered by. Empty lists and `None` filter nothing; filters combine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
+pub struct TimelineQuery {
+    pub changes: Vec<ChangeKind>,
+    pub asset_types: Vec<String>,
+    pub methods: Vec<String>,
+    pub principals: Vec<String>,
+    pub regions: Vec<String>,
+    pub accounts: Vec<String>,
+    /// RFC 3339; inclusive.
+    pub time_from: Option<String>,
+    pub time_to: Option<String>,
+    /// Free text over asset names, types, principals, source IPs and actions.
+    pub text: Option<String>,
+    /// Pivot to one asset.
+    pub asset_name: Option<String>,
+}
+
+/// The columns a facet can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Change,
+    AssetType,
+    Method,
+    Principal,
+    Region,
+    Account,
+}
+
+/// One change in the list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ChangeRow {
+    pub seq: i64,
+    /// RFC 3339 UTC.
+    pub time: String,
+    pub change: Option<ChangeKind>,
+    pub event_type: String,
+    pub asset_name: Option<String>,
+    /// The display name, else the provider's short id, else the last part of the asset name.
+    pub asset_label: String,
+    pub asset_type: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    pub action: Option<String>,
+    pub principal: Option<String>,
+    pub principal_short: Option<String>,
+    pub method: Option<String>,
+    pub source_ip: Option<String>,
+    /// What changed, on one line.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ChangePage {
+    /// Newest first.
+    pub rows: Vec<ChangeRow>,
+    /// How many changes match the query in all.
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FacetCount {
+    pub value: String,
+    pub label: String,
+    pub count: u64,
+}
+
+/// Counts per value under the current query, each facet without its own filter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Facets {
+    pub change: Vec<FacetCount>,
+    pub asset_type: Vec<FacetCount>,
+    pub method: Vec<FacetCount>,
+    pub principal: Vec<FacetCount>,
+    pub region: Vec<FacetCount>,
+    pub account: Vec<FacetCount>,
+}
+
+/// Who made a change, how and from where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Who {
+    pub principal: Option<String>,
+    pub principal_short: Option<String>,
+    pub principal_id: Option<String>,
+    pub assumed_role: Option<String>,
+    pub assumed_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub method: Option<String>,
+    pub method_reason: String,
+}
+
+/// One field change, its values already rendered as JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FieldChangeView {
+    pub path: String,
+    #[cfg_attr(feature = "ts", ts(type = "\"added\" | \"removed\" | \"changed\""))]
+    pub op: ChangeOp,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Association {
+    pub name: String,
+    pub asset_type: Option<String>,
+    pub relation: Option<String>,
+    pub label: String,
+    /// The session has events of this asset.
+    pub known: bool,
+}
+
+/// A whole configuration shown as it is: a create's new one, a delete's last known one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConfigView {
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "\"new\" | \"deleted\" | \"previous\" | \"current\"")
+    )]
+    pub label: &'static str,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ChangeDetail {
+    pub row: ChangeRow,
+    pub who: Who,
+    pub changes: Vec<FieldChangeView>,
+    pub unified: Option<String>,
+    pub side_by_side: Vec<SideBySideRow>,
+    pub config: Option<ConfigView>,
+    /// Why there is no diff, when there is none.
+    pub diff_note: Option<String>,
+    pub associations: Vec<Association>,
+    /// The provider's own event, pretty-printed.
+    pub raw_text: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HistoryEntry {
+    pub row: ChangeRow,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct QuarantineEntry {
+    pub id: i64,
+    pub received_at: String,
+    pub reason: String,
+    pub sse_id: Option<String>,
+    /// The first bytes of the frame as text (invalid UTF-8 replaced).
+    pub raw_preview: String,
+    pub raw_len: u64,
+}
+
+/// A page of changes, newest first.
+pub fn list_changes(
+    session: &Session,
+    query: &TimelineQuery,
+    offset: u64,
+    limit: u64,
+) -> Result<ChangePage, StoreError> {
+    let events = session.page_changes(query, offset, limit.min(PAGE_LIMIT_MAX))?;
+    let rows = events
+        .iter()
+        .map(|event| change_row(event, &parse_body(event)))
+        .collect();
+    Ok(ChangePage {
+        rows,
+        total: session.count_changes(query)?,
+    })
+}
+
+pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreError> {
+    let counts = |facet: Facet, label: fn(&str) -> String| -> Result<Vec<FacetCount>, StoreError> {
+        Ok(session
+            .facet_counts(query, facet, FACET_VALUES)?
+            .into_iter()
+            .map(|(value, count)| FacetCount {
+                label: label(&value),
+                value,
+                count,
+            })
+            .collect())
+    };
+    let same = |value: &str| value.to_owned();
+    Ok(Facets {
+        change: counts(Facet::Change, same)?,
+        asset_type: counts(Facet::AssetType, same)?,
+        method: counts(Facet::Method, same)?,
+        principal: counts(Facet::Principal, principal_short)?,
+        region: counts(Facet::Region, same)?,
+        account: counts(Facet::Account, same)?,
+    })
+}
+
+/// Everything about one change, or `None` if there is no event `seq`.
+pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>, StoreError> {
+    let Some(event) = session.event_by_seq(seq)? else {
+        return Ok(None);
+    };
+    let body = parse_body(&event);
+    let data = &body["data"];
+    let present = |value: &Value| -> Option<Value> { Some(value.clone()).filter(|v| !v.is_null()) };
+    let config = present(&data["config"]);
+    let previous = present(&data["previous_config"]);
+
+    let mut detail = ChangeDetail {
+        row: change_row(&event, &body),
+        who: who(&event, data),
+        changes: Vec::new(),
+        unified: None,
+        side_by_side: Vec::new(),
+        config: None,
+        diff_note: None,
+        associations: associations(session, data)?,
+        raw_text: present(&data["raw"]).map(|raw| canonical_pretty(&raw)),
+        tags: tags(&data["asset"]["tags"]),
+    };
+    let view = |label, value: &Value| {
+        Some(ConfigView {
+            label,
+            text: canonical_pretty(value),
+        })
+    };
+    match (event.change, &previous, &config) {
+        (Some(ChangeKind::Create), _, Some(config)) => detail.config = view("new", config),
+        (Some(ChangeKind::Delete), Some(previous), _) => detail.config = view("deleted", previous),
+        (Some(ChangeKind::Delete), None, _) => {
+            detail.diff_note = Some("the stream did not include the deleted configuration".into());
+        }
+        (Some(ChangeKind::Update), Some(previous), Some(config)) => {
+            let diff = diff::diff_configs(Some(previous), Some(config));
+            if diff.changes.is_empty() {
+                detail.diff_note = Some("the configuration did not change".into());
+            }
+            detail.changes = diff.changes.into_iter().map(field_change_view).collect();
+            detail.unified = Some(diff.unified).filter(|text| !text.is_empty());
+            detail.side_by_side = diff.side_by_side;
+        }
+        (Some(ChangeKind::Update), None, Some(config)) => {
+            detail.config = view("current", config);
+            detail.diff_note =
+                Some("previous configuration unknown: showing the current one".into());
+        }
+        (Some(ChangeKind::Update), Some(previous), None) => {
+            detail.config = view("previous", previous);
+            detail.diff_note = Some("new configuration missing: showing the previous one".into());
+        }
+        (Some(_), _, _) => detail.diff_note = Some("the event carries no configuration".into()),
+        (None, _, _) => detail.diff_note = Some("not an asset change".into()),
+    }
+    Ok(Some(detail))
+}
+
+/// Every event of one asset, oldest first.
+pub fn asset_history(session: &Session, asset_name: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    Ok(session
+        .asset_events(asset_name)?
+        .iter()
+        .map(|event| HistoryEntry {
+            row: change_row(event, &parse_body(event)),
+        })
+        .collect())
+}
+
+pub fn quarantine_entries(session: &Session) -> Result<Vec<QuarantineEntry>, StoreError> {
+    Ok(session
+        .quarantined()?
+        .into_iter()
+        .map(|row| QuarantineEntry {
+            id: row.id,
+            received_at: format_time(row.received_at),
+            reason: row.reason,
+            sse_id: row.sse_id,
+            raw_preview: String::from_utf8_lossy(
+                &row.raw[..row.raw.len().min(QUARANTINE_PREVIEW_BYTES)],
+            )
+            .into_owned(),
+            raw_len: row.raw_len,
+        })
+        .collect())
+}
+
+/// A stored body is JSON by construction; an unreadable one shows as an event without data.
+fn parse_body(event: &StoredEvent) -> Value {
+    serde_json::from_str(&event.body).unwrap_or(Value::Null)
+}
+
+pub(crate) fn change_row(event: &StoredEvent, body: &Value) -> ChangeRow {
+    let data = &body["data"];
+    ChangeRow {
+        seq: event.seq,
+        time: format_time(event.time),
+        change: event.change,
+        event_type: event.event_type.clone(),
+        asset_name: event.asset_name.clone(),
+        asset_label: asset_label(event, data),
+        asset_type: event.asset_type.clone(),
+        region: event.asset_region.clone(),
+        account: event.asset_account.clone(),
+        action: event.action.clone(),
+        principal: event.principal.clone(),
+        principal_short: event.principal.as_deref().map(principal_short),
+        method: event.method.clone(),
+        source_ip: event.source_ip.clone(),
+        summary: change_summary(event.change, data),
+    }
+}
+
+fn asset_label(event: &StoredEvent, data: &Value) -> String {
+    event
+        .asset_display
+        .clone()
+        .or_else(|| data["asset"]["provider_id"].as_str().map(str::to_owned))
+        .or_else(|| event.asset_name.as_deref().map(name_tail))
+        .unwrap_or_else(|| "(unnamed asset)".to_owned())
+}
+
+/// The last `:`-separated part of an OpsHelm asset name: its most specific part.
+fn name_tail(name: &str) -> String {
+    name.rsplit(':').next().unwrap_or(name).to_owned()
+}
+
+/// What changed, on one line: the field changes of an update, "created" or "deleted".
+pub(crate) fn change_summary(change: Option<ChangeKind>, data: &Value) -> String {
+    let config = data.get("config").filter(|value| !value.is_null());
+    let previous = data.get("previous_config").filter(|value| !value.is_null());
+    match (change, previous, config) {
+        (Some(ChangeKind::Create), _, _) => "created".to_owned(),
+        (Some(ChangeKind::Delete), _, _) => "deleted".to_owned(),
+        (Some(ChangeKind::Update), Some(previous), Some(config)) => {
+            let changes = diff::field_changes(previous, config);
+            if changes.is_empty() {
+                "no configuration change".to_owned()
+            } else {
+                diff::summarize(&changes, SUMMARY_ITEMS)
+            }
+        }
+        (Some(ChangeKind::Update), None, _) => "previous configuration unknown".to_owned(),
+        (Some(ChangeKind::Update), Some(_), None) => "new configuration missing".to_owned(),
+        (None, _, _) => String::new(),
+    }
+}
+
+fn who(event: &StoredEvent, data: &Value) -> Who {
+    let attribution = &data["attribution"];
+    let text = |value: &Value| value.as_str().map(str::to_owned);
+    let user_agent = text(&attribution["user_agent"]);
+    Who {
+        principal: event.principal.clone(),
+        principal_short: event.principal.as_deref().map(principal_short),
+        principal_id: event.principal_id.clone(),
+        assumed_role: event.assumed_role.clone(),
+        assumed_id: text(&attribution["assumed_id"]),
+        source_ip: event.source_ip.clone(),
+        method_reason: method_reason(
+            event.method.as_deref(),
+            user_agent.as_deref(),
+            event.principal.as_deref(),
+            &data["raw"],
+        ),
+        user_agent,
+        method: event.method.clone(),
+    }
+}
+
+fn associations(session: &Session, data: &Value) -> Result<Vec<Association>, StoreError> {
+    let Some(list) = data["associations"].as_array() else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = list
+        .iter()
+        .filter_map(|item| item["name"].as_str())
+        .collect();
+    let known = session.known_assets(&names)?;
+    Ok(list
+        .iter()
+        .filter_map(|item| {
+            let name = item["name"].as_str()?.to_owned();
+            let display = known.get(&name);
+            Some(Association {
+                label: display
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| name_tail(&name)),
+                known: display.is_some(),
+                asset_type: item["type"].as_str().map(str::to_owned),
+                relation: item["relation"].as_str().map(str::to_owned),
+                name,
+            })
+        })
+        .collect())
+}
+
+fn tags(tags: &Value) -> Vec<(String, String)> {
+    let Some(map) = tags.as_object() else {
+        return Vec::new();
+    };
+    let mut pairs: Vec<(String, String)> = map
+        .iter()
+        .map(|(key, value)| {
+            let text = value
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| canonical_compact(value));
+            (key.clone(), text)
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn field_change_view(change: diff::FieldChange) -> FieldChangeView {
+    let render = |value: Option<Value>| {
+        value.map(|value| {
+            if value.is_object() || value.is_array() {
+                canonical_pretty(&value)
+            } else {
+                canonical_compact(&value)
+            }
+        })
+    };
+    FieldChangeView {
+        path: change.path,
+        op: change.op,
+        before: render(change.old),
+        after: render(change.new),
+    }
+}

@@ -1,0 +1,23 @@
+//! Tauri's build step: the config lives at the top of the repository, and every app command
+//! gets an allow-/deny- permission so the capability file can grant exactly those.
+
+fn main() {
+    let commands = &[
+        "start_demo",
+        "connect_stream",
+        "open_session",
+        "current_session",
+        "list_changes",
+        "facets",
+        "change_detail",
+        "asset_history",
+        "quarantined",
+        "watch_live",
+    ];
+    let attributes = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(commands));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        panic!("tauri build step failed: {error:#}");
+    }
+}
