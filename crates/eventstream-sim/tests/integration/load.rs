@@ -1,0 +1,55 @@
+//! The load scenario: sizes, ids, and resuming deep into a 200,000-event stream.
+
+use std::time::{Duration, Instant};
+
+use eventstream_sim::{Scenario, StreamSource};
+use serde_json::Value;
+
+use crate::client;
+use crate::{IDLE, KEY, config, serve};
+
+#[tokio::test]
+async fn load_frames_are_about_the_requested_size_with_sequential_ids() {
+    let mut config = config(StreamSource::Scenario(Scenario::Load));
+    config.count = Some(40);
+    config.size = 3000;
+    let sim = serve(config).await;
+    let mut response = client::stream(&sim.url(), KEY, None).await;
+    let frames = client::frames(&response.collect(IDLE).await);
+    assert_eq!(frames.len(), 40);
+    let mut types = std::collections::HashSet::new();
+    for (n, frame) in frames.iter().enumerate() {
+        assert!(
+            frame.data.len().abs_diff(3000) <= 300,
+            "frame {n}: {} bytes",
+            frame.data.len()
+        );
+        let event: Value = serde_json::from_str(&frame.data).unwrap();
+        assert_eq!(event["id"].as_str(), frame.id.as_deref());
+        assert_eq!(
+            frame.id.as_deref(),
+            Some(format!("01J0{:022}", n + 1).as_str())
+        );
+        types.insert(event["type"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(types.len(), 3, "creates, updates and deletes");
+}
+
+#[tokio::test]
+async fn load_of_200k_starts_at_once_and_resumes_near_the_end_without_a_scan() {
+    let mut config = config(StreamSource::Scenario(Scenario::Load));
+    config.count = Some(200_000);
+    let started = Instant::now();
+    let sim = serve(config).await;
+    let mut response = client::stream(&sim.url(), KEY, Some("01J00000000000000000199990")).await;
+    let frames = client::frames(&response.collect(Duration::from_millis(400)).await);
+    let ids: Vec<String> = frames.into_iter().map(|f| f.id.unwrap()).collect();
+    assert_eq!(ids.len(), 10);
+    assert_eq!(ids[0], "01J00000000000000000199991");
+    assert_eq!(ids[9], "01J00000000000000000200000");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
