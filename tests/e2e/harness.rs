@@ -1,0 +1,230 @@
+//! The real desktop app under Xvfb, driven over WebDriver: Debian's WebKitWebDriver starts the
+//! `tideline` binary itself (`webkitgtk:browserOptions`), and fantoccini speaks WebDriver to it.
+//! Each step can save a screenshot into `target/e2e-screenshots/<test>/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// One desktop at a time: the machine has two cores and WebKit is heavy.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Desktop {
+    pub client: Client,
+    /// The app's XDG data home (its session files); deleted with the desktop.
+    _data_home: TempDir,
+    shots: PathBuf,
+    step: u32,
+    xvfb: Child,
+    driver: Child,
+    _turn: MutexGuard<'static, ()>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_display() -> u32 {
+    (90..200)
+        .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+        .expect("a free X display number")
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Desktop {
+    /// Starts Xvfb, WebKitWebDriver and the app with `args`, and waits for the page to load.
+    pub async fn launch(test: &str, args: &[&str]) -> Desktop {
+        let turn = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let binary = PathBuf::from(env!("CARGO_BIN_EXE_tideline"));
+        let display = free_display();
+        let xvfb = Command::new("Xvfb")
+            .arg(format!(":{display}"))
+            .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb runs (apt-get install xvfb)");
+        wait_until("Xvfb", Duration::from_secs(10), || {
+            Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
+        });
+
+        let data_home = TempDir::new().unwrap();
+        let port = free_port();
+        let driver = Command::new("WebKitWebDriver")
+            .arg(format!("--port={port}"))
+            .env("DISPLAY", format!(":{display}"))
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("XDG_DATA_HOME", data_home.path().join("data"))
+            .env("XDG_CONFIG_HOME", data_home.path().join("config"))
+            .env("XDG_CACHE_HOME", data_home.path().join("cache"))
+            // No session bus: the app must say the keyring is unavailable and keep keys in memory.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("WebKitWebDriver runs (apt-get install webkit2gtk-driver)");
+        wait_until("WebKitWebDriver", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "webkitgtk:browserOptions".into(),
+            json!({"binary": binary, "args": args}),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with the tideline binary");
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("../e2e-screenshots")
+            .join(test);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).unwrap();
+        let desktop = Desktop {
+            client,
+            _data_home: data_home,
+            shots,
+            step: 0,
+            xvfb,
+            driver,
+            _turn: turn,
+        };
+        desktop.wait_for_load().await;
+        desktop
+    }
+
+    async fn wait_for_load(&self) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await;
+            if matches!(state, Ok(Value::String(ref s)) if s == "complete") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the page never finished loading");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for an element matching `css`.
+    pub async fn find(&self, css: &str) -> Element {
+        self.find_within(css, STEP_TIMEOUT).await
+    }
+
+    pub async fn find_within(&self, css: &str, timeout: Duration) -> Element {
+        self.client
+            .wait()
+            .at_most(timeout)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("no element {css:?} within {timeout:?}: {error}"))
+    }
+
+    pub async fn find_all(&self, css: &str) -> Vec<Element> {
+        self.client.find_all(Locator::Css(css)).await.unwrap()
+    }
+
+    /// Waits until the text of `css` satisfies `check`, and returns it.
+    pub async fn text_when(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                if let Ok(text) = element.text().await {
+                    if check(&text) {
+                        return text;
+                    }
+                    assert!(Instant::now() < deadline, "{css:?} shows {text:?}");
+                }
+            }
+            assert!(Instant::now() < deadline, "no element {css:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("click {css:?}: {error}"));
+    }
+
+    /// Scrolls `css` to the middle of its scroll container (for a screenshot of it).
+    pub async fn scroll_to(&self, css: &str) {
+        let element = self.find(css).await;
+        let element = serde_json::to_value(element).unwrap();
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![element],
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        element.clear().await.unwrap();
+        element.send_keys(text).await.unwrap();
+    }
+
+    /// Saves a screenshot as `NN-name.png`, a moment after the last change (WebKit repaints late).
+    pub async fn screenshot(&mut self, name: &str) -> PathBuf {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        self.step += 1;
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    pub async fn script(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .expect("script runs")
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.xvfb.kill();
+    }
+}

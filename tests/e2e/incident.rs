@@ -1,0 +1,117 @@
+//! The announcement's attack story, watched live in the demo.
+
+use std::time::Duration;
+
+use crate::harness::Desktop;
+
+const FIREWALL_OPENED: &str = r#"[data-testid="change-row"][data-asset-label="prod-db-sg"][data-action="AuthorizeSecurityGroupIngress"]"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_shows_the_firewall_change_its_diff_who_made_it_and_its_history() {
+    let mut desktop = Desktop::launch("demo_incident", &[]).await;
+
+    // 1. Start the demo from the start screen.
+    desktop.find(r#"[data-testid="start-screen"]"#).await;
+    desktop.screenshot("start-screen").await;
+    desktop.click(r#"[data-testid="start-demo"]"#).await;
+    desktop.find(r#"[data-testid="change-row"]"#).await;
+    desktop.screenshot("demo-running").await;
+
+    // 2. Wait for the firewall change on prod-db-sg, then select it.
+    desktop
+        .find_within(FIREWALL_OPENED, Duration::from_secs(120))
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // 3. The diff shows 203.0.113.66/32 added; Who shows jdoe, 198.51.100.23 and the console.
+    let changes = desktop
+        .text_when(r#"[data-testid="diff-changes"]"#, |text| {
+            text.contains("203.0.113.66/32")
+        })
+        .await;
+    assert!(
+        changes.contains("IpRanges[CidrIp=203.0.113.66/32]"),
+        "{changes}"
+    );
+    let added = desktop.find_all(r#"[data-testid="diff-field"]"#).await;
+    assert_eq!(added.len(), 1, "exactly one field change: {changes}");
+    let principal = desktop
+        .text_when(r#"[data-testid="who-principal"]"#, |t| t.contains("jdoe"))
+        .await;
+    assert!(
+        principal.contains("arn:aws:iam::123456789012:user/jdoe"),
+        "{principal}"
+    );
+    desktop
+        .text_when(r#"[data-testid="who-source-ip"]"#, |t| {
+            t.contains("198.51.100.23")
+        })
+        .await;
+    let method = desktop
+        .text_when(r#"[data-testid="who-method"]"#, |t| !t.is_empty())
+        .await;
+    assert!(method.to_lowercase().contains("console"), "{method}");
+    desktop.screenshot("firewall-change-selected").await;
+
+    // 4. Follow the association to the database: the list pivots to that asset.
+    desktop
+        .click(r#"[data-testid="association-link"][data-asset-name$=":prod-payments-db"]"#)
+        .await;
+    desktop
+        .find(r#"[data-testid="filter-chip"][data-kind="asset"][data-value$=":prod-payments-db"]"#)
+        .await;
+    for row in desktop.find_all(r#"[data-testid="change-row"]"#).await {
+        let asset = row
+            .attr("data-asset-name")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(
+            asset.ends_with(":prod-payments-db"),
+            "the pivoted list shows {asset}"
+        );
+    }
+    desktop.screenshot("pivoted-to-database").await;
+
+    // 5. Back to prod-db-sg: its history shows the rule being opened and then reverted.
+    desktop.click(r#"[data-testid="pivot-back"]"#).await;
+    desktop
+        .text_when(r#"[data-testid="detail-action"]"#, |t| {
+            t.contains("AuthorizeSecurityGroupIngress")
+        })
+        .await;
+    desktop.click(r#"[data-testid="history-open"]"#).await;
+    desktop
+        .find(r#"[data-testid="history-entry"][data-current="true"]"#)
+        .await;
+    let mut actions = Vec::new();
+    for entry in desktop.find_all(r#"[data-testid="history-entry"]"#).await {
+        actions.push(entry.attr("data-action").await.unwrap().unwrap_or_default());
+    }
+    let opened = actions
+        .iter()
+        .position(|a| a == "AuthorizeSecurityGroupIngress");
+    let reverted = opened.and_then(|o| {
+        actions[o..]
+            .iter()
+            .position(|a| a == "RevokeSecurityGroupIngress")
+    });
+    assert!(
+        opened.is_some() && reverted.is_some(),
+        "history should open then revert the rule: {actions:?}"
+    );
+    let current = desktop
+        .find(r#"[data-testid="history-entry"][data-current="true"]"#)
+        .await;
+    assert_eq!(
+        current.attr("data-action").await.unwrap().as_deref(),
+        Some("AuthorizeSecurityGroupIngress")
+    );
+    desktop
+        .scroll_to(r#"[data-testid="history-entry"][data-current="true"]"#)
+        .await;
+    desktop.screenshot("history-opened-then-reverted").await;
+    desktop.close().await;
+}

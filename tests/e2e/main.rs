@@ -1,0 +1,6 @@
+//! End-to-end tests of the desktop app: the real `tideline` binary under Xvfb, driven over
+//! WebDriver. Screenshots of each step land in `target/e2e-screenshots/<test>/`.
+
+mod harness;
+mod hostile;
+mod incident;
