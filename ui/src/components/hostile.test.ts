@@ -1,0 +1,108 @@
+// @vitest-environment jsdom
+// Event text is attacker-controlled: every string must reach the page as text, never as markup.
+import { flushSync, mount, unmount } from 'svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChangeDetail } from '../api/bindings/ChangeDetail';
+import type { ChangeRow } from '../api/bindings/ChangeRow';
+import ChangeRowView from './ChangeRowView.svelte';
+import DetailPanel from './DetailPanel.svelte';
+
+const UA = '<img src=x onerror="window.__pwned=1">';
+const TAG = '<script>window.__pwned=2</script>';
+
+const row: ChangeRow = {
+  seq: 7,
+  time: '2024-05-05T14:01:03.712Z',
+  change: 'update',
+  event_type: 'com.opshelm.asset.update',
+  asset_name: 'ohn:<b>x</b>',
+  asset_label: '"><svg onload=alert(1)>',
+  asset_type: '<i>t</i>',
+  region: '<u>r</u>',
+  account: '123456789012',
+  action: '<script>a()</script>',
+  principal: 'arn:aws:iam::1:user/<em>e</em>',
+  principal_short: '<em>e</em>',
+  method: '<img src=y>',
+  source_ip: '075.050.255.67',
+  summary: '<iframe src="javascript:alert(1)">',
+};
+
+const detail: ChangeDetail = {
+  row,
+  who: {
+    principal: row.principal,
+    principal_short: row.principal_short,
+    principal_id: '<b>id</b>',
+    assumed_role: '<a href=x>role</a>',
+    assumed_id: '<a>s</a>',
+    source_ip: row.source_ip,
+    user_agent: UA,
+    method: row.method,
+    method_reason: '<marquee>why</marquee>',
+  },
+  changes: [{ path: '<object>path</object>', op: 'changed', before: '"<b>old</b>"', after: '"<b>new</b>"' }],
+  unified: '@@ -1 +1 @@\n-<img src=z>\n+<script>b()</script>\n',
+  side_by_side: [],
+  config: null,
+  diff_note: '<h1>note</h1>',
+  associations: [{ name: 'ohn:<s>n</s>', asset_type: '<s>t</s>', relation: '<s>r</s>', label: '<img src=w>', known: false }],
+  raw_text: '{"ua": "<img src=v onerror=alert(1)>"}',
+  tags: [['team', TAG]],
+};
+
+let app: Record<string, unknown> | null = null;
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  document.body.innerHTML = '';
+});
+
+function markupElements(root: Element): string[] {
+  return [...root.querySelectorAll('img, script, iframe, object, b, i, u, em, marquee, h1, s, a, svg[onload], [onerror], [onload]')]
+    .filter((el) => !(el.tagName === 'svg' && !el.hasAttribute('onload')))
+    .map((el) => el.tagName.toLowerCase());
+}
+
+describe('hostile event text', () => {
+  it('renders the detail panel as text only', () => {
+    const target = document.createElement('div');
+    document.body.append(target);
+    app = mount(DetailPanel, {
+      target,
+      props: {
+        detail,
+        loading: false,
+        error: null,
+        zone: 'utc',
+        empty: '',
+        pivotedTo: null,
+        onpivot: () => {},
+        onclose: () => {},
+      },
+    });
+    flushSync();
+    const text = target.textContent ?? '';
+    expect(target.querySelector('[data-testid="who-user-agent"]')?.textContent).toBe(UA);
+    expect(target.querySelector('[data-testid="detail-tags"]')?.textContent).toContain(TAG);
+    expect(text).toContain('<marquee>why</marquee>');
+    expect(text).toContain('<script>b()</script>');
+    expect(text).toContain('<h1>note</h1>');
+    expect(markupElements(target)).toEqual([]);
+    expect((window as unknown as { __pwned?: unknown }).__pwned).toBeUndefined();
+  });
+
+  it('renders a list row as text and keeps hostile data attributes inert', () => {
+    const target = document.createElement('div');
+    document.body.append(target);
+    app = mount(ChangeRowView, { target, props: { row, index: 0, top: 0, selected: false, zone: 'utc', onpick: () => {} } });
+    flushSync();
+    const el = target.querySelector('[data-testid="change-row"]') as HTMLElement;
+    expect(el.dataset.assetLabel).toBe('"><svg onload=alert(1)>');
+    expect(el.dataset.action).toBe('<script>a()</script>');
+    expect(el.textContent).toContain('"><svg onload=alert(1)>');
+    expect(markupElements(target)).toEqual([]);
+    // The row is placed through the CSSOM, not a style attribute written as markup.
+    expect(el.style.transform).toBe('translateY(0px)');
+  });
+});

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import {
+  chips,
+  clearAll,
+  emptyFilters,
+  hasFilters,
+  isPicked,
+  pivotToAsset,
+  removeChip,
+  sameQuery,
+  setText,
+  setTimeFrom,
+  setTimeTo,
+  toggleFacet,
+  toQuery,
+} from './filters';
+
+const ARN = 'arn:aws:iam::123456789012:user/jdoe';
+
+describe('facet toggling', () => {
+  it('ticks and unticks a value without touching the input', () => {
+    const s0 = emptyFilters();
+    const s1 = toggleFacet(s0, 'method', 'console', 'Console');
+    expect(isPicked(s1, 'method', 'console')).toBe(true);
+    expect(isPicked(s0, 'method', 'console')).toBe(false);
+    const s2 = toggleFacet(s1, 'method', 'console', 'Console');
+    expect(isPicked(s2, 'method', 'console')).toBe(false);
+    expect(s1.facets.method).toHaveLength(1);
+  });
+
+  it('keeps other facets when one changes', () => {
+    const s = toggleFacet(toggleFacet(emptyFilters(), 'region', 'us-east-1', 'us-east-1'), 'method', 'cli', 'CLI');
+    expect(toQuery(s).regions).toEqual(['us-east-1']);
+    expect(toQuery(s).methods).toEqual(['cli']);
+  });
+});
+
+describe('query building', () => {
+  it('is empty for no filters', () => {
+    expect(toQuery(emptyFilters())).toEqual({
+      changes: [],
+      asset_types: [],
+      methods: [],
+      principals: [],
+      regions: [],
+      accounts: [],
+      time_from: null,
+      time_to: null,
+      text: null,
+      asset_name: null,
+    });
+  });
+
+  it('combines every filter, with the full ARN for principals', () => {
+    let s = emptyFilters();
+    s = toggleFacet(s, 'change', 'update', 'update');
+    s = toggleFacet(s, 'asset_type', 'network.firewall', 'network.firewall');
+    s = toggleFacet(s, 'principal', ARN, 'jdoe');
+    s = toggleFacet(s, 'account', '123456789012', '123456789012');
+    s = setTimeFrom(s, '2024-05-05T14:00:00.000Z');
+    s = setTimeTo(s, '2024-05-05T15:00:00.000Z');
+    s = setText(s, '  203.0.113.66 ');
+    const q = toQuery(s);
+    expect(q.changes).toEqual(['update']);
+    expect(q.asset_types).toEqual(['network.firewall']);
+    expect(q.principals).toEqual([ARN]);
+    expect(q.accounts).toEqual(['123456789012']);
+    expect(q.time_from).toBe('2024-05-05T14:00:00.000Z');
+    expect(q.time_to).toBe('2024-05-05T15:00:00.000Z');
+    expect(q.text).toBe('203.0.113.66');
+  });
+
+  it('gives the same query whatever order values were ticked in', () => {
+    const a = toggleFacet(toggleFacet(emptyFilters(), 'region', 'b', 'b'), 'region', 'a', 'a');
+    const b = toggleFacet(toggleFacet(emptyFilters(), 'region', 'a', 'a'), 'region', 'b', 'b');
+    expect(sameQuery(toQuery(a), toQuery(b))).toBe(true);
+  });
+
+  it('drops change values Rust would not understand', () => {
+    const s = toggleFacet(toggleFacet(emptyFilters(), 'change', 'com.opshelm.cost', 'cost'), 'change', 'delete', 'delete');
+    expect(toQuery(s).changes).toEqual(['delete']);
+  });
+
+  it('treats blank text as no text', () => {
+    expect(toQuery(setText(emptyFilters(), '   ')).text).toBeNull();
+  });
+});
+
+describe('chips', () => {
+  const full = () => {
+    let s = pivotToAsset('ohn:aws:1:us-east-1:db:x', 'prod-payments-db');
+    s = toggleFacet(s, 'principal', ARN, 'jdoe');
+    s = toggleFacet(s, 'method', 'console', 'Console');
+    s = setTimeFrom(s, '2024-05-05T14:00:00.000Z');
+    s = setText(s, 'sg-0db5');
+    return s;
+  };
+
+  it('shows one chip per active filter, with labels', () => {
+    const c = chips(full(), 'utc');
+    expect(c.map((x) => x.text)).toEqual([
+      'asset: prod-payments-db',
+      'method: Console',
+      'principal: jdoe',
+      'from 2024-05-05 14:00:00',
+      'text: sg-0db5',
+    ]);
+    expect(c.find((x) => x.text === 'principal: jdoe')?.title).toBe(ARN);
+  });
+
+  it('removes exactly the filter of the chip', () => {
+    const s = full();
+    const principal = chips(s, 'utc').find((x) => x.kind === 'facet' && x.facet === 'principal');
+    expect(principal).toBeDefined();
+    const after = removeChip(s, principal!);
+    expect(toQuery(after).principals).toEqual([]);
+    expect(toQuery(after).methods).toEqual(['console']);
+    expect(toQuery(after).asset_name).toBe('ohn:aws:1:us-east-1:db:x');
+    expect(chips(after, 'utc')).toHaveLength(4);
+    // the original is untouched
+    expect(toQuery(s).principals).toEqual([ARN]);
+  });
+
+  it('removes the pivot, the text and the time bounds', () => {
+    let s = full();
+    for (const kind of ['asset', 'text', 'time_from'] as const) {
+      const chip = chips(s, 'utc').find((x) => x.kind === kind)!;
+      s = removeChip(s, chip);
+    }
+    const q = toQuery(s);
+    expect(q.asset_name).toBeNull();
+    expect(q.text).toBeNull();
+    expect(q.time_from).toBeNull();
+    expect(q.methods).toEqual(['console']);
+  });
+
+  it('clear all leaves no chip and no filter', () => {
+    expect(hasFilters(full())).toBe(true);
+    const s = clearAll();
+    expect(chips(s, 'utc')).toEqual([]);
+    expect(hasFilters(s)).toBe(false);
+    expect(sameQuery(toQuery(s), toQuery(emptyFilters()))).toBe(true);
+  });
+
+  it('pivoting drops the filters set for another question', () => {
+    const s = pivotToAsset('ohn:x', 'x');
+    expect(chips(s, 'utc').map((c) => c.kind)).toEqual(['asset']);
+  });
+});

@@ -1,0 +1,163 @@
+// Filter state of the change list: which facet values are ticked, the time range, the free
+// text and the asset pivot. Every function returns a new state; none mutates its input. The
+// state becomes a TimelineQuery for Rust, and chips for the user.
+import type { ChangeKind } from '../api/bindings/ChangeKind';
+import type { TimelineQuery } from '../api/bindings/TimelineQuery';
+import { formatDateTime, type Zone } from './format';
+
+export type FacetKey = 'change' | 'asset_type' | 'method' | 'principal' | 'region' | 'account';
+
+export const FACET_KEYS: readonly FacetKey[] = [
+  'change',
+  'asset_type',
+  'method',
+  'principal',
+  'region',
+  'account',
+];
+
+export const FACET_TITLES: Readonly<Record<FacetKey, string>> = {
+  change: 'Change',
+  asset_type: 'Asset type',
+  method: 'Method',
+  principal: 'Principal',
+  region: 'Region',
+  account: 'Account',
+};
+
+/** A ticked facet value, with the label to show for it (principal: short name of the ARN). */
+export type FacetPick = { readonly value: string; readonly label: string };
+
+export type FilterState = {
+  readonly facets: Readonly<Record<FacetKey, readonly FacetPick[]>>;
+  /** RFC 3339 UTC bounds, or null for none. */
+  readonly timeFrom: string | null;
+  readonly timeTo: string | null;
+  readonly text: string;
+  /** Pivot to one asset: its OpsHelm name, and the label to show on the chip. */
+  readonly asset: { readonly name: string; readonly label: string } | null;
+};
+
+export type Chip =
+  | { readonly kind: 'facet'; readonly facet: FacetKey; readonly value: string; readonly text: string; readonly title: string }
+  | { readonly kind: 'time_from' | 'time_to' | 'text' | 'asset'; readonly value: string; readonly text: string; readonly title: string };
+
+const CHANGE_KINDS: readonly string[] = ['create', 'update', 'delete'] satisfies ChangeKind[];
+
+export function emptyFilters(): FilterState {
+  return {
+    facets: { change: [], asset_type: [], method: [], principal: [], region: [], account: [] },
+    timeFrom: null,
+    timeTo: null,
+    text: '',
+    asset: null,
+  };
+}
+
+export function isPicked(state: FilterState, key: FacetKey, value: string): boolean {
+  return state.facets[key].some((p) => p.value === value);
+}
+
+/** Ticks `value` in facet `key`, or unticks it if it was ticked. */
+export function toggleFacet(state: FilterState, key: FacetKey, value: string, label: string): FilterState {
+  const picks = state.facets[key];
+  const next = isPicked(state, key, value)
+    ? picks.filter((p) => p.value !== value)
+    : [...picks, { value, label }];
+  return { ...state, facets: { ...state.facets, [key]: next } };
+}
+
+export function setText(state: FilterState, text: string): FilterState {
+  return text === state.text ? state : { ...state, text };
+}
+
+export function setTimeFrom(state: FilterState, iso: string | null): FilterState {
+  return { ...state, timeFrom: iso };
+}
+
+export function setTimeTo(state: FilterState, iso: string | null): FilterState {
+  return { ...state, timeTo: iso };
+}
+
+/** Pivot: show every event of one asset. Other filters are dropped so the pivot cannot come up
+ * empty because of a filter that was set for a different question. */
+export function pivotToAsset(name: string, label: string): FilterState {
+  return { ...emptyFilters(), asset: { name, label } };
+}
+
+export function clearAll(): FilterState {
+  return emptyFilters();
+}
+
+export function hasFilters(state: FilterState): boolean {
+  return chips(state, 'utc').length > 0;
+}
+
+export function chips(state: FilterState, zone: Zone): Chip[] {
+  const out: Chip[] = [];
+  if (state.asset) {
+    out.push({ kind: 'asset', value: state.asset.name, text: `asset: ${state.asset.label}`, title: state.asset.name });
+  }
+  for (const key of FACET_KEYS) {
+    for (const p of state.facets[key]) {
+      out.push({
+        kind: 'facet',
+        facet: key,
+        value: p.value,
+        text: `${FACET_TITLES[key].toLowerCase()}: ${p.label}`,
+        title: p.value,
+      });
+    }
+  }
+  if (state.timeFrom !== null) {
+    const t = formatDateTime(state.timeFrom, zone, false);
+    out.push({ kind: 'time_from', value: state.timeFrom, text: `from ${t}`, title: state.timeFrom });
+  }
+  if (state.timeTo !== null) {
+    const t = formatDateTime(state.timeTo, zone, false);
+    out.push({ kind: 'time_to', value: state.timeTo, text: `to ${t}`, title: state.timeTo });
+  }
+  const text = state.text.trim();
+  if (text !== '') out.push({ kind: 'text', value: text, text: `text: ${text}`, title: text });
+  return out;
+}
+
+export function removeChip(state: FilterState, chip: Chip): FilterState {
+  switch (chip.kind) {
+    case 'facet': {
+      const picks = state.facets[chip.facet].filter((p) => p.value !== chip.value);
+      return { ...state, facets: { ...state.facets, [chip.facet]: picks } };
+    }
+    case 'time_from':
+      return { ...state, timeFrom: null };
+    case 'time_to':
+      return { ...state, timeTo: null };
+    case 'text':
+      return { ...state, text: '' };
+    case 'asset':
+      return { ...state, asset: null };
+  }
+}
+
+const values = (picks: readonly FacetPick[]) => picks.map((p) => p.value).sort();
+
+/** The query Rust runs. Values are sorted so equal states give equal queries. */
+export function toQuery(state: FilterState): TimelineQuery {
+  const text = state.text.trim();
+  return {
+    changes: values(state.facets.change).filter((v): v is ChangeKind => CHANGE_KINDS.includes(v)),
+    asset_types: values(state.facets.asset_type),
+    methods: values(state.facets.method),
+    principals: values(state.facets.principal),
+    regions: values(state.facets.region),
+    accounts: values(state.facets.account),
+    time_from: state.timeFrom,
+    time_to: state.timeTo,
+    text: text === '' ? null : text,
+    asset_name: state.asset?.name ?? null,
+  };
+}
+
+export function sameQuery(a: TimelineQuery, b: TimelineQuery): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
