@@ -13,9 +13,13 @@ use tideline_engine::timeline::{
 };
 use ts_rs::{Config, TS};
 
+use tideline_engine::store::{Annotations, ChainBreak, Comment, Verification};
+
+use crate::commands::tasks::{TaskOutcome, TaskProgress};
 use crate::error::CommandErrorPayload;
 use crate::host::{LiveStatus, SessionInfo, SessionMode};
 use crate::keystore::KeyStorage;
+use crate::menu::{ExportKind, MenuAction};
 
 fn generated() -> Vec<(String, String)> {
     let config = Config::new().with_large_int("number");
@@ -27,6 +31,14 @@ fn generated() -> Vec<(String, String)> {
         )*};
     }
     add!(
+        Annotations,
+        Comment,
+        Verification,
+        ChainBreak,
+        TaskProgress,
+        TaskOutcome,
+        MenuAction,
+        ExportKind,
         ChangeKind,
         TimelineQuery,
         ChangeRow,

@@ -14,12 +14,22 @@ pub enum CommandError {
     Demo(#[from] eventstream_sim::SimError),
     #[error("no session is open")]
     NoSession,
+    #[error("this session does not know the endpoint it recorded from, so it cannot resume")]
+    CannotResume,
+    #[error("the API key for this endpoint is not in the OS keyring: enter it to resume")]
+    ApiKeyNeeded,
+    #[error(transparent)]
+    Export(#[from] tideline_engine::export::ExportError),
+    #[error(transparent)]
+    Import(#[from] tideline_engine::import::ImportError),
     #[error("there is no change #{0} in this session")]
     NoSuchChange(i64),
     #[error("cannot prepare the session folder: {0}")]
     SessionFolder(String),
     #[error("the file dialog failed: {0}")]
     Dialog(String),
+    #[error("{0}")]
+    Task(String),
 }
 
 /// The shape the page receives for any failed command.
@@ -40,9 +50,16 @@ impl CommandError {
             CommandError::Ingest(_) => "ingest",
             CommandError::Demo(_) => "demo",
             CommandError::NoSession => "no_session",
+            CommandError::CannotResume => "cannot_resume",
+            CommandError::ApiKeyNeeded => "api_key_needed",
+            CommandError::Export(tideline_engine::export::ExportError::Cancelled) => "cancelled",
+            CommandError::Export(_) => "export",
+            CommandError::Import(tideline_engine::import::ImportError::Cancelled(_)) => "cancelled",
+            CommandError::Import(_) => "import",
             CommandError::NoSuchChange(_) => "no_such_change",
             CommandError::SessionFolder(_) => "session_folder",
             CommandError::Dialog(_) => "dialog",
+            CommandError::Task(_) => "task",
         }
     }
 }

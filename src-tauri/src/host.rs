@@ -1,8 +1,9 @@
 //! host: the window's one open session — recording it (from an EventStream or the built-in
-//! demo), or reviewing a saved one offline — and the live status the page watches.
+//! demo), reviewing a saved one offline, resuming its recording — and the live status the
+//! page watches.
 //!
-//! Reads go through a second connection to the same file (WAL lets it read while the writer
-//! thread commits), so queries never wait for ingest and ingest never waits for queries.
+//! Reads go through their own connection to the session file (WAL lets it read while the
+//! writer thread commits), so queries never wait for ingest and ingest never waits for them.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,7 @@ use serde::Serialize;
 use tideline_engine::ingest::{
     ApiKey, ConnectionState, Endpoint, IngestOptions, IngestStatus, Recorder,
 };
-use tideline_engine::store::{Session, SessionWriter, format_time};
+use tideline_engine::store::{Session, SessionWriter, format_time, meta_keys};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -37,16 +38,22 @@ pub enum SessionMode {
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct SessionInfo {
     pub path: String,
+    pub name: Option<String>,
+    /// The incident reference the analyst gave the session.
+    pub incident: Option<String>,
     pub mode: SessionMode,
     pub endpoint: Option<String>,
     pub key_storage: Option<KeyStorage>,
     /// Said to the user when the key could not go to the OS keyring.
     pub key_note: Option<String>,
+    /// An offline session that knows its endpoint can resume recording.
+    pub can_resume: bool,
 }
 
-/// The status bar's data.
+/// The status bar's data, and which session it is about.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct LiveStatus {
+    pub session: Option<SessionInfo>,
     pub connection: ConnectionState,
     pub received: u64,
     pub stored: u64,
@@ -60,6 +67,7 @@ pub struct LiveStatus {
 impl LiveStatus {
     fn none() -> LiveStatus {
         LiveStatus {
+            session: None,
             connection: ConnectionState::Offline,
             received: 0,
             stored: 0,
@@ -80,6 +88,14 @@ struct Active {
     stop: Option<CancellationToken>,
     /// The in-process demo stream server, kept alive while its session is open.
     _demo: Option<RunningSim>,
+}
+
+/// What a new recording is: the analyst's names for it and where it records from.
+pub struct NewSession {
+    pub name: String,
+    pub incident: Option<String>,
+    pub endpoint: String,
+    pub api_key: String,
 }
 
 pub struct SessionHost {
@@ -112,6 +128,13 @@ impl SessionHost {
             .ok_or(CommandError::NoSession)
     }
 
+    /// The open session's file.
+    pub fn path(&self) -> Result<PathBuf, CommandError> {
+        self.current()
+            .map(|info| PathBuf::from(info.path))
+            .ok_or(CommandError::NoSession)
+    }
+
     pub fn live(&self) -> watch::Receiver<LiveStatus> {
         self.live.subscribe()
     }
@@ -128,58 +151,143 @@ impl SessionHost {
         let path = self.new_session_path("demo")?;
         let info = SessionInfo {
             path: path.display().to_string(),
+            name: Some("Demo: the announcement's attack".into()),
+            incident: None,
             mode: SessionMode::Demo,
             endpoint: Some(endpoint.to_string()),
             key_storage: None,
             key_note: None,
+            can_resume: false,
         };
         self.record(info, &path, endpoint, ApiKey::new(key)?, Some(sim))
     }
 
-    /// Records a real EventStream; the key goes to the OS keyring, else memory.
-    pub async fn connect(&self, endpoint: &str, key: String) -> Result<SessionInfo, CommandError> {
-        let endpoint = Endpoint::parse(endpoint)?;
-        let key = ApiKey::new(key)?;
+    /// Records a real EventStream into a new session; the key goes to the OS keyring, else memory.
+    pub async fn connect(&self, new: NewSession) -> Result<SessionInfo, CommandError> {
+        let endpoint = Endpoint::parse(&new.endpoint)?;
+        let key = ApiKey::new(new.api_key)?;
         let (key_storage, key_note) = keystore::store(&endpoint, &key);
-        let path = self.new_session_path(endpoint_slug(&endpoint).as_str())?;
-        let info = SessionInfo {
-            path: path.display().to_string(),
-            mode: SessionMode::Live,
-            endpoint: Some(endpoint.to_string()),
-            key_storage: Some(key_storage),
-            key_note,
-        };
+        let name = Some(new.name.trim().to_owned()).filter(|name| !name.is_empty());
+        let label = name.clone().unwrap_or_else(|| endpoint_host(&endpoint));
+        let path = self.new_session_path(&label)?;
+        {
+            let session = Session::open_or_create(&path)?;
+            session.set_meta(meta_keys::CREATED_AT, &format_time(chrono::Utc::now()))?;
+            if let Some(name) = &name {
+                session.set_meta(meta_keys::NAME, name)?;
+            }
+            if let Some(incident) = new
+                .incident
+                .as_deref()
+                .map(str::trim)
+                .filter(|i| !i.is_empty())
+            {
+                session.set_meta(meta_keys::INCIDENT, incident)?;
+            }
+        }
+        let mut info = read_info(&Session::open(&path)?, &path, SessionMode::Live)?;
+        info.endpoint = Some(endpoint.to_string());
+        info.key_storage = Some(key_storage);
+        info.key_note = key_note;
         self.record(info, &path, endpoint, key, None)
     }
 
     /// Opens a saved session for review. Nothing connects anywhere.
     pub fn open(&self, path: &Path) -> Result<SessionInfo, CommandError> {
         let reader = Session::open(path)?;
-        let summary = reader.summary()?;
-        let info = SessionInfo {
-            path: path.display().to_string(),
-            mode: SessionMode::Offline,
-            endpoint: None,
-            key_storage: None,
-            key_note: None,
-        };
-        let newest_seq = reader.newest_seq()?;
-        self.replace(Active {
+        let info = read_info(&reader, path, SessionMode::Offline)?;
+        let reader = Arc::new(Mutex::new(reader));
+        let generation = self.replace(Active {
             info: info.clone(),
-            reader: Arc::new(Mutex::new(reader)),
+            reader: reader.clone(),
             stop: None,
             _demo: None,
         });
-        self.live.send_replace(LiveStatus {
-            connection: ConnectionState::Offline,
-            received: 0,
-            stored: summary.events,
-            duplicates: summary.duplicates,
-            quarantined: summary.quarantined,
-            newest_event_time: summary.last_time,
-            newest_seq,
-        });
+        self.publish_offline(&info, &reader, generation)?;
         Ok(info)
+    }
+
+    /// Appends to the open offline session from where its stream stopped. The key comes from
+    /// `api_key`, else the OS keyring.
+    pub async fn resume(&self, api_key: Option<String>) -> Result<SessionInfo, CommandError> {
+        let info = self.current().ok_or(CommandError::NoSession)?;
+        let endpoint = info.endpoint.as_deref().ok_or(CommandError::CannotResume)?;
+        let endpoint = Endpoint::parse(endpoint)?;
+        let (key, key_storage, key_note) = match api_key {
+            Some(key) => {
+                let key = ApiKey::new(key)?;
+                let (storage, note) = keystore::store(&endpoint, &key);
+                (key, storage, note)
+            }
+            None => (
+                keystore::load(&endpoint).ok_or(CommandError::ApiKeyNeeded)?,
+                KeyStorage::Keyring,
+                None,
+            ),
+        };
+        let path = PathBuf::from(&info.path);
+        let info = SessionInfo {
+            mode: SessionMode::Live,
+            key_storage: Some(key_storage),
+            key_note,
+            can_resume: false,
+            ..info
+        };
+        self.record(info, &path, endpoint, key, None)
+    }
+
+    /// Closes the open session, stopping its recording.
+    pub fn close(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        stop_recording(self.lock().take());
+        self.live.send_replace(LiveStatus::none());
+    }
+
+    /// After an import: recount, so the page sees the new events.
+    pub fn refresh(&self) -> Result<(), CommandError> {
+        let (info, reader, recording) = match self.lock().as_ref() {
+            Some(active) => (
+                active.info.clone(),
+                active.reader.clone(),
+                active.stop.is_some(),
+            ),
+            None => return Ok(()),
+        };
+        if recording {
+            // The bridge publishes on the recorder's next status; nudge the newest seq now.
+            let newest_seq = reader
+                .lock()
+                .map_err(|_| CommandError::NoSession)?
+                .newest_seq()?;
+            self.live
+                .send_modify(|status| status.newest_seq = newest_seq);
+            return Ok(());
+        }
+        self.publish_offline(&info, &reader, self.generation.load(Ordering::SeqCst))
+    }
+
+    fn publish_offline(
+        &self,
+        info: &SessionInfo,
+        reader: &Reader,
+        generation: u64,
+    ) -> Result<(), CommandError> {
+        let session = reader.lock().map_err(|_| CommandError::NoSession)?;
+        let summary = session.summary()?;
+        let newest_seq = session.newest_seq()?;
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.live.send_replace(LiveStatus {
+                session: Some(info.clone()),
+                connection: ConnectionState::Offline,
+                received: 0,
+                stored: summary.events,
+                duplicates: summary.duplicates,
+                quarantined: summary.quarantined,
+                newest_event_time: summary.last_time,
+                newest_seq,
+            });
+        }
+        Ok(())
     }
 
     fn record(
@@ -191,6 +299,9 @@ impl SessionHost {
         demo: Option<RunningSim>,
     ) -> Result<SessionInfo, CommandError> {
         let session = Session::open_or_create(path)?;
+        if info.mode == SessionMode::Live {
+            session.set_meta(meta_keys::ENDPOINT, endpoint.as_str())?;
+        }
         let reader: Reader = Arc::new(Mutex::new(Session::open(path)?));
         let writer = SessionWriter::spawn(session)?;
         let recorder = Recorder::new(endpoint, key, IngestOptions::default(), &writer);
@@ -209,6 +320,7 @@ impl SessionHost {
         });
         tauri::async_runtime::spawn(bridge(
             status,
+            info.clone(),
             reader,
             self.live.clone(),
             self.generation.clone(),
@@ -221,11 +333,7 @@ impl SessionHost {
     fn replace(&self, active: Active) -> u64 {
         let mut slot = self.lock();
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Some(previous) = slot.replace(active) {
-            if let Some(stop) = previous.stop {
-                stop.cancel();
-            }
-        }
+        stop_recording(slot.replace(active));
         generation
     }
 
@@ -234,7 +342,9 @@ impl SessionHost {
             CommandError::SessionFolder(format!("{}: {error}", self.sessions_dir.display()))
         })?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-        Ok(self.sessions_dir.join(format!("{label}-{stamp}.tideline")))
+        Ok(self
+            .sessions_dir
+            .join(format!("{}-{stamp}.tideline", file_safe(label))))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Active>> {
@@ -244,11 +354,40 @@ impl SessionHost {
     }
 }
 
-/// `streaming.opshelm.com` from its URL, safe as part of a file name.
-fn endpoint_slug(endpoint: &Endpoint) -> String {
+fn stop_recording(active: Option<Active>) {
+    if let Some(stop) = active.and_then(|active| active.stop) {
+        stop.cancel();
+    }
+}
+
+/// What a session file says about itself.
+fn read_info(
+    session: &Session,
+    path: &Path,
+    mode: SessionMode,
+) -> Result<SessionInfo, CommandError> {
+    let endpoint = session.meta(meta_keys::ENDPOINT)?;
+    Ok(SessionInfo {
+        path: path.display().to_string(),
+        name: session.meta(meta_keys::NAME)?,
+        incident: session.meta(meta_keys::INCIDENT)?,
+        mode,
+        can_resume: mode == SessionMode::Offline && endpoint.is_some(),
+        endpoint,
+        key_storage: None,
+        key_note: None,
+    })
+}
+
+fn endpoint_host(endpoint: &Endpoint) -> String {
     let host = endpoint.as_str().split("://").nth(1).unwrap_or("stream");
-    host.chars()
-        .take_while(|c| *c != '/')
+    host.split('/').next().unwrap_or(host).to_owned()
+}
+
+/// A label safe in a file name: letters, digits, `.`, `-`, `_`; at most 60 characters.
+fn file_safe(label: &str) -> String {
+    label
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
                 c
@@ -256,12 +395,14 @@ fn endpoint_slug(endpoint: &Endpoint) -> String {
                 '_'
             }
         })
+        .take(60)
         .collect()
 }
 
 /// Forwards a recording's status to the page's live status while its session is the open one.
 async fn bridge(
     mut status: watch::Receiver<IngestStatus>,
+    info: SessionInfo,
     reader: Reader,
     live: watch::Sender<LiveStatus>,
     current: Arc<AtomicU64>,
@@ -283,6 +424,7 @@ async fn bridge(
         .ok()
         .flatten();
         live.send_replace(LiveStatus {
+            session: Some(info.clone()),
             received: snapshot.received,
             stored: snapshot.stored,
             duplicates: snapshot.duplicates,
@@ -295,5 +437,20 @@ async fn bridge(
             return;
         }
         tokio::time::sleep(LIVE_THROTTLE).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_labels_become_safe_file_names() {
+        assert_eq!(
+            file_safe("INC-42: prod/db breach"),
+            "INC-42__prod_db_breach"
+        );
+        assert_eq!(file_safe("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(file_safe(&"x".repeat(100)).len(), 60);
     }
 }

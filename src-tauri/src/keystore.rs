@@ -14,6 +14,12 @@ pub enum KeyStorage {
     Memory,
 }
 
+/// The key stored for `endpoint`, if the keyring is there and has one.
+pub fn load(endpoint: &Endpoint) -> Option<ApiKey> {
+    let entry = keyring::Entry::new(SERVICE, endpoint.as_str()).ok()?;
+    ApiKey::new(entry.get_password().ok()?).ok()
+}
+
 /// Stores `key` for `endpoint`; says where it went and, if not the keyring, why.
 pub fn store(endpoint: &Endpoint, key: &ApiKey) -> (KeyStorage, Option<String>) {
     let stored = keyring::Entry::new(SERVICE, endpoint.as_str())

@@ -1,5 +1,5 @@
-//! Tideline's Tauri shell: the window, the commands the page may call, and the live bridge
-//! from the engine to the page. The only crate that imports tauri; it stays thin.
+//! Tideline's Tauri shell: the window and its File menu, the commands the page may call, and
+//! the live bridge from the engine to the page. The only crate that imports tauri; it stays thin.
 
 #[cfg(test)]
 mod bindings;
@@ -7,13 +7,17 @@ mod commands;
 mod error;
 mod host;
 mod keystore;
+mod menu;
+mod recent;
 
 use std::path::PathBuf;
 
 use clap::Parser;
 use tauri::Manager;
 
+use crate::commands::{annotations, session, tasks, timeline};
 use crate::host::SessionHost;
+use crate::recent::RecentSessions;
 
 /// `tideline [--demo | --open FILE]`
 #[derive(Parser, Debug)]
@@ -26,7 +30,7 @@ struct Args {
     /// Start on the built-in demo stream.
     #[arg(long, conflicts_with = "open")]
     demo: bool,
-    /// Open a saved session for review.
+    /// Open a saved session for review (nothing connects until you resume recording).
     #[arg(long, value_name = "FILE")]
     open: Option<PathBuf>,
 }
@@ -35,29 +39,52 @@ pub fn run() {
     let args = Args::parse();
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .manage(menu::MenuBridge::default())
+        .manage(tasks::RunningTask::default())
         .setup(move |app| {
-            let sessions_dir = app.path().app_data_dir()?.join("sessions");
-            let host = SessionHost::new(sessions_dir);
+            let recent = RecentSessions::load(app.path().app_config_dir()?.join("recent.json"));
+            let host = SessionHost::new(app.path().app_data_dir()?.join("sessions"));
             // Before the page loads, so its first `current_session` call already sees it.
-            if args.demo {
-                tauri::async_runtime::block_on(host.start_demo())?;
+            let opened = if args.demo {
+                Some(tauri::async_runtime::block_on(host.start_demo())?)
             } else if let Some(path) = &args.open {
-                host.open(path)?;
+                Some(host.open(path)?)
+            } else {
+                None
+            };
+            if let Some(info) = opened {
+                recent.add(&PathBuf::from(info.path));
             }
+            app.set_menu(menu::build(app.handle(), &recent.list())?)?;
+            app.manage(recent);
             app.manage(host);
             Ok(())
         })
+        .on_menu_event(|app, event| menu::handle(app, event.id().as_ref()))
         .invoke_handler(tauri::generate_handler![
-            commands::start_demo,
-            commands::connect_stream,
-            commands::open_session,
-            commands::current_session,
-            commands::list_changes,
-            commands::facets,
-            commands::change_detail,
-            commands::asset_history,
-            commands::quarantined,
-            commands::watch_live,
+            session::start_demo,
+            session::connect_stream,
+            session::open_session,
+            session::current_session,
+            session::resume_recording,
+            session::close_session,
+            session::save_copy,
+            session::verify_session,
+            session::watch_live,
+            session::watch_menu,
+            timeline::list_changes,
+            timeline::facets,
+            timeline::change_detail,
+            timeline::asset_history,
+            timeline::quarantined,
+            annotations::set_starred,
+            annotations::add_tag,
+            annotations::remove_tag,
+            annotations::add_comment,
+            annotations::delete_comment,
+            tasks::export_session,
+            tasks::import_capture,
+            tasks::cancel_task,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .unwrap_or_else(|error| {

@@ -5,16 +5,16 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tempfile::TempDir;
+use tokio::sync::{Mutex, MutexGuard};
 
 /// One desktop at a time: the machine has two cores and WebKit is heavy.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -54,9 +54,7 @@ fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 impl Desktop {
     /// Starts Xvfb, WebKitWebDriver and the app with `args`, and waits for the page to load.
     pub async fn launch(test: &str, args: &[&str]) -> Desktop {
-        let turn = ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let turn = ONE_AT_A_TIME.lock().await;
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_tideline"));
         let display = free_display();
         let xvfb = Command::new("Xvfb")
@@ -156,13 +154,13 @@ impl Desktop {
     pub async fn text_when(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + STEP_TIMEOUT;
         loop {
-            if let Ok(element) = self.client.find(Locator::Css(css)).await {
-                if let Ok(text) = element.text().await {
-                    if check(&text) {
-                        return text;
-                    }
-                    assert!(Instant::now() < deadline, "{css:?} shows {text:?}");
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                if check(&text) {
+                    return text;
                 }
+                assert!(Instant::now() < deadline, "{css:?} shows {text:?}");
             }
             assert!(Instant::now() < deadline, "no element {css:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use tideline_engine::export;
 use tideline_engine::store::Session;
+use tideline_engine::timeline::TimelineQuery;
 
 #[derive(Parser)]
 #[command(
@@ -38,7 +39,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export a session's timeline.
+    /// Export a session's timeline: CSV, NDJSON of the verbatim events, or Timesketch CSV.
     Export {
         #[arg(long)]
         session: PathBuf,
@@ -47,6 +48,24 @@ enum Command {
         /// A file, or `-` for standard output.
         #[arg(long)]
         out: PathBuf,
+        /// Only the events the analyst starred.
+        #[arg(long)]
+        starred: bool,
+    },
+    /// Import an NDJSON or `.sse` capture into a session (created if missing), through the same
+    /// validation and quarantine as a live stream.
+    Import {
+        #[arg(long)]
+        session: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+    },
+    /// Check the session's integrity chain: exits 0 when intact, 1 naming the first altered event.
+    Verify {
+        #[arg(long)]
+        session: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Store or delete the API key for an endpoint in the OS keyring (read from standard input).
     Key {
@@ -58,6 +77,18 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum ExportFormat {
     Csv,
+    Ndjson,
+    Timesketch,
+}
+
+impl From<ExportFormat> for export::ExportFormat {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Csv => export::ExportFormat::Csv,
+            ExportFormat::Ndjson => export::ExportFormat::Ndjson,
+            ExportFormat::Timesketch => export::ExportFormat::Timesketch,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -67,9 +98,12 @@ fn main() -> ExitCode {
         Command::Info { session, json } => info(session, json),
         Command::Export {
             session,
-            format: ExportFormat::Csv,
+            format,
             out,
-        } => export_csv(session, out),
+            starred,
+        } => export_to(session, format, out, starred),
+        Command::Import { session, input } => import(session, input),
+        Command::Verify { session, json } => verify(session, json),
         Command::Key { action } => api_key::run(action),
     };
     match result {
@@ -110,23 +144,80 @@ fn info(path: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn export_csv(path: PathBuf, out: PathBuf) -> anyhow::Result<ExitCode> {
+fn export_to(
+    path: PathBuf,
+    format: ExportFormat,
+    out: PathBuf,
+    starred: bool,
+) -> anyhow::Result<ExitCode> {
     let session = Session::open(&path)?;
-    let rows = if out.as_os_str() == "-" {
-        let stdout = std::io::stdout().lock();
-        export::export_csv(&session, BufWriter::new(stdout))?
+    let filter = starred.then(|| TimelineQuery {
+        starred_only: true,
+        ..TimelineQuery::default()
+    });
+    let format = export::ExportFormat::from(format);
+    let mut no_progress = |_, _| true;
+    if out.as_os_str() == "-" {
+        export::export(
+            &session,
+            format,
+            filter.as_ref(),
+            std::io::stdout().lock(),
+            &mut no_progress,
+        )?;
     } else {
         let file = std::fs::File::create(&out)
             .with_context(|| format!("cannot create {}", out.display()))?;
         let mut writer = BufWriter::new(file);
-        let rows = export::export_csv(&session, &mut writer)?;
+        let rows = export::export(
+            &session,
+            format,
+            filter.as_ref(),
+            &mut writer,
+            &mut no_progress,
+        )?;
         writer
             .flush()
             .with_context(|| format!("cannot write {}", out.display()))?;
-        rows
-    };
-    if out.as_os_str() != "-" {
         eprintln!("exported {rows} events to {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn import(path: PathBuf, input: PathBuf) -> anyhow::Result<ExitCode> {
+    let mut session = Session::open_or_create(&path)?;
+    let outcome = tideline_engine::import::import_file(&mut session, &input, &mut |_, _| true)?;
+    eprintln!(
+        "imported {} frames from {} into {}: {} stored, {} duplicates, {} quarantined",
+        outcome.frames,
+        input.display(),
+        path.display(),
+        outcome.stored,
+        outcome.duplicates,
+        outcome.quarantined
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(path: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
+    let session = Session::open(&path)?;
+    let verification = session.verify()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&verification)?);
+    } else if let Some(broken) = &verification.broken {
+        println!(
+            "BROKEN at event #{} (source {}, id {}): {}; {} events before it verified",
+            broken.seq, broken.source, broken.event_id, broken.reason, verification.verified
+        );
+    } else {
+        println!(
+            "intact: {} events verified; chain head {}",
+            verification.verified, verification.head
+        );
+    }
+    Ok(if verification.is_intact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

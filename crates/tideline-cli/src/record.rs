@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use tideline_engine::ingest::{Endpoint, IngestOptions, Recorder};
-use tideline_engine::store::{Session, SessionWriter};
+use tideline_engine::store::{Session, SessionWriter, meta_keys};
 use tokio_util::sync::CancellationToken;
 
 use crate::{api_key, progress};
@@ -34,6 +34,14 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     // Before any async runtime: the keyring client runs its own D-Bus calls.
     let key = api_key::resolve(&endpoint)?;
     let session = Session::open_or_create(&args.session)?;
+    // So the desktop app can offer to resume this recording (never with the key).
+    session.set_meta(meta_keys::ENDPOINT, endpoint.as_str())?;
+    if session.meta(meta_keys::CREATED_AT)?.is_none() {
+        session.set_meta(
+            meta_keys::CREATED_AT,
+            &tideline_engine::store::format_time(chrono::Utc::now()),
+        )?;
+    }
     let options = IngestOptions {
         idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
         ..IngestOptions::default()

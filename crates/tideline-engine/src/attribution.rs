@@ -11,7 +11,9 @@ use serde_json::Value;
 pub fn principal_short(principal: &str) -> String {
     if let Some(resource) = principal.strip_prefix("arn:") {
         // arn:partition:service:region:account:resource
-        let resource = resource.splitn(5, ':').nth(4).unwrap_or(resource);
+        let Some(resource) = resource.splitn(5, ':').nth(4) else {
+            return principal.to_owned();
+        };
         if let Some(rest) = resource.strip_prefix("assumed-role/") {
             return rest.to_owned();
         }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{PositionedFrame, QuarantineReason};
+use crate::model::PositionedFrame;
 use crate::store::{SessionWriter, StoreError, WriterTotals};
 use crate::wire;
 
@@ -320,17 +320,8 @@ impl Recorder {
                     if let Some(retry) = event.retry {
                         *backoff_base = Duration::from_millis(retry.max(1));
                     }
-                    if event.event_type == "ping" {
+                    let Some(frame) = wire::decode_sse_event(&event.event_type, event.data) else {
                         continue;
-                    }
-                    let frame = match event.event_type.as_str() {
-                        "data" | "message" => wire::decode_frame(event.data),
-                        other => wire::quarantine(
-                            QuarantineReason::UnexpectedSseEvent {
-                                name: other.to_owned(),
-                            },
-                            event.data.as_bytes(),
-                        ),
                     };
                     writer
                         .send(PositionedFrame {

@@ -6,8 +6,10 @@
 //! and the CLI are callers; the engine never knows which one is calling.
 
 pub mod attribution;
+pub mod capture;
 pub mod diff;
 pub mod export;
+pub mod import;
 pub mod ingest;
 pub mod model;
 pub mod store;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::attribution::{method_reason, principal_short};
 use crate::diff::{self, ChangeOp, SideBySideRow, canonical_compact, canonical_pretty};
 use crate::model::ChangeKind;
-use crate::store::{Session, StoreError, StoredEvent, format_time};
+use crate::store::{Annotations, Session, StoreError, StoredEvent, format_time};
 
 /// How many field changes a row's one-line summary names.
 const SUMMARY_ITEMS: usize = 4;
@@ -39,6 +39,14 @@ pub struct TimelineQuery {
     pub text: Option<String>,
     /// Pivot to one asset.
     pub asset_name: Option<String>,
+    /// Only events the analyst starred.
+    pub starred_only: bool,
+    /// Only events carrying any of these annotation tags.
+    pub tags: Vec<String>,
+    /// Only events stored up to this arrival number: a paused view stays exactly as it was
+    /// while new events arrive.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub max_seq: Option<i64>,
 }
 
 /// The columns a facet can count.
@@ -74,6 +82,10 @@ pub struct ChangeRow {
     pub source_ip: Option<String>,
     /// What changed, on one line.
     pub summary: String,
+    pub starred: bool,
+    /// The analyst's tags on this event.
+    pub tags: Vec<String>,
+    pub comment_count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,6 +115,10 @@ pub struct Facets {
     pub principal: Vec<FacetCount>,
     pub region: Vec<FacetCount>,
     pub account: Vec<FacetCount>,
+    /// The analyst's tags, over the whole session.
+    pub tag: Vec<FacetCount>,
+    /// How many events the analyst starred, over the whole session.
+    pub starred: u64,
 }
 
 /// Who made a change, how and from where.
@@ -168,7 +184,9 @@ pub struct ChangeDetail {
     pub associations: Vec<Association>,
     /// The provider's own event, pretty-printed.
     pub raw_text: Option<String>,
+    /// The asset's provider tags (not the analyst's: see `annotations`).
     pub tags: Vec<(String, String)>,
+    pub annotations: Annotations,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -197,10 +215,7 @@ pub fn list_changes(
     limit: u64,
 ) -> Result<ChangePage, StoreError> {
     let events = session.page_changes(query, offset, limit.min(PAGE_LIMIT_MAX))?;
-    let rows = events
-        .iter()
-        .map(|event| change_row(event, &parse_body(event)))
-        .collect();
+    let rows = annotated_rows(session, &events)?;
     Ok(ChangePage {
         rows,
         total: session.count_changes(query)?,
@@ -227,6 +242,16 @@ pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreE
         principal: counts(Facet::Principal, principal_short)?,
         region: counts(Facet::Region, same)?,
         account: counts(Facet::Account, same)?,
+        tag: session
+            .tag_counts()?
+            .into_iter()
+            .map(|(value, count)| FacetCount {
+                label: value.clone(),
+                value,
+                count,
+            })
+            .collect(),
+        starred: session.starred_count()?,
     })
 }
 
@@ -242,7 +267,7 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
     let previous = present(&data["previous_config"]);
 
     let mut detail = ChangeDetail {
-        row: change_row(&event, &body),
+        row: annotated_rows(session, std::slice::from_ref(&event))?.remove(0),
         who: who(&event, data),
         changes: Vec::new(),
         unified: None,
@@ -252,6 +277,7 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
         associations: associations(session, data)?,
         raw_text: present(&data["raw"]).map(|raw| canonical_pretty(&raw)),
         tags: tags(&data["asset"]["tags"]),
+        annotations: session.annotations(seq)?,
     };
     let view = |label, value: &Value| {
         Some(ConfigView {
@@ -291,12 +317,10 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
 
 /// Every event of one asset, oldest first.
 pub fn asset_history(session: &Session, asset_name: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-    Ok(session
-        .asset_events(asset_name)?
-        .iter()
-        .map(|event| HistoryEntry {
-            row: change_row(event, &parse_body(event)),
-        })
+    let events = session.asset_events(asset_name)?;
+    Ok(annotated_rows(session, &events)?
+        .into_iter()
+        .map(|row| HistoryEntry { row })
         .collect())
 }
 
@@ -314,6 +338,24 @@ pub fn quarantine_entries(session: &Session) -> Result<Vec<QuarantineEntry>, Sto
             )
             .into_owned(),
             raw_len: row.raw_len,
+        })
+        .collect())
+}
+
+/// Rows for `events` with the analyst's annotations on them.
+fn annotated_rows(session: &Session, events: &[StoredEvent]) -> Result<Vec<ChangeRow>, StoreError> {
+    let seqs: Vec<i64> = events.iter().map(|event| event.seq).collect();
+    let mut annotations = session.annotations_of(&seqs)?;
+    Ok(events
+        .iter()
+        .map(|event| {
+            let mut row = change_row(event, &parse_body(event));
+            if let Some(notes) = annotations.remove(&event.seq) {
+                row.starred = notes.starred;
+                row.tags = notes.tags;
+                row.comment_count = notes.comments.len().try_into().unwrap_or(u32::MAX);
+            }
+            row
         })
         .collect())
 }
@@ -341,6 +383,9 @@ pub(crate) fn change_row(event: &StoredEvent, body: &Value) -> ChangeRow {
         method: event.method.clone(),
         source_ip: event.source_ip.clone(),
         summary: change_summary(event.change, data),
+        starred: false,
+        tags: Vec::new(),
+        comment_count: 0,
     }
 }
 

@@ -26,6 +26,21 @@ pub const QUARANTINE_RAW_CAP: usize = 64 * 1024;
 const ASSET_TYPE_PREFIX: &str = "com.opshelm.asset.";
 const OPSHELM_TYPE_PREFIX: &str = "com.opshelm.";
 
+/// Decodes one SSE event by its `event:` name: `data` (OpsHelm's) or `message` (SSE's default)
+/// carry a change; `ping` is a keep-alive (`None`); any other name is kept in quarantine.
+pub fn decode_sse_event(event_type: &str, data: String) -> Option<Frame> {
+    match event_type {
+        "ping" => None,
+        "data" | "message" | "" => Some(decode_frame(data)),
+        other => Some(quarantine(
+            QuarantineReason::UnexpectedSseEvent {
+                name: other.to_owned(),
+            },
+            data.as_bytes(),
+        )),
+    }
+}
+
 /// Decodes one change frame's `data`, taking ownership so the verbatim body moves into the record.
 pub fn decode_frame(data: String) -> Frame {
     if data.len() > MAX_FRAME_BYTES {

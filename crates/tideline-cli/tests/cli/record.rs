@@ -1,128 +1,14 @@
-//! End-to-end tests of `tideline-cli` against a real EventStream server (eventstream-sim) on
-//! loopback, recording into real session files. The CLI runs as its own process, so it can be
-//! killed; the server runs in the test process so its manifest can be read directly.
+//! Recording: the live path, with faults, kills, bad keys and hostile events.
 
-use std::collections::HashSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use eventstream_sim::{RunningSim, Scenario, SimConfig, StreamSource, parse_faults};
+use eventstream_sim::{Scenario, StreamSource, parse_faults};
 use tempfile::TempDir;
 use tideline_engine::store::Session;
 
-const KEY: &str = "test-key-0123";
-
-fn cli() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tideline-cli"));
-    command.env_remove("TIDELINE_API_KEY");
-    command
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
-}
-
-async fn serve(source: StreamSource, adjust: impl FnOnce(&mut SimConfig)) -> RunningSim {
-    let mut config = SimConfig::new(KEY, source);
-    config.retry_ms = 50;
-    adjust(&mut config);
-    eventstream_sim::start(config, 0)
-        .await
-        .expect("the stream server starts")
-}
-
-/// Runs `record … --until-idle SECS` to completion.
-async fn record(url: &str, session: &Path, until_idle: &str, extra: &[&str]) -> Output {
-    let mut command = cli();
-    command
-        .args(["record", "--endpoint", url, "--session"])
-        .arg(session)
-        .args(["--until-idle", until_idle])
-        .args(extra)
-        .env("TIDELINE_API_KEY", KEY);
-    tokio::task::spawn_blocking(move || command.output().expect("tideline-cli runs"))
-        .await
-        .unwrap()
-}
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "tideline-cli failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn info_json(session: &Path) -> serde_json::Value {
-    let output = cli()
-        .args(["info", "--json", "--session"])
-        .arg(session)
-        .output()
-        .unwrap();
-    assert_success(&output);
-    serde_json::from_slice(&output.stdout).expect("info --json prints JSON")
-}
-
-fn export_rows(session: &Path) -> (csv::StringRecord, Vec<csv::StringRecord>) {
-    let output = cli()
-        .args(["export", "--format", "csv", "--out", "-", "--session"])
-        .arg(session)
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
-    let header = reader.headers().unwrap().clone();
-    let rows = reader
-        .records()
-        .collect::<Result<Vec<_>, _>>()
-        .expect("the CSV parses back");
-    (header, rows)
-}
-
-fn stored_keys(session: &Path) -> Vec<(String, String)> {
-    Session::open(session).unwrap().event_keys().unwrap()
-}
-
-fn assert_stored_exactly(session: &Path, sent: &[(String, String)]) {
-    let stored = stored_keys(session);
-    let distinct: HashSet<_> = stored.iter().cloned().collect();
-    assert_eq!(distinct.len(), stored.len(), "a key was stored twice");
-    let sent: HashSet<_> = sent.iter().cloned().collect();
-    let missing = sent.difference(&distinct).count();
-    let extra = distinct.difference(&sent).count();
-    assert!(
-        missing == 0 && extra == 0,
-        "{missing} sent events missing, {extra} stored events never sent"
-    );
-}
-
-fn ndjson(dir: &TempDir, name: &str, events: &[String]) -> PathBuf {
-    let path = dir.path().join(name);
-    let mut file = std::fs::File::create(&path).unwrap();
-    for event in events {
-        writeln!(file, "{event}").unwrap();
-    }
-    path
-}
-
-fn event(id: &str, principal: &str, user_agent: &str, pad: usize) -> String {
-    serde_json::json!({
-        "specversion": "1.0", "id": id, "source": "/cloudAccounts/T", "type": "com.opshelm.asset.update",
-        "time": format!("2024-05-05T14:00:{:02}Z", id.len() % 60),
-        "subject": "ohn:aws:1:us-east-1:network-firewall:sg-1",
-        "data": {
-            "asset": {"name": "ohn:aws:1:us-east-1:network-firewall:sg-1", "type": "network.firewall", "display_name": "sg-1"},
-            "attribution": {"principal": principal, "user_agent": user_agent, "method": "console", "source_ip": "198.51.100.23"},
-            "config": {"pad": "x".repeat(pad)}, "previous_config": {"pad": ""}
-        }
-    })
-    .to_string()
-}
+use crate::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_incident_replay_stores_11_asset_events_and_exports_11_csv_rows() {
@@ -226,7 +112,7 @@ async fn record_killed_with_sigkill_resumes_on_the_same_session_without_loss() {
     sim.shutdown().await;
 }
 
-fn stored_count(session: &Path) -> usize {
+pub(crate) fn stored_count(session: &Path) -> usize {
     if !session.exists() {
         return 0;
     }

@@ -5,6 +5,9 @@
 //! database is recognised and left alone. Writes come in batches, one transaction each, and
 //! the stream position is saved in the same transaction as the batch it follows.
 
+mod annotations;
+mod integrity;
+mod meta;
 mod open;
 mod reads;
 mod timeline;
@@ -15,6 +18,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+pub use annotations::{Annotations, Comment};
+pub use integrity::{ChainBreak, Verification};
+pub use meta::keys as meta_keys;
 pub use open::{APPLICATION_ID, SCHEMA_VERSION};
 pub use reads::{ChangeCounts, QuarantineRow, SessionSummary, StoredEvent, format_time};
 pub use writer::{SessionWriter, WriterTotals};

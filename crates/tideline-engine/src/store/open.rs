@@ -13,7 +13,11 @@ use super::{Session, StoreError};
 pub const APPLICATION_ID: i32 = 0x5444_4c4e;
 
 /// Migrations in order; the schema version of a file is how many of them it has.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_timeline.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_timeline.sql"),
+    include_str!("migrations/0002_integrity.sql"),
+    include_str!("migrations/0003_annotations.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -41,7 +45,7 @@ pub(super) fn open(path: &Path, mode: Mode) -> Result<Session, StoreError> {
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(5))?;
-    let session = Session {
+    let mut session = Session {
         conn,
         path: path.to_owned(),
     };
@@ -53,6 +57,7 @@ pub(super) fn open(path: &Path, mode: Mode) -> Result<Session, StoreError> {
     session.conn.pragma_update(None, "synchronous", "NORMAL")?;
     session.conn.pragma_update(None, "foreign_keys", "ON")?;
     session.migrate()?;
+    session.fill_missing_links()?;
     Ok(session)
 }
 

@@ -4,8 +4,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
+use super::timeline::where_clause;
 use super::{Session, StoreError};
 use crate::model::ChangeKind;
+use crate::timeline::TimelineQuery;
 
 /// Counts and extent of a session (`tideline-cli info --json` prints this).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,21 +174,38 @@ impl Session {
     }
 
     /// Calls `visit` for every event in time order (then arrival order), one row at a time,
-    /// so a caller can stream any number of events in constant memory.
+    /// so a caller can stream any number of events in constant memory. With a `filter`, only
+    /// the asset changes it matches, as the change list shows them.
     pub fn for_each_event<E>(
         &self,
+        filter: Option<&TimelineQuery>,
         mut visit: impl FnMut(StoredEvent) -> Result<(), E>,
     ) -> Result<(), E>
     where
         E: From<StoreError>,
     {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY time_us, seq");
+        let (condition, params) = match filter {
+            Some(query) => where_clause(query, None)?,
+            None => ("1".to_owned(), Vec::new()),
+        };
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE {condition} ORDER BY time_us, seq");
         let mut statement = self.conn.prepare(&sql).map_err(StoreError::from)?;
-        let mut rows = statement.query([]).map_err(StoreError::from)?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(params))
+            .map_err(StoreError::from)?;
         while let Some(row) = rows.next().map_err(StoreError::from)? {
             visit(stored_event(row).map_err(StoreError::from)?)?;
         }
         Ok(())
+    }
+
+    /// How many events [`Session::for_each_event`] visits with `filter`.
+    pub fn count_events(&self, filter: Option<&TimelineQuery>) -> Result<u64, StoreError> {
+        match filter {
+            Some(query) => self.count_changes(query),
+            None => Ok(self.summary()?.events),
+        }
     }
 
     /// One event by its key.

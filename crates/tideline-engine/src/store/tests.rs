@@ -126,7 +126,7 @@ fn events_are_read_back_in_time_order_verbatim() {
         .unwrap();
     let mut seen = Vec::new();
     session
-        .for_each_event(|event| {
+        .for_each_event(None, |event| {
             seen.push((event.event_id, event.body));
             Ok::<_, StoreError>(())
         })
@@ -238,4 +238,119 @@ fn quarantine_reasons_are_stored_as_plain_text() {
         None,
         "a frame without an id does not move the position"
     );
+}
+
+#[test]
+fn a_copy_is_a_complete_session_and_meta_survives_it() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    session
+        .set_meta(super::meta_keys::NAME, "prod breach")
+        .unwrap();
+    session
+        .write_batch(&[positioned(event_json(
+            "1",
+            "create",
+            "2024-05-05T10:00:00Z",
+            "a",
+            "{}",
+        ))])
+        .unwrap();
+    let copy_path = dir.path().join("copy.tideline");
+    session.save_copy(&copy_path).unwrap();
+    assert!(
+        session.save_copy(&copy_path).is_err(),
+        "an existing file is never overwritten"
+    );
+    let copy = Session::open(&copy_path).unwrap();
+    assert_eq!(
+        copy.meta(super::meta_keys::NAME).unwrap().as_deref(),
+        Some("prod breach")
+    );
+    assert_eq!(copy.event_keys().unwrap().len(), 1);
+    assert!(copy.verify().unwrap().is_intact());
+}
+
+#[test]
+fn two_connections_writing_in_turn_keep_one_unbroken_chain() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    let mut first = Session::open_or_create(&path).unwrap();
+    let mut second = Session::open(&path).unwrap();
+    first
+        .write_batch(&[positioned(event_json(
+            "1",
+            "create",
+            "2024-05-05T10:00:00Z",
+            "a",
+            "{}",
+        ))])
+        .unwrap();
+    second
+        .write_batch(&[positioned(event_json(
+            "2",
+            "create",
+            "2024-05-05T10:00:01Z",
+            "b",
+            "{}",
+        ))])
+        .unwrap();
+    first
+        .write_batch(&[positioned(event_json(
+            "3",
+            "create",
+            "2024-05-05T10:00:02Z",
+            "c",
+            "{}",
+        ))])
+        .unwrap();
+    let verification = first.verify().unwrap();
+    assert!(verification.is_intact(), "{verification:?}");
+    assert_eq!(verification.verified, 3);
+}
+
+#[test]
+fn annotations_are_kept_per_event_and_filter_the_timeline() {
+    use crate::timeline::{TimelineQuery, list_changes};
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    session
+        .write_batch(&[
+            positioned(event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}")),
+            positioned(event_json("2", "create", "2024-05-05T10:00:01Z", "b", "{}")),
+        ])
+        .unwrap();
+    let now = Utc::now();
+    session.set_starred(1, true, now).unwrap();
+    session.add_tag(2, " exfil ").unwrap();
+    session.add_comment(2, "<b>not html</b>", now).unwrap();
+    assert!(session.add_tag(2, "").is_err());
+    assert!(session.add_comment(99, "no such event", now).is_err());
+
+    let starred = TimelineQuery {
+        starred_only: true,
+        ..TimelineQuery::default()
+    };
+    let page = list_changes(&session, &starred, 0, 10).unwrap();
+    assert_eq!(page.rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [1]);
+    let tagged = TimelineQuery {
+        tags: vec!["exfil".into()],
+        ..TimelineQuery::default()
+    };
+    let page = list_changes(&session, &tagged, 0, 10).unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(
+        (page.rows[0].tags.clone(), page.rows[0].comment_count),
+        (vec!["exfil".to_owned()], 1)
+    );
+    assert_eq!(
+        session.annotations(2).unwrap().comments[0].body,
+        "<b>not html</b>"
+    );
+    assert!(
+        session.verify().unwrap().is_intact(),
+        "annotations are outside the chain"
+    );
+    session.set_starred(1, false, now).unwrap();
+    assert_eq!(list_changes(&session, &starred, 0, 10).unwrap().total, 0);
 }

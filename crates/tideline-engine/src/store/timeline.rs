@@ -27,7 +27,7 @@ impl Facet {
 }
 
 /// The WHERE clause for `query`, leaving out the filter on `skip` (for that facet's counts).
-fn where_clause(
+pub(super) fn where_clause(
     query: &TimelineQuery,
     skip: Option<Facet>,
 ) -> Result<(String, Vec<SqlValue>), StoreError> {
@@ -64,6 +64,20 @@ fn where_clause(
     if let Some(name) = &query.asset_name {
         conditions.push("asset_name = ?".to_owned());
         params.push(SqlValue::Text(name.clone()));
+    }
+    if let Some(max_seq) = query.max_seq {
+        conditions.push("seq <= ?".to_owned());
+        params.push(SqlValue::Integer(max_seq));
+    }
+    if query.starred_only {
+        conditions.push("seq IN (SELECT seq FROM event_stars)".to_owned());
+    }
+    if !query.tags.is_empty() {
+        let marks = vec!["?"; query.tags.len()].join(", ");
+        conditions.push(format!(
+            "seq IN (SELECT seq FROM event_tags WHERE tag IN ({marks}))"
+        ));
+        params.extend(query.tags.iter().map(|tag| SqlValue::Text(tag.clone())));
     }
     if let Some(text) = query
         .text

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{TransactionBehavior, params};
 
-use super::{Session, StoreError};
+use super::{Session, StoreError, integrity};
 use crate::model::{ChangeKind, EventRecord, Frame, PositionedFrame, QuarantinedFrame};
 
 /// What one batch did to the session.
@@ -19,8 +19,8 @@ pub struct BatchOutcome {
 
 const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (source, event_id, event_type, change, time_us, \
      asset_name, asset_type, asset_display, asset_provider, asset_account, asset_region, \
-     principal, principal_id, assumed_role, method, source_ip, action, received_us, body) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+     principal, principal_id, assumed_role, method, source_ip, action, received_us, body, link) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
 
 // The newest event (by its own time, then arrival) defines the asset's state; older events
 // arriving late only count. Every SET expression sees the row as it was before the update.
@@ -52,6 +52,9 @@ impl Session {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outcome = BatchOutcome::default();
+        // Read inside the write transaction: any connection may write (the recorder's writer,
+        // an import, a copy), and the chain must continue from what is committed.
+        let mut head = integrity::chain_head_in(&tx)?;
         {
             let mut insert_event = tx.prepare_cached(INSERT_EVENT)?;
             let mut upsert_asset = tx.prepare_cached(UPSERT_ASSET)?;
@@ -60,9 +63,11 @@ impl Session {
                 let received_us = positioned.received_at.timestamp_micros();
                 match &positioned.frame {
                     Frame::Event(event) => {
-                        if insert_event_row(&mut insert_event, event, received_us)? == 0 {
+                        let link = integrity::link(&head, &event.body);
+                        if insert_event_row(&mut insert_event, event, received_us, &link)? == 0 {
                             outcome.duplicates += 1;
                         } else {
+                            head = link;
                             outcome.stored += 1;
                             outcome.newest_time = outcome.newest_time.max(Some(event.time));
                             if let (Some(change), Some(name)) = (event.change, &event.asset.name) {
@@ -115,6 +120,7 @@ fn insert_event_row(
     statement: &mut rusqlite::CachedStatement<'_>,
     event: &EventRecord,
     received_us: i64,
+    link: &[u8; 32],
 ) -> rusqlite::Result<usize> {
     statement.execute(params![
         event.source,
@@ -136,5 +142,6 @@ fn insert_event_row(
         event.attribution.action,
         received_us,
         event.body,
+        link.as_slice(),
     ])
 }

@@ -16,4 +16,8 @@ asset_label: string, asset_type: string | null, region: string | null, account: 
 /**
  * What changed, on one line.
  */
-summary: string, };
+summary: string, starred: boolean, 
+/**
+ * The analyst's tags on this event.
+ */
+tags: Array<string>, comment_count: number, };

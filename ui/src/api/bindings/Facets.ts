@@ -4,4 +4,12 @@ import type { FacetCount } from "./FacetCount";
 /**
  * Counts per value under the current query, each facet without its own filter.
  */
-export type Facets = { change: Array<FacetCount>, asset_type: Array<FacetCount>, method: Array<FacetCount>, principal: Array<FacetCount>, region: Array<FacetCount>, account: Array<FacetCount>, };
+export type Facets = { change: Array<FacetCount>, asset_type: Array<FacetCount>, method: Array<FacetCount>, principal: Array<FacetCount>, region: Array<FacetCount>, account: Array<FacetCount>, 
+/**
+ * The analyst's tags, over the whole session.
+ */
+tag: Array<FacetCount>, 
+/**
+ * How many events the analyst starred, over the whole session.
+ */
+starred: number, };

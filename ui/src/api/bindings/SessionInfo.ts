@@ -2,8 +2,16 @@
 import type { KeyStorage } from "./KeyStorage";
 import type { SessionMode } from "./SessionMode";
 
-export type SessionInfo = { path: string, mode: SessionMode, endpoint: string | null, key_storage: KeyStorage | null, 
+export type SessionInfo = { path: string, name: string | null, 
+/**
+ * The incident reference the analyst gave the session.
+ */
+incident: string | null, mode: SessionMode, endpoint: string | null, key_storage: KeyStorage | null, 
 /**
  * Said to the user when the key could not go to the OS keyring.
  */
-key_note: string | null, };
+key_note: string | null, 
+/**
+ * An offline session that knows its endpoint can resume recording.
+ */
+can_resume: boolean, };

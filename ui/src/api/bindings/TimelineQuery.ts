@@ -16,4 +16,17 @@ text: string | null,
 /**
  * Pivot to one asset.
  */
-asset_name: string | null, };
+asset_name: string | null, 
+/**
+ * Only events the analyst starred.
+ */
+starred_only: boolean, 
+/**
+ * Only events carrying any of these annotation tags.
+ */
+tags: Array<string>, 
+/**
+ * Only events stored up to this arrival number: a paused view stays exactly as it was
+ * while new events arrive.
+ */
+max_seq: number | null, };

@@ -1,0 +1,115 @@
+//! import: bring a saved stream (`.sse` capture or NDJSON, such as an NDJSON export) into a
+//! session through the same validation, deduplication and quarantine as the live path.
+//! Imports never move the session's live stream position.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use chrono::Utc;
+
+use crate::capture::{self, Frames};
+use crate::model::PositionedFrame;
+use crate::store::{BatchOutcome, Session, StoreError};
+use crate::wire;
+
+const BATCH: usize = 2_000;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportOutcome {
+    pub frames: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the import was cancelled after {0} frames (those are kept)")]
+    Cancelled(u64),
+}
+
+/// Reports `(bytes read, bytes in all)`; returning `false` cancels (frames already stored stay).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
+
+/// Imports the capture at `path` into `session`.
+pub fn import_file(
+    session: &mut Session,
+    path: &Path,
+    progress: Progress<'_>,
+) -> Result<ImportOutcome, ImportError> {
+    let read_error = |source| ImportError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let total = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+    let mut reader = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: file,
+            read: 0,
+        },
+    );
+    let format = capture::sniff(reader.fill_buf().map_err(read_error)?);
+    let mut frames = Frames::new(reader, format);
+    let mut outcome = ImportOutcome::default();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let next = frames.next().transpose().map_err(read_error)?;
+        let done = next.is_none();
+        if let Some(frame) = next {
+            outcome.frames += 1;
+            if let Some(decoded) = wire::decode_sse_event(&frame.event_type, frame.data) {
+                batch.push(PositionedFrame {
+                    frame: decoded,
+                    sse_id: None,
+                    received_at: Utc::now(),
+                });
+            }
+        }
+        if batch.len() >= BATCH || (done && !batch.is_empty()) {
+            add(&mut outcome, session.write_batch(&batch)?);
+            batch.clear();
+            if !progress(frames.bytes_read(), total) {
+                return Err(ImportError::Cancelled(outcome.frames));
+            }
+        }
+        if done {
+            progress(total, total);
+            return Ok(outcome);
+        }
+    }
+}
+
+fn add(outcome: &mut ImportOutcome, batch: BatchOutcome) {
+    outcome.stored += batch.stored;
+    outcome.duplicates += batch.duplicates;
+    outcome.quarantined += batch.quarantined;
+}
+
+/// A reader that counts the bytes taken from it, for progress.
+struct Counting<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> Frames<BufReader<Counting<R>>> {
+    fn bytes_read(&self) -> u64 {
+        self.reader().get_ref().read
+    }
+}

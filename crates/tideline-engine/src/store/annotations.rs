@@ -1,0 +1,182 @@
+//! annotations: the analyst's stars, tags and comments on events. Not evidence: they are kept
+//! apart from `events` and outside the integrity chain.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Session, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Comment {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub id: i64,
+    pub body: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// Everything the analyst said about one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Annotations {
+    pub starred: bool,
+    pub tags: Vec<String>,
+    pub comments: Vec<Comment>,
+}
+
+/// The longest tag and comment accepted, in bytes: notes, not documents.
+pub const TAG_MAX: usize = 100;
+pub const COMMENT_MAX: usize = 10_000;
+
+impl Session {
+    fn require_event(&self, seq: i64) -> Result<(), StoreError> {
+        let exists: Option<i64> = self
+            .conn
+            .query_row("SELECT seq FROM events WHERE seq = ?1", [seq], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        exists
+            .map(|_| ())
+            .ok_or_else(|| StoreError::BadQuery(format!("there is no event #{seq}")))
+    }
+
+    pub fn set_starred(
+        &self,
+        seq: i64,
+        starred: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.require_event(seq)?;
+        if starred {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO event_stars (seq, starred_us) VALUES (?1, ?2)",
+                params![seq, now.timestamp_micros()],
+            )?;
+        } else {
+            self.conn
+                .execute("DELETE FROM event_stars WHERE seq = ?1", [seq])?;
+        }
+        Ok(())
+    }
+
+    /// Adds `tag` (trimmed; empty or over [`TAG_MAX`] bytes is refused) to an event.
+    pub fn add_tag(&self, seq: i64, tag: &str) -> Result<(), StoreError> {
+        let tag = tag.trim();
+        if tag.is_empty() || tag.len() > TAG_MAX || tag.chars().any(char::is_control) {
+            return Err(StoreError::BadQuery(format!(
+                "a tag is 1 to {TAG_MAX} bytes of text without control characters"
+            )));
+        }
+        self.require_event(seq)?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO event_tags (seq, tag) VALUES (?1, ?2)",
+            params![seq, tag],
+        )?;
+        Ok(())
+    }
+
+    pub fn remove_tag(&self, seq: i64, tag: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM event_tags WHERE seq = ?1 AND tag = ?2",
+            params![seq, tag],
+        )?;
+        Ok(())
+    }
+
+    pub fn add_comment(&self, seq: i64, body: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let body = body.trim();
+        if body.is_empty() || body.len() > COMMENT_MAX {
+            return Err(StoreError::BadQuery(format!(
+                "a comment is 1 to {COMMENT_MAX} bytes of text"
+            )));
+        }
+        self.require_event(seq)?;
+        self.conn.execute(
+            "INSERT INTO event_comments (seq, body, created_us) VALUES (?1, ?2, ?3)",
+            params![seq, body, now.timestamp_micros()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn delete_comment(&self, comment_id: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM event_comments WHERE id = ?1", [comment_id])?;
+        Ok(())
+    }
+
+    pub fn annotations(&self, seq: i64) -> Result<Annotations, StoreError> {
+        Ok(self
+            .annotations_of(&[seq])?
+            .remove(&seq)
+            .unwrap_or_default())
+    }
+
+    /// The annotations of several events at once (for a page of rows or an export batch).
+    pub fn annotations_of(&self, seqs: &[i64]) -> Result<HashMap<i64, Annotations>, StoreError> {
+        let mut found: HashMap<i64, Annotations> = HashMap::new();
+        let mut star = self
+            .conn
+            .prepare_cached("SELECT 1 FROM event_stars WHERE seq = ?1")?;
+        let mut tags = self
+            .conn
+            .prepare_cached("SELECT tag FROM event_tags WHERE seq = ?1 ORDER BY tag")?;
+        let mut comments = self.conn.prepare_cached(
+            "SELECT id, body, created_us FROM event_comments WHERE seq = ?1 ORDER BY id",
+        )?;
+        for &seq in seqs {
+            let starred = star.exists([seq])?;
+            let tag_list: Vec<String> = tags
+                .query_map([seq], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let comment_list: Vec<Comment> = comments
+                .query_map([seq], |row| {
+                    let micros: i64 = row.get(2)?;
+                    Ok(Comment {
+                        id: row.get(0)?,
+                        body: row.get(1)?,
+                        created_at: super::format_time(
+                            DateTime::from_timestamp_micros(micros).unwrap_or_default(),
+                        ),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            if starred || !tag_list.is_empty() || !comment_list.is_empty() {
+                found.insert(
+                    seq,
+                    Annotations {
+                        starred,
+                        tags: tag_list,
+                        comments: comment_list,
+                    },
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    pub fn starred_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM event_stars", [], |row| row.get(0))?;
+        Ok(count.max(0) as u64)
+    }
+
+    /// Every tag in use, with how many events carry it.
+    pub fn tag_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut statement = self.conn.prepare(
+            "SELECT tag, count(*) FROM event_tags GROUP BY tag ORDER BY count(*) DESC, tag",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

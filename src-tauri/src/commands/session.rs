@@ -1,0 +1,167 @@
+//! Opening, recording, resuming, copying, checking and closing the session; the live status
+//! and menu channels.
+
+use std::path::PathBuf;
+
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_dialog::DialogExt;
+use tideline_engine::store::Verification;
+
+use super::own_connection;
+use crate::error::CommandError;
+use crate::host::{LiveStatus, NewSession, SessionHost, SessionInfo};
+use crate::menu::{self, MenuAction, MenuBridge};
+use crate::recent::RecentSessions;
+
+/// Remembers an opened or created session in File ▸ Open Recent.
+fn remember(app: &AppHandle, info: &SessionInfo) {
+    app.state::<RecentSessions>()
+        .add(&PathBuf::from(&info.path));
+    menu::refresh(app);
+}
+
+#[tauri::command]
+pub async fn start_demo(
+    app: AppHandle,
+    host: State<'_, SessionHost>,
+) -> Result<SessionInfo, CommandError> {
+    let info = host.start_demo().await?;
+    remember(&app, &info);
+    Ok(info)
+}
+
+/// Starts recording an EventStream into a new session. The key is never sent back.
+#[tauri::command]
+pub async fn connect_stream(
+    app: AppHandle,
+    host: State<'_, SessionHost>,
+    endpoint: String,
+    api_key: String,
+    name: Option<String>,
+    incident: Option<String>,
+) -> Result<SessionInfo, CommandError> {
+    let new = NewSession {
+        name: name.unwrap_or_default(),
+        incident,
+        endpoint,
+        api_key,
+    };
+    let info = host.connect(new).await?;
+    remember(&app, &info);
+    Ok(info)
+}
+
+/// Opens `path`, or asks for one with the native dialog when `path` is null.
+#[tauri::command]
+pub async fn open_session(
+    app: AppHandle,
+    host: State<'_, SessionHost>,
+    path: Option<String>,
+) -> Result<Option<SessionInfo>, CommandError> {
+    let path = match path {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let dialog = app.clone();
+            let picked = tauri::async_runtime::spawn_blocking(move || {
+                dialog
+                    .dialog()
+                    .file()
+                    .set_title("Open a Tideline session")
+                    .add_filter("Tideline session", &["tideline"])
+                    .blocking_pick_file()
+            })
+            .await
+            .map_err(|error| CommandError::Dialog(error.to_string()))?;
+            match picked {
+                None => return Ok(None),
+                Some(file) => file
+                    .into_path()
+                    .map_err(|error| CommandError::Dialog(error.to_string()))?,
+            }
+        }
+    };
+    let info = host.open(&path)?;
+    remember(&app, &info);
+    Ok(Some(info))
+}
+
+#[tauri::command]
+pub fn current_session(host: State<'_, SessionHost>) -> Option<SessionInfo> {
+    host.current()
+}
+
+/// Appends to the open offline session from its stored stream position.
+#[tauri::command]
+pub async fn resume_recording(
+    host: State<'_, SessionHost>,
+    api_key: Option<String>,
+) -> Result<SessionInfo, CommandError> {
+    host.resume(api_key).await
+}
+
+#[tauri::command]
+pub fn close_session(host: State<'_, SessionHost>) {
+    host.close();
+}
+
+/// Saves a consistent copy of the open session where the user chooses; `None` if cancelled.
+#[tauri::command]
+pub async fn save_copy(
+    app: AppHandle,
+    host: State<'_, SessionHost>,
+) -> Result<Option<String>, CommandError> {
+    let current = host.path()?;
+    let suggested = format!(
+        "{}-copy.tideline",
+        current
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or("session")
+    );
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title("Save a copy of the session")
+            .set_file_name(suggested)
+            .add_filter("Tideline session", &["tideline"])
+            .blocking_save_file()
+    })
+    .await
+    .map_err(|error| CommandError::Dialog(error.to_string()))?;
+    let Some(file) = picked else {
+        return Ok(None);
+    };
+    let destination = file
+        .into_path()
+        .map_err(|error| CommandError::Dialog(error.to_string()))?;
+    let shown = destination.display().to_string();
+    own_connection(&host, move |session| Ok(session.save_copy(&destination)?)).await?;
+    Ok(Some(shown))
+}
+
+/// Recomputes the session's integrity chain.
+#[tauri::command]
+pub async fn verify_session(host: State<'_, SessionHost>) -> Result<Verification, CommandError> {
+    own_connection(&host, |session| Ok(session.verify()?)).await
+}
+
+/// Pushes the live status now and whenever it changes, until the page goes away.
+#[tauri::command]
+pub fn watch_live(host: State<'_, SessionHost>, on_status: Channel<LiveStatus>) {
+    let mut live = host.live();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let status = live.borrow_and_update().clone();
+            if on_status.send(status).is_err() || live.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Sends File-menu choices to the page.
+#[tauri::command]
+pub fn watch_menu(bridge: State<'_, MenuBridge>, on_action: Channel<MenuAction>) {
+    bridge.connect(on_action);
+}

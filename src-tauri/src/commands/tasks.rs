@@ -1,0 +1,208 @@
+//! Long jobs the page can watch and cancel: exports and imports. Progress arrives on a channel
+//! at most every 100 ms; a cancelled export leaves no partial file behind.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+use tauri_plugin_dialog::DialogExt;
+use tideline_engine::export::{self, ExportFormat};
+use tideline_engine::import;
+use tideline_engine::timeline::TimelineQuery;
+
+use super::own_connection;
+use crate::error::CommandError;
+use crate::host::SessionHost;
+use crate::menu::ExportKind;
+
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct TaskProgress {
+    /// "export" or "import".
+    pub task: String,
+    pub done: u64,
+    pub total: u64,
+    /// What `done` and `total` count: "events" or "bytes".
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct TaskOutcome {
+    pub path: String,
+    /// One sentence for the user, e.g. "Exported 11 events".
+    pub summary: String,
+}
+
+/// The cancel switch of the job that is running, if any.
+#[derive(Default)]
+pub struct RunningTask(Mutex<Option<Arc<AtomicBool>>>);
+
+impl RunningTask {
+    fn start(&self) -> Arc<AtomicBool> {
+        let flag = Arc::new(AtomicBool::new(false));
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(flag.clone());
+        flag
+    }
+}
+
+/// A progress callback for the engine: throttled sends, and `false` once cancelled.
+fn reporter(
+    task: &'static str,
+    unit: &'static str,
+    channel: Channel<TaskProgress>,
+    cancelled: Arc<AtomicBool>,
+) -> impl FnMut(u64, u64) -> bool {
+    let mut last: Option<Instant> = None;
+    move |done, total| {
+        if last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) || done == total {
+            last = Some(Instant::now());
+            let _ = channel.send(TaskProgress {
+                task: task.into(),
+                done,
+                total,
+                unit: unit.into(),
+            });
+        }
+        !cancelled.load(Ordering::SeqCst)
+    }
+}
+
+fn extension(kind: ExportKind) -> &'static str {
+    match kind {
+        ExportKind::CsvView | ExportKind::CsvAll => "csv",
+        ExportKind::Ndjson => "ndjson",
+        ExportKind::Timesketch => "timesketch.csv",
+    }
+}
+
+/// Asks where to save, then exports; `None` if the user cancelled the dialog.
+#[tauri::command]
+pub async fn export_session(
+    app: AppHandle,
+    host: State<'_, SessionHost>,
+    running: State<'_, RunningTask>,
+    kind: ExportKind,
+    query: Option<TimelineQuery>,
+    on_progress: Channel<TaskProgress>,
+) -> Result<Option<TaskOutcome>, CommandError> {
+    let session_path = host.path()?;
+    let stem = session_path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or("tideline")
+        .to_owned();
+    let suggested = format!("{stem}.{}", extension(kind));
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title("Export the timeline")
+            .set_file_name(suggested)
+            .blocking_save_file()
+    })
+    .await
+    .map_err(|error| CommandError::Dialog(error.to_string()))?;
+    let Some(file) = picked else {
+        return Ok(None);
+    };
+    let destination = file
+        .into_path()
+        .map_err(|error| CommandError::Dialog(error.to_string()))?;
+    let (format, filter) = match kind {
+        ExportKind::CsvView => (ExportFormat::Csv, Some(query.unwrap_or_default())),
+        ExportKind::CsvAll => (ExportFormat::Csv, None),
+        ExportKind::Ndjson => (ExportFormat::Ndjson, None),
+        ExportKind::Timesketch => (ExportFormat::Timesketch, query),
+    };
+    let mut progress = reporter("export", "events", on_progress, running.start());
+    own_connection(&host, move |session| {
+        let partial = PathBuf::from(format!("{}.partial", destination.display()));
+        let written = std::fs::File::create(&partial)
+            .map_err(|error| {
+                CommandError::Task(format!("cannot create {}: {error}", partial.display()))
+            })
+            .and_then(|file| {
+                let mut out = std::io::BufWriter::new(file);
+                let rows =
+                    export::export(session, format, filter.as_ref(), &mut out, &mut progress)?;
+                std::io::Write::flush(&mut out)
+                    .map_err(|error| CommandError::Task(error.to_string()))?;
+                Ok(rows)
+            });
+        let rows = match written {
+            Ok(rows) => rows,
+            Err(error) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(error);
+            }
+        };
+        std::fs::rename(&partial, &destination).map_err(|error| {
+            CommandError::Task(format!("cannot write {}: {error}", destination.display()))
+        })?;
+        Ok(Some(TaskOutcome {
+            path: destination.display().to_string(),
+            summary: format!("Exported {rows} events to {}", destination.display()),
+        }))
+    })
+    .await
+}
+
+/// Asks for an NDJSON or `.sse` capture and imports it into the open session.
+#[tauri::command]
+pub async fn import_capture(
+    app: AppHandle,
+    host: State<'_, SessionHost>,
+    running: State<'_, RunningTask>,
+    on_progress: Channel<TaskProgress>,
+) -> Result<Option<TaskOutcome>, CommandError> {
+    host.path()?;
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title("Import events into this session")
+            .add_filter("Event captures", &["ndjson", "jsonl", "json", "sse", "txt"])
+            .blocking_pick_file()
+    })
+    .await
+    .map_err(|error| CommandError::Dialog(error.to_string()))?;
+    let Some(file) = picked else {
+        return Ok(None);
+    };
+    let input = file
+        .into_path()
+        .map_err(|error| CommandError::Dialog(error.to_string()))?;
+    let mut progress = reporter("import", "bytes", on_progress, running.start());
+    let outcome = own_connection(&host, move |session| {
+        let outcome = import::import_file(session, &input, &mut progress)?;
+        Ok(TaskOutcome {
+            path: input.display().to_string(),
+            summary: format!(
+                "Imported {} frames: {} new events, {} already in the session, {} quarantined",
+                outcome.frames, outcome.stored, outcome.duplicates, outcome.quarantined
+            ),
+        })
+    })
+    .await;
+    host.refresh()?;
+    outcome.map(Some)
+}
+
+/// Cancels the running export or import.
+#[tauri::command]
+pub fn cancel_task(running: State<'_, RunningTask>) {
+    if let Some(flag) = running
+        .0
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .as_ref()
+    {
+        flag.store(true, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,131 @@
+//! A saved session reviewed offline: recorded with the CLI, opened with `tideline --open`, with
+//! no stream server running. Everything works, and nothing tries to connect.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use eventstream_sim::{Scenario, SimConfig, StreamSource};
+
+use crate::harness::Desktop;
+
+const KEY: &str = "offline-e2e-key";
+
+fn cli_binary() -> PathBuf {
+    // `cargo test --workspace` builds every binary of the workspace into the same folder.
+    let cli = PathBuf::from(env!("CARGO_BIN_EXE_tideline")).with_file_name("tideline-cli");
+    assert!(
+        cli.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        cli.display()
+    );
+    cli
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_session_opens_offline_with_list_diff_and_history_and_never_connects() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let session = dir.path().join("seed-incident.tideline");
+
+    // Record the seed-incident scenario with the CLI, then stop the stream server.
+    let sim = eventstream_sim::start(
+        SimConfig {
+            retry_ms: 100,
+            ..SimConfig::new(KEY, StreamSource::Scenario(Scenario::SeedIncident))
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let port = sim.port();
+    let url = sim.url();
+    let recorded = {
+        let session = session.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(cli_binary())
+                .args([
+                    "record",
+                    "--endpoint",
+                    &url,
+                    "--until-idle",
+                    "2",
+                    "--session",
+                ])
+                .arg(&session)
+                .env("TIDELINE_API_KEY", KEY)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(
+        recorded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    sim.shutdown().await;
+
+    // Anything that tries the recorded endpoint now knocks here.
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("the stream's port is free again");
+    listener.set_nonblocking(true).unwrap();
+    let knocks = Arc::new(AtomicUsize::new(0));
+    let watcher = {
+        let knocks = knocks.clone();
+        std::thread::spawn(move || {
+            for _ in 0..1_200 {
+                if listener.accept().is_ok() {
+                    knocks.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+
+    let mut desktop =
+        Desktop::launch("offline_review", &["--open", session.to_str().unwrap()]).await;
+    desktop
+        .find(r#"[data-testid="status-connection"][data-state="offline"]"#)
+        .await;
+    desktop.screenshot("opened-offline").await;
+
+    // The list, the diff and the history all work from the file alone.
+    desktop
+        .type_into(r#"[data-testid="filter-text"]"#, "prod-db-sg")
+        .await;
+    let opened = r#"[data-testid="change-row"][data-asset-label="prod-db-sg"][data-action="AuthorizeSecurityGroupIngress"]"#;
+    desktop.click(opened).await;
+    desktop
+        .text_when(r#"[data-testid="diff-changes"]"#, |text| {
+            text.contains("203.0.113.66/32")
+        })
+        .await;
+    desktop
+        .text_when(r#"[data-testid="who-source-ip"]"#, |text| {
+            text.contains("198.51.100.23")
+        })
+        .await;
+    desktop.screenshot("diff-offline").await;
+    desktop.click(r#"[data-testid="history-open"]"#).await;
+    desktop
+        .find(r#"[data-testid="history-entry"][data-action="RevokeSecurityGroupIngress"]"#)
+        .await;
+    desktop
+        .scroll_to(r#"[data-testid="history-entry"][data-current="true"]"#)
+        .await;
+    desktop.screenshot("history-offline").await;
+
+    desktop
+        .find(r#"[data-testid="status-connection"][data-state="offline"]"#)
+        .await;
+    desktop.close().await;
+    assert_eq!(
+        knocks.load(Ordering::SeqCst),
+        0,
+        "the offline app tried to connect to the recorded endpoint"
+    );
+    drop(watcher);
+}
