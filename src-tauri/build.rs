@@ -26,6 +26,11 @@ fn main() {
         "export_session",
         "import_capture",
         "cancel_task",
+        "findings",
+        "rule_statuses",
+        "detection_settings",
+        "save_detection_settings",
+        "insights",
     ];
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")

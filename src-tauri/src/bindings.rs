@@ -13,6 +13,12 @@ use tideline_engine::timeline::{
 };
 use ts_rs::{Config, TS};
 
+use tideline_engine::detect::settings::{
+    IacSettings, OffHoursSettings, PrincipalSettings, RegionSettings, RuleSettings,
+    ShortLivedSettings, TravelSettings, WindowSettings,
+};
+use tideline_engine::detect::{DetectionSettings, EventRef, Finding, RuleId, RuleStatus, Severity};
+use tideline_engine::insights::{Insights, RateBucket};
 use tideline_engine::store::{Annotations, ChainBreak, Comment, Verification};
 
 use crate::commands::tasks::{TaskOutcome, TaskProgress};
@@ -31,6 +37,22 @@ fn generated() -> Vec<(String, String)> {
         )*};
     }
     add!(
+        Finding,
+        EventRef,
+        RuleId,
+        Severity,
+        RuleStatus,
+        DetectionSettings,
+        RuleSettings,
+        IacSettings,
+        PrincipalSettings,
+        RegionSettings,
+        OffHoursSettings,
+        TravelSettings,
+        WindowSettings,
+        ShortLivedSettings,
+        Insights,
+        RateBucket,
         Annotations,
         Comment,
         Verification,

@@ -19,6 +19,7 @@ use tideline_engine::store::{Session, SessionWriter, format_time, meta_keys};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::detections::Detections;
 use crate::error::CommandError;
 use crate::keystore::{self, KeyStorage};
 
@@ -62,6 +63,10 @@ pub struct LiveStatus {
     pub newest_event_time: Option<String>,
     #[ts(type = "number | null")]
     pub newest_seq: Option<i64>,
+    /// How many findings the detection rules have for this session …
+    pub findings: u64,
+    /// … and a number that changes whenever they do.
+    pub findings_version: u64,
 }
 
 impl LiveStatus {
@@ -75,6 +80,8 @@ impl LiveStatus {
             quarantined: 0,
             newest_event_time: None,
             newest_seq: None,
+            findings: 0,
+            findings_version: 0,
         }
     }
 }
@@ -104,15 +111,17 @@ pub struct SessionHost {
     generation: Arc<AtomicU64>,
     live: watch::Sender<LiveStatus>,
     sessions_dir: PathBuf,
+    detections: Arc<Detections>,
 }
 
 impl SessionHost {
-    pub fn new(sessions_dir: PathBuf) -> SessionHost {
+    pub fn new(sessions_dir: PathBuf, detections: Arc<Detections>) -> SessionHost {
         SessionHost {
             active: Mutex::new(None),
             generation: Arc::new(AtomicU64::new(0)),
             live: watch::channel(LiveStatus::none()).0,
             sessions_dir,
+            detections,
         }
     }
 
@@ -275,18 +284,19 @@ impl SessionHost {
         let session = reader.lock().map_err(|_| CommandError::NoSession)?;
         let summary = session.summary()?;
         let newest_seq = session.newest_seq()?;
-        if self.generation.load(Ordering::SeqCst) == generation {
-            self.live.send_replace(LiveStatus {
-                session: Some(info.clone()),
-                connection: ConnectionState::Offline,
-                received: 0,
-                stored: summary.events,
-                duplicates: summary.duplicates,
-                quarantined: summary.quarantined,
-                newest_event_time: summary.last_time,
-                newest_seq,
-            });
-        }
+        let next = LiveStatus {
+            session: Some(info.clone()),
+            connection: ConnectionState::Offline,
+            received: 0,
+            stored: summary.events,
+            duplicates: summary.duplicates,
+            quarantined: summary.quarantined,
+            newest_event_time: summary.last_time,
+            newest_seq,
+            findings: self.detections.count.load(Ordering::SeqCst),
+            findings_version: self.detections.version.load(Ordering::SeqCst),
+        };
+        publish_if_current(&self.live, &self.generation, generation, next);
         Ok(())
     }
 
@@ -323,17 +333,29 @@ impl SessionHost {
             info.clone(),
             reader,
             self.live.clone(),
+            self.detections.clone(),
             self.generation.clone(),
             generation,
         ));
         Ok(info)
     }
 
-    /// Makes `active` the open session, stopping the previous one's recording.
+    /// Makes `active` the open session, stopping the previous one's recording, and starts
+    /// keeping its findings current.
     fn replace(&self, active: Active) -> u64 {
-        let mut slot = self.lock();
-        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        stop_recording(slot.replace(active));
+        let path = PathBuf::from(&active.info.path);
+        let generation = {
+            let mut slot = self.lock();
+            let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            stop_recording(slot.replace(active));
+            generation
+        };
+        self.detections.count.store(0, Ordering::SeqCst);
+        let current = self.generation.clone();
+        self.detections
+            .watch_session(&path, self.live.clone(), move || {
+                current.load(Ordering::SeqCst) == generation
+            });
         generation
     }
 
@@ -352,6 +374,27 @@ impl SessionHost {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Publishes `next` unless the session changed; the check runs under the channel's lock, so it
+/// cannot interleave with `close` (which bumps the generation, then publishes "no session").
+fn publish_if_current(
+    live: &watch::Sender<LiveStatus>,
+    current: &AtomicU64,
+    generation: u64,
+    next: LiveStatus,
+) -> bool {
+    let mut next = Some(next);
+    live.send_if_modified(|status| {
+        if current.load(Ordering::SeqCst) != generation {
+            return false;
+        }
+        if let Some(next) = next.take() {
+            *status = next;
+        }
+        true
+    });
+    current.load(Ordering::SeqCst) == generation
 }
 
 fn stop_recording(active: Option<Active>) {
@@ -405,6 +448,7 @@ async fn bridge(
     info: SessionInfo,
     reader: Reader,
     live: watch::Sender<LiveStatus>,
+    detections: Arc<Detections>,
     current: Arc<AtomicU64>,
     generation: u64,
 ) {
@@ -423,7 +467,7 @@ async fn bridge(
         .await
         .ok()
         .flatten();
-        live.send_replace(LiveStatus {
+        let next = LiveStatus {
             session: Some(info.clone()),
             received: snapshot.received,
             stored: snapshot.stored,
@@ -432,7 +476,13 @@ async fn bridge(
             newest_event_time: snapshot.newest_event_time.map(format_time),
             newest_seq,
             connection: snapshot.state,
-        });
+            findings: detections.count.load(Ordering::SeqCst),
+            findings_version: detections.version.load(Ordering::SeqCst),
+        };
+        // Checked under the channel's lock: a session closed meanwhile publishes nothing more.
+        if !publish_if_current(&live, &current, generation, next) {
+            return;
+        }
         if status.changed().await.is_err() {
             return;
         }

@@ -4,6 +4,7 @@
 #[cfg(test)]
 mod bindings;
 mod commands;
+mod detections;
 mod error;
 mod host;
 mod keystore;
@@ -15,7 +16,10 @@ use std::path::PathBuf;
 use clap::Parser;
 use tauri::Manager;
 
-use crate::commands::{annotations, session, tasks, timeline};
+use std::sync::Arc;
+
+use crate::commands::{annotations, detections as findings, session, tasks, timeline};
+use crate::detections::Detections;
 use crate::host::SessionHost;
 use crate::recent::RecentSessions;
 
@@ -43,7 +47,17 @@ pub fn run() {
         .manage(tasks::RunningTask::default())
         .setup(move |app| {
             let recent = RecentSessions::load(app.path().app_config_dir()?.join("recent.json"));
-            let host = SessionHost::new(app.path().app_data_dir()?.join("sessions"));
+            let (detections, problem) =
+                Detections::load(app.path().app_config_dir()?.join("detections.json"));
+            if let Some(problem) = problem {
+                eprintln!("tideline: {problem}");
+            }
+            let detections = Arc::new(detections);
+            let host = SessionHost::new(
+                app.path().app_data_dir()?.join("sessions"),
+                detections.clone(),
+            );
+            app.manage(detections);
             // Before the page loads, so its first `current_session` call already sees it.
             let opened = if args.demo {
                 Some(tauri::async_runtime::block_on(host.start_demo())?)
@@ -85,6 +99,11 @@ pub fn run() {
             tasks::export_session,
             tasks::import_capture,
             tasks::cancel_task,
+            findings::findings,
+            findings::rule_statuses,
+            findings::detection_settings,
+            findings::save_detection_settings,
+            findings::insights,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .unwrap_or_else(|error| {

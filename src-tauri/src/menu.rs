@@ -22,6 +22,8 @@ pub enum ExportKind {
     Ndjson,
     /// CSV for Timesketch's importer.
     Timesketch,
+    /// CSV of the findings, one row each.
+    Findings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -84,6 +86,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>, recent: &[String]) -> tauri::Result
         .item(&MenuItemBuilder::with_id("export:csv_all", "CSV of Everything…").build(app)?)
         .item(&MenuItemBuilder::with_id("export:ndjson", "NDJSON of the Raw Events…").build(app)?)
         .item(&MenuItemBuilder::with_id("export:timesketch", "Timesketch CSV…").build(app)?)
+        .item(&MenuItemBuilder::with_id("export:findings", "Findings CSV…").build(app)?)
         .build()?;
     let import = SubmenuBuilder::new(app, "Import")
         .item(
@@ -148,6 +151,9 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, id: &str) {
         },
         "export:timesketch" => MenuAction::Export {
             kind: ExportKind::Timesketch,
+        },
+        "export:findings" => MenuAction::Export {
+            kind: ExportKind::Findings,
         },
         other => {
             let Some(index) = other

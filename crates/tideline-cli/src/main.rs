@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use tideline_engine::detect::{DetectionSettings, Detector};
 use tideline_engine::export;
 use tideline_engine::store::Session;
 use tideline_engine::timeline::TimelineQuery;
@@ -60,6 +61,16 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
     },
+    /// Run the detection rules over a session and print what they find (the file is not changed).
+    Findings {
+        #[arg(long)]
+        session: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// A JSON detection settings file (see the README); defaults apply to what it omits.
+        #[arg(long)]
+        settings: Option<PathBuf>,
+    },
     /// Check the session's integrity chain: exits 0 when intact, 1 naming the first altered event.
     Verify {
         #[arg(long)]
@@ -104,6 +115,11 @@ fn main() -> ExitCode {
         } => export_to(session, format, out, starred),
         Command::Import { session, input } => import(session, input),
         Command::Verify { session, json } => verify(session, json),
+        Command::Findings {
+            session,
+            json,
+            settings,
+        } => findings(session, json, settings),
         Command::Key { action } => api_key::run(action),
     };
     match result {
@@ -196,6 +212,66 @@ fn import(path: PathBuf, input: PathBuf) -> anyhow::Result<ExitCode> {
         outcome.duplicates,
         outcome.quarantined
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn findings(path: PathBuf, json: bool, settings: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let settings: DetectionSettings = match settings {
+        Some(file) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid detection settings", file.display()))?
+        }
+        None => DetectionSettings::default(),
+    };
+    let session = Session::open(&path)?;
+    let mut detector = Detector::new(settings);
+    session.for_each_event(None, |event| {
+        detector.observe(&event);
+        Ok::<(), tideline_engine::store::StoreError>(())
+    })?;
+    let findings = detector.findings();
+    if json {
+        let out: Vec<serde_json::Value> = findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "rule": f.rule,
+                    "severity": f.severity,
+                    "events": f.events.iter().map(|e| &e.event_id).collect::<Vec<_>>(),
+                    "asset": f.asset,
+                    "principal": f.principal,
+                    "summary": f.summary,
+                    "time": f.time,
+                    "event_keys": f.events.iter().map(|e| [&e.source, &e.event_id]).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for status in detector
+            .statuses()
+            .iter()
+            .filter(|status| status.note.is_some())
+        {
+            eprintln!(
+                "{}: {}",
+                status.rule.as_str(),
+                status.note.as_deref().unwrap_or_default()
+            );
+        }
+        for f in &findings {
+            println!(
+                "{} [{}] {} {}",
+                f.time,
+                f.severity.as_str(),
+                f.rule.as_str(),
+                f.summary
+            );
+        }
+        eprintln!("{} findings", findings.len());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,7 +16,7 @@ use crate::store::{Annotations, Session, StoreError, StoredEvent};
 use crate::timeline::{ChangeRow, TimelineQuery, change_row};
 
 /// The CSV columns, in order: the timeline's, then the analyst's annotations.
-pub const CSV_COLUMNS: [&str; 20] = [
+pub const CSV_COLUMNS: [&str; 21] = [
     "time",
     "change",
     "asset",
@@ -37,6 +37,7 @@ pub const CSV_COLUMNS: [&str; 20] = [
     "starred",
     "tags",
     "comments",
+    "findings",
 ];
 
 /// Timesketch's required columns first (`message`, `datetime` in ISO 8601, `timestamp_desc`,
@@ -174,7 +175,7 @@ impl<W: Write> Sink<W> {
 }
 
 /// The cells of [`CSV_COLUMNS`] for one event.
-fn csv_cells(session: &Session, event: &StoredEvent) -> Result<[String; 20], ExportError> {
+fn csv_cells(session: &Session, event: &StoredEvent) -> Result<[String; 21], ExportError> {
     let body: Value = serde_json::from_str(&event.body).unwrap_or(Value::Null);
     let ChangeRow {
         time,
@@ -229,11 +230,16 @@ fn csv_cells(session: &Session, event: &StoredEvent) -> Result<[String; 20], Exp
             .map(|comment| comment.body.as_str())
             .collect::<Vec<_>>()
             .join(" | "),
+        session
+            .finding_rules_of(&[event.seq])?
+            .remove(&event.seq)
+            .unwrap_or_default()
+            .join("; "),
     ])
 }
 
 /// "jdoe (console) AuthorizeSecurityGroupIngress on prod-db-sg [network.firewall]: added …"
-fn timesketch_message(cells: &[String; 20]) -> String {
+fn timesketch_message(cells: &[String; 21]) -> String {
     let [
         _,
         change,
@@ -274,6 +280,43 @@ fn timesketch_message(cells: &[String; 20]) -> String {
         message.push_str(changes);
     }
     message
+}
+
+/// The findings as CSV: one row per finding, with the events behind it.
+pub fn export_findings_csv(session: &Session, out: impl Write) -> Result<u64, ExportError> {
+    let mut writer = csv_writer(
+        out,
+        &[
+            "time",
+            "rule",
+            "severity",
+            "asset",
+            "principal",
+            "summary",
+            "events",
+        ],
+    )?;
+    let findings = session.findings()?;
+    for finding in &findings {
+        let events: Vec<&str> = finding.events.iter().map(|e| e.event_id.as_str()).collect();
+        let cells = [
+            finding.time.clone(),
+            finding.rule.as_str().to_owned(),
+            finding.severity.as_str().to_owned(),
+            finding.asset.clone().unwrap_or_default(),
+            finding.principal.clone().unwrap_or_default(),
+            finding.summary.clone(),
+            events.join("; "),
+        ];
+        writer.write_record(
+            cells
+                .iter()
+                .map(|cell| neutralize_formula(cell))
+                .map(Cow::into_owned),
+        )?;
+    }
+    writer.flush()?;
+    Ok(findings.len() as u64)
 }
 
 /// An event's verbatim JSON on one line. JSON strings cannot hold a raw line break, so any in

@@ -7,10 +7,12 @@
 
 pub mod attribution;
 pub mod capture;
+pub mod detect;
 pub mod diff;
 pub mod export;
 pub mod import;
 pub mod ingest;
+pub mod insights;
 pub mod model;
 pub mod store;
 pub mod timeline;

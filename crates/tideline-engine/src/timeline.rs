@@ -43,6 +43,12 @@ pub struct TimelineQuery {
     pub starred_only: bool,
     /// Only events carrying any of these annotation tags.
     pub tags: Vec<String>,
+    /// Only changes on this weekday (0 = Monday … 6 = Sunday, UTC) …
+    pub weekday: Option<u8>,
+    /// … and/or in this hour of the day (0–23, UTC): a heatmap cell.
+    pub hour: Option<u8>,
+    /// Only the events behind this finding (its key).
+    pub finding: Option<String>,
     /// Only events stored up to this arrival number: a paused view stays exactly as it was
     /// while new events arrive.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
@@ -52,6 +58,7 @@ pub struct TimelineQuery {
 /// The columns a facet can count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Facet {
+    Asset,
     Change,
     AssetType,
     Method,
@@ -86,6 +93,8 @@ pub struct ChangeRow {
     /// The analyst's tags on this event.
     pub tags: Vec<String>,
     pub comment_count: u32,
+    /// The rules whose findings include this event.
+    pub findings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -185,7 +194,7 @@ pub struct ChangeDetail {
     /// The provider's own event, pretty-printed.
     pub raw_text: Option<String>,
     /// The asset's provider tags (not the analyst's: see `annotations`).
-    pub tags: Vec<(String, String)>,
+    pub asset_tags: Vec<(String, String)>,
     pub annotations: Annotations,
 }
 
@@ -276,7 +285,7 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
         diff_note: None,
         associations: associations(session, data)?,
         raw_text: present(&data["raw"]).map(|raw| canonical_pretty(&raw)),
-        tags: tags(&data["asset"]["tags"]),
+        asset_tags: tags(&data["asset"]["tags"]),
         annotations: session.annotations(seq)?,
     };
     let view = |label, value: &Value| {
@@ -346,10 +355,12 @@ pub fn quarantine_entries(session: &Session) -> Result<Vec<QuarantineEntry>, Sto
 fn annotated_rows(session: &Session, events: &[StoredEvent]) -> Result<Vec<ChangeRow>, StoreError> {
     let seqs: Vec<i64> = events.iter().map(|event| event.seq).collect();
     let mut annotations = session.annotations_of(&seqs)?;
+    let mut flagged = session.finding_rules_of(&seqs)?;
     Ok(events
         .iter()
         .map(|event| {
             let mut row = change_row(event, &parse_body(event));
+            row.findings = flagged.remove(&event.seq).unwrap_or_default();
             if let Some(notes) = annotations.remove(&event.seq) {
                 row.starred = notes.starred;
                 row.tags = notes.tags;
@@ -386,6 +397,7 @@ pub(crate) fn change_row(event: &StoredEvent, body: &Value) -> ChangeRow {
         starred: false,
         tags: Vec::new(),
         comment_count: 0,
+        findings: Vec::new(),
     }
 }
 

@@ -67,7 +67,7 @@ pub async fn delete_comment(
     comment_id: i64,
 ) -> Result<Annotations, CommandError> {
     read(&host, move |session| {
-        session.delete_comment(comment_id)?;
+        session.delete_comment(seq, comment_id)?;
         Ok(session.annotations(seq)?)
     })
     .await

@@ -2,6 +2,7 @@
 //! errors. Reads and writes of the session run on the blocking pool.
 
 pub mod annotations;
+pub mod detections;
 pub mod session;
 pub mod tasks;
 pub mod timeline;

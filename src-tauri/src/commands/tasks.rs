@@ -80,6 +80,7 @@ fn extension(kind: ExportKind) -> &'static str {
         ExportKind::CsvView | ExportKind::CsvAll => "csv",
         ExportKind::Ndjson => "ndjson",
         ExportKind::Timesketch => "timesketch.csv",
+        ExportKind::Findings => "findings.csv",
     }
 }
 
@@ -116,12 +117,21 @@ pub async fn export_session(
         .into_path()
         .map_err(|error| CommandError::Dialog(error.to_string()))?;
     let (format, filter) = match kind {
-        ExportKind::CsvView => (ExportFormat::Csv, Some(query.unwrap_or_default())),
-        ExportKind::CsvAll => (ExportFormat::Csv, None),
-        ExportKind::Ndjson => (ExportFormat::Ndjson, None),
-        ExportKind::Timesketch => (ExportFormat::Timesketch, query),
+        ExportKind::CsvView => (Some(ExportFormat::Csv), Some(query.unwrap_or_default())),
+        ExportKind::CsvAll => (Some(ExportFormat::Csv), None),
+        ExportKind::Ndjson => (Some(ExportFormat::Ndjson), None),
+        ExportKind::Timesketch => (Some(ExportFormat::Timesketch), query),
+        ExportKind::Findings => (None, None),
     };
-    let mut progress = reporter("export", "events", on_progress, running.start());
+    let cancel = running.start();
+    // At once, so the page can offer Cancel before the first rows are written.
+    let _ = on_progress.send(TaskProgress {
+        task: "export".into(),
+        done: 0,
+        total: 0,
+        unit: "events".into(),
+    });
+    let mut progress = reporter("export", "events", on_progress, cancel);
     own_connection(&host, move |session| {
         let partial = PathBuf::from(format!("{}.partial", destination.display()));
         let written = std::fs::File::create(&partial)
@@ -130,8 +140,12 @@ pub async fn export_session(
             })
             .and_then(|file| {
                 let mut out = std::io::BufWriter::new(file);
-                let rows =
-                    export::export(session, format, filter.as_ref(), &mut out, &mut progress)?;
+                let rows = match format {
+                    Some(format) => {
+                        export::export(session, format, filter.as_ref(), &mut out, &mut progress)?
+                    }
+                    None => export::export_findings_csv(session, &mut out)?,
+                };
                 std::io::Write::flush(&mut out)
                     .map_err(|error| CommandError::Task(error.to_string()))?;
                 Ok(rows)
@@ -148,7 +162,15 @@ pub async fn export_session(
         })?;
         Ok(Some(TaskOutcome {
             path: destination.display().to_string(),
-            summary: format!("Exported {rows} events to {}", destination.display()),
+            summary: format!(
+                "Exported {rows} {} to {}",
+                if format.is_some() {
+                    "events"
+                } else {
+                    "findings"
+                },
+                destination.display()
+            ),
         }))
     })
     .await
@@ -178,7 +200,14 @@ pub async fn import_capture(
     let input = file
         .into_path()
         .map_err(|error| CommandError::Dialog(error.to_string()))?;
-    let mut progress = reporter("import", "bytes", on_progress, running.start());
+    let cancel = running.start();
+    let _ = on_progress.send(TaskProgress {
+        task: "import".into(),
+        done: 0,
+        total: 0,
+        unit: "bytes".into(),
+    });
+    let mut progress = reporter("import", "bytes", on_progress, cancel);
     let outcome = own_connection(&host, move |session| {
         let outcome = import::import_file(session, &input, &mut progress)?;
         Ok(TaskOutcome {

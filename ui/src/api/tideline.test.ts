@@ -1,9 +1,13 @@
 // @vitest-environment jsdom
 // The wrappers send the command names and argument names the Rust commands expect (Tauri maps
 // camelCase here to snake_case there), and fold every rejection into a CommandError.
+import { Channel } from '@tauri-apps/api/core';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LiveStatus } from './bindings/LiveStatus';
+import type { MenuAction } from './bindings/MenuAction';
+import type { TaskProgress } from './bindings/TaskProgress';
+import type { TimelineQuery } from './bindings/TimelineQuery';
 import * as api from './tideline';
 
 afterEach(() => clearMocks());
@@ -18,22 +22,89 @@ function record() {
   return calls;
 }
 
+const q: TimelineQuery = {
+  changes: [],
+  asset_types: [],
+  methods: [],
+  principals: [],
+  regions: [],
+  accounts: [],
+  time_from: null,
+  time_to: null,
+  text: 'x',
+  asset_name: null,
+  starred_only: true,
+  tags: ['exfil'],
+  max_seq: 42,
+};
+
 describe('commands', () => {
   it('uses the agreed names and arguments', async () => {
     const calls = record();
-    const q = { changes: [], asset_types: [], methods: [], principals: [], regions: [], accounts: [], time_from: null, time_to: null, text: 'x', asset_name: null };
-    await api.connectStream('https://e', 'k');
+    await api.connectStream({ endpoint: 'https://e', apiKey: 'k' });
+    await api.connectStream({ endpoint: 'https://e', apiKey: 'k', name: '  prod DB ', incident: '   ' });
     await api.openSession(null);
     await api.listChanges(q, 200, 200);
     await api.assetHistory('ohn:a');
     await api.changeDetail(5);
+    await api.resumeRecording();
+    await api.resumeRecording('k2');
+    await api.closeSession();
+    await api.saveCopy();
+    await api.verifySession();
+    await api.cancelTask();
     expect(calls).toEqual([
-      { cmd: 'connect_stream', args: { endpoint: 'https://e', apiKey: 'k' } },
+      { cmd: 'connect_stream', args: { endpoint: 'https://e', apiKey: 'k', name: null, incident: null } },
+      { cmd: 'connect_stream', args: { endpoint: 'https://e', apiKey: 'k', name: 'prod DB', incident: null } },
       { cmd: 'open_session', args: { path: null } },
       { cmd: 'list_changes', args: { query: q, offset: 200, limit: 200 } },
       { cmd: 'asset_history', args: { assetName: 'ohn:a' } },
       { cmd: 'change_detail', args: { seq: 5 } },
+      { cmd: 'resume_recording', args: { apiKey: null } },
+      { cmd: 'resume_recording', args: { apiKey: 'k2' } },
+      { cmd: 'close_session', args: {} },
+      { cmd: 'save_copy', args: {} },
+      { cmd: 'verify_session', args: {} },
+      { cmd: 'cancel_task', args: {} },
     ]);
+  });
+
+  it('sends annotations by seq, with the comment id as commentId', async () => {
+    const calls = record();
+    await api.setStarred(3, true);
+    await api.addTag(3, 'exfil');
+    await api.removeTag(3, 'exfil');
+    await api.addComment(3, 'looks bad');
+    await api.deleteComment(3, 9);
+    expect(calls).toEqual([
+      { cmd: 'set_starred', args: { seq: 3, starred: true } },
+      { cmd: 'add_tag', args: { seq: 3, tag: 'exfil' } },
+      { cmd: 'remove_tag', args: { seq: 3, tag: 'exfil' } },
+      { cmd: 'add_comment', args: { seq: 3, body: 'looks bad' } },
+      { cmd: 'delete_comment', args: { seq: 3, commentId: 9 } },
+    ]);
+  });
+
+  it('hands exports and imports a progress channel and returns the outcome', async () => {
+    const seen: TaskProgress[] = [];
+    const calls: Array<{ cmd: string; args: Record<string, unknown> }> = [];
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      const ch = a.onProgress as Channel<TaskProgress>;
+      ch.onmessage({ task: 'export', done: 1, total: 2, unit: 'events' });
+      return cmd === 'export_session' ? { path: '/x.csv', summary: 'Exported 2 events' } : null;
+    });
+    const outcome = await api.exportSession('csv_view', q, (p) => seen.push(p));
+    expect(outcome).toEqual({ path: '/x.csv', summary: 'Exported 2 events' });
+    expect(calls[0]?.cmd).toBe('export_session');
+    expect(calls[0]?.args.kind).toBe('csv_view');
+    expect(calls[0]?.args.query).toEqual(q);
+    expect(calls[0]?.args.onProgress).toBeInstanceOf(Channel);
+    expect(await api.importCapture((p) => seen.push(p))).toBeNull();
+    expect(calls[1]?.cmd).toBe('import_capture');
+    expect(Object.keys(calls[1]!.args)).toEqual(['onProgress']);
+    expect(seen).toHaveLength(2);
   });
 
   it('turns every rejection into a CommandError', async () => {
@@ -53,10 +124,33 @@ describe('commands', () => {
     });
     const seen: LiveStatus[] = [];
     const stop = await api.watchLive((s) => seen.push(s));
-    const s: LiveStatus = { connection: { state: 'live' }, received: 1, stored: 1, duplicates: 0, quarantined: 0, newest_event_time: null, newest_seq: 1 };
+    const s: LiveStatus = {
+      session: null,
+      connection: { state: 'live' },
+      received: 1,
+      stored: 1,
+      duplicates: 0,
+      quarantined: 0,
+      newest_event_time: null,
+      newest_seq: 1,
+    };
     channel!.onmessage(s);
     stop();
     channel!.onmessage(s);
     expect(seen).toEqual([s]);
+  });
+
+  it('delivers menu actions until stopped', async () => {
+    let channel: { onmessage: (a: MenuAction) => void } | null = null;
+    mockIPC((cmd, args) => {
+      if (cmd === 'watch_menu') channel = (args as { onAction: typeof channel }).onAction;
+      return null;
+    });
+    const seen: MenuAction[] = [];
+    const stop = await api.watchMenu((a) => seen.push(a));
+    channel!.onmessage({ action: 'export', kind: 'ndjson' });
+    stop();
+    channel!.onmessage({ action: 'close' });
+    expect(seen).toEqual([{ action: 'export', kind: 'ndjson' }]);
   });
 });

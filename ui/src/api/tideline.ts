@@ -1,15 +1,21 @@
 // The page's only door to the Rust side: one typed wrapper per Tauri command, and the live
 // status channel. Nothing else in the UI imports @tauri-apps/api.
 import { Channel, invoke } from '@tauri-apps/api/core';
+import type { Annotations } from './bindings/Annotations';
 import type { ChangeDetail } from './bindings/ChangeDetail';
 import type { ChangePage } from './bindings/ChangePage';
 import type { CommandError } from './bindings/CommandError';
+import type { ExportKind } from './bindings/ExportKind';
 import type { Facets } from './bindings/Facets';
 import type { HistoryEntry } from './bindings/HistoryEntry';
 import type { LiveStatus } from './bindings/LiveStatus';
+import type { MenuAction } from './bindings/MenuAction';
 import type { QuarantineEntry } from './bindings/QuarantineEntry';
 import type { SessionInfo } from './bindings/SessionInfo';
+import type { TaskOutcome } from './bindings/TaskOutcome';
+import type { TaskProgress } from './bindings/TaskProgress';
 import type { TimelineQuery } from './bindings/TimelineQuery';
+import type { Verification } from './bindings/Verification';
 
 /** Commands reject with a CommandError; anything else (a plain string from Tauri itself, an
  * Error thrown in the page) is folded into the same shape so callers handle one type. */
@@ -37,9 +43,38 @@ export function startDemo(): Promise<SessionInfo> {
   return call('start_demo');
 }
 
-/** The key is handed to Rust and never comes back; callers must drop their copy. */
-export function connectStream(endpoint: string, apiKey: string): Promise<SessionInfo> {
-  return call('connect_stream', { endpoint, apiKey });
+/** A new recording: what the analyst calls it, and where it records from. */
+export type NewSession = { endpoint: string; apiKey: string; name?: string | null; incident?: string | null };
+
+/** The key is handed to Rust and never comes back; callers must drop their copy. Blank names
+ * are sent as null. */
+export function connectStream(s: NewSession): Promise<SessionInfo> {
+  const blankToNull = (v: string | null | undefined) => (v == null || v.trim() === '' ? null : v.trim());
+  return call('connect_stream', {
+    endpoint: s.endpoint,
+    apiKey: s.apiKey,
+    name: blankToNull(s.name),
+    incident: blankToNull(s.incident),
+  });
+}
+
+/** Records again into the open offline session. Without a key Rust looks in the OS keyring and
+ * rejects with kind `api_key_needed` if it is not there. */
+export function resumeRecording(apiKey: string | null = null): Promise<SessionInfo> {
+  return call('resume_recording', { apiKey });
+}
+
+export function closeSession(): Promise<null> {
+  return call('close_session');
+}
+
+/** Rust asks where with the native save dialog; null means the user cancelled. */
+export function saveCopy(): Promise<string | null> {
+  return call('save_copy');
+}
+
+export function verifySession(): Promise<Verification> {
+  return call('verify_session');
 }
 
 /** `path` null lets Rust show the native open dialog; a null result means the user cancelled. */
@@ -71,6 +106,48 @@ export function quarantined(): Promise<QuarantineEntry[]> {
   return call('quarantined');
 }
 
+// --- annotations: each returns the event's annotations as they now are ----------------------
+
+export function setStarred(seq: number, starred: boolean): Promise<Annotations> {
+  return call('set_starred', { seq, starred });
+}
+
+export function addTag(seq: number, tag: string): Promise<Annotations> {
+  return call('add_tag', { seq, tag });
+}
+
+export function removeTag(seq: number, tag: string): Promise<Annotations> {
+  return call('remove_tag', { seq, tag });
+}
+
+export function addComment(seq: number, body: string): Promise<Annotations> {
+  return call('add_comment', { seq, body });
+}
+
+export function deleteComment(seq: number, commentId: number): Promise<Annotations> {
+  return call('delete_comment', { seq, commentId });
+}
+
+// --- long tasks: Rust shows the file dialog first; null means it was cancelled --------------
+
+/** `query` is the change list's filter for `csv_view`; the other kinds take everything. */
+export function exportSession(
+  kind: ExportKind,
+  query: TimelineQuery | null,
+  onProgress: (p: TaskProgress) => void,
+): Promise<TaskOutcome | null> {
+  return call('export_session', { kind, query, onProgress: new Channel<TaskProgress>(onProgress) });
+}
+
+export function importCapture(onProgress: (p: TaskProgress) => void): Promise<TaskOutcome | null> {
+  return call('import_capture', { onProgress: new Channel<TaskProgress>(onProgress) });
+}
+
+/** The running export or import then rejects with kind `cancelled`. */
+export function cancelTask(): Promise<null> {
+  return call('cancel_task');
+}
+
 /** Subscribes to live status pushes. Rust sends one right away and then at most every ~100 ms
  * while anything changes. Returns a function that stops delivering to `onStatus`. */
 export async function watchLive(onStatus: (status: LiveStatus) => void): Promise<() => void> {
@@ -79,6 +156,18 @@ export async function watchLive(onStatus: (status: LiveStatus) => void): Promise
     if (active) onStatus(status);
   });
   await call<null>('watch_live', { onStatus: channel });
+  return () => {
+    active = false;
+  };
+}
+
+/** Subscribes to the native File menu's choices. Call once: Rust keeps only the newest channel. */
+export async function watchMenu(onAction: (action: MenuAction) => void): Promise<() => void> {
+  let active = true;
+  const channel = new Channel<MenuAction>((action) => {
+    if (active) onAction(action);
+  });
+  await call<null>('watch_menu', { onAction: channel });
   return () => {
     active = false;
   };

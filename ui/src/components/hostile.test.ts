@@ -1,5 +1,9 @@
 // @vitest-environment jsdom
-// Event text is attacker-controlled: every string must reach the page as text, never as markup.
+// Event text is attacker-controlled, and annotation text is free text pasted by an analyst:
+// every string must reach the page as text, never as markup. The CSP forbids inline style and
+// markup injection, so the sources must not use {@html}, innerHTML or style="" either.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChangeDetail } from '../api/bindings/ChangeDetail';
@@ -9,6 +13,8 @@ import DetailPanel from './DetailPanel.svelte';
 
 const UA = '<img src=x onerror="window.__pwned=1">';
 const TAG = '<script>window.__pwned=2</script>';
+const NOTE_TAG = '<img src=x onerror="window.__pwned=6">';
+const COMMENT = '<script>window.__pwned=7</script>\n<b>not bold</b>';
 
 const row: ChangeRow = {
   seq: 7,
@@ -26,6 +32,9 @@ const row: ChangeRow = {
   method: '<img src=y>',
   source_ip: '075.050.255.67',
   summary: '<iframe src="javascript:alert(1)">',
+  starred: true,
+  tags: [NOTE_TAG, '"><svg onload=alert(2)>'],
+  comment_count: 1,
 };
 
 const detail: ChangeDetail = {
@@ -49,6 +58,7 @@ const detail: ChangeDetail = {
   associations: [{ name: 'ohn:<s>n</s>', asset_type: '<s>t</s>', relation: '<s>r</s>', label: '<img src=w>', known: false }],
   raw_text: '{"ua": "<img src=v onerror=alert(1)>"}',
   tags: [['team', TAG]],
+  annotations: { starred: true, tags: row.tags, comments: [{ id: 1, body: COMMENT, created_at: '2024-05-05T15:00:00Z' }] },
 };
 
 let app: Record<string, unknown> | null = null;
@@ -77,6 +87,7 @@ describe('hostile event text', () => {
         zone: 'utc',
         empty: '',
         pivotedTo: null,
+        onannotate: async () => null,
         onpivot: () => {},
         onclose: () => {},
       },
@@ -88,6 +99,10 @@ describe('hostile event text', () => {
     expect(text).toContain('<marquee>why</marquee>');
     expect(text).toContain('<script>b()</script>');
     expect(text).toContain('<h1>note</h1>');
+    const chips = [...target.querySelectorAll<HTMLElement>('[data-testid="tag-chip"]')];
+    expect(chips.map((c) => c.dataset.tag)).toEqual(row.tags);
+    expect(chips[0]?.textContent).toContain(NOTE_TAG);
+    expect(target.querySelector('[data-testid="comment-body"]')?.textContent).toBe(COMMENT);
     expect(markupElements(target)).toEqual([]);
     expect((window as unknown as { __pwned?: unknown }).__pwned).toBeUndefined();
   });
@@ -101,8 +116,33 @@ describe('hostile event text', () => {
     expect(el.dataset.assetLabel).toBe('"><svg onload=alert(1)>');
     expect(el.dataset.action).toBe('<script>a()</script>');
     expect(el.textContent).toContain('"><svg onload=alert(1)>');
+    expect(el.dataset.starred).toBe('true');
+    const tags = [...target.querySelectorAll<HTMLElement>('[data-testid="row-tag"]')];
+    expect(tags.map((t) => t.textContent)).toEqual([row.tags[0]]);
+    expect(tags[0]?.title).toBe(row.tags.join(', '));
+    expect(target.querySelector('[data-testid="row-comments"]')?.textContent).toBe('1');
     expect(markupElements(target)).toEqual([]);
     // The row is placed through the CSSOM, not a style attribute written as markup.
     expect(el.style.transform).toBe('translateY(0px)');
+  });
+});
+
+describe('component sources', () => {
+  const dir = join(__dirname, '..');
+  const files = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(d, e.name)) : e.name.endsWith('.svelte') ? [join(d, e.name)] : [],
+    );
+
+  it('never inject markup or write inline style attributes', () => {
+    const all = files(dir);
+    expect(all.length).toBeGreaterThan(10);
+    const offenders = all.flatMap((f) => {
+      const src = readFileSync(f, 'utf8');
+      return [/\{@html\b/, /\binnerHTML\b/, /\bouterHTML\b/, /insertAdjacentHTML/, /\sstyle=["{]/]
+        .filter((re) => re.test(src))
+        .map((re) => `${f.slice(dir.length + 1)}: ${re.source}`);
+    });
+    expect(offenders).toEqual([]);
   });
 });

@@ -1,25 +1,35 @@
 // A stand-in for the Rust side, for looking at the page in a plain browser (`npm run dev`, then
 // open /mock.html). Never part of the app build: only mock.html imports it.
 //
-// URL parameters: session=demo|offline (skip the start screen), rows=N (add N synthetic rows to
-// test the virtual list), rate=ms (live event interval, 0 = none), hostile=1 (a hostile event),
-// conn=stopped|reconnecting (connection state shown).
+// URL parameters: session=demo|live|offline (skip the start screen), rows=N (add N synthetic
+// rows to test the virtual list), rate=ms (live event interval, 0 = none), hostile=1 (a hostile
+// event), conn=stopped|reconnecting (connection state shown), broken=1 (the integrity chain
+// breaks), keyring=0 (resuming asks for the API key), task_ms=N (how long an export or import
+// takes). `window.tidelineMenu({action: ...})` plays a native File-menu choice.
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { Channel } from '@tauri-apps/api/core';
+import type { Annotations } from '../api/bindings/Annotations';
 import type { ChangeDetail } from '../api/bindings/ChangeDetail';
 import type { ChangeKind } from '../api/bindings/ChangeKind';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
 import type { FacetCount } from '../api/bindings/FacetCount';
 import type { Facets } from '../api/bindings/Facets';
 import type { LiveStatus } from '../api/bindings/LiveStatus';
+import type { MenuAction } from '../api/bindings/MenuAction';
 import type { QuarantineEntry } from '../api/bindings/QuarantineEntry';
 import type { SessionInfo } from '../api/bindings/SessionInfo';
+import type { TaskOutcome } from '../api/bindings/TaskOutcome';
+import type { TaskProgress } from '../api/bindings/TaskProgress';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
+import type { Verification } from '../api/bindings/Verification';
 
 const params = new URLSearchParams(location.search);
 const BULK = Number(params.get('rows') ?? '0');
 const RATE = Number(params.get('rate') ?? '1500');
 const HOSTILE = params.get('hostile') === '1';
+const BROKEN = params.get('broken') === '1';
+const KEYRING = params.get('keyring') !== '0';
+const TASK_MS = Number(params.get('task_ms') ?? '2500');
 
 const ACCOUNT = '123456789012';
 const JDOE = `arn:aws:iam::${ACCOUNT}:user/jdoe`;
@@ -35,10 +45,33 @@ const events: Stored[] = []; // oldest first
 let seq = 0;
 const t0 = Date.now() - 40 * 60_000;
 
+/** The analyst's annotations, by seq (rows are returned with them merged in). */
+const notes = new Map<number, Annotations>();
+let commentId = 0;
+
+function annotationsOf(s: number): Annotations {
+  return notes.get(s) ?? { starred: false, tags: [], comments: [] };
+}
+
+function annotated(r: ChangeRow): ChangeRow {
+  const a = notes.get(r.seq);
+  return a ? { ...r, starred: a.starred, tags: a.tags, comment_count: a.comments.length } : r;
+}
+
+function annotate(s: number, change: (a: Annotations) => Annotations): Annotations {
+  if (!events.some((e) => e.row.seq === s)) throw { kind: 'store', message: `there is no event #${s}` };
+  const next = change(annotationsOf(s));
+  notes.set(s, next);
+  return next;
+}
+
 function rowOf(p: Partial<ChangeRow> & { time: string; asset_label: string }): ChangeRow {
   seq += 1;
   return {
     seq,
+    starred: false,
+    tags: [],
+    comment_count: 0,
     change: 'update',
     event_type: `com.opshelm.asset.${p.change ?? 'update'}`,
     asset_name: null,
@@ -90,6 +123,7 @@ function add(row: ChangeRow, detail: Partial<Omit<ChangeDetail, 'row'>> = {}) {
       associations: [],
       raw_text: JSON.stringify({ eventName: row.action, eventTime: row.time, sourceIPAddress: row.source_ip }, null, 2),
       tags: [],
+      annotations: { starred: false, tags: [], comments: [] },
       ...detail,
     },
   });
@@ -271,6 +305,7 @@ function seed() {
     add(r, {
       who: who(r, { user_agent: ua, principal_id: 'Z'.repeat(500) }),
       tags: [['team', '<script>window.__pwned=2</script>']],
+      annotations: { starred: false, tags: [], comments: [] },
       changes: [{ path: '<img src=x onerror=alert(1)>'.repeat(5), op: 'changed', before: '"a"', after: '"' + 'b'.repeat(600) + '"' }],
     });
   }
@@ -322,6 +357,9 @@ function synthetic(s: number, timeMs: number): ChangeRow {
     method,
     source_ip: method === 'provider' ? principal : `192.0.2.${h % 250}`,
     summary: change === 'update' ? 'Tags.env staging → prod' : `${type} ${change}d`,
+    starred: false,
+    tags: [],
+    comment_count: 0,
   };
 }
 
@@ -340,6 +378,26 @@ function addBackground(timeMs: number) {
 seed();
 for (let i = 0; i < 60; i++) addBackground(t0 + 21 * 60_000 + i * 15_000);
 
+// What an analyst marked so far: the firewall opened to an outside address, and the user made
+// for it.
+notes.set(3, {
+  starred: true,
+  tags: ['exfil-path', 'vendor-access'],
+  comments: [
+    { id: ++commentId, body: 'Opened to 203.0.113.66 two minutes after svc-backup-tmp was created. Not a known vendor range.', created_at: iso(t0 + 30 * 60_000) },
+  ],
+});
+notes.set(2, { starred: true, tags: ['exfil-path'], comments: [] });
+notes.set(5, { starred: false, tags: [], comments: [{ id: ++commentId, body: 'Cleanup by the same principal.', created_at: iso(t0 + 31 * 60_000) }] });
+if (HOSTILE) {
+  const h = events.find((e) => e.row.source_ip === '075.050.255.67')!.row.seq;
+  notes.set(h, {
+    starred: true,
+    tags: ['<img src=x onerror="window.__pwned=6">', '"><b>tag</b>'],
+    comments: [{ id: ++commentId, body: '<script>window.__pwned=7</script>\n<b>not bold</b>', created_at: iso(t0 + 32 * 60_000) }],
+  });
+}
+
 // --- queries ----------------------------------------------------------------------------------
 function matches(r: ChangeRow, q: TimelineQuery, skip?: keyof TimelineQuery): boolean {
   const inList = (k: keyof TimelineQuery, v: string | null) => {
@@ -355,6 +413,10 @@ function matches(r: ChangeRow, q: TimelineQuery, skip?: keyof TimelineQuery): bo
   if (q.time_from && r.time < q.time_from) return false;
   if (q.time_to && r.time > q.time_to) return false;
   if (q.asset_name && r.asset_name !== q.asset_name) return false;
+  if (q.max_seq !== null && r.seq > q.max_seq) return false;
+  const a = notes.get(r.seq);
+  if (q.starred_only && !a?.starred) return false;
+  if (q.tags.length > 0 && !q.tags.some((t) => a?.tags.includes(t))) return false;
   if (q.text) {
     const t = q.text.toLowerCase();
     const hay = [r.asset_label, r.asset_name, r.principal, r.source_ip, r.action].join(' ').toLowerCase();
@@ -366,14 +428,21 @@ function matches(r: ChangeRow, q: TimelineQuery, skip?: keyof TimelineQuery): bo
 function isEmpty(q: TimelineQuery): boolean {
   return (
     q.changes.length + q.asset_types.length + q.methods.length + q.principals.length + q.regions.length + q.accounts.length ===
-      0 && !q.time_from && !q.time_to && !q.text && !q.asset_name
+      0 &&
+    !q.time_from &&
+    !q.time_to &&
+    !q.text &&
+    !q.asset_name &&
+    !q.starred_only &&
+    q.tags.length === 0
   );
 }
 
 function matching(q: TimelineQuery): ChangeRow[] {
   const out: ChangeRow[] = [];
-  for (let i = events.length - 1; i >= 0; i--) if (matches(events[i]!.row, q)) out.push(events[i]!.row);
-  return out;
+  for (let i = events.length - 1; i >= 0; i--) if (matches(events[i]!.row, q)) out.push(annotated(events[i]!.row));
+  // newest first by event time, then arrival (imported events may be older)
+  return out.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : b.seq - a.seq));
 }
 
 function listChanges(q: TimelineQuery, offset: number, limit: number) {
@@ -412,21 +481,57 @@ function facets(q: TimelineQuery): Facets {
     principal: facet(q, 'principals', (r) => r.principal, (r) => r.principal_short ?? r.principal ?? ''),
     region: facet(q, 'regions', (r) => r.region),
     account: facet(q, 'accounts', (r) => r.account),
+    tag: tagCounts(),
+    starred: [...notes.values()].filter((a) => a.starred).length,
   };
 }
 
-// --- live ----------------------------------------------------------------------------------------
+/** The analyst's tags over the whole session, like Rust. */
+function tagCounts(): FacetCount[] {
+  const counts = new Map<string, number>();
+  for (const a of notes.values()) for (const t of a.tags) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return [...counts].map(([value, count]) => ({ value, label: value, count })).sort((a, b) => b.count - a.count);
+}
+
+// --- sessions and live status ------------------------------------------------------------------
+const OFFLINE_SESSION: SessionInfo = {
+  path: '/home/analyst/.local/share/tideline/INC-2291-prod-db-20240505T140000Z.tideline',
+  name: 'prod DB exposed to an outside address',
+  incident: 'INC-2291',
+  mode: 'offline',
+  endpoint: 'https://streaming.opshelm.com/v1/consume/stream',
+  key_storage: null,
+  key_note: null,
+  can_resume: true,
+};
+const DEMO_SESSION: SessionInfo = {
+  path: '/home/analyst/.local/share/tideline/demo-20240505T140000Z.tideline',
+  name: "Demo: the announcement's attack",
+  incident: null,
+  mode: 'demo',
+  endpoint: 'http://127.0.0.1:41234/v1/consume/stream',
+  key_storage: null,
+  key_note: null,
+  can_resume: false,
+};
+const LIVE_SESSION: SessionInfo = {
+  ...OFFLINE_SESSION,
+  mode: 'live',
+  key_storage: 'memory',
+  key_note: 'No OS keyring is available (Secret Service not running): the API key is kept in memory for this run only.',
+  can_resume: false,
+};
+
 const mode = params.get('session');
 let session: SessionInfo | null =
-  mode === 'demo' || mode === 'offline'
-    ? { path: '/home/analyst/.local/share/tideline/demo-2024-05-05.tideline', mode, endpoint: null, key_storage: null, key_note: null }
-    : null;
+  mode === 'demo' ? DEMO_SESSION : mode === 'offline' ? OFFLINE_SESSION : mode === 'live' ? LIVE_SESSION : null;
 const listeners: Array<Channel<LiveStatus>> = [];
+let menu: Channel<MenuAction> | null = null;
 let quarantinedCount = 2;
 
 const CONN = params.get('conn');
 function connection(): LiveStatus['connection'] {
-  if (session?.mode === 'offline') return { state: 'offline' };
+  if (!session || session.mode === 'offline') return { state: 'offline' };
   if (CONN === 'stopped') return { state: 'stopped', reason: 'the EventStream rejected the API key (HTTP 401)' };
   if (CONN === 'reconnecting') {
     return { state: 'reconnecting', attempt: 3, next_try_at: new Date(Date.now() + 7000).toISOString(), reason: 'HTTP 503 from the EventStream' };
@@ -435,15 +540,20 @@ function connection(): LiveStatus['connection'] {
 }
 
 function status(): LiveStatus {
-  const newest = events[events.length - 1]?.row;
+  if (!session) {
+    return { session: null, connection: { state: 'offline' }, received: 0, stored: 0, duplicates: 0, quarantined: 0, newest_event_time: null, newest_seq: null };
+  }
+  const newestTime = events.reduce<string | null>((m, e) => (m === null || e.row.time > m ? e.row.time : m), null);
+  const offline = session.mode === 'offline';
   return {
+    session,
     connection: connection(),
-    received: events.length + BULK + 7,
+    received: offline ? 0 : events.length + BULK + 7,
     stored: events.length + BULK,
     duplicates: 7,
     quarantined: quarantinedCount,
-    newest_event_time: newest?.time ?? null,
-    newest_seq: newest?.seq ?? null,
+    newest_event_time: newestTime,
+    newest_seq: events.length > 0 ? Math.max(...events.map((e) => e.row.seq)) : null,
   };
 }
 
@@ -452,12 +562,58 @@ function push() {
   for (const ch of listeners) ch.onmessage(s);
 }
 
+function switchTo(next: SessionInfo | null) {
+  session = next;
+  setTimeout(push, 20);
+}
+
 if (RATE > 0) {
   setInterval(() => {
     if (!session || session.mode === 'offline') return;
     addBackground(Date.now() - 1500);
     push();
   }, RATE);
+}
+
+/** A native File-menu choice, for trying the menu in a browser. */
+(window as unknown as { tidelineMenu: (a: MenuAction) => void }).tidelineMenu = (a) => menu?.onmessage(a);
+
+// --- long tasks -----------------------------------------------------------------------------------
+let cancelFlag = false;
+
+async function runTask(
+  task: 'export' | 'import',
+  unit: 'events' | 'bytes',
+  total: number,
+  ch: Channel<TaskProgress>,
+  done: () => TaskOutcome,
+): Promise<TaskOutcome> {
+  cancelFlag = false;
+  await sleep(300); // the native file dialog
+  const steps = 25;
+  for (let i = 0; i <= steps; i++) {
+    if (cancelFlag) {
+      throw task === 'export'
+        ? { kind: 'cancelled', message: 'the export was cancelled' }
+        : { kind: 'cancelled', message: `the import was cancelled after ${Math.round((i / steps) * 40)} frames (those are kept)` };
+    }
+    ch.onmessage({ task, unit, done: Math.round((total * i) / steps), total });
+    await sleep(TASK_MS / steps);
+  }
+  return done();
+}
+
+function verification(): Verification {
+  const n = events.length;
+  const third = events[2]?.row;
+  if (BROKEN && third) {
+    return {
+      verified: 2,
+      broken: { seq: third.seq, source: `/cloudAccounts/${ACCOUNT}`, event_id: '01HX3Q7Z9V4K2M8N6P0R5T1W3Y', reason: 'the stored bytes do not match their link' },
+      head: 'c0ffee' + '0'.repeat(58),
+    };
+  }
+  return { verified: n, broken: null, head: n === 0 ? '' : (0x9f3a1c7e + n).toString(16).padStart(8, '0') + 'b4d1e6a29c0f7358d2e4b6a8c1f3e5d7a9b0c2e4f6a8b1d3e5f7a9c2e4b6d8' };
 }
 
 const QUARANTINE: QuarantineEntry[] = [
@@ -488,20 +644,83 @@ mockIPC(async (cmd, payload) => {
     case 'current_session':
       return session;
     case 'start_demo':
-      session = { path: '/tmp/demo.tideline', mode: 'demo', endpoint: null, key_storage: null, key_note: null };
+      switchTo(DEMO_SESSION);
       return session;
-    case 'connect_stream':
-      if (a.apiKey === 'bad') throw { kind: 'unauthorized', message: 'The EventStream refused the API key (HTTP 401).' };
-      session = {
-        path: '/tmp/live.tideline',
-        mode: 'live',
+    case 'connect_stream': {
+      if (a.apiKey === 'bad') throw { kind: 'api_key_rejected', message: 'The EventStream refused the API key (HTTP 401).' };
+      const name = (a.name as string | null) ?? null;
+      switchTo({
+        ...LIVE_SESSION,
+        path: `/home/analyst/.local/share/tideline/${(name ?? 'stream').replace(/[^A-Za-z0-9.-]/g, '_')}-20240505T150000Z.tideline`,
+        name,
+        incident: (a.incident as string | null) ?? null,
         endpoint: String(a.endpoint),
-        key_storage: 'memory',
-        key_note: 'No OS keyring is available (Secret Service not running): the API key is kept in memory for this run only.',
-      };
+      });
       return session;
-    case 'open_session':
+    }
+    case 'open_session': {
+      const path = a.path as string | null;
+      if (path === null) return null; // the native dialog, cancelled
+      if (path.endsWith('.txt')) throw { kind: 'store', message: `${path} is not a Tideline session (not an SQLite file)` };
+      switchTo({ ...OFFLINE_SESSION, path, name: null, incident: null, can_resume: false });
+      return session;
+    }
+    case 'close_session':
+      switchTo(null);
       return null;
+    case 'resume_recording':
+      if (!session) throw { kind: 'no_session', message: 'no session is open' };
+      if (!KEYRING && !a.apiKey) {
+        throw { kind: 'api_key_needed', message: 'the API key for this endpoint is not in the OS keyring: enter it to resume' };
+      }
+      switchTo({ ...session, mode: 'live', can_resume: false, key_storage: a.apiKey ? 'memory' : 'keyring' });
+      return session;
+    case 'save_copy':
+      return session ? session.path.replace(/\.tideline$/, '-copy.tideline') : null;
+    case 'verify_session':
+      await sleep(400);
+      return verification();
+    case 'watch_menu':
+      menu = a.onAction as Channel<MenuAction>;
+      return null;
+    case 'export_session': {
+      const query = a.query as TimelineQuery | null;
+      const total = query ? matching(query).length : events.length;
+      const ext = a.kind === 'ndjson' ? 'ndjson' : a.kind === 'timesketch' ? 'timesketch.csv' : 'csv';
+      const path = `/home/analyst/exports/INC-2291.${ext}`;
+      return runTask('export', 'events', total, a.onProgress as Channel<TaskProgress>, () => ({ path, summary: `Exported ${total} events to ${path}` }));
+    }
+    case 'import_capture': {
+      const path = '/home/analyst/captures/cloudtrail-backfill.ndjson';
+      return runTask('import', 'bytes', 3_400_000, a.onProgress as Channel<TaskProgress>, () => {
+        // Late events: older times, newer arrival numbers.
+        for (let i = 0; i < 12; i++) addBackground(t0 + 10 * 60_000 + i * 7_000);
+        push();
+        return { path, summary: 'Imported 40 frames: 12 new events, 27 already in the session, 1 quarantined' };
+      });
+    }
+    case 'cancel_task':
+      cancelFlag = true;
+      return null;
+    case 'set_starred':
+      return annotate(a.seq as number, (n) => ({ ...n, starred: a.starred as boolean }));
+    case 'add_tag': {
+      const tag = String(a.tag).trim();
+      if (tag === '' || tag.length > 100) throw { kind: 'store', message: 'a tag is 1 to 100 bytes of text without control characters' };
+      return annotate(a.seq as number, (n) => ({ ...n, tags: n.tags.includes(tag) ? n.tags : [...n.tags, tag].sort() }));
+    }
+    case 'remove_tag':
+      return annotate(a.seq as number, (n) => ({ ...n, tags: n.tags.filter((t) => t !== a.tag) }));
+    case 'add_comment': {
+      const body = String(a.body).trim();
+      if (body === '') throw { kind: 'store', message: 'a comment is 1 to 10000 bytes of text' };
+      return annotate(a.seq as number, (n) => ({
+        ...n,
+        comments: [...n.comments, { id: ++commentId, body, created_at: new Date().toISOString() }],
+      }));
+    }
+    case 'delete_comment':
+      return annotate(a.seq as number, (n) => ({ ...n, comments: n.comments.filter((c) => c.id !== a.commentId) }));
     case 'list_changes':
       return listChanges(a.query as TimelineQuery, a.offset as number, a.limit as number);
     case 'facets':
@@ -512,14 +731,14 @@ mockIPC(async (cmd, payload) => {
       if (!e) {
         if (s < 0) {
           const r = synthetic(s, t0 + s * 2000);
-          return { row: r, who: who(r), changes: [], unified: null, side_by_side: [], config: null, diff_note: 'previous configuration unknown', associations: [], raw_text: null, tags: [] };
+          return { row: r, who: who(r), changes: [], unified: null, side_by_side: [], config: null, diff_note: 'previous configuration unknown', associations: [], raw_text: null, tags: [], annotations: annotationsOf(s) };
         }
-        throw { kind: 'not_found', message: `no change with seq ${s}` };
+        throw { kind: 'no_such_change', message: `there is no change #${s} in this session` };
       }
-      return { row: e.row, ...e.detail } satisfies ChangeDetail;
+      return { row: annotated(e.row), ...e.detail, annotations: annotationsOf(s) } satisfies ChangeDetail;
     }
     case 'asset_history':
-      return events.filter((e) => e.row.asset_name === a.assetName).map((e) => ({ row: e.row }));
+      return events.filter((e) => e.row.asset_name === a.assetName).map((e) => ({ row: annotated(e.row) }));
     case 'quarantined':
       return QUARANTINE.slice(0, quarantinedCount);
     case 'watch_live': {

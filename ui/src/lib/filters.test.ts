@@ -8,11 +8,13 @@ import {
   pivotToAsset,
   removeChip,
   sameQuery,
+  setStarredOnly,
   setText,
   setTimeFrom,
   setTimeTo,
   toggleFacet,
   toQuery,
+  uptoSeq,
 } from './filters';
 
 const ARN = 'arn:aws:iam::123456789012:user/jdoe';
@@ -48,6 +50,9 @@ describe('query building', () => {
       time_to: null,
       text: null,
       asset_name: null,
+      starred_only: false,
+      tags: [],
+      max_seq: null,
     });
   });
 
@@ -79,6 +84,33 @@ describe('query building', () => {
   it('drops change values Rust would not understand', () => {
     const s = toggleFacet(toggleFacet(emptyFilters(), 'change', 'com.opshelm.cost', 'cost'), 'change', 'delete', 'delete');
     expect(toQuery(s).changes).toEqual(['delete']);
+  });
+
+  it('asks for starred events and any of the ticked tags, sorted', () => {
+    let s = setStarredOnly(emptyFilters(), true);
+    s = toggleFacet(s, 'tag', 'vendor-access', 'vendor-access');
+    s = toggleFacet(s, 'tag', 'exfil-path', 'exfil-path');
+    const q = toQuery(s);
+    expect(q.starred_only).toBe(true);
+    expect(q.tags).toEqual(['exfil-path', 'vendor-access']);
+    // tags are the analyst's, not an event facet
+    expect(q.asset_types).toEqual([]);
+    expect(toQuery(setStarredOnly(s, false)).starred_only).toBe(false);
+  });
+
+  it('never limits the filters to an arrival; uptoSeq does, without touching the filters', () => {
+    const s = toggleFacet(setStarredOnly(emptyFilters(), true), 'region', 'us-east-1', 'us-east-1');
+    const q = toQuery(s);
+    expect(q.max_seq).toBeNull();
+    const frozen = uptoSeq(q, 1200);
+    expect(frozen.max_seq).toBe(1200);
+    expect({ ...frozen, max_seq: null }).toEqual(q);
+    expect(q.max_seq).toBeNull();
+    expect(uptoSeq(frozen, 1200)).toBe(frozen);
+    expect(uptoSeq(frozen, null).max_seq).toBeNull();
+    // the paused view's limit is not a filter: the same filters are the same query
+    expect(sameQuery(toQuery(s), toQuery(s))).toBe(true);
+    expect(sameQuery(frozen, q)).toBe(false);
   });
 
   it('treats blank text as no text', () => {
@@ -140,6 +172,29 @@ describe('chips', () => {
     expect(chips(s, 'utc')).toEqual([]);
     expect(hasFilters(s)).toBe(false);
     expect(sameQuery(toQuery(s), toQuery(emptyFilters()))).toBe(true);
+  });
+
+  it('shows "starred only" and each tag as a chip, and removes each alone', () => {
+    let s = setStarredOnly(emptyFilters(), true);
+    s = toggleFacet(s, 'tag', 'exfil-path', 'exfil-path');
+    s = toggleFacet(s, 'method', 'console', 'Console');
+    const c = chips(s, 'utc');
+    expect(c.map((x) => x.text)).toEqual(['★ starred only', 'tag: exfil-path', 'method: Console']);
+    const noStar = removeChip(s, c.find((x) => x.kind === 'starred')!);
+    expect(noStar.starredOnly).toBe(false);
+    expect(toQuery(noStar).tags).toEqual(['exfil-path']);
+    const noTag = removeChip(s, c.find((x) => x.kind === 'facet' && x.facet === 'tag')!);
+    expect(toQuery(noTag).tags).toEqual([]);
+    expect(noTag.starredOnly).toBe(true);
+  });
+
+  it('clear all drops the star and tag filters too', () => {
+    const s = toggleFacet(setStarredOnly(emptyFilters(), true), 'tag', 'x', 'x');
+    expect(hasFilters(s)).toBe(true);
+    expect(hasFilters(setStarredOnly(emptyFilters(), true))).toBe(true);
+    const q = toQuery(clearAll());
+    expect(q.starred_only).toBe(false);
+    expect(q.tags).toEqual([]);
   });
 
   it('pivoting drops the filters set for another question', () => {

@@ -1,13 +1,15 @@
-// Filter state of the change list: which facet values are ticked, the time range, the free
-// text and the asset pivot. Every function returns a new state; none mutates its input. The
+// Filter state of the change list: which facet values are ticked (the analyst's tags among
+// them), "starred only", the time range, the free text and the asset pivot. Every function returns a new state; none mutates its input. The
 // state becomes a TimelineQuery for Rust, and chips for the user.
 import type { ChangeKind } from '../api/bindings/ChangeKind';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { formatDateTime, type Zone } from './format';
 
-export type FacetKey = 'change' | 'asset_type' | 'method' | 'principal' | 'region' | 'account';
+export type FacetKey = 'tag' | 'change' | 'asset_type' | 'method' | 'principal' | 'region' | 'account';
 
+/** In the order the filter panel and the chips show them: the analyst's tags first. */
 export const FACET_KEYS: readonly FacetKey[] = [
+  'tag',
   'change',
   'asset_type',
   'method',
@@ -17,6 +19,7 @@ export const FACET_KEYS: readonly FacetKey[] = [
 ];
 
 export const FACET_TITLES: Readonly<Record<FacetKey, string>> = {
+  tag: 'Tag',
   change: 'Change',
   asset_type: 'Asset type',
   method: 'Method',
@@ -30,6 +33,8 @@ export type FacetPick = { readonly value: string; readonly label: string };
 
 export type FilterState = {
   readonly facets: Readonly<Record<FacetKey, readonly FacetPick[]>>;
+  /** Only events the analyst starred. */
+  readonly starredOnly: boolean;
   /** RFC 3339 UTC bounds, or null for none. */
   readonly timeFrom: string | null;
   readonly timeTo: string | null;
@@ -40,13 +45,19 @@ export type FilterState = {
 
 export type Chip =
   | { readonly kind: 'facet'; readonly facet: FacetKey; readonly value: string; readonly text: string; readonly title: string }
-  | { readonly kind: 'time_from' | 'time_to' | 'text' | 'asset'; readonly value: string; readonly text: string; readonly title: string };
+  | {
+      readonly kind: 'starred' | 'time_from' | 'time_to' | 'text' | 'asset';
+      readonly value: string;
+      readonly text: string;
+      readonly title: string;
+    };
 
 const CHANGE_KINDS: readonly string[] = ['create', 'update', 'delete'] satisfies ChangeKind[];
 
 export function emptyFilters(): FilterState {
   return {
-    facets: { change: [], asset_type: [], method: [], principal: [], region: [], account: [] },
+    facets: { tag: [], change: [], asset_type: [], method: [], principal: [], region: [], account: [] },
+    starredOnly: false,
     timeFrom: null,
     timeTo: null,
     text: '',
@@ -69,6 +80,10 @@ export function toggleFacet(state: FilterState, key: FacetKey, value: string, la
 
 export function setText(state: FilterState, text: string): FilterState {
   return text === state.text ? state : { ...state, text };
+}
+
+export function setStarredOnly(state: FilterState, on: boolean): FilterState {
+  return on === state.starredOnly ? state : { ...state, starredOnly: on };
 }
 
 export function setTimeFrom(state: FilterState, iso: string | null): FilterState {
@@ -97,6 +112,9 @@ export function chips(state: FilterState, zone: Zone): Chip[] {
   const out: Chip[] = [];
   if (state.asset) {
     out.push({ kind: 'asset', value: state.asset.name, text: `asset: ${state.asset.label}`, title: state.asset.name });
+  }
+  if (state.starredOnly) {
+    out.push({ kind: 'starred', value: 'starred', text: '★ starred only', title: 'Only the events you starred' });
   }
   for (const key of FACET_KEYS) {
     for (const p of state.facets[key]) {
@@ -128,6 +146,8 @@ export function removeChip(state: FilterState, chip: Chip): FilterState {
       const picks = state.facets[chip.facet].filter((p) => p.value !== chip.value);
       return { ...state, facets: { ...state.facets, [chip.facet]: picks } };
     }
+    case 'starred':
+      return { ...state, starredOnly: false };
     case 'time_from':
       return { ...state, timeFrom: null };
     case 'time_to':
@@ -141,7 +161,8 @@ export function removeChip(state: FilterState, chip: Chip): FilterState {
 
 const values = (picks: readonly FacetPick[]) => picks.map((p) => p.value).sort();
 
-/** The query Rust runs. Values are sorted so equal states give equal queries. */
+/** The query Rust runs, over every event stored so far (`max_seq` null). Values are sorted so
+ * equal states give equal queries. */
 export function toQuery(state: FilterState): TimelineQuery {
   const text = state.text.trim();
   return {
@@ -155,7 +176,16 @@ export function toQuery(state: FilterState): TimelineQuery {
     time_to: state.timeTo,
     text: text === '' ? null : text,
     asset_name: state.asset?.name ?? null,
+    starred_only: state.starredOnly,
+    tags: values(state.facets.tag),
+    max_seq: null,
   };
+}
+
+/** `query` limited to the events stored up to `maxSeq` (null: all of them). A list loaded this
+ * way does not change when later events arrive, wherever their times would put them. */
+export function uptoSeq(query: TimelineQuery, maxSeq: number | null): TimelineQuery {
+  return query.max_seq === maxSeq ? query : { ...query, max_seq: maxSeq };
 }
 
 export function sameQuery(a: TimelineQuery, b: TimelineQuery): boolean {

@@ -150,7 +150,8 @@ export function formatCount(n: number): string {
 export function formatBytes(n: number): string {
   if (n < 1024) return `${formatCount(n)} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  return `${(n / (1024 * 1024 * 1024)).toFixed(1)} GiB`;
 }
 
 export type MethodKey = 'console' | 'cli' | 'terraform' | 'sdk' | 'provider' | 'unknown';
@@ -198,6 +199,6 @@ export function connectionView(c: ConnectionState, nowMs: number): ConnectionVie
     case 'stopped':
       return { tone: 'bad', label: `stopped: ${c.reason}`, detail: c.reason };
     case 'offline':
-      return { tone: 'idle', label: 'offline (saved session)', detail: null };
+      return { tone: 'idle', label: 'offline · saved session', detail: null };
   }
 }

@@ -2,15 +2,18 @@
 // the selection, the facet counts, and "follow live". Rust holds the data; this only decides
 // which pages to ask for and when.
 //
-// Follow live on: each time Rust reports new rows, the pages in view are fetched again and
-// swapped in (the newest rows appear at the top). Follow live off: the view is frozen at the
-// total it had; new rows are only counted ("N new"), and pages fetched later are asked for at
-// offset + N so the rows already on screen keep their place.
+// Every read is limited to the events stored up to a known arrival number (`max_seq`), the
+// newest Rust had reported when the list was last loaded. Follow live on: each time Rust
+// reports new rows, that number moves up and the pages in view are fetched again and swapped in.
+// Follow live off: the number stays, so every page fetched later continues exactly where the
+// rows on screen end, even when a late event's time would put it among them; new rows are only
+// counted ("N new").
 import * as api from '../api/tideline';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
 import type { CommandError } from '../api/bindings/CommandError';
 import type { Facets } from '../api/bindings/Facets';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
+import { sameQuery, uptoSeq } from '../lib/filters';
 import { PAGE_SIZE, pagesFor, pagesToEvict } from '../lib/pages';
 import { moveSelection, type Move } from '../lib/selection';
 
@@ -25,6 +28,7 @@ export type Selection = {
 };
 
 export class Timeline {
+  /** The filters; `max_seq` is always null here (see `viewQuery`). */
   query: TimelineQuery = $state.raw(emptyQuery());
   /** Rows in the list as shown (frozen while follow is off). */
   total = $state(0);
@@ -37,7 +41,7 @@ export class Timeline {
   /** Follow is held for a moment while the pointer moves over the list, so the row being aimed
    * at does not slide away under the cursor. Ingest goes on; the rows appear on release. */
   held = $state(false);
-  /** Rows that arrived while follow was off. */
+  /** Rows matching the query that arrived since the list was loaded (follow off, or held). */
   newCount = $state(0);
   selection: Selection = $state.raw({ index: null, seq: null });
   /** Bumped when the user moved the selection and the list should scroll it into view. */
@@ -52,12 +56,15 @@ export class Timeline {
   /** Bumped when cached pages stop matching the store (new query, refresh); late answers to an
    * older generation are dropped. */
   #generation = 0;
-  /** Offset shift for pages fetched while paused. */
-  #shift = 0;
+  /** The newest arrival number Rust reported. */
+  #latestSeq: number | null;
+  /** The newest arrival number the rows in view were read up to. */
+  #viewSeq: number | null;
   #visible: number[] = [0];
   #visibleCenter = 0;
   #refreshing = false;
   #refreshAgain = false;
+  #againAdvance = false;
   #counting = false;
   #countAgain = false;
   #facetsBusy = false;
@@ -72,6 +79,17 @@ export class Timeline {
   /** The first page of the current query has not been applied yet. */
   #newQuery = false;
 
+  /** `newestSeq`: the newest arrival number known when the list is created. */
+  constructor(newestSeq: number | null = null) {
+    this.#latestSeq = newestSeq;
+    this.#viewSeq = newestSeq;
+  }
+
+  /** The query the rows in view answer: the filters, up to the arrival they were read at. */
+  get viewQuery(): TimelineQuery {
+    return uptoSeq(this.query, this.#viewSeq);
+  }
+
   /** Replaces the query: drops every cached page and loads the first page and the facets.
    * `selectFirst` (a pivot): select the newest row once it is there. `selectSeq` (going back
    * from a pivot): select that change again. */
@@ -83,7 +101,7 @@ export class Timeline {
     this.#revealPending = opts.selectSeq !== undefined;
     if (opts.selectSeq !== undefined) this.selection = { index: null, seq: opts.selectSeq };
     this.#newQuery = true;
-    this.#shift = 0;
+    this.#viewSeq = this.#latestSeq;
     this.newCount = 0;
     this.loading = true;
     this.#inflight.clear();
@@ -92,7 +110,7 @@ export class Timeline {
     this.topTick++;
     void this.#loadFacets();
     try {
-      const page = await api.listChanges(query, 0, PAGE_SIZE);
+      const page = await api.listChanges(this.viewQuery, 0, PAGE_SIZE);
       // A refresh that started after this call carries the same query and wins.
       if (gen !== this.#generation) return;
       this.#pages = new Map([[0, page.rows]]);
@@ -111,8 +129,9 @@ export class Timeline {
     }
   }
 
-  /** Bookkeeping once fresh first-page rows of the current query are in. */
-  #afterFirstPage(grown: number): void {
+  /** Bookkeeping once fresh first-page rows of the current query are in. `grown`: how many rows
+   * arrived above, or null when the rows are the same ones re-read. */
+  #afterFirstPage(grown: number | null): void {
     this.loading = false;
     if (this.#newQuery) {
       this.#newQuery = false;
@@ -144,7 +163,7 @@ export class Timeline {
   async #fetchPage(p: number, gen: number): Promise<void> {
     this.#inflight.add(p);
     try {
-      const page = await api.listChanges(this.query, p * PAGE_SIZE + this.#shift, PAGE_SIZE);
+      const page = await api.listChanges(this.viewQuery, p * PAGE_SIZE, PAGE_SIZE);
       if (gen !== this.#generation) return;
       this.#pages.set(p, page.rows);
       for (const drop of pagesToEvict(this.#pages.keys(), this.#visible, this.#visibleCenter)) {
@@ -159,15 +178,15 @@ export class Timeline {
     }
   }
 
-  /** Rust reported rows newer than the last ones we knew of. */
-  onNewRows(): void {
+  /** Rust reported rows up to `newestSeq`, newer than the last ones we knew of. */
+  onNewRows(newestSeq: number | null): void {
+    this.#latestSeq = newestSeq;
     if (this.follow && !this.held) {
       void this.refresh();
     } else {
       if (this.follow) this.#missedWhileHeld = true;
       void this.#countNew();
     }
-    this.#scheduleFacets();
   }
 
   /** Holds follow live for `ms` from now (pointer moving over the list). */
@@ -184,10 +203,23 @@ export class Timeline {
     }, ms);
   }
 
-  /** Fetches the pages in view again and swaps them in at once (no flash of empty rows). */
-  async refresh(): Promise<void> {
+  /** Reads the pages in view again, up to the newest arrival, and swaps them in at once (no
+   * flash of empty rows). */
+  refresh(): Promise<void> {
+    return this.#reload(true);
+  }
+
+  /** Reads the pages in view again with the same arrival limit: the same rows, as they now are
+   * (after the analyst starred, tagged or commented one). The paused view stays paused. */
+  reloadInPlace(): Promise<void> {
+    void this.#loadFacets();
+    return this.#reload(false);
+  }
+
+  async #reload(advance: boolean): Promise<void> {
     if (this.#refreshing) {
       this.#refreshAgain = true;
+      this.#againAdvance ||= advance;
       return;
     }
     this.#refreshing = true;
@@ -195,22 +227,28 @@ export class Timeline {
       do {
         this.#refreshAgain = false;
         const gen = ++this.#generation;
-        this.#shift = 0;
+        if (advance) this.#viewSeq = this.#latestSeq;
         this.#inflight.clear();
         const want = this.#visible.length > 0 ? [...this.#visible] : [0];
-        const query = this.query;
+        const query = this.viewQuery;
         const results = await Promise.all(want.map((p) => api.listChanges(query, p * PAGE_SIZE, PAGE_SIZE)));
-        if (gen !== this.#generation) continue;
-        const pages = new Map<number, ChangeRow[]>();
-        want.forEach((p, i) => pages.set(p, results[i]!.rows));
-        const before = this.total;
-        this.#pages = pages;
-        this.total = results[results.length - 1]!.total;
-        this.newCount = 0;
-        this.error = null;
-        this.#afterFirstPage(this.total - before);
-        this.version++;
-        this.ensure(this.#visibleFirst(), this.#visibleEnd());
+        if (gen === this.#generation) {
+          const pages = new Map<number, ChangeRow[]>();
+          want.forEach((p, i) => pages.set(p, results[i]!.rows));
+          const before = this.total;
+          this.#pages = pages;
+          this.total = results[results.length - 1]!.total;
+          if (advance) this.newCount = 0;
+          this.error = null;
+          this.#afterFirstPage(advance ? this.total - before : null);
+          this.version++;
+          this.ensure(this.#visibleFirst(), this.#visibleEnd());
+          if (advance) this.#scheduleFacets();
+          // The rows re-read may be fewer ("starred only" and a star removed): count again.
+          else if (this.newCount > 0) void this.#countNew();
+        }
+        advance = this.#againAdvance;
+        this.#againAdvance = false;
       } while (this.#refreshAgain);
     } catch (e) {
       this.error = e as CommandError;
@@ -229,10 +267,9 @@ export class Timeline {
       do {
         this.#countAgain = false;
         const gen = this.#generation;
-        const page = await api.listChanges(this.query, 0, 0);
+        const page = await api.listChanges(uptoSeq(this.query, this.#latestSeq), 0, 0);
         if (gen !== this.#generation || (this.follow && !this.held)) continue;
-        this.#shift = Math.max(0, page.total - this.total);
-        this.newCount = this.#shift;
+        this.newCount = Math.max(0, page.total - this.total);
       } while (this.#countAgain);
     } catch (e) {
       this.error = e as CommandError;
@@ -291,12 +328,13 @@ export class Timeline {
   }
 
   /** After fresh rows came in: the selected change stays selected wherever it moved. If it is not
-   * among the cached rows, it is assumed to have moved down by the rows that arrived. */
-  #followSelection(grown: number): void {
+   * among the cached rows, it is assumed to have moved down by the rows that arrived (or, rows
+   * re-read in place, to have left the list). */
+  #followSelection(grown: number | null): void {
     const { seq, index } = this.selection;
     if (seq === null) return;
     const found = this.indexOfSeq(seq);
-    if (found !== null || index === null) {
+    if (found !== null || index === null || grown === null) {
       this.selection = { seq, index: found };
       return;
     }
@@ -341,11 +379,11 @@ export class Timeline {
     try {
       do {
         this.#facetsAgain = false;
-        const query = this.query;
+        const query = this.viewQuery;
         this.#facetsLast = Date.now();
         try {
           const f = await api.facets(query);
-          if (query === this.query) {
+          if (sameQuery(query, this.viewQuery)) {
             this.facets = f;
             this.facetsError = null;
           } else {
@@ -379,5 +417,8 @@ export function emptyQuery(): TimelineQuery {
     time_to: null,
     text: null,
     asset_name: null,
+    starred_only: false,
+    tags: [],
+    max_seq: null,
   };
 }

@@ -1,18 +1,28 @@
 // The list model against a fake store: follow live refreshes, paused views stay put and count
-// what arrived, and the selection follows its change.
+// what arrived (even events that arrive late, with older times), the selection follows its
+// change, and annotations are re-read without unpausing.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 
-const store = vi.hoisted(() => ({ rows: [] as number[], calls: [] as Array<{ offset: number; limit: number }> }));
+/** Stored events: arrival number and event time (seconds); the store orders newest time first,
+ * like Rust (time desc, seq desc), and honours `max_seq` and `starred_only`. */
+const store = vi.hoisted(() => ({
+  rows: [] as Array<{ seq: number; time: number }>,
+  starred: new Set<number>(),
+  calls: [] as Array<{ offset: number; limit: number; maxSeq: number | null }>,
+}));
 
 vi.mock('../api/tideline', () => ({
-  listChanges: async (_q: TimelineQuery, offset: number, limit: number) => {
-    store.calls.push({ offset, limit });
-    const newestFirst = [...store.rows].reverse();
-    return { rows: newestFirst.slice(offset, offset + limit).map(fakeRow), total: store.rows.length };
+  listChanges: async (q: TimelineQuery, offset: number, limit: number) => {
+    store.calls.push({ offset, limit, maxSeq: q.max_seq });
+    const rows = store.rows
+      .filter((r) => q.max_seq === null || r.seq <= q.max_seq)
+      .filter((r) => !q.starred_only || store.starred.has(r.seq))
+      .sort((a, b) => b.time - a.time || b.seq - a.seq);
+    return { rows: rows.slice(offset, offset + limit).map((r) => fakeRow(r.seq)), total: rows.length };
   },
-  facets: async () => ({ change: [], asset_type: [], method: [], principal: [], region: [], account: [] }),
+  facets: async () => ({ tag: [], starred: 0, change: [], asset_type: [], method: [], principal: [], region: [], account: [] }),
 }));
 
 function fakeRow(seq: number): ChangeRow {
@@ -32,27 +42,41 @@ function fakeRow(seq: number): ChangeRow {
     method: null,
     source_ip: null,
     summary: '',
+    starred: store.starred.has(seq),
+    tags: [],
+    comment_count: 0,
   };
 }
 
 const { Timeline, emptyQuery } = await import('./timeline.svelte');
 
+/** The newest arrival number, as Rust's live status reports it. */
+const latest = () => store.rows.length;
+
+/** `n` events, each newer than all before. */
 function append(n: number) {
   const start = store.rows.length;
-  for (let i = 1; i <= n; i++) store.rows.push(start + i);
+  for (let i = 1; i <= n; i++) store.rows.push({ seq: start + i, time: (start + i) * 10 });
+}
+
+/** `n` events arriving now whose times are older than most: they sort into the middle. */
+function appendLate(n: number, time: number) {
+  const start = store.rows.length;
+  for (let i = 1; i <= n; i++) store.rows.push({ seq: start + i, time });
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
 beforeEach(() => {
   store.rows = [];
+  store.starred = new Set();
   store.calls = [];
 });
 
 describe('Timeline', () => {
   it('loads the newest rows first', async () => {
     append(450);
-    const t = new Timeline();
+    const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
     expect(t.total).toBe(450);
     expect(t.rowAt(0)?.seq).toBe(450);
@@ -65,12 +89,12 @@ describe('Timeline', () => {
 
   it('follow live: new rows appear at the top and the selection stays on its change', async () => {
     append(10);
-    const t = new Timeline();
+    const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
     t.select(2);
     expect(t.selection).toEqual({ index: 2, seq: 8 });
     append(3);
-    t.onNewRows();
+    t.onNewRows(latest());
     await settle();
     await settle();
     expect(t.total).toBe(13);
@@ -80,11 +104,11 @@ describe('Timeline', () => {
 
   it('paused: rows on screen keep their place, new ones are counted, later pages are shifted', async () => {
     append(300);
-    const t = new Timeline();
+    const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
     t.setFollow(false);
     append(5);
-    t.onNewRows();
+    t.onNewRows(latest());
     await settle();
     await settle();
     expect(t.total).toBe(300);
@@ -106,7 +130,7 @@ describe('Timeline', () => {
 
   it('a pivot selects the newest row of the new list', async () => {
     append(20);
-    const t = new Timeline();
+    const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
     t.select(5);
     await t.setQuery({ ...emptyQuery(), asset_name: 'a1' }, { selectFirst: true });
@@ -115,7 +139,7 @@ describe('Timeline', () => {
 
   it('keyboard moves clamp to the list and resolve rows that are still loading', async () => {
     append(500);
-    const t = new Timeline();
+    const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
     t.move('next', 20);
     expect(t.selection).toEqual({ index: 0, seq: 500 });
@@ -132,12 +156,15 @@ describe('Timeline', () => {
 describe('Timeline going back from a pivot', () => {
   it('selects the change it left, wherever it now is', async () => {
     append(30);
-    const t = new Timeline();
+    const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
     t.select(4);
     const left = t.selection.seq;
     await t.setQuery({ ...emptyQuery(), asset_name: 'a1' }, { selectFirst: true });
     append(2);
+    t.onNewRows(latest());
+    await settle();
+    await settle();
     const reveal = t.revealTick;
     await t.setQuery(emptyQuery(), { selectSeq: left });
     expect(t.selection).toEqual({ index: 6, seq: left });
@@ -148,11 +175,11 @@ describe('Timeline going back from a pivot', () => {
 describe('Timeline held while aiming', () => {
   it('keeps rows in place while held and shows them on release', async () => {
     append(10);
-    const t = new Timeline();
+    const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
     t.holdFor(30);
     append(2);
-    t.onNewRows();
+    t.onNewRows(latest());
     await settle();
     await settle();
     expect(t.rowAt(0)?.seq).toBe(10);
@@ -162,5 +189,77 @@ describe('Timeline held while aiming', () => {
     expect(t.held).toBe(false);
     expect(t.rowAt(0)?.seq).toBe(12);
     expect(t.newCount).toBe(0);
+  });
+});
+
+describe('Timeline paused, read up to an arrival number', () => {
+  it('late events with older times do not shift the pages fetched later', async () => {
+    append(300);
+    const t = new Timeline(latest());
+    await t.setQuery(emptyQuery());
+    t.setFollow(false);
+    // 5 events arrive whose times put them between rows 250 and 251 (among page 1's rows)
+    appendLate(5, 2505);
+    t.onNewRows(latest());
+    await settle();
+    await settle();
+    expect(t.newCount).toBe(5);
+    t.ensure(200, 210);
+    await settle();
+    // page 1 continues exactly where page 0 ended, and holds none of the late arrivals
+    expect(t.rowAt(199)?.seq).toBe(101);
+    expect(t.rowAt(200)?.seq).toBe(100);
+    expect(store.calls.at(-1)?.maxSeq).toBe(300);
+    // following again reads up to the newest arrival: the late rows are where their times say
+    t.setFollow(true);
+    await settle();
+    await settle();
+    expect(t.total).toBe(305);
+    expect(t.rowAt(50)?.seq).toBe(305);
+  });
+
+  it('an empty session reads nothing newer than what it showed', async () => {
+    const t = new Timeline(0);
+    await t.setQuery(emptyQuery());
+    t.setFollow(false);
+    append(3);
+    t.onNewRows(latest());
+    await settle();
+    await settle();
+    expect(t.total).toBe(0);
+    expect(t.newCount).toBe(3);
+  });
+
+  it('re-reads annotated rows in place without unpausing or losing the count', async () => {
+    append(10);
+    const t = new Timeline(latest());
+    await t.setQuery({ ...emptyQuery(), starred_only: false });
+    t.setFollow(false);
+    t.select(3);
+    append(2);
+    t.onNewRows(latest());
+    await settle();
+    await settle();
+    store.starred.add(7);
+    await t.reloadInPlace();
+    expect(t.rowAt(3)?.starred).toBe(true);
+    expect(t.rowAt(0)?.seq).toBe(10);
+    expect(t.follow).toBe(false);
+    expect(t.newCount).toBe(2);
+    expect(t.selection).toEqual({ index: 3, seq: 7 });
+  });
+
+  it('a change that leaves a "starred only" list is no longer selected by position', async () => {
+    append(5);
+    store.starred = new Set([2, 4]);
+    const t = new Timeline(latest());
+    await t.setQuery({ ...emptyQuery(), starred_only: true });
+    expect(t.total).toBe(2);
+    t.select(0);
+    expect(t.selection).toEqual({ index: 0, seq: 4 });
+    store.starred.delete(4);
+    await t.reloadInPlace();
+    expect(t.total).toBe(1);
+    expect(t.selection).toEqual({ index: null, seq: 4 });
   });
 });

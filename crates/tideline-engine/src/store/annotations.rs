@@ -103,9 +103,12 @@ impl Session {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn delete_comment(&self, comment_id: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute("DELETE FROM event_comments WHERE id = ?1", [comment_id])?;
+    /// Deletes comment `comment_id` of event `seq` (both must match).
+    pub fn delete_comment(&self, seq: i64, comment_id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM event_comments WHERE id = ?1 AND seq = ?2",
+            params![comment_id, seq],
+        )?;
         Ok(())
     }
 

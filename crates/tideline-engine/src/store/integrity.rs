@@ -41,6 +41,9 @@ pub struct Verification {
     pub broken: Option<ChainBreak>,
     /// The newest event's link, hex: keep it elsewhere to detect truncation later.
     pub head: String,
+    /// The arrival number of the last event verified: what "N events" covers.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub last_seq: Option<i64>,
 }
 
 impl Verification {
@@ -62,6 +65,7 @@ impl Session {
         let mut rows = statement.query([])?;
         let mut previous = GENESIS;
         let mut previous_seq = 0i64;
+        let last_seq = |seq: i64| (seq > 0).then_some(seq);
         let mut verified = 0u64;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
@@ -92,12 +96,14 @@ impl Session {
                 verified,
                 broken: Some(broken),
                 head: hex(&previous),
+                last_seq: last_seq(previous_seq),
             });
         }
         Ok(Verification {
             verified,
             broken: None,
             head: hex(&previous),
+            last_seq: last_seq(previous_seq),
         })
     }
 

@@ -6,6 +6,7 @@
 //! the stream position is saved in the same transaction as the batch it follows.
 
 mod annotations;
+mod findings;
 mod integrity;
 mod meta;
 mod open;

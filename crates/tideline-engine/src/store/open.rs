@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_timeline.sql"),
     include_str!("migrations/0002_integrity.sql"),
     include_str!("migrations/0003_annotations.sql"),
+    include_str!("migrations/0004_findings.sql"),
 ];
 
 /// The schema version this build writes.

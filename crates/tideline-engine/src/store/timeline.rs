@@ -16,6 +16,7 @@ use crate::timeline::{Facet, TimelineQuery};
 impl Facet {
     fn column(self) -> &'static str {
         match self {
+            Facet::Asset => "asset_name",
             Facet::Change => "change",
             Facet::AssetType => "asset_type",
             Facet::Method => "method",
@@ -68,6 +69,23 @@ pub(super) fn where_clause(
     if let Some(max_seq) = query.max_seq {
         conditions.push("seq <= ?".to_owned());
         params.push(SqlValue::Integer(max_seq));
+    }
+    // SQLite's %w counts from Sunday (0); ours from Monday.
+    if let Some(weekday) = query.weekday {
+        conditions.push(
+            "(CAST(strftime('%w', time_us / 1000000, 'unixepoch') AS INTEGER) + 6) % 7 = ?"
+                .to_owned(),
+        );
+        params.push(SqlValue::Integer(i64::from(weekday)));
+    }
+    if let Some(hour) = query.hour {
+        conditions
+            .push("CAST(strftime('%H', time_us / 1000000, 'unixepoch') AS INTEGER) = ?".to_owned());
+        params.push(SqlValue::Integer(i64::from(hour)));
+    }
+    if let Some(key) = &query.finding {
+        conditions.push("seq IN (SELECT seq FROM finding_events WHERE key = ?)".to_owned());
+        params.push(SqlValue::Text(key.clone()));
     }
     if query.starred_only {
         conditions.push("seq IN (SELECT seq FROM event_stars)".to_owned());
@@ -168,6 +186,67 @@ impl Session {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The extent of the changes matching `query`: (oldest, newest) time in microseconds.
+    pub fn time_extent(&self, query: &TimelineQuery) -> Result<Option<(i64, i64)>, StoreError> {
+        let (filter, params) = where_clause(query, None)?;
+        let sql = format!("SELECT min(time_us), max(time_us) FROM events WHERE {filter}");
+        let (min, max): (Option<i64>, Option<i64>) =
+            self.conn
+                .query_row(&sql, rusqlite::params_from_iter(params), |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?;
+        Ok(min.zip(max))
+    }
+
+    /// Changes matching `query` per time bucket of `bucket_us` and change type:
+    /// (bucket start, change, count), oldest first.
+    pub fn change_histogram(
+        &self,
+        query: &TimelineQuery,
+        bucket_us: i64,
+    ) -> Result<Vec<(i64, String, u64)>, StoreError> {
+        let (filter, mut params) = where_clause(query, None)?;
+        let sql = format!(
+            "SELECT (time_us / ?) * ?, change, count(*) FROM events WHERE {filter} GROUP BY 1, 2 ORDER BY 1"
+        );
+        let mut all = vec![
+            SqlValue::Integer(bucket_us.max(1)),
+            SqlValue::Integer(bucket_us.max(1)),
+        ];
+        all.append(&mut params);
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(all), |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get::<_, i64>(2)?.max(0) as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Changes matching `query` per (weekday from Monday = 0, UTC hour).
+    pub fn weekday_hour_counts(
+        &self,
+        query: &TimelineQuery,
+    ) -> Result<Vec<(u8, u8, u64)>, StoreError> {
+        let (filter, params) = where_clause(query, None)?;
+        let sql = format!(
+            "SELECT (CAST(strftime('%w', time_us / 1000000, 'unixepoch') AS INTEGER) + 6) % 7, \
+                    CAST(strftime('%H', time_us / 1000000, 'unixepoch') AS INTEGER), count(*) \
+             FROM events WHERE {filter} GROUP BY 1, 2"
+        );
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(params), |row| {
+            Ok((
+                row.get::<_, i64>(0)? as u8,
+                row.get::<_, i64>(1)? as u8,
+                row.get::<_, i64>(2)?.max(0) as u64,
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

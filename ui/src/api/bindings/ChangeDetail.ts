@@ -19,4 +19,4 @@ raw_text: string | null,
 /**
  * The asset's provider tags (not the analyst's: see `annotations`).
  */
-tags: Array<[string, string]>, annotations: Annotations, };
+asset_tags: Array<[string, string]>, annotations: Annotations, };

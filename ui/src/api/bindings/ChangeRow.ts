@@ -20,4 +20,8 @@ summary: string, starred: boolean,
 /**
  * The analyst's tags on this event.
  */
-tags: Array<string>, comment_count: number, };
+tags: Array<string>, comment_count: number, 
+/**
+ * The rules whose findings include this event.
+ */
+findings: Array<string>, };

@@ -5,4 +5,12 @@ import type { SessionInfo } from "./SessionInfo";
 /**
  * The status bar's data, and which session it is about.
  */
-export type LiveStatus = { session: SessionInfo | null, connection: ConnectionState, received: number, stored: number, duplicates: number, quarantined: number, newest_event_time: string | null, newest_seq: number | null, };
+export type LiveStatus = { session: SessionInfo | null, connection: ConnectionState, received: number, stored: number, duplicates: number, quarantined: number, newest_event_time: string | null, newest_seq: number | null, 
+/**
+ * How many findings the detection rules have for this session …
+ */
+findings: number, 
+/**
+ * … and a number that changes whenever they do.
+ */
+findings_version: number, };

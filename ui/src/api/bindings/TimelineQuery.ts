@@ -26,6 +26,18 @@ starred_only: boolean,
  */
 tags: Array<string>, 
 /**
+ * Only changes on this weekday (0 = Monday … 6 = Sunday, UTC) …
+ */
+weekday: number | null, 
+/**
+ * … and/or in this hour of the day (0–23, UTC): a heatmap cell.
+ */
+hour: number | null, 
+/**
+ * Only the events behind this finding (its key).
+ */
+finding: string | null, 
+/**
  * Only events stored up to this arrival number: a paused view stays exactly as it was
  * while new events arrive.
  */

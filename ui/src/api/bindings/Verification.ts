@@ -12,4 +12,8 @@ verified: number, broken: ChainBreak | null,
 /**
  * The newest event's link, hex: keep it elsewhere to detect truncation later.
  */
-head: string, };
+head: string, 
+/**
+ * The arrival number of the last event verified: what "N events" covers.
+ */
+last_seq: number | null, };

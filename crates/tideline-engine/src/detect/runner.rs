@@ -1,0 +1,77 @@
+//! runner: keeps a session's stored findings up to date — a full rebuild when a session opens
+//! (or the settings change), then only the events stored since, in time order. An event older
+//! than one already processed (streams can be minutes out of order) triggers a rebuild, so the
+//! findings always equal a rebuild from scratch.
+
+use super::{DetectionSettings, Detector, Finding, RuleStatus};
+use crate::store::{Session, StoreError};
+
+pub struct DetectionRunner {
+    settings: DetectionSettings,
+    detector: Detector,
+    /// The newest (time, arrival) processed, and the highest arrival number seen.
+    watermark: (i64, i64),
+    processed_seq: i64,
+}
+
+impl DetectionRunner {
+    /// Runs every rule over the whole session and stores the findings.
+    pub fn rebuild(
+        session: &mut Session,
+        settings: DetectionSettings,
+    ) -> Result<DetectionRunner, StoreError> {
+        let mut runner = DetectionRunner {
+            detector: Detector::new(settings.clone()),
+            settings,
+            watermark: (i64::MIN, i64::MIN),
+            processed_seq: 0,
+        };
+        session.for_each_event(None, |event| {
+            runner.watermark = runner
+                .watermark
+                .max((event.time.timestamp_micros(), event.seq));
+            runner.processed_seq = runner.processed_seq.max(event.seq);
+            runner.detector.observe(&event);
+            Ok::<(), StoreError>(())
+        })?;
+        runner.detector.take_changed();
+        session.replace_findings(&runner.detector.findings())?;
+        Ok(runner)
+    }
+
+    /// Processes the events stored since the last call; returns how many findings changed.
+    pub fn catch_up(&mut self, session: &mut Session) -> Result<usize, StoreError> {
+        let mut fresh = session.events_after(self.processed_seq)?;
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        fresh.sort_by_key(|event| (event.time.timestamp_micros(), event.seq));
+        let out_of_order = fresh
+            .first()
+            .is_some_and(|event| (event.time.timestamp_micros(), event.seq) < self.watermark);
+        if out_of_order {
+            let rebuilt = DetectionRunner::rebuild(session, self.settings.clone())?;
+            let count = rebuilt.detector.findings().len();
+            *self = rebuilt;
+            return Ok(count);
+        }
+        for event in &fresh {
+            self.watermark = self
+                .watermark
+                .max((event.time.timestamp_micros(), event.seq));
+            self.processed_seq = self.processed_seq.max(event.seq);
+            self.detector.observe(event);
+        }
+        let changed = self.detector.take_changed();
+        session.upsert_findings(&changed)?;
+        Ok(changed.len())
+    }
+
+    pub fn findings(&self) -> Vec<Finding> {
+        self.detector.findings()
+    }
+
+    pub fn statuses(&self) -> &[RuleStatus] {
+        self.detector.statuses()
+    }
+}

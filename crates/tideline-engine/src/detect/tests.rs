@@ -1,0 +1,672 @@
+//! Rule tests on real session files: crafted events (each rule with a benign look-alike that
+//! must not fire) and the announcement's captured attack.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use super::settings::DetectionSettings;
+use super::{DetectionRunner, Finding, RuleId};
+use crate::model::PositionedFrame;
+use crate::store::Session;
+use crate::wire;
+
+fn fixture(name: &str) -> String {
+    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One crafted event.
+struct Ev {
+    id: String,
+    time: String,
+    change: &'static str,
+    asset: &'static str,
+    principal: String,
+    assumed_role: Option<&'static str>,
+    method: &'static str,
+    ip: &'static str,
+    region: &'static str,
+    config: Value,
+    previous: Value,
+}
+
+impl Ev {
+    fn new(id: impl Into<String>, time: impl Into<String>) -> Ev {
+        let id = id.into();
+        Ev {
+            config: json!({"v": id}),
+            id,
+            time: time.into(),
+            change: "update",
+            asset: "sg-1",
+            principal: "arn:aws:iam::111:user/alice".into(),
+            assumed_role: None,
+            method: "cli",
+            ip: "192.0.2.1",
+            region: "us-east-1",
+            previous: Value::Null,
+        }
+    }
+
+    fn json(&self) -> String {
+        json!({
+            "specversion": "1.0", "id": self.id, "source": "/cloudAccounts/T",
+            "type": format!("com.opshelm.asset.{}", self.change), "time": self.time,
+            "data": {
+                "asset": {"name": format!("ohn:aws:111:{}:x:{}", self.region, self.asset), "type": "network.firewall",
+                          "display_name": self.asset, "account": "111", "region": self.region, "provider": "aws"},
+                "attribution": {"principal": self.principal, "assumed_role": self.assumed_role, "method": self.method, "source_ip": self.ip, "action": "Act"},
+                "config": self.config, "previous_config": self.previous
+            }
+        })
+        .to_string()
+    }
+}
+
+fn session_with(dir: &TempDir, events: &[Ev]) -> Session {
+    let mut session = Session::open_or_create(&dir.path().join("d.tideline")).unwrap();
+    let frames: Vec<PositionedFrame> = events
+        .iter()
+        .map(|e| PositionedFrame {
+            frame: wire::decode_frame(e.json()),
+            sse_id: None,
+            received_at: Utc::now(),
+        })
+        .collect();
+    session.write_batch(&frames).unwrap();
+    session
+}
+
+fn findings(events: &[Ev], settings: DetectionSettings) -> Vec<Finding> {
+    let dir = TempDir::new().unwrap();
+    let mut session = session_with(&dir, events);
+    DetectionRunner::rebuild(&mut session, settings).unwrap();
+    session.findings().unwrap()
+}
+
+fn of(findings: &[Finding], rule: RuleId) -> Vec<&Finding> {
+    findings.iter().filter(|f| f.rule == rule).collect()
+}
+
+fn ids(finding: &Finding) -> Vec<&str> {
+    finding.events.iter().map(|e| e.event_id.as_str()).collect()
+}
+
+/// Alice works from 192.0.2.1 on Monday (learning), then on Wednesday.
+fn alice_week() -> Vec<Ev> {
+    vec![
+        Ev::new("a1", "2024-04-29T09:00:00Z"),
+        Ev::new("a2", "2024-05-01T10:00:00Z"),
+    ]
+}
+
+#[test]
+fn new_source_ip_fires_for_a_known_principal_at_a_new_address_only() {
+    let mut events = alice_week();
+    events.push(Ev {
+        ip: "192.0.2.1",
+        ..Ev::new("same-ip", "2024-05-01T11:00:00Z")
+    });
+    events.push(Ev {
+        ip: "203.0.113.50",
+        ..Ev::new("new-ip", "2024-05-01T12:00:00Z")
+    });
+    events.push(Ev {
+        principal: "arn:aws:iam::111:user/bob".into(),
+        ip: "198.51.100.9",
+        ..Ev::new("bob-first", "2024-05-01T13:00:00Z")
+    });
+    let found = findings(&events, DetectionSettings::default());
+    let new_ip = of(&found, RuleId::NewSourceIp);
+    assert_eq!(new_ip.len(), 1, "{found:#?}");
+    assert_eq!(ids(new_ip[0]), ["new-ip"]);
+    assert!(
+        new_ip[0].summary.contains("203.0.113.50") && new_ip[0].summary.contains("192.0.2.1"),
+        "{}",
+        new_ip[0].summary
+    );
+}
+
+#[test]
+fn nothing_fires_for_addresses_first_seen_while_learning() {
+    let events = vec![
+        Ev::new("l1", "2024-04-29T09:00:00Z"),
+        Ev {
+            ip: "203.0.113.50",
+            ..Ev::new("l2", "2024-04-29T10:00:00Z")
+        },
+    ];
+    assert!(
+        of(
+            &findings(&events, DetectionSettings::default()),
+            RuleId::NewSourceIp
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn console_where_iac_fires_on_console_changes_to_terraform_assets_only() {
+    let events = vec![
+        Ev {
+            method: "terraform",
+            ..Ev::new("tf", "2024-04-29T09:00:00Z")
+        },
+        Ev {
+            method: "console",
+            ..Ev::new("console-managed", "2024-04-30T09:00:00Z")
+        },
+        Ev {
+            method: "console",
+            asset: "sg-hand-made",
+            ..Ev::new("console-unmanaged", "2024-04-30T10:00:00Z")
+        },
+        Ev {
+            method: "cli",
+            ..Ev::new("cli-managed", "2024-04-30T11:00:00Z")
+        },
+    ];
+    let found = findings(&events, DetectionSettings::default());
+    let iac = of(&found, RuleId::ConsoleWhereIac);
+    assert_eq!(
+        iac.iter().map(|f| ids(f)[0]).collect::<Vec<_>>(),
+        ["console-managed"],
+        "{found:#?}"
+    );
+    let mut listed = DetectionSettings::default();
+    listed.console_where_iac.managed_accounts = vec!["111".into()];
+    let found = findings(&events, listed);
+    assert_eq!(
+        of(&found, RuleId::ConsoleWhereIac).len(),
+        2,
+        "a listed account counts as managed"
+    );
+}
+
+#[test]
+fn unexpected_principal_fires_for_first_seen_and_not_allowed_principals() {
+    let mut events = alice_week();
+    // Terraform runs under one role with a new session name each run: one identity, seen Monday.
+    for (id, time) in [
+        ("run-1", "2024-04-29T10:00:00Z"),
+        ("run-2", "2024-05-01T10:00:00Z"),
+    ] {
+        events.push(Ev {
+            principal: format!("arn:aws:sts::111:assumed-role/terraform-ci/{id}"),
+            assumed_role: Some("arn:aws:iam::111:role/terraform-ci"),
+            method: "terraform",
+            ..Ev::new(id, time)
+        });
+    }
+    events.push(Ev {
+        principal: "arn:aws:iam::111:user/mallory".into(),
+        ..Ev::new("mallory", "2024-05-01T14:00:00Z")
+    });
+    let found = findings(&events, DetectionSettings::default());
+    let unexpected = of(&found, RuleId::UnexpectedPrincipal);
+    assert_eq!(
+        unexpected.iter().map(|f| ids(f)[0]).collect::<Vec<_>>(),
+        ["mallory"],
+        "{found:#?}"
+    );
+
+    let mut allow = DetectionSettings::default();
+    allow
+        .unexpected_principal
+        .allowed
+        .insert("network.firewall".into(), vec!["alice".into()]);
+    allow.unexpected_principal.flag_first_seen = false;
+    let found = findings(&alice_week(), allow.clone());
+    assert!(
+        of(&found, RuleId::UnexpectedPrincipal).is_empty(),
+        "alice is allowed by short name"
+    );
+    let eve = Ev {
+        principal: "arn:aws:iam::111:user/eve".into(),
+        ..Ev::new("eve", "2024-04-29T09:00:00Z")
+    };
+    let found = findings(&[eve], allow);
+    assert_eq!(
+        of(&found, RuleId::UnexpectedPrincipal).len(),
+        1,
+        "eve is not on the list, even while learning"
+    );
+}
+
+#[test]
+fn unexpected_region_fires_for_a_create_in_a_new_region_after_learning() {
+    let events = vec![
+        Ev {
+            change: "create",
+            ..Ev::new("home", "2024-04-29T09:00:00Z")
+        },
+        Ev {
+            change: "create",
+            asset: "sg-2",
+            ..Ev::new("home-again", "2024-05-01T09:00:00Z")
+        },
+        Ev {
+            change: "create",
+            asset: "sg-3",
+            region: "ap-southeast-3",
+            ..Ev::new("far-away", "2024-05-01T10:00:00Z")
+        },
+        Ev {
+            change: "update",
+            asset: "sg-4",
+            region: "eu-north-1",
+            ..Ev::new("update-elsewhere", "2024-05-01T11:00:00Z")
+        },
+        Ev {
+            change: "create",
+            asset: "user",
+            region: "global",
+            ..Ev::new("iam", "2024-05-01T12:00:00Z")
+        },
+    ];
+    let found = findings(&events, DetectionSettings::default());
+    let region = of(&found, RuleId::UnexpectedRegion);
+    assert_eq!(
+        region.iter().map(|f| ids(f)[0]).collect::<Vec<_>>(),
+        ["far-away"],
+        "{found:#?}"
+    );
+    let mut allowed = DetectionSettings::default();
+    allowed.unexpected_region.allowed.insert(
+        "111".into(),
+        vec!["us-east-1".into(), "ap-southeast-3".into()],
+    );
+    assert!(of(&findings(&events, allowed), RuleId::UnexpectedRegion).is_empty());
+}
+
+#[test]
+fn off_hours_groups_weekend_and_night_work_and_ignores_the_provider() {
+    let events = vec![
+        Ev::new("weekday", "2024-05-01T10:00:00Z"),
+        Ev::new("saturday-1", "2024-05-04T15:00:00Z"),
+        Ev::new("saturday-2", "2024-05-04T15:30:00Z"),
+        Ev::new("late", "2024-05-01T22:15:00Z"),
+        Ev {
+            method: "provider",
+            principal: "autoscaling.amazonaws.com".into(),
+            ..Ev::new("autoscale", "2024-05-04T03:00:00Z")
+        },
+    ];
+    let found = findings(&events, DetectionSettings::default());
+    let off = of(&found, RuleId::OffHours);
+    let mut groups: Vec<Vec<&str>> = off.iter().map(|f| ids(f)).collect();
+    groups.sort();
+    assert_eq!(
+        groups,
+        vec![vec!["late"], vec!["saturday-1", "saturday-2"]],
+        "{found:#?}"
+    );
+    let saturday = off.iter().find(|f| f.events.len() == 2).unwrap();
+    assert!(
+        saturday
+            .summary
+            .contains("2 changes on Sat 2024-05-04 between 15:00 and 15:30 UTC"),
+        "{}",
+        saturday.summary
+    );
+
+    let mut london = DetectionSettings::default();
+    london.off_hours.timezone = "Europe/London".into();
+    // 07:30 UTC is 08:30 in London in May: working hours there.
+    let found = findings(&[Ev::new("early", "2024-05-01T07:30:00Z")], london);
+    assert!(of(&found, RuleId::OffHours).is_empty());
+    let found = findings(
+        &[Ev::new("early", "2024-05-01T07:30:00Z")],
+        DetectionSettings::default(),
+    );
+    assert_eq!(
+        of(&found, RuleId::OffHours).len(),
+        1,
+        "07:30 UTC is before 08:00 UTC"
+    );
+}
+
+#[test]
+fn an_hour_an_order_of_magnitude_above_its_usual_level_is_a_burst() {
+    let mut events: Vec<Ev> = Vec::new();
+    for day in 0..3 {
+        events.push(Ev::new(
+            format!("usual-{day}"),
+            format!("2024-04-{:02}T10:05:00Z", 29 + day),
+        ));
+    }
+    for minute in 0..25 {
+        events.push(Ev::new(
+            format!("burst-{minute}"),
+            format!("2024-05-02T10:{minute:02}:00Z"),
+        ));
+    }
+    let found = findings(&events, DetectionSettings::default());
+    let bursts: Vec<_> = of(&found, RuleId::OffHours)
+        .into_iter()
+        .filter(|f| f.key.contains("burst"))
+        .collect();
+    assert_eq!(bursts.len(), 1, "{found:#?}");
+    assert_eq!(bursts[0].events.len(), 25);
+    assert!(
+        bursts[0]
+            .summary
+            .contains("25 changes between 10:00 and 11:00"),
+        "{}",
+        bursts[0].summary
+    );
+}
+
+#[test]
+fn impossible_travel_needs_a_geoip_database_and_a_real_journey() {
+    let london_then_changchun = vec![
+        Ev {
+            ip: "81.2.69.142",
+            ..Ev::new("london", "2024-05-01T10:00:00Z")
+        },
+        Ev {
+            ip: "2.125.160.217",
+            ..Ev::new("boxford", "2024-05-01T10:30:00Z")
+        },
+        Ev {
+            ip: "175.16.199.1",
+            ..Ev::new("changchun", "2024-05-01T11:30:00Z")
+        },
+    ];
+    let off = findings(&london_then_changchun, DetectionSettings::default());
+    assert!(of(&off, RuleId::ImpossibleTravel).is_empty());
+    let detector = super::Detector::new(DetectionSettings::default());
+    let status = detector
+        .statuses()
+        .iter()
+        .find(|s| s.rule == RuleId::ImpossibleTravel)
+        .unwrap();
+    assert!(
+        !status.active
+            && status
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("no GeoIP database"),
+        "{status:?}"
+    );
+
+    let with_geoip = DetectionSettings {
+        geoip_database: Some(fixture("GeoLite2-City-Test.mmdb")),
+        ..DetectionSettings::default()
+    };
+    let found = findings(&london_then_changchun, with_geoip);
+    let travel = of(&found, RuleId::ImpossibleTravel);
+    assert_eq!(
+        travel.len(),
+        1,
+        "London → Boxford by car is fine; Boxford → Changchun in an hour is not: {found:#?}"
+    );
+    assert_eq!(ids(travel[0]), ["boxford", "changchun"]);
+    assert!(
+        travel[0].summary.contains("Changchun, CN"),
+        "{}",
+        travel[0].summary
+    );
+}
+
+fn firewall(ranges: Value) -> Value {
+    json!({"GroupId": "sg-1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": ranges}]})
+}
+
+#[test]
+fn reverted_change_links_both_events_and_says_what_was_open_and_for_how_long() {
+    let closed = firewall(json!([]));
+    let open = firewall(json!([{"CidrIp": "203.0.113.66/32"}]));
+    let events = vec![
+        Ev {
+            config: closed.clone(),
+            previous: Value::Null,
+            change: "create",
+            ..Ev::new("made", "2024-05-01T09:00:00Z")
+        },
+        Ev {
+            config: open.clone(),
+            previous: closed.clone(),
+            ..Ev::new("opened", "2024-05-01T10:00:03.712Z")
+        },
+        Ev {
+            config: closed.clone(),
+            previous: open.clone(),
+            ..Ev::new("closed", "2024-05-01T10:16:48.090Z")
+        },
+    ];
+    let found = findings(&events, DetectionSettings::default());
+    let reverted = of(&found, RuleId::RevertedChange);
+    assert_eq!(reverted.len(), 1, "{found:#?}");
+    assert_eq!(ids(reverted[0]), ["opened", "closed"]);
+    assert!(
+        reverted[0]
+            .summary
+            .starts_with("sg-1 allowed 203.0.113.66/32 on 5432 for 16m45s"),
+        "{}",
+        reverted[0].summary
+    );
+
+    // Look-alikes: a second, different change is not a revert; nor is a return after the window.
+    let other = firewall(json!([{"CidrIp": "10.0.0.0/8"}]));
+    let not_back = vec![
+        Ev {
+            config: closed.clone(),
+            change: "create",
+            ..Ev::new("made", "2024-05-01T09:00:00Z")
+        },
+        Ev {
+            config: open.clone(),
+            previous: closed.clone(),
+            ..Ev::new("opened", "2024-05-01T10:00:00Z")
+        },
+        Ev {
+            config: other,
+            previous: open.clone(),
+            ..Ev::new("changed", "2024-05-01T11:00:00Z")
+        },
+    ];
+    assert!(
+        of(
+            &findings(&not_back, DetectionSettings::default()),
+            RuleId::RevertedChange
+        )
+        .is_empty()
+    );
+    let too_late = vec![
+        Ev {
+            config: closed.clone(),
+            change: "create",
+            ..Ev::new("made", "2024-05-01T09:00:00Z")
+        },
+        Ev {
+            config: open.clone(),
+            previous: closed.clone(),
+            ..Ev::new("opened", "2024-05-01T10:00:00Z")
+        },
+        Ev {
+            config: closed,
+            previous: open,
+            ..Ev::new("closed", "2024-05-03T10:00:00Z")
+        },
+    ];
+    assert!(
+        of(
+            &findings(&too_late, DetectionSettings::default()),
+            RuleId::RevertedChange
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn short_lived_assets_fire_unless_the_provider_ran_their_whole_life() {
+    let events = vec![
+        Ev {
+            change: "create",
+            asset: "tmp-user",
+            method: "console",
+            ..Ev::new("u+", "2024-05-01T10:00:00Z")
+        },
+        Ev {
+            change: "delete",
+            asset: "tmp-user",
+            method: "console",
+            config: Value::Null,
+            ..Ev::new("u-", "2024-05-01T10:21:18Z")
+        },
+        Ev {
+            change: "create",
+            asset: "i-1",
+            method: "provider",
+            principal: "autoscaling.amazonaws.com".into(),
+            ..Ev::new("i+", "2024-05-01T10:00:00Z")
+        },
+        Ev {
+            change: "delete",
+            asset: "i-1",
+            method: "provider",
+            principal: "autoscaling.amazonaws.com".into(),
+            config: Value::Null,
+            ..Ev::new("i-", "2024-05-01T11:00:00Z")
+        },
+        Ev {
+            change: "create",
+            asset: "keeper",
+            ..Ev::new("k+", "2024-05-01T10:00:00Z")
+        },
+        Ev {
+            change: "delete",
+            asset: "keeper",
+            config: Value::Null,
+            ..Ev::new("k-", "2024-05-03T10:00:00Z")
+        },
+    ];
+    let found = findings(&events, DetectionSettings::default());
+    let short = of(&found, RuleId::ShortLivedAsset);
+    assert_eq!(short.len(), 1, "{found:#?}");
+    assert_eq!(ids(short[0]), ["u+", "u-"]);
+    assert!(
+        short[0]
+            .summary
+            .contains("tmp-user (network.firewall) existed for 21m18s"),
+        "{}",
+        short[0].summary
+    );
+}
+
+/// The seed capture's 11 events, imported.
+fn seed_session(dir: &TempDir) -> Session {
+    let mut session = Session::open_or_create(&dir.path().join("seed.tideline")).unwrap();
+    crate::import::import_file(
+        &mut session,
+        std::path::Path::new(&fixture("seed-incident.sse")),
+        &mut |_, _| true,
+    )
+    .unwrap();
+    session
+}
+
+#[test]
+fn the_captured_attack_raises_the_announcements_findings() {
+    let dir = TempDir::new().unwrap();
+    let mut session = seed_session(&dir);
+    DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
+    let found = session.findings().unwrap();
+    let summaries: Vec<String> = found
+        .iter()
+        .map(|f| format!("{}: {}", f.rule.as_str(), f.summary))
+        .collect();
+    let has = |rule: RuleId, text: &str| {
+        found
+            .iter()
+            .any(|f| f.rule == rule && f.summary.contains(text))
+    };
+    assert!(
+        has(
+            RuleId::RevertedChange,
+            "prod-db-sg allowed 203.0.113.66/32 on 5432 for 16m45s"
+        ),
+        "{summaries:#?}"
+    );
+    assert!(
+        has(RuleId::RevertedChange, "svc-backup-tmp"),
+        "{summaries:#?}"
+    );
+    assert!(
+        has(RuleId::ShortLivedAsset, "svc-backup-tmp (iam.user)"),
+        "{summaries:#?}"
+    );
+    assert!(
+        has(RuleId::ShortLivedAsset, "(iam.access_key)"),
+        "{summaries:#?}"
+    );
+    assert!(
+        has(
+            RuleId::ConsoleWhereIac,
+            "jdoe changed prod-db-sg from the console (AuthorizeSecurityGroupIngress)"
+        ),
+        "{summaries:#?}"
+    );
+    assert!(
+        has(RuleId::OffHours, "jdoe made 8 changes on Sun 2024-05-05"),
+        "{summaries:#?}"
+    );
+    let reverted = found
+        .iter()
+        .find(|f| f.rule == RuleId::RevertedChange && f.summary.contains("prod-db-sg"))
+        .unwrap();
+    assert_eq!(
+        ids(reverted),
+        ["01HX0000000000000000000007", "01HX0000000000000000000008"]
+    );
+}
+
+#[test]
+fn findings_are_rebuilt_identically_and_incremental_runs_match_a_rebuild() {
+    let dir = TempDir::new().unwrap();
+    let mut session = seed_session(&dir);
+    let once = DetectionRunner::rebuild(&mut session, DetectionSettings::default())
+        .unwrap()
+        .findings();
+    let twice = DetectionRunner::rebuild(&mut session, DetectionSettings::default())
+        .unwrap()
+        .findings();
+    assert_eq!(once, twice);
+
+    // The same events arriving in two batches, the second partly older than the first.
+    let other = TempDir::new().unwrap();
+    let mut live = Session::open_or_create(&other.path().join("live.tideline")).unwrap();
+    let mut runner = DetectionRunner::rebuild(&mut live, DetectionSettings::default()).unwrap();
+    let mut all = Vec::new();
+    session
+        .for_each_event(None, |e| {
+            all.push(e.body);
+            Ok::<(), crate::store::StoreError>(())
+        })
+        .unwrap();
+    let frame = |body: &String| PositionedFrame {
+        frame: wire::decode_frame(body.clone()),
+        sse_id: None,
+        received_at: Utc::now(),
+    };
+    let (late, early): (Vec<_>, Vec<_>) = all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    live.write_batch(&early.iter().map(|(_, b)| frame(b)).collect::<Vec<_>>())
+        .unwrap();
+    runner.catch_up(&mut live).unwrap();
+    live.write_batch(&late.iter().map(|(_, b)| frame(b)).collect::<Vec<_>>())
+        .unwrap();
+    runner.catch_up(&mut live).unwrap();
+    let strip = |findings: Vec<Finding>| -> Vec<(String, String)> {
+        findings
+            .into_iter()
+            .map(|f| (f.key.split(':').next().unwrap().to_owned(), f.summary))
+            .collect()
+    };
+    let mut incremental = strip(live.findings().unwrap());
+    let mut rebuilt = strip(once);
+    incremental.sort();
+    rebuilt.sort();
+    assert_eq!(incremental, rebuilt);
+}

@@ -1,0 +1,50 @@
+//! Findings, the rules' settings and the insight charts' numbers.
+
+use std::sync::Arc;
+
+use tauri::State;
+use tideline_engine::detect::{DetectionSettings, Finding, RuleStatus};
+use tideline_engine::insights::{self, Insights};
+use tideline_engine::timeline::TimelineQuery;
+
+use super::read;
+use crate::detections::Detections;
+use crate::error::CommandError;
+use crate::host::SessionHost;
+
+/// The open session's findings, oldest first.
+#[tauri::command]
+pub async fn findings(host: State<'_, SessionHost>) -> Result<Vec<Finding>, CommandError> {
+    read(&host, |session| Ok(session.findings()?)).await
+}
+
+/// Which rules run, and why one does not.
+#[tauri::command]
+pub fn rule_statuses(detections: State<'_, Arc<Detections>>) -> Vec<RuleStatus> {
+    detections.statuses()
+}
+
+#[tauri::command]
+pub fn detection_settings(detections: State<'_, Arc<Detections>>) -> DetectionSettings {
+    detections.settings()
+}
+
+/// Saves the settings; the open session's findings are rebuilt with them.
+#[tauri::command]
+pub fn save_detection_settings(
+    detections: State<'_, Arc<Detections>>,
+    settings: DetectionSettings,
+) -> Result<(), CommandError> {
+    detections.save(settings)
+}
+
+#[tauri::command]
+pub async fn insights(
+    host: State<'_, SessionHost>,
+    query: TimelineQuery,
+) -> Result<Insights, CommandError> {
+    read(&host, move |session| {
+        Ok(insights::insights(session, &query)?)
+    })
+    .await
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { integrityView, reverifyDelay, REVERIFY_MIN_MS } from './integrity';
+
+describe('integrity badge', () => {
+  it('reads intact with the count, and the chain head in the tooltip', () => {
+    const v = integrityView({ verified: 12345, broken: null, head: 'ab12' });
+    expect(v.intact).toBe(true);
+    expect(v.label).toBe('Intact · 12,345 events');
+    expect(v.title).toContain('Chain head: ab12');
+    expect(integrityView({ verified: 1, broken: null, head: 'x' }).label).toBe('Intact · 1 event');
+    expect(integrityView({ verified: 0, broken: null, head: '' }).title).toContain('no events yet');
+  });
+
+  it('names the first event where the chain breaks', () => {
+    const v = integrityView({
+      verified: 41,
+      broken: { seq: 42, source: '/cloudAccounts/1', event_id: 'evt-42', reason: 'the stored bytes do not match their link' },
+      head: 'ff00',
+    });
+    expect(v.intact).toBe(false);
+    expect(v.label).toBe('Broken at event evt-42: the stored bytes do not match their link');
+    expect(v.title).toContain('#42');
+    expect(v.title).toContain('Chain head: ff00');
+  });
+});
+
+describe('when to verify again', () => {
+  const at = 1_000_000;
+  it('verifies at once the first time', () => {
+    expect(reverifyDelay(null, 5, at)).toBe(0);
+  });
+  it('does not verify again while nothing new arrived', () => {
+    expect(reverifyDelay({ at, seq: 5 }, 5, at + 10 * REVERIFY_MIN_MS)).toBeNull();
+  });
+  it('waits out the rest of 30 s after the last check once new events arrive', () => {
+    expect(reverifyDelay({ at, seq: 5 }, 9, at + 10_000)).toBe(REVERIFY_MIN_MS - 10_000);
+    expect(reverifyDelay({ at, seq: 5 }, 9, at + REVERIFY_MIN_MS + 1)).toBe(0);
+    expect(reverifyDelay({ at, seq: null }, 1, at)).toBe(REVERIFY_MIN_MS);
+  });
+});

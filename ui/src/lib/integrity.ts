@@ -1,0 +1,43 @@
+// The integrity badge: what a verification says, and when to run it again while the session
+// grows (recording, or an import).
+import type { Verification } from '../api/bindings/Verification';
+import { formatCount } from './format';
+
+export type IntegrityView = { intact: boolean; label: string; title: string };
+
+export function integrityView(v: Verification): IntegrityView {
+  const head = v.head === '' ? 'no events yet' : v.head;
+  if (v.broken) {
+    const b = v.broken;
+    return {
+      intact: false,
+      label: `Broken at event ${b.event_id}: ${b.reason}`,
+      title:
+        `The chain breaks at stored event #${b.seq} (id ${b.event_id}, source ${b.source}); ` +
+        `the ${formatCount(v.verified)} events before it are intact.\nChain head: ${head}`,
+    };
+  }
+  return {
+    intact: true,
+    label: `Intact · ${formatCount(v.verified)} ${v.verified === 1 ? 'event' : 'events'}`,
+    title: `SHA-256 chain over every stored event's bytes: unaltered.\nChain head: ${head}`,
+  };
+}
+
+/** Verifying reads the whole session: while it grows, at most this often. */
+export const REVERIFY_MIN_MS = 30_000;
+
+/** The last verification: when it started and the newest event it could have seen. */
+export type LastCheck = { at: number; seq: number | null };
+
+/** How long to wait before verifying again: 0 = now, null = no need (nothing new since). */
+export function reverifyDelay(
+  last: LastCheck | null,
+  newestSeq: number | null,
+  now: number,
+  minMs: number = REVERIFY_MIN_MS,
+): number | null {
+  if (last === null) return 0;
+  if (newestSeq === last.seq) return null;
+  return Math.max(0, last.at + minMs - now);
+}

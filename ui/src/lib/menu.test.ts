@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { TimelineQuery } from '../api/bindings/TimelineQuery';
+import { emptyFilters, setStarredOnly, toQuery } from './filters';
+import { menuIntent, type MenuContext } from './menu';
+
+const view: TimelineQuery = toQuery(setStarredOnly(emptyFilters(), true));
+const open: MenuContext = { hasSession: true, running: null, viewQuery: view };
+const none: MenuContext = { hasSession: false, running: null, viewQuery: null };
+
+describe('File menu choices', () => {
+  it('map to what the page does', () => {
+    expect(menuIntent({ action: 'new_session' }, open)).toEqual({ do: 'new_session' });
+    expect(menuIntent({ action: 'open' }, open)).toEqual({ do: 'open', path: null });
+    expect(menuIntent({ action: 'open_path', path: '/s/a.tideline' }, open)).toEqual({ do: 'open', path: '/s/a.tideline' });
+    expect(menuIntent({ action: 'save_copy' }, open)).toEqual({ do: 'save_copy' });
+    expect(menuIntent({ action: 'close' }, open)).toEqual({ do: 'close' });
+    expect(menuIntent({ action: 'import' }, open)).toEqual({ do: 'import' });
+    expect(menuIntent({ action: 'resume' }, open)).toEqual({ do: 'resume' });
+  });
+
+  it('export the current view with its filters, everything else without', () => {
+    expect(menuIntent({ action: 'export', kind: 'csv_view' }, open)).toEqual({ do: 'export', kind: 'csv_view', query: view });
+    for (const kind of ['csv_all', 'ndjson', 'timesketch'] as const) {
+      expect(menuIntent({ action: 'export', kind }, open)).toEqual({ do: 'export', kind, query: null });
+    }
+  });
+
+  it('open and create without a session, but refuse what needs one', () => {
+    expect(menuIntent({ action: 'open' }, none)).toEqual({ do: 'open', path: null });
+    expect(menuIntent({ action: 'new_session' }, none)).toEqual({ do: 'new_session' });
+    for (const action of [
+      { action: 'save_copy' },
+      { action: 'close' },
+      { action: 'import' },
+      { action: 'export', kind: 'ndjson' },
+    ] as const) {
+      expect(menuIntent(action, none).do).toBe('refuse');
+    }
+  });
+
+  it('refuse everything while an export or import runs', () => {
+    const busy: MenuContext = { ...open, running: 'import' };
+    const r = menuIntent({ action: 'open_path', path: '/x' }, busy);
+    expect(r).toEqual({ do: 'refuse', message: 'An import is running: wait for it to finish or cancel it first.' });
+    expect(menuIntent({ action: 'export', kind: 'csv_all' }, busy).do).toBe('refuse');
+    expect(menuIntent({ action: 'new_session' }, busy).do).toBe('refuse');
+  });
+});

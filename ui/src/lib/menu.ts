@@ -1,0 +1,64 @@
+// What a File-menu choice (native menu, or the same entries in the page's header) does, given
+// what is on screen. Pure, so the rules can be tested without Tauri.
+import type { ExportKind } from '../api/bindings/ExportKind';
+import type { MenuAction } from '../api/bindings/MenuAction';
+import type { TimelineQuery } from '../api/bindings/TimelineQuery';
+
+/** A File-menu choice, or the header's "Resume recording" (the page's own action). */
+export type PageAction = MenuAction | { readonly action: 'resume' };
+
+export type Intent =
+  | { readonly do: 'new_session' }
+  | { readonly do: 'open'; readonly path: string | null }
+  | { readonly do: 'save_copy' }
+  | { readonly do: 'close' }
+  | { readonly do: 'export'; readonly kind: ExportKind; readonly query: TimelineQuery | null }
+  | { readonly do: 'import' }
+  | { readonly do: 'resume' }
+  | { readonly do: 'refuse'; readonly message: string };
+
+export type MenuContext = {
+  readonly hasSession: boolean;
+  /** The export or import running now, if any: one at a time. */
+  readonly running: 'export' | 'import' | null;
+  /** The change list's filters as a query (no `max_seq`), when a session is on screen. */
+  readonly viewQuery: TimelineQuery | null;
+};
+
+export const EXPORT_TITLES: Readonly<Record<ExportKind, string>> = {
+  csv_view: 'CSV of the current view',
+  csv_all: 'CSV of everything',
+  ndjson: 'NDJSON of the raw events',
+  timesketch: 'Timesketch CSV',
+};
+
+export const EXPORT_KINDS: readonly ExportKind[] = ['csv_view', 'csv_all', 'ndjson', 'timesketch'];
+
+export function menuIntent(action: PageAction, ctx: MenuContext): Intent {
+  // Opening, closing or writing the session while an export or import works on it would leave
+  // the user unsure what the task covered.
+  if (ctx.running !== null) {
+    return { do: 'refuse', message: `An ${ctx.running} is running: wait for it to finish or cancel it first.` };
+  }
+  switch (action.action) {
+    case 'new_session':
+      return { do: 'new_session' };
+    case 'open':
+      return { do: 'open', path: null };
+    case 'open_path':
+      return { do: 'open', path: action.path };
+    case 'save_copy':
+    case 'close':
+    case 'import':
+    case 'resume':
+      return ctx.hasSession ? { do: action.action } : noSession();
+    case 'export':
+      if (!ctx.hasSession) return noSession();
+      // Only the current view follows the filters; the other exports are of everything.
+      return { do: 'export', kind: action.kind, query: action.kind === 'csv_view' ? ctx.viewQuery : null };
+  }
+}
+
+function noSession(): Intent {
+  return { do: 'refuse', message: 'No session is open: start or open one first.' };
+}

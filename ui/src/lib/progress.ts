@@ -1,0 +1,22 @@
+// How a long task's progress is written: "1,234 of 5,000 events · 24%", or in bytes for imports.
+import type { TaskProgress } from '../api/bindings/TaskProgress';
+import { formatBytes, formatCount } from './format';
+
+/** Whole percent done, rounded down so 100 means finished; null while the total is unknown. */
+export function progressPercent(p: TaskProgress): number | null {
+  if (p.total <= 0) return null;
+  const done = Math.min(Math.max(p.done, 0), p.total);
+  return Math.floor((done * 100) / p.total);
+}
+
+/** An amount in the task's unit: bytes as KiB/MiB/GiB, anything else as a count. */
+export function formatAmount(n: number, unit: string): string {
+  return unit === 'bytes' ? formatBytes(n) : `${formatCount(n)}`;
+}
+
+export function formatProgress(p: TaskProgress): string {
+  const noun = p.unit === 'bytes' ? '' : ` ${p.unit === 'events' && p.total === 1 ? 'event' : p.unit}`;
+  const percent = progressPercent(p);
+  if (percent === null) return `${formatAmount(p.done, p.unit)}${noun}`;
+  return `${formatAmount(p.done, p.unit)} of ${formatAmount(p.total, p.unit)}${noun} · ${percent}%`;
+}
