@@ -5,6 +5,7 @@
 mod bindings;
 mod commands;
 mod detections;
+mod dialogs;
 mod error;
 mod host;
 mod keystore;

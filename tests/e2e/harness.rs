@@ -226,3 +226,51 @@ impl Drop for Desktop {
         let _ = self.xvfb.kill();
     }
 }
+
+/// Records the seed-incident scenario into `session` with `tideline-cli record`, over the real
+/// SSE path from a stream server that is stopped afterwards; returns the server's old port.
+pub async fn record_seed_scenario(session: &Path) -> u16 {
+    const KEY: &str = "e2e-recording-key";
+    // `cargo test --workspace` builds every binary of the workspace into the same folder.
+    let cli = PathBuf::from(env!("CARGO_BIN_EXE_tideline")).with_file_name("tideline-cli");
+    assert!(
+        cli.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        cli.display()
+    );
+    let config = eventstream_sim::SimConfig {
+        retry_ms: 100,
+        ..eventstream_sim::SimConfig::new(
+            KEY,
+            eventstream_sim::StreamSource::Scenario(eventstream_sim::Scenario::SeedIncident),
+        )
+    };
+    let sim = eventstream_sim::start(config, 0)
+        .await
+        .expect("the stream server starts");
+    let (port, url, session) = (sim.port(), sim.url(), session.to_owned());
+    let recorded = tokio::task::spawn_blocking(move || {
+        Command::new(cli)
+            .args([
+                "record",
+                "--endpoint",
+                &url,
+                "--until-idle",
+                "2",
+                "--session",
+            ])
+            .arg(&session)
+            .env("TIDELINE_API_KEY", KEY)
+            .output()
+            .expect("tideline-cli runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        recorded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    sim.shutdown().await;
+    port
+}

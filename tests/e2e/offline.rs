@@ -2,28 +2,11 @@
 //! no stream server running. Everything works, and nothing tries to connect.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use eventstream_sim::{Scenario, SimConfig, StreamSource};
-
-use crate::harness::Desktop;
-
-const KEY: &str = "offline-e2e-key";
-
-fn cli_binary() -> PathBuf {
-    // `cargo test --workspace` builds every binary of the workspace into the same folder.
-    let cli = PathBuf::from(env!("CARGO_BIN_EXE_tideline")).with_file_name("tideline-cli");
-    assert!(
-        cli.exists(),
-        "{} is missing: run the tests with `cargo test --workspace`",
-        cli.display()
-    );
-    cli
-}
+use crate::harness::{Desktop, record_seed_scenario};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_session_opens_offline_with_list_diff_and_history_and_never_connects() {
@@ -31,43 +14,7 @@ async fn a_saved_session_opens_offline_with_list_diff_and_history_and_never_conn
     let session = dir.path().join("seed-incident.tideline");
 
     // Record the seed-incident scenario with the CLI, then stop the stream server.
-    let sim = eventstream_sim::start(
-        SimConfig {
-            retry_ms: 100,
-            ..SimConfig::new(KEY, StreamSource::Scenario(Scenario::SeedIncident))
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    let port = sim.port();
-    let url = sim.url();
-    let recorded = {
-        let session = session.clone();
-        tokio::task::spawn_blocking(move || {
-            Command::new(cli_binary())
-                .args([
-                    "record",
-                    "--endpoint",
-                    &url,
-                    "--until-idle",
-                    "2",
-                    "--session",
-                ])
-                .arg(&session)
-                .env("TIDELINE_API_KEY", KEY)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap()
-    };
-    assert!(
-        recorded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&recorded.stderr)
-    );
-    sim.shutdown().await;
+    let port = record_seed_scenario(&session).await;
 
     // Anything that tries the recorded endpoint now knocks here.
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("the stream's port is free again");

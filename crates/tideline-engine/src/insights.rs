@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::attribution::principal_short;
 use crate::store::{Session, StoreError, format_time};
-use crate::timeline::{Facet, FacetCount, TimelineQuery};
+use crate::timeline::{Facet, FacetCount, TimelineQuery, facet_values};
 
 /// Bucket widths to choose from, smallest first: the first that gives at most
 /// [`MAX_BUCKETS`] buckets over the changes' time range.
@@ -88,17 +88,7 @@ pub fn insights(session: &Session, query: &TimelineQuery) -> Result<Insights, St
         })
         .collect();
     let counted =
-        |facet: Facet, label: fn(&str) -> String| -> Result<Vec<FacetCount>, StoreError> {
-            Ok(session
-                .facet_counts(query, facet, TOP)?
-                .into_iter()
-                .map(|(value, count)| FacetCount {
-                    label: label(&value),
-                    value,
-                    count,
-                })
-                .collect())
-        };
+        |facet: Facet, label: fn(&str) -> String| facet_values(session, query, facet, label, TOP);
     Ok(Insights {
         rate,
         bucket,

@@ -231,17 +231,28 @@ pub fn list_changes(
     })
 }
 
+/// The `limit` most frequent values of `facet` under `query`, each with its label.
+pub(crate) fn facet_values(
+    session: &Session,
+    query: &TimelineQuery,
+    facet: Facet,
+    label: fn(&str) -> String,
+    limit: u64,
+) -> Result<Vec<FacetCount>, StoreError> {
+    Ok(session
+        .facet_counts(query, facet, limit)?
+        .into_iter()
+        .map(|(value, count)| FacetCount {
+            label: label(&value),
+            value,
+            count,
+        })
+        .collect())
+}
+
 pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreError> {
-    let counts = |facet: Facet, label: fn(&str) -> String| -> Result<Vec<FacetCount>, StoreError> {
-        Ok(session
-            .facet_counts(query, facet, FACET_VALUES)?
-            .into_iter()
-            .map(|(value, count)| FacetCount {
-                label: label(&value),
-                value,
-                count,
-            })
-            .collect())
+    let counts = |facet: Facet, label: fn(&str) -> String| {
+        facet_values(session, query, facet, label, FACET_VALUES)
     };
     let same = |value: &str| value.to_owned();
     Ok(Facets {

@@ -2,11 +2,24 @@
 
 use chrono::Utc;
 use tauri::State;
-use tideline_engine::store::Annotations;
+use tideline_engine::store::{Annotations, Session, StoreError};
 
 use super::read;
 use crate::error::CommandError;
 use crate::host::SessionHost;
+
+/// Applies `change` to event `seq` and reads its annotations back.
+async fn annotate(
+    host: &SessionHost,
+    seq: i64,
+    change: impl FnOnce(&Session) -> Result<(), StoreError> + Send + 'static,
+) -> Result<Annotations, CommandError> {
+    read(host, move |session| {
+        change(session)?;
+        Ok(session.annotations(seq)?)
+    })
+    .await
+}
 
 #[tauri::command]
 pub async fn set_starred(
@@ -14,9 +27,8 @@ pub async fn set_starred(
     seq: i64,
     starred: bool,
 ) -> Result<Annotations, CommandError> {
-    read(&host, move |session| {
-        session.set_starred(seq, starred, Utc::now())?;
-        Ok(session.annotations(seq)?)
+    annotate(&host, seq, move |session| {
+        session.set_starred(seq, starred, Utc::now())
     })
     .await
 }
@@ -27,11 +39,7 @@ pub async fn add_tag(
     seq: i64,
     tag: String,
 ) -> Result<Annotations, CommandError> {
-    read(&host, move |session| {
-        session.add_tag(seq, &tag)?;
-        Ok(session.annotations(seq)?)
-    })
-    .await
+    annotate(&host, seq, move |session| session.add_tag(seq, &tag)).await
 }
 
 #[tauri::command]
@@ -40,11 +48,7 @@ pub async fn remove_tag(
     seq: i64,
     tag: String,
 ) -> Result<Annotations, CommandError> {
-    read(&host, move |session| {
-        session.remove_tag(seq, &tag)?;
-        Ok(session.annotations(seq)?)
-    })
-    .await
+    annotate(&host, seq, move |session| session.remove_tag(seq, &tag)).await
 }
 
 #[tauri::command]
@@ -53,9 +57,8 @@ pub async fn add_comment(
     seq: i64,
     body: String,
 ) -> Result<Annotations, CommandError> {
-    read(&host, move |session| {
-        session.add_comment(seq, &body, Utc::now())?;
-        Ok(session.annotations(seq)?)
+    annotate(&host, seq, move |session| {
+        session.add_comment(seq, &body, Utc::now()).map(|_| ())
     })
     .await
 }
@@ -66,9 +69,8 @@ pub async fn delete_comment(
     seq: i64,
     comment_id: i64,
 ) -> Result<Annotations, CommandError> {
-    read(&host, move |session| {
-        session.delete_comment(seq, comment_id)?;
-        Ok(session.annotations(seq)?)
+    annotate(&host, seq, move |session| {
+        session.delete_comment(seq, comment_id)
     })
     .await
 }

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
-use tauri_plugin_dialog::DialogExt;
 use tideline_engine::store::Verification;
 
 use super::own_connection;
+use crate::dialogs::{FileDialog, choose_file};
 use crate::error::CommandError;
 use crate::host::{LiveStatus, NewSession, SessionHost, SessionInfo};
 use crate::menu::{self, MenuAction, MenuBridge};
@@ -62,22 +62,13 @@ pub async fn open_session(
     let path = match path {
         Some(path) => PathBuf::from(path),
         None => {
-            let dialog = app.clone();
-            let picked = tauri::async_runtime::spawn_blocking(move || {
-                dialog
-                    .dialog()
-                    .file()
-                    .set_title("Open a Tideline session")
-                    .add_filter("Tideline session", &["tideline"])
-                    .blocking_pick_file()
-            })
-            .await
-            .map_err(|error| CommandError::Dialog(error.to_string()))?;
-            match picked {
+            let dialog = FileDialog::Open {
+                title: "Open a Tideline session",
+                filter: ("Tideline session", &["tideline"]),
+            };
+            match choose_file(app.clone(), dialog).await? {
+                Some(path) => path,
                 None => return Ok(None),
-                Some(file) => file
-                    .into_path()
-                    .map_err(|error| CommandError::Dialog(error.to_string()))?,
             }
         }
     };
@@ -119,22 +110,14 @@ pub async fn save_copy(
             .and_then(|stem| stem.to_str())
             .unwrap_or("session")
     );
-    let picked = tauri::async_runtime::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Save a copy of the session")
-            .set_file_name(suggested)
-            .add_filter("Tideline session", &["tideline"])
-            .blocking_save_file()
-    })
-    .await
-    .map_err(|error| CommandError::Dialog(error.to_string()))?;
-    let Some(file) = picked else {
+    let dialog = FileDialog::Save {
+        title: "Save a copy of the session",
+        suggested,
+        filter: Some(("Tideline session", &["tideline"])),
+    };
+    let Some(destination) = choose_file(app, dialog).await? else {
         return Ok(None);
     };
-    let destination = file
-        .into_path()
-        .map_err(|error| CommandError::Dialog(error.to_string()))?;
     let shown = destination.display().to_string();
     own_connection(&host, move |session| Ok(session.save_copy(&destination)?)).await?;
     Ok(Some(shown))

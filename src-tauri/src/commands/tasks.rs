@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
-use tauri_plugin_dialog::DialogExt;
 use tideline_engine::export::{self, ExportFormat};
 use tideline_engine::import;
 use tideline_engine::timeline::TimelineQuery;
 
 use super::own_connection;
+use crate::dialogs::{FileDialog, choose_file};
 use crate::error::CommandError;
 use crate::host::SessionHost;
 use crate::menu::ExportKind;
@@ -101,21 +101,14 @@ pub async fn export_session(
         .unwrap_or("tideline")
         .to_owned();
     let suggested = format!("{stem}.{}", extension(kind));
-    let picked = tauri::async_runtime::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Export the timeline")
-            .set_file_name(suggested)
-            .blocking_save_file()
-    })
-    .await
-    .map_err(|error| CommandError::Dialog(error.to_string()))?;
-    let Some(file) = picked else {
+    let dialog = FileDialog::Save {
+        title: "Export the timeline",
+        suggested,
+        filter: None,
+    };
+    let Some(destination) = choose_file(app, dialog).await? else {
         return Ok(None);
     };
-    let destination = file
-        .into_path()
-        .map_err(|error| CommandError::Dialog(error.to_string()))?;
     let (format, filter) = match kind {
         ExportKind::CsvView => (Some(ExportFormat::Csv), Some(query.unwrap_or_default())),
         ExportKind::CsvAll => (Some(ExportFormat::Csv), None),
@@ -185,21 +178,13 @@ pub async fn import_capture(
     on_progress: Channel<TaskProgress>,
 ) -> Result<Option<TaskOutcome>, CommandError> {
     host.path()?;
-    let picked = tauri::async_runtime::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Import events into this session")
-            .add_filter("Event captures", &["ndjson", "jsonl", "json", "sse", "txt"])
-            .blocking_pick_file()
-    })
-    .await
-    .map_err(|error| CommandError::Dialog(error.to_string()))?;
-    let Some(file) = picked else {
+    let dialog = FileDialog::Open {
+        title: "Import events into this session",
+        filter: ("Event captures", &["ndjson", "jsonl", "json", "sse", "txt"]),
+    };
+    let Some(input) = choose_file(app, dialog).await? else {
         return Ok(None);
     };
-    let input = file
-        .into_path()
-        .map_err(|error| CommandError::Dialog(error.to_string()))?;
     let cancel = running.start();
     let _ = on_progress.send(TaskProgress {
         task: "import".into(),

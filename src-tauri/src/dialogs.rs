@@ -1,0 +1,61 @@
+//! dialogs: the native file dialogs (tauri-plugin-dialog), run off the async runtime.
+
+use std::path::PathBuf;
+
+use tauri::AppHandle;
+use tauri_plugin_dialog::DialogExt;
+
+use crate::error::CommandError;
+
+/// What the dialog is for.
+pub enum FileDialog {
+    Open {
+        title: &'static str,
+        filter: (&'static str, &'static [&'static str]),
+    },
+    Save {
+        title: &'static str,
+        suggested: String,
+        filter: Option<(&'static str, &'static [&'static str])>,
+    },
+}
+
+/// Shows the dialog; `None` when the user cancels it.
+pub async fn choose_file(
+    app: AppHandle,
+    dialog: FileDialog,
+) -> Result<Option<PathBuf>, CommandError> {
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        let builder = app.dialog().file();
+        match dialog {
+            FileDialog::Open {
+                title,
+                filter: (name, extensions),
+            } => builder
+                .set_title(title)
+                .add_filter(name, extensions)
+                .blocking_pick_file(),
+            FileDialog::Save {
+                title,
+                suggested,
+                filter,
+            } => {
+                let builder = builder.set_title(title).set_file_name(suggested);
+                match filter {
+                    Some((name, extensions)) => {
+                        builder.add_filter(name, extensions).blocking_save_file()
+                    }
+                    None => builder.blocking_save_file(),
+                }
+            }
+        }
+    })
+    .await
+    .map_err(|error| CommandError::Dialog(error.to_string()))?;
+    picked
+        .map(|file| {
+            file.into_path()
+                .map_err(|error| CommandError::Dialog(error.to_string()))
+        })
+        .transpose()
+}
