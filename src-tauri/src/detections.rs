@@ -62,6 +62,7 @@ impl Detections {
 
     /// Saves the settings file and rebuilds the findings of the open session with them.
     pub fn save(&self, settings: DetectionSettings) -> Result<(), CommandError> {
+        settings.validate().map_err(CommandError::BadSettings)?;
         let json = serde_json::to_vec_pretty(&settings)
             .map_err(|error| CommandError::Task(error.to_string()))?;
         if let Some(folder) = self.file.parent() {

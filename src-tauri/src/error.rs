@@ -30,6 +30,8 @@ pub enum CommandError {
     Dialog(String),
     #[error("{0}")]
     Task(String),
+    #[error("detection settings not saved: {0}")]
+    BadSettings(String),
 }
 
 /// The shape the page receives for any failed command.
@@ -60,6 +62,7 @@ impl CommandError {
             CommandError::SessionFolder(_) => "session_folder",
             CommandError::Dialog(_) => "dialog",
             CommandError::Task(_) => "task",
+            CommandError::BadSettings(_) => "bad_settings",
         }
     }
 }

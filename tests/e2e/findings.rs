@@ -47,8 +47,8 @@ async fn findings_select_their_events_and_annotations_filter_the_list() {
     desktop.screenshot("findings-panel").await;
     let mut clicked = false;
     for finding in desktop.find_all(reverted).await {
-        if finding
-            .text()
+        if desktop
+            .text_of(finding.clone())
             .await
             .unwrap_or_default()
             .contains("prod-db-sg")
@@ -95,7 +95,10 @@ async fn findings_select_their_events_and_annotations_filter_the_list() {
         .await;
     desktop.click(r#"[data-testid="star-toggle"]"#).await;
     desktop
-        .type_into(r#"[data-testid="tag-input"]"#, "exfil\n")
+        .type_into(
+            r#"[data-testid="tag-input"]"#,
+            &format!("exfil{}", char::from(fantoccini::key::Key::Enter)),
+        )
         .await;
     desktop
         .find(r#"[data-testid="tag-chip"][data-tag="exfil"]"#)
@@ -120,5 +123,25 @@ async fn findings_select_their_events_and_annotations_filter_the_list() {
         })
         .await;
     desktop.screenshot("starred-only").await;
+
+    // The insights view draws its charts for the current filter (here: everything).
+    desktop.click(r#"[data-testid="filters-clear"]"#).await;
+    desktop.click(r#"[data-testid="insights-toggle"]"#).await;
+    for chart in [
+        "chart-rate",
+        "chart-heatmap",
+        "chart-assets",
+        "chart-principals",
+        "chart-methods",
+    ] {
+        desktop.find(&format!(r#"[data-testid="{chart}"]"#)).await;
+    }
+    let rate = desktop.find(r#"[data-testid="chart-rate"]"#).await;
+    let label = rate.attr("aria-label").await.unwrap().unwrap_or_default();
+    assert!(
+        label.contains("202"),
+        "the rate chart's text alternative counts all 202 changes: {label}"
+    );
+    desktop.screenshot("insights").await;
     desktop.close().await;
 }

@@ -155,7 +155,7 @@ impl Desktop {
         let deadline = Instant::now() + STEP_TIMEOUT;
         loop {
             if let Ok(element) = self.client.find(Locator::Css(css)).await
-                && let Ok(text) = element.text().await
+                && let Ok(text) = self.text_of(element).await
             {
                 if check(&text) {
                     return text;
@@ -165,6 +165,22 @@ impl Desktop {
             assert!(Instant::now() < deadline, "no element {css:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The element's text content, whitespace collapsed. (WebKitWebDriver's own element text
+    /// comes back empty for some styled elements.)
+    pub async fn text_of(&self, element: Element) -> Result<String, fantoccini::error::CmdError> {
+        let element = serde_json::to_value(element).unwrap();
+        let text = self
+            .client
+            .execute("return arguments[0].textContent", vec![element])
+            .await?;
+        Ok(text
+            .as_str()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "))
     }
 
     pub async fn click(&self, css: &str) {

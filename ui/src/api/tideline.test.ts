@@ -4,6 +4,7 @@
 import { Channel } from '@tauri-apps/api/core';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DetectionSettings } from './bindings/DetectionSettings';
 import type { LiveStatus } from './bindings/LiveStatus';
 import type { MenuAction } from './bindings/MenuAction';
 import type { TaskProgress } from './bindings/TaskProgress';
@@ -35,6 +36,9 @@ const q: TimelineQuery = {
   asset_name: null,
   starred_only: true,
   tags: ['exfil'],
+  weekday: 6,
+  hour: 14,
+  finding: 'reverted_change:ohn:sg|3|4',
   max_seq: 42,
 };
 
@@ -66,6 +70,23 @@ describe('commands', () => {
       { cmd: 'save_copy', args: {} },
       { cmd: 'verify_session', args: {} },
       { cmd: 'cancel_task', args: {} },
+    ]);
+  });
+
+  it('reads findings, rule statuses, settings and insights, and saves settings whole', async () => {
+    const calls = record();
+    const settings = { learning_period_hours: 48 } as unknown as DetectionSettings;
+    await api.findings();
+    await api.ruleStatuses();
+    await api.detectionSettings();
+    await api.saveDetectionSettings(settings);
+    await api.insights(q);
+    expect(calls).toEqual([
+      { cmd: 'findings', args: {} },
+      { cmd: 'rule_statuses', args: {} },
+      { cmd: 'detection_settings', args: {} },
+      { cmd: 'save_detection_settings', args: { settings } },
+      { cmd: 'insights', args: { query: q } },
     ]);
   });
 
@@ -101,6 +122,11 @@ describe('commands', () => {
     expect(calls[0]?.args.kind).toBe('csv_view');
     expect(calls[0]?.args.query).toEqual(q);
     expect(calls[0]?.args.onProgress).toBeInstanceOf(Channel);
+    await api.exportSession('findings', null, (p) => seen.push(p));
+    expect(calls[1]?.args.kind).toBe('findings');
+    expect(calls[1]?.args.query).toBeNull();
+    calls.splice(1, 1);
+    seen.pop();
     expect(await api.importCapture((p) => seen.push(p))).toBeNull();
     expect(calls[1]?.cmd).toBe('import_capture');
     expect(Object.keys(calls[1]!.args)).toEqual(['onProgress']);
@@ -133,6 +159,8 @@ describe('commands', () => {
       quarantined: 0,
       newest_event_time: null,
       newest_seq: 1,
+      findings: 2,
+      findings_version: 7,
     };
     channel!.onmessage(s);
     stop();

@@ -5,12 +5,16 @@ import type { Annotations } from './bindings/Annotations';
 import type { ChangeDetail } from './bindings/ChangeDetail';
 import type { ChangePage } from './bindings/ChangePage';
 import type { CommandError } from './bindings/CommandError';
+import type { DetectionSettings } from './bindings/DetectionSettings';
 import type { ExportKind } from './bindings/ExportKind';
 import type { Facets } from './bindings/Facets';
+import type { Finding } from './bindings/Finding';
 import type { HistoryEntry } from './bindings/HistoryEntry';
+import type { Insights } from './bindings/Insights';
 import type { LiveStatus } from './bindings/LiveStatus';
 import type { MenuAction } from './bindings/MenuAction';
 import type { QuarantineEntry } from './bindings/QuarantineEntry';
+import type { RuleStatus } from './bindings/RuleStatus';
 import type { SessionInfo } from './bindings/SessionInfo';
 import type { TaskOutcome } from './bindings/TaskOutcome';
 import type { TaskProgress } from './bindings/TaskProgress';
@@ -106,6 +110,32 @@ export function quarantined(): Promise<QuarantineEntry[]> {
   return call('quarantined');
 }
 
+// --- detections and insights ------------------------------------------------------------------
+
+/** The open session's findings, oldest first. Reload when LiveStatus.findings_version moves. */
+export function findings(): Promise<Finding[]> {
+  return call('findings');
+}
+
+/** Which rules run, and why one does not (e.g. impossible travel without a GeoIP database). */
+export function ruleStatuses(): Promise<RuleStatus[]> {
+  return call('rule_statuses');
+}
+
+export function detectionSettings(): Promise<DetectionSettings> {
+  return call('detection_settings');
+}
+
+/** Saves the settings file; Rust then rebuilds the findings (findings_version moves). */
+export function saveDetectionSettings(settings: DetectionSettings): Promise<null> {
+  return call('save_detection_settings', { settings });
+}
+
+/** The charts' numbers for the change list's filters. */
+export function insights(query: TimelineQuery): Promise<Insights> {
+  return call('insights', { query });
+}
+
 // --- annotations: each returns the event's annotations as they now are ----------------------
 
 export function setStarred(seq: number, starred: boolean): Promise<Annotations> {
@@ -130,7 +160,8 @@ export function deleteComment(seq: number, commentId: number): Promise<Annotatio
 
 // --- long tasks: Rust shows the file dialog first; null means it was cancelled --------------
 
-/** `query` is the change list's filter for `csv_view`; the other kinds take everything. */
+/** `query` is the change list's filter for `csv_view`; the other kinds take everything
+ * (`findings`: one row per finding). */
 export function exportSession(
   kind: ExportKind,
   query: TimelineQuery | null,

@@ -8,8 +8,11 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChangeDetail } from '../api/bindings/ChangeDetail';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
+import type { Finding } from '../api/bindings/Finding';
+import type { RuleStatus } from '../api/bindings/RuleStatus';
 import ChangeRowView from './ChangeRowView.svelte';
 import DetailPanel from './DetailPanel.svelte';
+import FindingsPanel from './FindingsPanel.svelte';
 
 const UA = '<img src=x onerror="window.__pwned=1">';
 const TAG = '<script>window.__pwned=2</script>';
@@ -35,6 +38,7 @@ const row: ChangeRow = {
   starred: true,
   tags: [NOTE_TAG, '"><svg onload=alert(2)>'],
   comment_count: 1,
+  findings: ['reverted_change', '<img src=x onerror="window.__pwned=8">'],
 };
 
 const detail: ChangeDetail = {
@@ -57,9 +61,28 @@ const detail: ChangeDetail = {
   diff_note: '<h1>note</h1>',
   associations: [{ name: 'ohn:<s>n</s>', asset_type: '<s>t</s>', relation: '<s>r</s>', label: '<img src=w>', known: false }],
   raw_text: '{"ua": "<img src=v onerror=alert(1)>"}',
-  tags: [['team', TAG]],
+  asset_tags: [['team', TAG]],
   annotations: { starred: true, tags: row.tags, comments: [{ id: 1, body: COMMENT, created_at: '2024-05-05T15:00:00Z' }] },
 };
+
+/** A finding's summary quotes event text (labels, CIDRs, principals): hostile too. */
+const SUMMARY = '<img src=x onerror="window.__pwned=9"> allowed <b>0.0.0.0/0</b> for 5m';
+const finding: Finding = {
+  key: 'reverted_change:"><svg onload=alert(3)>',
+  rule: 'reverted_change',
+  severity: 'high',
+  events: [{ seq: 7, source: '<s>src</s>', event_id: '<a>e</a>' }],
+  asset: 'ohn:<b>x</b>',
+  asset_label: '<b>x</b>',
+  principal: 'arn:aws:iam::1:user/<em>e</em>',
+  principal_short: '<em>e</em>',
+  summary: SUMMARY,
+  time: row.time,
+  time_us: 1714917663712000,
+};
+const statuses: RuleStatus[] = [
+  { rule: 'impossible_travel', active: false, note: 'off: cannot read the GeoIP database <img src=x onerror=alert(4)>' },
+];
 
 let app: Record<string, unknown> | null = null;
 afterEach(() => {
@@ -87,6 +110,7 @@ describe('hostile event text', () => {
         zone: 'utc',
         empty: '',
         pivotedTo: null,
+        findings: [finding],
         onannotate: async () => null,
         onpivot: () => {},
         onclose: () => {},
@@ -94,6 +118,9 @@ describe('hostile event text', () => {
     });
     flushSync();
     const text = target.textContent ?? '';
+    const f = target.querySelector<HTMLElement>('[data-testid="detail-findings"] [data-testid="finding"]');
+    expect(f?.dataset.key).toBe(finding.key);
+    expect(f?.querySelector('[data-testid="finding-summary"]')?.textContent).toBe(SUMMARY);
     expect(target.querySelector('[data-testid="who-user-agent"]')?.textContent).toBe(UA);
     expect(target.querySelector('[data-testid="detail-tags"]')?.textContent).toContain(TAG);
     expect(text).toContain('<marquee>why</marquee>');
@@ -122,8 +149,40 @@ describe('hostile event text', () => {
     expect(tags[0]?.title).toBe(row.tags.join(', '));
     expect(target.querySelector('[data-testid="row-comments"]')?.textContent).toBe('1');
     expect(markupElements(target)).toEqual([]);
+    const flag = target.querySelector<HTMLElement>('[data-testid="row-flag"]');
+    expect(flag?.dataset.rules).toBe(row.findings.join(' '));
+    expect(flag?.title).toBe(`Findings: Reverted change, ${row.findings[1]}`);
     // The row is placed through the CSSOM, not a style attribute written as markup.
     expect(el.style.transform).toBe('translateY(0px)');
+  });
+});
+
+describe('hostile finding text', () => {
+  it('renders the Findings panel and the rules\' notes as text only', () => {
+    const target = document.createElement('div');
+    document.body.append(target);
+    app = mount(FindingsPanel, {
+      target,
+      props: {
+        findings: [finding],
+        statuses,
+        loaded: true,
+        error: null,
+        zone: 'utc',
+        activeKey: null,
+        onopen: () => {},
+        onrules: () => {},
+      },
+    });
+    flushSync();
+    expect(target.querySelector('[data-testid="finding-summary"]')?.textContent).toBe(SUMMARY);
+    // Like Rust's principal_short: the ARN's last path part.
+    expect(target.querySelector('[data-testid="finding-principal"]')?.textContent).toBe('<em>e</em>');
+    const status = target.querySelector<HTMLElement>('[data-testid="rule-status"][data-rule="impossible_travel"]');
+    expect(status?.dataset.active).toBe('false');
+    expect(status?.textContent).toContain('<img src=x onerror=alert(4)>');
+    expect(markupElements(target)).toEqual([]);
+    expect((window as unknown as { __pwned?: unknown }).__pwned).toBeUndefined();
   });
 });
 

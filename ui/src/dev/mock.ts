@@ -5,18 +5,26 @@
 // rows to test the virtual list), rate=ms (live event interval, 0 = none), hostile=1 (a hostile
 // event), conn=stopped|reconnecting (connection state shown), broken=1 (the integrity chain
 // breaks), keyring=0 (resuming asks for the API key), task_ms=N (how long an export or import
-// takes). `window.tidelineMenu({action: ...})` plays a native File-menu choice.
+// takes), save_error=1 (saving the detection settings fails), findings_every=N (every Nth live
+// event is flagged; 0 = none). `window.tidelineMenu({action: ...})` plays a native File-menu
+// choice.
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { Channel } from '@tauri-apps/api/core';
 import type { Annotations } from '../api/bindings/Annotations';
 import type { ChangeDetail } from '../api/bindings/ChangeDetail';
 import type { ChangeKind } from '../api/bindings/ChangeKind';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
+import type { DetectionSettings } from '../api/bindings/DetectionSettings';
 import type { FacetCount } from '../api/bindings/FacetCount';
 import type { Facets } from '../api/bindings/Facets';
+import type { Finding } from '../api/bindings/Finding';
+import type { Insights } from '../api/bindings/Insights';
 import type { LiveStatus } from '../api/bindings/LiveStatus';
 import type { MenuAction } from '../api/bindings/MenuAction';
 import type { QuarantineEntry } from '../api/bindings/QuarantineEntry';
+import type { RateBucket } from '../api/bindings/RateBucket';
+import type { RuleId } from '../api/bindings/RuleId';
+import type { RuleStatus } from '../api/bindings/RuleStatus';
 import type { SessionInfo } from '../api/bindings/SessionInfo';
 import type { TaskOutcome } from '../api/bindings/TaskOutcome';
 import type { TaskProgress } from '../api/bindings/TaskProgress';
@@ -30,6 +38,8 @@ const HOSTILE = params.get('hostile') === '1';
 const BROKEN = params.get('broken') === '1';
 const KEYRING = params.get('keyring') !== '0';
 const TASK_MS = Number(params.get('task_ms') ?? '2500');
+const SAVE_ERROR = params.get('save_error') === '1';
+const FINDINGS_EVERY = Number(params.get('findings_every') ?? '6');
 
 const ACCOUNT = '123456789012';
 const JDOE = `arn:aws:iam::${ACCOUNT}:user/jdoe`;
@@ -55,7 +65,8 @@ function annotationsOf(s: number): Annotations {
 
 function annotated(r: ChangeRow): ChangeRow {
   const a = notes.get(r.seq);
-  return a ? { ...r, starred: a.starred, tags: a.tags, comment_count: a.comments.length } : r;
+  const flagged = { ...r, findings: rulesOf(r.seq) };
+  return a ? { ...flagged, starred: a.starred, tags: a.tags, comment_count: a.comments.length } : flagged;
 }
 
 function annotate(s: number, change: (a: Annotations) => Annotations): Annotations {
@@ -72,6 +83,7 @@ function rowOf(p: Partial<ChangeRow> & { time: string; asset_label: string }): C
     starred: false,
     tags: [],
     comment_count: 0,
+    findings: [],
     change: 'update',
     event_type: `com.opshelm.asset.${p.change ?? 'update'}`,
     asset_name: null,
@@ -122,7 +134,7 @@ function add(row: ChangeRow, detail: Partial<Omit<ChangeDetail, 'row'>> = {}) {
       diff_note: null,
       associations: [],
       raw_text: JSON.stringify({ eventName: row.action, eventTime: row.time, sourceIPAddress: row.source_ip }, null, 2),
-      tags: [],
+      asset_tags: [],
       annotations: { starred: false, tags: [], comments: [] },
       ...detail,
     },
@@ -220,7 +232,7 @@ function seed() {
         { left_no: 8, left: '      "ToPort": 5432', right_no: 13, right: '      "ToPort": 5432', left_kind: 'equal', right_kind: 'equal' },
       ],
       associations: SG_ASSOC,
-      tags: [
+      asset_tags: [
         ['Name', 'prod-db-sg'],
         ['team', 'payments'],
       ],
@@ -304,7 +316,7 @@ function seed() {
     });
     add(r, {
       who: who(r, { user_agent: ua, principal_id: 'Z'.repeat(500) }),
-      tags: [['team', '<script>window.__pwned=2</script>']],
+      asset_tags: [['team', '<script>window.__pwned=2</script>']],
       annotations: { starred: false, tags: [], comments: [] },
       changes: [{ path: '<img src=x onerror=alert(1)>'.repeat(5), op: 'changed', before: '"a"', after: '"' + 'b'.repeat(600) + '"' }],
     });
@@ -360,6 +372,7 @@ function synthetic(s: number, timeMs: number): ChangeRow {
     starred: false,
     tags: [],
     comment_count: 0,
+    findings: [],
   };
 }
 
@@ -398,6 +411,189 @@ if (HOSTILE) {
   });
 }
 
+// --- detections ---------------------------------------------------------------------------------
+const DEFAULT_SETTINGS: DetectionSettings = {
+  learning_period_hours: 48,
+  geoip_database: null,
+  new_source_ip: { enabled: true, severity: 'medium' },
+  console_where_iac: { enabled: true, severity: 'medium', managed_accounts: [], managed_assets: [] },
+  unexpected_principal: { enabled: true, severity: 'medium', allowed: {}, flag_first_seen: true },
+  unexpected_region: { enabled: true, severity: 'high', allowed: {} },
+  off_hours: {
+    enabled: true,
+    severity: 'low',
+    timezone: 'UTC',
+    days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    start: '08:00',
+    end: '19:00',
+    ignore_methods: ['provider'],
+    burst_factor: 10,
+    burst_min_changes: 20,
+  },
+  impossible_travel: { enabled: true, severity: 'high', max_speed_kmh: 1000, min_distance_km: 300 },
+  reverted_change: { enabled: true, severity: 'high', window_hours: 24 },
+  short_lived_asset: { enabled: true, severity: 'high', window_hours: 24, ignore_methods: ['provider'] },
+};
+let settings: DetectionSettings = structuredClone(DEFAULT_SETTINGS);
+/** Every finding the rules could raise, before the settings turn some off. */
+const catalog: Finding[] = [];
+let findingsVersion = 1;
+
+function refOf(s: number) {
+  return { seq: s, source: `/cloudAccounts/${ACCOUNT}`, event_id: `01HX${String(s).padStart(22, '0')}` };
+}
+
+function rowBySeq(s: number): ChangeRow {
+  return events.find((e) => e.row.seq === s)!.row;
+}
+
+function raise(rule: RuleId, key: string, seqs: number[], principal: string | null, summary: string) {
+  const first = rowBySeq(seqs[0]!);
+  catalog.push({
+    key: `${rule}:${key}`,
+    rule,
+    severity: DEFAULT_SETTINGS[rule].severity,
+    events: seqs.map(refOf),
+    asset: first.asset_name,
+    asset_label: first.asset_label,
+    principal,
+    principal_short: principal === null ? null : principal.split('/').pop() ?? principal,
+    summary,
+    time: first.time,
+    time_us: Date.parse(first.time) * 1000,
+  });
+}
+
+function seedFindings() {
+  const hm = (s: number) => rowBySeq(s).time.slice(11, 19);
+  const day = rowBySeq(2).time.slice(0, 10);
+  const weekday = WEEKDAY_NAMES[(new Date(rowBySeq(2).time).getUTCDay() + 6) % 7] ?? "";
+  raise('new_source_ip', `${JDOE}|198.51.100.23`, [2], JDOE,
+    'jdoe made a change from 198.51.100.23, an address not seen for this principal before (known: 192.0.2.44): CreateUser on svc-backup-tmp');
+  raise('console_where_iac', `${SG}|3`, [3], JDOE,
+    `jdoe changed prod-db-sg from the console (AuthorizeSecurityGroupIngress), but Terraform manages it (last Terraform change ${day} 09:12:40)`);
+  raise('reverted_change', `${SG}|3|4`, [3, 4], JDOE,
+    'prod-db-sg allowed 203.0.113.66/32 on 5432 for 16m00s: changed by jdoe, reverted by jdoe (RevokeSecurityGroupIngress)');
+  raise('short_lived_asset', `${USER}|2`, [2, 5], JDOE,
+    `svc-backup-tmp (iam.user) existed for 18m00s: created by jdoe (console, 198.51.100.23) at ${hm(2)}, deleted by jdoe (console, 198.51.100.23) at ${hm(5)}`);
+  raise('off_hours', `${JDOE}|${day}`, [2, 3, 4, 5], JDOE,
+    `jdoe made 4 changes on ${weekday.slice(0, 3)} ${day} between ${hm(2).slice(0, 5)} and ${hm(5).slice(0, 5)} UTC, outside working hours (mon,tue,wed,thu,fri 08:00–19:00 UTC)`);
+  if (HOSTILE) {
+    const h = events.find((e) => e.row.source_ip === '075.050.255.67')!.row;
+    raise('unexpected_principal', `<b>evil</b>|${h.seq}`, [h.seq], h.principal,
+      `<u>evil</u> had never been seen making changes before: <script>window.__pwned=3</script> on "><svg onload=alert(1)>${'A'.repeat(120)} (<img src=x>, 075.050.255.67)`);
+  }
+}
+
+const WEEKDAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+
+/** A live background change flagged now and then, so new findings arrive while recording. */
+function maybeFlag(r: ChangeRow) {
+  if (FINDINGS_EVERY <= 0 || r.seq % FINDINGS_EVERY !== 0 || r.change !== 'create') return;
+  raise('unexpected_region', `${ACCOUNT}|${r.region}|${r.seq}`, [r.seq], r.principal,
+    `${r.principal_short} created ${r.asset_label} (${r.asset_type}) in ${r.region}, where account ${ACCOUNT} had no assets before (its assets were in us-east-1)`);
+  findingsVersion++;
+}
+
+/** The findings as the settings let them be: turned-off rules raise none; severities as set. */
+function findingsNow(): Finding[] {
+  return catalog
+    .filter((f) => settings[f.rule].enabled && (f.rule !== 'impossible_travel' || travelNote() === null))
+    .map((f) => ({ ...f, severity: settings[f.rule].severity }))
+    .sort((a, b) => a.time_us - b.time_us || (a.key < b.key ? -1 : 1));
+}
+
+function rulesOf(s: number): string[] {
+  return [...new Set(findingsNow().filter((f) => f.events.some((e) => e.seq === s)).map((f) => f.rule))].sort();
+}
+
+function travelNote(): string | null {
+  const path = settings.geoip_database?.trim() ?? '';
+  if (path === '') return 'off: no GeoIP database is configured (settings: geoip_database, a MaxMind City .mmdb file)';
+  if (!path.endsWith('.mmdb')) return `off: cannot read the GeoIP database ${path}: No such file or directory (os error 2)`;
+  return null;
+}
+
+function ruleStatuses(): RuleStatus[] {
+  const ids = Object.keys(DEFAULT_SETTINGS).filter((k) => typeof (DEFAULT_SETTINGS as Record<string, unknown>)[k] === 'object' && k !== 'geoip_database') as RuleId[];
+  return ids.map((rule) => {
+    if (!settings[rule].enabled) return { rule, active: false, note: 'turned off in the settings' };
+    if (rule === 'impossible_travel') {
+      const note = travelNote();
+      return { rule, active: note === null, note };
+    }
+    if (rule === 'off_hours') {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: settings.off_hours.timezone });
+      } catch {
+        return { rule, active: true, note: `unknown time zone ${JSON.stringify(settings.off_hours.timezone)}: using UTC` };
+      }
+    }
+    return { rule, active: true, note: null };
+  });
+}
+
+const BUCKETS: Array<[number, string]> = [
+  [60_000, 'minute'],
+  [300_000, '5 minutes'],
+  [900_000, '15 minutes'],
+  [3_600_000, 'hour'],
+  [21_600_000, '6 hours'],
+  [86_400_000, 'day'],
+  [604_800_000, 'week'],
+  [2_592_000_000, '30 days'],
+];
+
+function insights(q: TimelineQuery): Insights {
+  const rows = matching(q).filter((r) => r.change !== null);
+  const heatmap = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
+  const top = (key: (r: ChangeRow) => string | null, label: (r: ChangeRow) => string): FacetCount[] => {
+    const m = new Map<string, FacetCount>();
+    for (const r of rows) {
+      const v = key(r);
+      if (v === null) continue;
+      const c = m.get(v) ?? { value: v, label: label(r), count: 0 };
+      c.count++;
+      m.set(v, c);
+    }
+    return [...m.values()].sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)).slice(0, 10);
+  };
+  let rate: RateBucket[] = [];
+  let bucket = 'hour';
+  if (rows.length > 0) {
+    const times = rows.map((r) => Date.parse(r.time));
+    const lo = Math.min(...times);
+    const hi = Math.max(...times);
+    const [width, name] = BUCKETS.find(([w]) => Math.floor((hi - lo) / w) < 200) ?? BUCKETS[BUCKETS.length - 1]!;
+    bucket = name;
+    const first = Math.floor(lo / width) * width;
+    const n = Math.floor(hi / width) - Math.floor(lo / width) + 1;
+    rate = Array.from({ length: n }, (_, i) => ({
+      start: new Date(first + i * width).toISOString().replace('.000Z', 'Z'),
+      end: new Date(first + (i + 1) * width).toISOString().replace('.000Z', 'Z'),
+      create: 0,
+      update: 0,
+      delete: 0,
+    }));
+    rows.forEach((r, i) => {
+      const b = rate[Math.floor((times[i]! - first) / width)]!;
+      b[r.change!]++;
+      const d = new Date(times[i]!);
+      heatmap[(d.getUTCDay() + 6) % 7]![d.getUTCHours()]!++;
+    });
+  }
+  return {
+    rate,
+    bucket,
+    heatmap,
+    top_assets: top((r) => r.asset_name, (r) => r.asset_label),
+    top_principals: top((r) => r.principal, (r) => r.principal_short ?? r.principal ?? ''),
+    methods: top((r) => r.method, (r) => r.method ?? ''),
+  };
+}
+
+seedFindings();
+
 // --- queries ----------------------------------------------------------------------------------
 function matches(r: ChangeRow, q: TimelineQuery, skip?: keyof TimelineQuery): boolean {
   const inList = (k: keyof TimelineQuery, v: string | null) => {
@@ -410,9 +606,13 @@ function matches(r: ChangeRow, q: TimelineQuery, skip?: keyof TimelineQuery): bo
   if (!inList('principals', r.principal)) return false;
   if (!inList('regions', r.region)) return false;
   if (!inList('accounts', r.account)) return false;
-  if (q.time_from && r.time < q.time_from) return false;
-  if (q.time_to && r.time > q.time_to) return false;
+  if (q.time_from && Date.parse(r.time) < Date.parse(q.time_from)) return false;
+  if (q.time_to && Date.parse(r.time) > Date.parse(q.time_to)) return false;
   if (q.asset_name && r.asset_name !== q.asset_name) return false;
+  const at = new Date(r.time);
+  if (q.weekday !== null && (at.getUTCDay() + 6) % 7 !== q.weekday) return false;
+  if (q.hour !== null && at.getUTCHours() !== q.hour) return false;
+  if (q.finding !== null && !findingsNow().some((f) => f.key === q.finding && f.events.some((e) => e.seq === r.seq))) return false;
   if (q.max_seq !== null && r.seq > q.max_seq) return false;
   const a = notes.get(r.seq);
   if (q.starred_only && !a?.starred) return false;
@@ -434,7 +634,10 @@ function isEmpty(q: TimelineQuery): boolean {
     !q.text &&
     !q.asset_name &&
     !q.starred_only &&
-    q.tags.length === 0
+    q.tags.length === 0 &&
+    q.weekday === null &&
+    q.hour === null &&
+    q.finding === null
   );
 }
 
@@ -541,7 +744,18 @@ function connection(): LiveStatus['connection'] {
 
 function status(): LiveStatus {
   if (!session) {
-    return { session: null, connection: { state: 'offline' }, received: 0, stored: 0, duplicates: 0, quarantined: 0, newest_event_time: null, newest_seq: null };
+    return {
+      session: null,
+      connection: { state: 'offline' },
+      received: 0,
+      stored: 0,
+      duplicates: 0,
+      quarantined: 0,
+      newest_event_time: null,
+      newest_seq: null,
+      findings: 0,
+      findings_version: 0,
+    };
   }
   const newestTime = events.reduce<string | null>((m, e) => (m === null || e.row.time > m ? e.row.time : m), null);
   const offline = session.mode === 'offline';
@@ -554,6 +768,8 @@ function status(): LiveStatus {
     quarantined: quarantinedCount,
     newest_event_time: newestTime,
     newest_seq: events.length > 0 ? Math.max(...events.map((e) => e.row.seq)) : null,
+    findings: findingsNow().length,
+    findings_version: findingsVersion,
   };
 }
 
@@ -571,6 +787,7 @@ if (RATE > 0) {
   setInterval(() => {
     if (!session || session.mode === 'offline') return;
     addBackground(Date.now() - 1500);
+    maybeFlag(events[events.length - 1]!.row);
     push();
   }, RATE);
 }
@@ -611,9 +828,11 @@ function verification(): Verification {
       verified: 2,
       broken: { seq: third.seq, source: `/cloudAccounts/${ACCOUNT}`, event_id: '01HX3Q7Z9V4K2M8N6P0R5T1W3Y', reason: 'the stored bytes do not match their link' },
       head: 'c0ffee' + '0'.repeat(58),
+      last_seq: 2,
     };
   }
-  return { verified: n, broken: null, head: n === 0 ? '' : (0x9f3a1c7e + n).toString(16).padStart(8, '0') + 'b4d1e6a29c0f7358d2e4b6a8c1f3e5d7a9b0c2e4f6a8b1d3e5f7a9c2e4b6d8' };
+  const last = events.length > 0 ? Math.max(...events.map((e) => e.row.seq)) : null;
+  return { verified: n, broken: null, last_seq: last, head: n === 0 ? '' : (0x9f3a1c7e + n).toString(16).padStart(8, '0') + 'b4d1e6a29c0f7358d2e4b6a8c1f3e5d7a9b0c2e4f6a8b1d3e5f7a9c2e4b6d8' };
 }
 
 const QUARANTINE: QuarantineEntry[] = [
@@ -686,8 +905,12 @@ mockIPC(async (cmd, payload) => {
     case 'export_session': {
       const query = a.query as TimelineQuery | null;
       const total = query ? matching(query).length : events.length;
-      const ext = a.kind === 'ndjson' ? 'ndjson' : a.kind === 'timesketch' ? 'timesketch.csv' : 'csv';
+      const ext = a.kind === 'ndjson' ? 'ndjson' : a.kind === 'timesketch' ? 'timesketch.csv' : a.kind === 'findings' ? 'findings.csv' : 'csv';
       const path = `/home/analyst/exports/INC-2291.${ext}`;
+      if (a.kind === 'findings') {
+        const n = findingsNow().length;
+        return runTask('export', 'events', n, a.onProgress as Channel<TaskProgress>, () => ({ path, summary: `Exported ${n} findings to ${path}` }));
+      }
       return runTask('export', 'events', total, a.onProgress as Channel<TaskProgress>, () => ({ path, summary: `Exported ${total} events to ${path}` }));
     }
     case 'import_capture': {
@@ -741,6 +964,31 @@ mockIPC(async (cmd, payload) => {
       return events.filter((e) => e.row.asset_name === a.assetName).map((e) => ({ row: annotated(e.row) }));
     case 'quarantined':
       return QUARANTINE.slice(0, quarantinedCount);
+    case 'findings':
+      if (!session) throw { kind: 'no_session', message: 'no session is open' };
+      return findingsNow();
+    case 'rule_statuses':
+      return ruleStatuses();
+    case 'detection_settings':
+      return structuredClone(settings);
+    case 'save_detection_settings': {
+      const next = a.settings as DetectionSettings;
+      if (typeof next?.learning_period_hours !== 'number') {
+        throw { kind: 'ipc', message: 'invalid args `settings` for command `save_detection_settings`: invalid type: string, expected f64' };
+      }
+      if (SAVE_ERROR) {
+        throw { kind: 'task', message: 'cannot save /home/analyst/.config/tideline/detections.json: Permission denied (os error 13)' };
+      }
+      settings = structuredClone(next);
+      // Rust rebuilds the findings in the background, then publishes the new version.
+      setTimeout(() => {
+        findingsVersion++;
+        push();
+      }, 400);
+      return null;
+    }
+    case 'insights':
+      return insights(a.query as TimelineQuery);
     case 'watch_live': {
       const ch = a.onStatus as Channel<LiveStatus>;
       listeners.push(ch);

@@ -5,6 +5,8 @@ import {
   emptyFilters,
   hasFilters,
   isPicked,
+  onlyFacetValue,
+  onlyFinding,
   pivotToAsset,
   removeChip,
   sameQuery,
@@ -12,6 +14,8 @@ import {
   setText,
   setTimeFrom,
   setTimeTo,
+  setAsset,
+  setWeekdayHour,
   toggleFacet,
   toQuery,
   uptoSeq,
@@ -52,6 +56,9 @@ describe('query building', () => {
       asset_name: null,
       starred_only: false,
       tags: [],
+      weekday: null,
+      hour: null,
+      finding: null,
       max_seq: null,
     });
   });
@@ -202,3 +209,56 @@ describe('chips', () => {
     expect(chips(s, 'utc').map((c) => c.kind)).toEqual(['asset']);
   });
 });
+
+describe('findings and heatmap cells as filters', () => {
+  const KEY = 'reverted_change:ohn:aws:1:us-east-1:network-firewall:sg-1|3|4';
+
+  it('a finding shows exactly its events: other filters go, its key is the query', () => {
+    const before = setText(toggleFacet(emptyFilters(), 'method', 'cli', 'CLI'), 'x');
+    const s = onlyFinding(KEY, 'Reverted change', 'prod-db-sg allowed … for 16m45s');
+    expect(toQuery(s)).toEqual({ ...toQuery(emptyFilters()), finding: KEY });
+    const c = chips(s, 'utc');
+    expect(c.map((x) => [x.kind, x.text])).toEqual([['finding', 'finding: Reverted change']]);
+    expect(c[0]!.title).toBe('prod-db-sg allowed … for 16m45s');
+    expect(toQuery(removeChip(s, c[0]!)).finding).toBeNull();
+    expect(hasFilters(s)).toBe(true);
+    expect(toQuery(before).finding).toBeNull();
+  });
+
+  it('a heatmap cell keeps the other filters and adds weekday and hour, each removable', () => {
+    const s = setWeekdayHour(toggleFacet(emptyFilters(), 'method', 'console', 'Console'), 6, 14);
+    const q = toQuery(s);
+    expect([q.weekday, q.hour, q.methods]).toEqual([6, 14, ['console']]);
+    const c = chips(s, 'local');
+    expect(c.map((x) => x.text)).toEqual(['method: Console', 'weekday: Sunday (UTC)', 'hour: 14:00–15:00 UTC']);
+    const noDay = removeChip(s, c.find((x) => x.kind === 'weekday')!);
+    expect([toQuery(noDay).weekday, toQuery(noDay).hour]).toEqual([null, 14]);
+    const noHour = removeChip(s, c.find((x) => x.kind === 'hour')!);
+    expect([toQuery(noHour).weekday, toQuery(noHour).hour]).toEqual([6, null]);
+    expect(chips(setWeekdayHour(emptyFilters(), 0, 23), 'utc').map((x) => x.text)).toEqual([
+      'weekday: Monday (UTC)',
+      'hour: 23:00–00:00 UTC',
+    ]);
+  });
+
+  it('refuses a weekday or hour Rust does not have', () => {
+    expect(() => setWeekdayHour(emptyFilters(), 7, 0)).toThrow(RangeError);
+    expect(() => setWeekdayHour(emptyFilters(), 0, 24)).toThrow(RangeError);
+    expect(() => setWeekdayHour(emptyFilters(), -1, null)).toThrow(RangeError);
+    expect(() => setWeekdayHour(emptyFilters(), 1.5, null)).toThrow(RangeError);
+    expect(toQuery(setWeekdayHour(emptyFilters(), null, 0)).hour).toBe(0);
+  });
+
+  it('narrowing to one asset or one facet value keeps the rest', () => {
+    let s = toggleFacet(toggleFacet(emptyFilters(), 'principal', 'a', 'a'), 'principal', 'b', 'b');
+    s = setText(s, 'sg');
+    const one = onlyFacetValue(s, 'principal', ARN, 'jdoe');
+    expect(toQuery(one).principals).toEqual([ARN]);
+    expect(toQuery(one).text).toBe('sg');
+    const asset = setAsset(one, 'ohn:x', 'x-label');
+    expect(toQuery(asset).asset_name).toBe('ohn:x');
+    expect(toQuery(asset).principals).toEqual([ARN]);
+    expect(chips(asset, 'utc')[0]!.text).toBe('asset: x-label');
+  });
+});
+

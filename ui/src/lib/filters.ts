@@ -1,6 +1,7 @@
 // Filter state of the change list: which facet values are ticked (the analyst's tags among
-// them), "starred only", the time range, the free text and the asset pivot. Every function returns a new state; none mutates its input. The
-// state becomes a TimelineQuery for Rust, and chips for the user.
+// them), "starred only", the time range, the free text, the asset pivot, a finding's events and
+// a weekday/hour (a heatmap cell). Every function returns a new state; none mutates its input.
+// The state becomes a TimelineQuery for Rust, and chips for the user.
 import type { ChangeKind } from '../api/bindings/ChangeKind';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { formatDateTime, type Zone } from './format';
@@ -41,12 +42,18 @@ export type FilterState = {
   readonly text: string;
   /** Pivot to one asset: its OpsHelm name, and the label to show on the chip. */
   readonly asset: { readonly name: string; readonly label: string } | null;
+  /** Only the events behind one finding: its key, and the rule's name for the chip. */
+  readonly finding: { readonly key: string; readonly label: string; readonly title: string } | null;
+  /** 0 = Monday … 6 = Sunday, UTC (Rust's numbering). */
+  readonly weekday: number | null;
+  /** 0–23, UTC. */
+  readonly hour: number | null;
 };
 
 export type Chip =
   | { readonly kind: 'facet'; readonly facet: FacetKey; readonly value: string; readonly text: string; readonly title: string }
   | {
-      readonly kind: 'starred' | 'time_from' | 'time_to' | 'text' | 'asset';
+      readonly kind: 'starred' | 'time_from' | 'time_to' | 'text' | 'asset' | 'finding' | 'weekday' | 'hour';
       readonly value: string;
       readonly text: string;
       readonly title: string;
@@ -62,6 +69,9 @@ export function emptyFilters(): FilterState {
     timeTo: null,
     text: '',
     asset: null,
+    finding: null,
+    weekday: null,
+    hour: null,
   };
 }
 
@@ -100,6 +110,37 @@ export function pivotToAsset(name: string, label: string): FilterState {
   return { ...emptyFilters(), asset: { name, label } };
 }
 
+/** Only the events of one finding. Like a pivot, other filters are dropped so the list shows
+ * exactly the finding's events. */
+export function onlyFinding(key: string, label: string, title: string): FilterState {
+  return { ...emptyFilters(), finding: { key, label, title } };
+}
+
+/** Narrows the current filters to one asset (a chart's bar: its count stays true). */
+export function setAsset(state: FilterState, name: string, label: string): FilterState {
+  return { ...state, asset: { name, label } };
+}
+
+/** Narrows facet `key` to exactly `value` (a chart element), keeping the other filters. */
+export function onlyFacetValue(state: FilterState, key: FacetKey, value: string, label: string): FilterState {
+  return { ...state, facets: { ...state.facets, [key]: [{ value, label }] } };
+}
+
+/** A heatmap cell: changes on that UTC weekday and/or in that UTC hour. */
+export function setWeekdayHour(state: FilterState, weekday: number | null, hour: number | null): FilterState {
+  const ok = (n: number | null, max: number) => n === null || (Number.isInteger(n) && n >= 0 && n <= max);
+  if (!ok(weekday, 6) || !ok(hour, 23)) throw new RangeError(`no such weekday/hour: ${weekday}/${hour}`);
+  return { ...state, weekday, hour };
+}
+
+export const WEEKDAYS: readonly string[] = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+
+/** "14:00–15:00 UTC" */
+export function hourText(hour: number): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(hour)}:00–${two((hour + 1) % 24)}:00 UTC`;
+}
+
 export function clearAll(): FilterState {
   return emptyFilters();
 }
@@ -112,6 +153,9 @@ export function chips(state: FilterState, zone: Zone): Chip[] {
   const out: Chip[] = [];
   if (state.asset) {
     out.push({ kind: 'asset', value: state.asset.name, text: `asset: ${state.asset.label}`, title: state.asset.name });
+  }
+  if (state.finding) {
+    out.push({ kind: 'finding', value: state.finding.key, text: `finding: ${state.finding.label}`, title: state.finding.title });
   }
   if (state.starredOnly) {
     out.push({ kind: 'starred', value: 'starred', text: '★ starred only', title: 'Only the events you starred' });
@@ -135,6 +179,14 @@ export function chips(state: FilterState, zone: Zone): Chip[] {
     const t = formatDateTime(state.timeTo, zone, false);
     out.push({ kind: 'time_to', value: state.timeTo, text: `to ${t}`, title: state.timeTo });
   }
+  if (state.weekday !== null) {
+    const day = WEEKDAYS[state.weekday] ?? String(state.weekday);
+    out.push({ kind: 'weekday', value: String(state.weekday), text: `weekday: ${day} (UTC)`, title: `Only changes made on a ${day}, UTC` });
+  }
+  if (state.hour !== null) {
+    const h = hourText(state.hour);
+    out.push({ kind: 'hour', value: String(state.hour), text: `hour: ${h}`, title: `Only changes made between ${h}, on any day` });
+  }
   const text = state.text.trim();
   if (text !== '') out.push({ kind: 'text', value: text, text: `text: ${text}`, title: text });
   return out;
@@ -156,6 +208,12 @@ export function removeChip(state: FilterState, chip: Chip): FilterState {
       return { ...state, text: '' };
     case 'asset':
       return { ...state, asset: null };
+    case 'finding':
+      return { ...state, finding: null };
+    case 'weekday':
+      return { ...state, weekday: null };
+    case 'hour':
+      return { ...state, hour: null };
   }
 }
 
@@ -178,6 +236,9 @@ export function toQuery(state: FilterState): TimelineQuery {
     asset_name: state.asset?.name ?? null,
     starred_only: state.starredOnly,
     tags: values(state.facets.tag),
+    weekday: state.weekday,
+    hour: state.hour,
+    finding: state.finding?.key ?? null,
     max_seq: null,
   };
 }

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { integrityView, reverifyDelay, REVERIFY_MIN_MS } from './integrity';
+import { checkedUpTo, integrityView, reverifyDelay, REVERIFY_MIN_MS } from './integrity';
 
 describe('integrity badge', () => {
   it('reads intact with the count, and the chain head in the tooltip', () => {
-    const v = integrityView({ verified: 12345, broken: null, head: 'ab12' });
+    const v = integrityView({ verified: 12345, broken: null, head: 'ab12', last_seq: 12399 });
     expect(v.intact).toBe(true);
     expect(v.label).toBe('Intact · 12,345 events');
     expect(v.title).toContain('Chain head: ab12');
-    expect(integrityView({ verified: 1, broken: null, head: 'x' }).label).toBe('Intact · 1 event');
-    expect(integrityView({ verified: 0, broken: null, head: '' }).title).toContain('no events yet');
+    expect(v.title).toContain('through event #12399');
+    expect(integrityView({ verified: 1, broken: null, head: 'x', last_seq: 1 }).label).toBe('Intact · 1 event');
+    expect(integrityView({ verified: 0, broken: null, head: '', last_seq: null }).title).toContain('no events yet');
   });
 
   it('names the first event where the chain breaks', () => {
@@ -16,6 +17,7 @@ describe('integrity badge', () => {
       verified: 41,
       broken: { seq: 42, source: '/cloudAccounts/1', event_id: 'evt-42', reason: 'the stored bytes do not match their link' },
       head: 'ff00',
+      last_seq: 41,
     });
     expect(v.intact).toBe(false);
     expect(v.label).toBe('Broken at event evt-42: the stored bytes do not match their link');
@@ -36,5 +38,16 @@ describe('when to verify again', () => {
     expect(reverifyDelay({ at, seq: 5 }, 9, at + 10_000)).toBe(REVERIFY_MIN_MS - 10_000);
     expect(reverifyDelay({ at, seq: 5 }, 9, at + REVERIFY_MIN_MS + 1)).toBe(0);
     expect(reverifyDelay({ at, seq: null }, 1, at)).toBe(REVERIFY_MIN_MS);
+  });
+});
+
+describe('what a verification covered', () => {
+  it("is the last event Rust verified, not the newest one known when the check began", () => {
+    expect(checkedUpTo({ verified: 12, broken: null, head: 'ab', last_seq: 12 }, 9)).toBe(12);
+    expect(checkedUpTo({ verified: 0, broken: null, head: '', last_seq: null }, null)).toBeNull();
+  });
+  it('is the newest known event when the chain broke early (checking again would not help)', () => {
+    const broken = { seq: 4, source: 's', event_id: 'e', reason: 'r' };
+    expect(checkedUpTo({ verified: 3, broken, head: 'ab', last_seq: 3 }, 20)).toBe(20);
   });
 });

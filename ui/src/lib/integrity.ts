@@ -17,11 +17,19 @@ export function integrityView(v: Verification): IntegrityView {
         `the ${formatCount(v.verified)} events before it are intact.\nChain head: ${head}`,
     };
   }
+  const upTo = v.last_seq === null ? '' : ` through event #${v.last_seq}`;
   return {
     intact: true,
     label: `Intact · ${formatCount(v.verified)} ${v.verified === 1 ? 'event' : 'events'}`,
-    title: `SHA-256 chain over every stored event's bytes: unaltered.\nChain head: ${head}`,
+    title: `SHA-256 chain over every stored event's bytes${upTo}: unaltered.\nChain head: ${head}`,
   };
+}
+
+/** The newest event a verification covered, to compare with the newest stored one: Rust says
+ * which event it verified last. A broken chain stops early, so there the newest event known
+ * when the check started stands in (checking again soon would only break at the same place). */
+export function checkedUpTo(v: Verification, newestAtStart: number | null): number | null {
+  return v.broken ? newestAtStart : v.last_seq;
 }
 
 /** Verifying reads the whole session: while it grows, at most this often. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { emptyFilters, setStarredOnly, toQuery } from './filters';
-import { menuIntent, type MenuContext } from './menu';
+import { EXPORT_KINDS, EXPORT_TITLES, menuIntent, type MenuContext } from './menu';
 
 const view: TimelineQuery = toQuery(setStarredOnly(emptyFilters(), true));
 const open: MenuContext = { hasSession: true, running: null, viewQuery: view };
@@ -20,9 +20,15 @@ describe('File menu choices', () => {
 
   it('export the current view with its filters, everything else without', () => {
     expect(menuIntent({ action: 'export', kind: 'csv_view' }, open)).toEqual({ do: 'export', kind: 'csv_view', query: view });
-    for (const kind of ['csv_all', 'ndjson', 'timesketch'] as const) {
+    for (const kind of ['csv_all', 'ndjson', 'timesketch', 'findings'] as const) {
       expect(menuIntent({ action: 'export', kind }, open)).toEqual({ do: 'export', kind, query: null });
     }
+  });
+
+  it('offer every export kind, the findings CSV among them, each with a title', () => {
+    expect(EXPORT_KINDS).toContain('findings');
+    expect(EXPORT_TITLES.findings).toBe('CSV of the findings');
+    for (const kind of EXPORT_KINDS) expect(EXPORT_TITLES[kind]).toMatch(/\S/);
   });
 
   it('open and create without a session, but refuse what needs one', () => {

@@ -30,9 +30,10 @@ export const EXPORT_TITLES: Readonly<Record<ExportKind, string>> = {
   csv_all: 'CSV of everything',
   ndjson: 'NDJSON of the raw events',
   timesketch: 'Timesketch CSV',
+  findings: 'CSV of the findings',
 };
 
-export const EXPORT_KINDS: readonly ExportKind[] = ['csv_view', 'csv_all', 'ndjson', 'timesketch'];
+export const EXPORT_KINDS: readonly ExportKind[] = ['csv_view', 'csv_all', 'findings', 'ndjson', 'timesketch'];
 
 export function menuIntent(action: PageAction, ctx: MenuContext): Intent {
   // Opening, closing or writing the session while an export or import works on it would leave
@@ -54,7 +55,8 @@ export function menuIntent(action: PageAction, ctx: MenuContext): Intent {
       return ctx.hasSession ? { do: action.action } : noSession();
     case 'export':
       if (!ctx.hasSession) return noSession();
-      // Only the current view follows the filters; the other exports are of everything.
+      // Only the current view follows the filters; the other exports are of everything (the
+      // findings CSV is one row per finding).
       return { do: 'export', kind: action.kind, query: action.kind === 'csv_view' ? ctx.viewQuery : null };
   }
 }

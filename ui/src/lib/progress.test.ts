@@ -23,6 +23,12 @@ describe('progress', () => {
     expect(formatProgress(p(7, 0))).toBe('7 events');
   });
 
+  it('says the task is starting when Rust reports 0 of 0 at the start', () => {
+    expect(formatProgress(p(0, 0))).toBe('Starting…');
+    expect(formatProgress(p(0, 0, 'bytes'))).toBe('Starting…');
+    expect(formatProgress(p(0, 10))).toBe('0 of 10 events · 0%');
+  });
+
   it('writes bytes in binary units', () => {
     expect(formatProgress(p(512, 2048, 'bytes'))).toBe('512 B of 2.0 KiB · 25%');
     expect(formatProgress(p(3 * 1024 * 1024, 12 * 1024 * 1024, 'bytes'))).toBe('3.0 MiB of 12.0 MiB · 25%');

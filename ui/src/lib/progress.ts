@@ -15,6 +15,8 @@ export function formatAmount(n: number, unit: string): string {
 }
 
 export function formatProgress(p: TaskProgress): string {
+  // Rust reports 0 of 0 as soon as the task starts, before it knows how much there is.
+  if (p.done === 0 && p.total === 0) return 'Starting…';
   const noun = p.unit === 'bytes' ? '' : ` ${p.unit === 'events' && p.total === 1 ? 'event' : p.unit}`;
   const percent = progressPercent(p);
   if (percent === null) return `${formatAmount(p.done, p.unit)}${noun}`;

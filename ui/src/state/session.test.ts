@@ -39,6 +39,8 @@ const status = (session: SessionInfo | null): LiveStatus => ({
   quarantined: 0,
   newest_event_time: null,
   newest_seq: null,
+  findings: 0,
+  findings_version: 0,
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 0));

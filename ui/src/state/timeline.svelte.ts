@@ -419,6 +419,9 @@ export function emptyQuery(): TimelineQuery {
     asset_name: null,
     starred_only: false,
     tags: [],
+    weekday: null,
+    hour: null,
+    finding: null,
     max_seq: null,
   };
 }

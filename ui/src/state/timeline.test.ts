@@ -45,6 +45,7 @@ function fakeRow(seq: number): ChangeRow {
     starred: store.starred.has(seq),
     tags: [],
     comment_count: 0,
+    findings: [],
   };
 }
 

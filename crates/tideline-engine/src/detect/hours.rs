@@ -34,7 +34,7 @@ pub(crate) struct HoursRules {
     first_day: Option<NaiveDate>,
 }
 
-fn minutes(text: &str) -> Option<u32> {
+pub(super) fn minutes(text: &str) -> Option<u32> {
     let (hours, minutes) = text.split_once(':')?;
     let (hours, minutes) = (
         hours.trim().parse::<u32>().ok()?,

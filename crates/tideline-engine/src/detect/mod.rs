@@ -115,7 +115,10 @@ pub struct Finding {
     pub severity: Severity,
     pub events: Vec<EventRef>,
     pub asset: Option<String>,
+    /// The asset's display name or short id.
+    pub asset_label: Option<String>,
     pub principal: Option<String>,
+    pub principal_short: Option<String>,
     pub summary: String,
     /// RFC 3339 UTC: the first event's time.
     pub time: String,
@@ -258,6 +261,8 @@ impl Context<'_> {
             severity: self.settings.rule(rule).severity,
             events,
             asset: first.asset.map(str::to_owned),
+            asset_label: first.asset.map(|_| first.label.clone()),
+            principal_short: principal.as_deref().map(principal_short),
             principal,
             summary,
             time: first.time_text(),

@@ -46,6 +46,59 @@ impl Default for DetectionSettings {
 }
 
 impl DetectionSettings {
+    /// Refuses settings the rules cannot use, naming the field: `Err("off_hours.start: …")`.
+    pub fn validate(&self) -> Result<(), String> {
+        let non_negative = |field: &str, value: f64| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{field}: must be a number ≥ 0, not {value}"))
+            }
+        };
+        non_negative("learning_period_hours", self.learning_period_hours)?;
+        non_negative(
+            "reverted_change.window_hours",
+            self.reverted_change.window_hours,
+        )?;
+        non_negative(
+            "short_lived_asset.window_hours",
+            self.short_lived_asset.window_hours,
+        )?;
+        non_negative(
+            "impossible_travel.min_distance_km",
+            self.impossible_travel.min_distance_km,
+        )?;
+        non_negative("off_hours.burst_factor", self.off_hours.burst_factor)?;
+        if !(self.impossible_travel.max_speed_kmh.is_finite()
+            && self.impossible_travel.max_speed_kmh > 0.0)
+        {
+            return Err("impossible_travel.max_speed_kmh: must be a speed above 0".into());
+        }
+        let hours = &self.off_hours;
+        if hours.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(format!(
+                "off_hours.timezone: {:?} is not an IANA time zone (e.g. Europe/London)",
+                hours.timezone
+            ));
+        }
+        for day in &hours.days {
+            if !["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                .contains(&day.trim().to_ascii_lowercase().as_str())
+            {
+                return Err(format!("off_hours.days: {day:?} is not one of mon … sun"));
+            }
+        }
+        for (field, value) in [
+            ("off_hours.start", &hours.start),
+            ("off_hours.end", &hours.end),
+        ] {
+            if super::hours::minutes(value).is_none() {
+                return Err(format!("{field}: {value:?} is not a time of day as HH:MM"));
+            }
+        }
+        Ok(())
+    }
+
     pub fn rule(&self, rule: RuleId) -> &RuleSettings {
         match rule {
             RuleId::NewSourceIp => &self.new_source_ip,

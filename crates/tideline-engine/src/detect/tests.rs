@@ -101,6 +101,37 @@ fn alice_week() -> Vec<Ev> {
 }
 
 #[test]
+fn settings_the_rules_cannot_use_are_refused_with_the_field_named() {
+    assert!(DetectionSettings::default().validate().is_ok());
+    let mut bad = DetectionSettings::default();
+    bad.off_hours.timezone = "Mars/Olympus".into();
+    assert!(
+        bad.validate()
+            .unwrap_err()
+            .starts_with("off_hours.timezone")
+    );
+    let mut bad = DetectionSettings::default();
+    bad.off_hours.start = "25:99".into();
+    assert!(bad.validate().unwrap_err().starts_with("off_hours.start"));
+    let mut bad = DetectionSettings::default();
+    bad.reverted_change.window_hours = -1.0;
+    assert!(
+        bad.validate()
+            .unwrap_err()
+            .starts_with("reverted_change.window_hours")
+    );
+    let partial: DetectionSettings =
+        serde_json::from_str(r#"{"off_hours": {"timezone": "Europe/London"}}"#).unwrap();
+    assert_eq!(
+        (
+            partial.off_hours.start.as_str(),
+            partial.learning_period_hours
+        ),
+        ("08:00", 48.0)
+    );
+}
+
+#[test]
 fn new_source_ip_fires_for_a_known_principal_at_a_new_address_only() {
     let mut events = alice_week();
     events.push(Ev {

@@ -32,7 +32,7 @@ impl Session {
     /// Every stored finding, oldest first.
     pub fn findings(&self) -> Result<Vec<Finding>, StoreError> {
         let mut statement = self.conn.prepare(
-            "SELECT key, rule, severity, asset, principal, summary, time_us, events FROM findings ORDER BY time_us, key",
+            "SELECT key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short FROM findings ORDER BY time_us, key",
         )?;
         let rows = statement.query_map([], |row| {
             let rule: String = row.get(1)?;
@@ -44,7 +44,9 @@ impl Session {
                 rule: RuleId::parse(&rule).unwrap_or(RuleId::OffHours),
                 severity: Severity::parse(&severity).unwrap_or(Severity::Low),
                 asset: row.get(3)?,
+                asset_label: row.get(8)?,
                 principal: row.get(4)?,
+                principal_short: row.get(9)?,
                 summary: row.get(5)?,
                 time: chrono::DateTime::from_timestamp_micros(time_us)
                     .map(super::format_time)
@@ -87,11 +89,12 @@ impl Session {
 
 fn upsert(tx: &rusqlite::Transaction<'_>, findings: &[Finding]) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO findings (key, rule, severity, asset, principal, summary, time_us, events) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+        "INSERT INTO findings (key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
          ON CONFLICT (key) DO UPDATE SET rule = excluded.rule, severity = excluded.severity, \
            asset = excluded.asset, principal = excluded.principal, summary = excluded.summary, \
-           time_us = excluded.time_us, events = excluded.events",
+           time_us = excluded.time_us, events = excluded.events, \
+           asset_label = excluded.asset_label, principal_short = excluded.principal_short",
     )?;
     let mut link =
         tx.prepare_cached("INSERT OR IGNORE INTO finding_events (key, seq) VALUES (?1, ?2)")?;
@@ -105,7 +108,9 @@ fn upsert(tx: &rusqlite::Transaction<'_>, findings: &[Finding]) -> Result<(), St
             finding.principal,
             finding.summary,
             finding.time_us,
-            events
+            events,
+            finding.asset_label,
+            finding.principal_short
         ])?;
         for event in &finding.events {
             link.execute(params![finding.key, event.seq])?;

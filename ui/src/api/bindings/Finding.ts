@@ -10,7 +10,11 @@ export type Finding = {
 /**
  * Unique per finding: the rule and what it groups by.
  */
-key: string, rule: RuleId, severity: Severity, events: Array<EventRef>, asset: string | null, principal: string | null, summary: string, 
+key: string, rule: RuleId, severity: Severity, events: Array<EventRef>, asset: string | null, 
+/**
+ * The asset's display name or short id.
+ */
+asset_label: string | null, principal: string | null, principal_short: string | null, summary: string, 
 /**
  * RFC 3339 UTC: the first event's time.
  */

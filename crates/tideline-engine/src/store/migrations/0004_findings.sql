@@ -6,7 +6,9 @@ CREATE TABLE findings (
     rule       TEXT    NOT NULL,
     severity   TEXT    NOT NULL,
     asset      TEXT,
+    asset_label TEXT,
     principal  TEXT,
+    principal_short TEXT,
     summary    TEXT    NOT NULL,
     time_us    INTEGER NOT NULL,
     events     TEXT    NOT NULL

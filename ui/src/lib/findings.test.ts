@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import type { Finding } from '../api/bindings/Finding';
+import type { RuleId } from '../api/bindings/RuleId';
+import type { Severity } from '../api/bindings/Severity';
+import {
+  NO_FINDING_FILTER,
+  RULE_HELP,
+  RULE_IDS,
+  eventCount,
+  findingCounts,
+  findingsOfSeq,
+  firstSeq,
+  flagTitle,
+  ruleName,
+  severityLabel,
+  shownFindings,
+  unseenCount,
+} from './findings';
+
+const ref = (seq: number) => ({ seq, source: '/cloudAccounts/1', event_id: `e${seq}` });
+const f = (key: string, rule: RuleId, severity: Severity, seqs: number[], t: number): Finding => ({
+  key,
+  rule,
+  severity,
+  events: seqs.map(ref),
+  asset: null,
+  asset_label: null,
+  principal: 'arn:aws:iam::1:user/jdoe',
+  principal_short: 'jdoe',
+  summary: key,
+  time: new Date(t * 1000).toISOString(),
+  time_us: t * 1_000_000,
+});
+
+// Oldest first, as Rust sends them.
+const ALL = [
+  f('new_source_ip:a', 'new_source_ip', 'medium', [2], 100),
+  f('reverted_change:b', 'reverted_change', 'high', [3, 4], 120),
+  f('short_lived_asset:c', 'short_lived_asset', 'high', [2, 5], 120),
+  f('off_hours:d', 'off_hours', 'low', [2, 3, 4, 5], 130),
+];
+
+describe('rule names', () => {
+  it('names every rule id Rust has, in words, with what it looks for', () => {
+    expect(RULE_IDS).toHaveLength(8);
+    expect(ruleName('reverted_change')).toBe('Reverted change');
+    expect(ruleName('console_where_iac')).toBe('Console change to IaC');
+    for (const id of RULE_IDS) {
+      expect(ruleName(id)).not.toBe(id);
+      expect(RULE_HELP[id].length).toBeGreaterThan(20);
+    }
+    expect(new Set(RULE_IDS.map(ruleName)).size).toBe(8);
+  });
+
+  it('shows an id it does not know as it came, and never an inherited name', () => {
+    expect(ruleName('dns_tunnel')).toBe('dns_tunnel');
+    expect(ruleName('toString')).toBe('toString');
+  });
+
+  it('says severities in words', () => {
+    expect(['high', 'medium', 'low'].map((s) => severityLabel(s as Severity))).toEqual(['High', 'Medium', 'Low']);
+  });
+});
+
+describe('the Findings panel', () => {
+  it('shows all findings newest first, ties by key', () => {
+    expect(shownFindings(ALL, NO_FINDING_FILTER).map((x) => x.key)).toEqual([
+      'off_hours:d',
+      'short_lived_asset:c',
+      'reverted_change:b',
+      'new_source_ip:a',
+    ]);
+    // Rust's order is left alone
+    expect(ALL[0]!.key).toBe('new_source_ip:a');
+  });
+
+  it('filters by rule, by severity, and by both', () => {
+    expect(shownFindings(ALL, { rule: 'off_hours', severity: null }).map((x) => x.key)).toEqual(['off_hours:d']);
+    expect(shownFindings(ALL, { rule: null, severity: 'high' }).map((x) => x.key)).toEqual([
+      'short_lived_asset:c',
+      'reverted_change:b',
+    ]);
+    expect(shownFindings(ALL, { rule: 'new_source_ip', severity: 'high' })).toEqual([]);
+  });
+
+  it('counts findings per rule and per severity for the filter options', () => {
+    const c = findingCounts(ALL);
+    expect(c.severity.get('high')).toBe(2);
+    expect(c.severity.get('low')).toBe(1);
+    expect(c.rule.get('reverted_change')).toBe(1);
+    expect(c.rule.get('impossible_travel')).toBeUndefined();
+  });
+
+  it('counts findings not seen yet by key (a finding that grew is not new)', () => {
+    const seen = new Set(['new_source_ip:a', 'reverted_change:b', 'off_hours:d']);
+    expect(unseenCount(ALL, seen)).toBe(1);
+    const grown = ALL.map((x) => (x.key === 'off_hours:d' ? { ...x, events: [...x.events, ref(9)] } : x));
+    expect(unseenCount(grown, seen)).toBe(1);
+    expect(unseenCount(ALL, new Set())).toBe(4);
+  });
+});
+
+describe('findings of one change', () => {
+  it('lists the findings that include the event, most severe first', () => {
+    expect(findingsOfSeq(ALL, 2).map((x) => x.key)).toEqual(['short_lived_asset:c', 'new_source_ip:a', 'off_hours:d']);
+    expect(findingsOfSeq(ALL, 4).map((x) => x.key)).toEqual(['reverted_change:b', 'off_hours:d']);
+    expect(findingsOfSeq(ALL, 99)).toEqual([]);
+  });
+
+  it('opens a finding at its first event', () => {
+    expect(firstSeq(ALL[1]!)).toBe(3);
+    expect(firstSeq({ ...ALL[1]!, events: [] })).toBeNull();
+    expect(eventCount(ALL[0]!)).toBe('1 event');
+    expect(eventCount(ALL[3]!)).toBe('4 events');
+  });
+
+  it('titles a row flag with the rule names, each once', () => {
+    expect(flagTitle(['reverted_change'])).toBe('Finding: Reverted change');
+    expect(flagTitle(['off_hours', 'reverted_change', 'off_hours'])).toBe('Findings: Off-hours activity, Reverted change');
+  });
+});
+

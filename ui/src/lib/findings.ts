@@ -1,0 +1,110 @@
+// Findings as the page shows them: rule ids in words, severities, the Findings panel's filter
+// and order, which findings include a given event, and which arrived since the user last looked.
+// Pure: Rust decides what is a finding; this only presents them.
+import type { Finding } from '../api/bindings/Finding';
+import type { RuleId } from '../api/bindings/RuleId';
+import type { Severity } from '../api/bindings/Severity';
+
+/** In the order the settings file and Rust list them. */
+export const RULE_IDS: readonly RuleId[] = [
+  'new_source_ip',
+  'console_where_iac',
+  'unexpected_principal',
+  'unexpected_region',
+  'off_hours',
+  'impossible_travel',
+  'reverted_change',
+  'short_lived_asset',
+];
+
+const RULE_NAMES: Readonly<Record<RuleId, string>> = {
+  new_source_ip: 'New source IP',
+  console_where_iac: 'Console change to IaC',
+  unexpected_principal: 'Unexpected principal',
+  unexpected_region: 'Unexpected region',
+  off_hours: 'Off-hours activity',
+  impossible_travel: 'Impossible travel',
+  reverted_change: 'Reverted change',
+  short_lived_asset: 'Short-lived asset',
+};
+
+/** What each rule looks for, in one line (the settings dialog and tooltips). */
+export const RULE_HELP: Readonly<Record<RuleId, string>> = {
+  new_source_ip: 'A principal changes something from an IP address not seen for it before (after the learning period).',
+  console_where_iac: 'A console change to an asset or account managed as code (Terraform ever changed it, or listed here).',
+  unexpected_principal: 'A principal not on the allowed list for that account or asset type, or never seen changing anything before.',
+  unexpected_region: 'A create in a region where the account had no assets before, or one not on the allowed list.',
+  off_hours: 'Changes outside working hours and days, and hours with an order of magnitude more changes than usual.',
+  impossible_travel: 'Two changes by one principal from places too far apart for the time between them (needs a GeoIP database).',
+  reverted_change: "An asset's configuration returns to an earlier state within the window: one finding for both events.",
+  short_lived_asset: 'An asset created and deleted within the window.',
+};
+
+function isRuleId(id: string): id is RuleId {
+  return Object.hasOwn(RULE_NAMES, id);
+}
+
+/** "Reverted change" for `reverted_change`; an id this page does not know is shown as it came. */
+export function ruleName(id: string): string {
+  return isRuleId(id) ? RULE_NAMES[id] : id;
+}
+
+/** Most severe first. */
+export const SEVERITIES: readonly Severity[] = ['high', 'medium', 'low'];
+
+export function severityLabel(s: Severity): string {
+  return s === 'high' ? 'High' : s === 'medium' ? 'Medium' : 'Low';
+}
+
+const SEVERITY_RANK: Readonly<Record<Severity, number>> = { high: 3, medium: 2, low: 1 };
+
+/** The panel's filter: one rule or all, one severity or all. */
+export type FindingFilter = { readonly rule: RuleId | null; readonly severity: Severity | null };
+
+export const NO_FINDING_FILTER: FindingFilter = { rule: null, severity: null };
+
+/** The findings the panel shows, newest first (like the change list); Rust sends oldest first. */
+export function shownFindings(all: readonly Finding[], filter: FindingFilter): Finding[] {
+  return all
+    .filter((f) => (filter.rule === null || f.rule === filter.rule) && (filter.severity === null || f.severity === filter.severity))
+    .sort((a, b) => b.time_us - a.time_us || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+}
+
+/** How many findings each rule and each severity has (for the filter's options). */
+export function findingCounts(all: readonly Finding[]): { rule: Map<RuleId, number>; severity: Map<Severity, number> } {
+  const rule = new Map<RuleId, number>();
+  const severity = new Map<Severity, number>();
+  for (const f of all) {
+    rule.set(f.rule, (rule.get(f.rule) ?? 0) + 1);
+    severity.set(f.severity, (severity.get(f.severity) ?? 0) + 1);
+  }
+  return { rule, severity };
+}
+
+/** The findings that include event `seq`, most severe first. */
+export function findingsOfSeq(all: readonly Finding[], seq: number): Finding[] {
+  return all
+    .filter((f) => f.events.some((e) => e.seq === seq))
+    .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.time_us - b.time_us);
+}
+
+/** The event to select when a finding is opened: its first one. */
+export function firstSeq(f: Finding): number | null {
+  return f.events.length === 0 ? null : f.events[0]!.seq;
+}
+
+/** Findings whose key the user has not seen yet (a grouped finding that grew is not new). */
+export function unseenCount(all: readonly Finding[], seen: ReadonlySet<string>): number {
+  return all.reduce((n, f) => (seen.has(f.key) ? n : n + 1), 0);
+}
+
+/** A row's flag: the rule names in its tooltip, and the ids for `data-rules`. */
+export function flagTitle(rules: readonly string[]): string {
+  const names = [...new Set(rules)].map(ruleName);
+  return `${names.length === 1 ? 'Finding' : 'Findings'}: ${names.join(', ')}`;
+}
+
+/** "1 event", "2 events". */
+export function eventCount(f: Finding): string {
+  return `${f.events.length} ${f.events.length === 1 ? 'event' : 'events'}`;
+}

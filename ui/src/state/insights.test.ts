@@ -1,0 +1,88 @@
+// The insights model against a fake Rust: new filters load at once, new events at most every
+// 2 s, and numbers of a view the user already left are dropped.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { TimelineQuery } from '../api/bindings/TimelineQuery';
+
+const api = vi.hoisted(() => ({
+  calls: [] as Array<string | null>,
+  gate: null as Promise<void> | null,
+}));
+vi.mock('../api/tideline', () => ({
+  insights: async (q: TimelineQuery) => {
+    api.calls.push(q.text);
+    const text = q.text;
+    if (api.gate) await api.gate;
+    return { rate: [], bucket: text ?? 'all', heatmap: [], top_assets: [], top_principals: [], methods: [] };
+  },
+}));
+
+const { InsightsModel } = await import('./insights.svelte');
+const { emptyQuery } = await import('./timeline.svelte');
+
+const q = (text: string | null): TimelineQuery => ({ ...emptyQuery(), text });
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  api.calls = [];
+  api.gate = null;
+});
+afterEach(() => vi.useRealTimers());
+
+describe('InsightsModel', () => {
+  it('loads at once for new filters, not again for the same ones', async () => {
+    const m = new InsightsModel(2000);
+    m.setQuery(q('a'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(m.data?.bucket).toBe('a');
+    expect(m.loading).toBe(false);
+    m.setQuery(q('a'));
+    m.setQuery(q('b'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.calls).toEqual(['a', 'b']);
+    expect(m.data?.bucket).toBe('b');
+  });
+
+  it('reloads for new events at most every 2 s', async () => {
+    const m = new InsightsModel(2000);
+    m.setQuery(q(null));
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 10; i++) {
+      m.onNewRows();
+      await vi.advanceTimersByTimeAsync(150);
+    }
+    // 1.5 s after the first load: nothing yet
+    expect(api.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(api.calls).toHaveLength(2);
+    m.onNewRows();
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(api.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(api.calls).toHaveLength(3);
+    m.dispose();
+  });
+
+  it('drops numbers of filters the user has left, and loads the new ones', async () => {
+    let open!: () => void;
+    api.gate = new Promise((r) => (open = r));
+    const m = new InsightsModel(2000);
+    m.setQuery(q('old'));
+    await vi.advanceTimersByTimeAsync(0);
+    m.setQuery(q('new'));
+    api.gate = null;
+    open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.calls).toEqual(['old', 'new']);
+    expect(m.data?.bucket).toBe('new');
+  });
+
+  it('stops after dispose', async () => {
+    const m = new InsightsModel(2000);
+    m.setQuery(q(null));
+    await vi.advanceTimersByTimeAsync(0);
+    m.onNewRows();
+    m.dispose();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(api.calls).toHaveLength(1);
+  });
+});
