@@ -1,0 +1,631 @@
+//! bare_insert: the ceiling for `tideline-cli record` — how fast the same rows go into the same
+//! schema with nothing in the way (no SSE, no JSON parsing, no channel, no async runtime).
+//!
+//! It reads every event of a session that `tideline-cli record` just wrote (`--from`), then, for
+//! each variant, creates a fresh session with [`Session::open_or_create`] (so the schema and the
+//! file's pragmas are the real ones), and stores the rows in transactions of 2,000:
+//!
+//! - `events`: a plain `rusqlite::Connection` to that file, with the connection pragmas of
+//!   `store/open.rs` (synchronous = NORMAL, foreign_keys = ON, busy timeout), and one prepared
+//!   `INSERT OR IGNORE INTO events` of every column (as the session's schema has them, `link`
+//!   included, copied from the recorded session) per row. This is the limit.
+//! - `events+assets`: the same, plus what else `store/writes.rs` does per event and per batch:
+//!   the integrity link computed (SHA-256 of the previous link and the body), the `assets`
+//!   upsert for every asset change, and the `stream_state` update once per transaction. The two
+//!   bracket the real SQL work.
+//! - `write_batch`: the engine's own [`Session::write_batch`] on frames decoded beforehand: the
+//!   real store code without the SSE client, the parse or the queue.
+//! - `decode`: [`wire::decode_frame`] alone over the same bodies, on one thread: the parse cost.
+//!
+//! With `--what-if` it also times `events+assets` on files set up differently (the partial index
+//! the timeline would need, page size, WAL auto-checkpoint, page cache size), to show what a
+//! store change would cost or buy. These files are not what the engine creates today.
+//!
+//! It prints the recorder's own rate (first to last arrival, from `received_us`) and its ratio
+//! to each figure, and for each variant the bytes passed to write(2) and read(2) during the
+//! run (`/proc/self/io` wchar / rchar: WAL appends, checkpoint copies, page reads).
+//!
+//! ```text
+//! CARGO_TARGET_DIR=target/bench cargo bench -p tideline-engine --bench bare_insert -- \
+//!     --from /tmp/tideline-bench/record.tideline [--dir /tmp/tideline-bench] [--runs 3] [--what-if]
+//!     [--stats-only: print the recorder's figures and stop]
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::DateTime;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params, params_from_iter};
+use sha2::{Digest, Sha256};
+use tideline_engine::model::PositionedFrame;
+use tideline_engine::store::Session;
+use tideline_engine::wire;
+
+const BATCH: usize = 2_000;
+
+// Copies of the statements in `store/writes.rs` (private there); keep them in step. The events
+// INSERT is built from the session's own columns, so it follows schema changes.
+const UPSERT_ASSET: &str = "INSERT INTO assets (name, asset_type, display_name, provider, account, region, \
+     state_seq, state_time_us, last_change, deleted, event_count) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1) \
+     ON CONFLICT (name) DO UPDATE SET \
+       event_count   = event_count + 1, \
+       asset_type    = CASE WHEN excluded.state_time_us >= state_time_us THEN coalesce(excluded.asset_type, asset_type) ELSE coalesce(asset_type, excluded.asset_type) END, \
+       display_name  = CASE WHEN excluded.state_time_us >= state_time_us THEN coalesce(excluded.display_name, display_name) ELSE coalesce(display_name, excluded.display_name) END, \
+       provider      = coalesce(provider, excluded.provider), \
+       account       = coalesce(account, excluded.account), \
+       region        = coalesce(region, excluded.region), \
+       state_seq     = CASE WHEN excluded.state_time_us >= state_time_us THEN excluded.state_seq ELSE state_seq END, \
+       last_change   = CASE WHEN excluded.state_time_us >= state_time_us THEN excluded.last_change ELSE last_change END, \
+       deleted       = CASE WHEN excluded.state_time_us >= state_time_us THEN excluded.deleted ELSE deleted END, \
+       state_time_us = max(state_time_us, excluded.state_time_us)";
+
+const ADVANCE_STREAM: &str = "UPDATE stream_state SET last_event_id = coalesce(?1, last_event_id), \
+     duplicates = duplicates + ?2 WHERE id = 1";
+
+/// The events table's columns (all but `seq`) and where the ones the upsert needs are.
+struct Columns {
+    names: Vec<String>,
+    change: usize,
+    time_us: usize,
+    asset_name: usize,
+    asset: [usize; 5],
+    event_id: usize,
+    body: usize,
+    received_us: usize,
+    link: Option<usize>,
+}
+
+impl Columns {
+    fn of(conn: &Connection) -> Columns {
+        let mut statement = conn
+            .prepare("SELECT name FROM pragma_table_info('events') ORDER BY cid")
+            .expect("table_info");
+        let names: Vec<String> = statement
+            .query_map([], |r| r.get(0))
+            .expect("columns")
+            .collect::<Result<Vec<String>, _>>()
+            .expect("columns")
+            .into_iter()
+            .filter(|name| name != "seq")
+            .collect();
+        let at = |name: &str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .unwrap_or_else(|| panic!("events has no column {name}"))
+        };
+        Columns {
+            change: at("change"),
+            time_us: at("time_us"),
+            asset_name: at("asset_name"),
+            asset: [
+                at("asset_type"),
+                at("asset_display"),
+                at("asset_provider"),
+                at("asset_account"),
+                at("asset_region"),
+            ],
+            event_id: at("event_id"),
+            body: at("body"),
+            received_us: at("received_us"),
+            link: names.iter().position(|n| n == "link"),
+            names,
+        }
+    }
+
+    fn insert_sql(&self) -> String {
+        let marks: Vec<String> = (1..=self.names.len()).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT OR IGNORE INTO events ({}) VALUES ({})",
+            self.names.join(", "),
+            marks.join(", ")
+        )
+    }
+}
+
+/// One stored event: every column but `seq`, in [`Columns`] order.
+type Row = Vec<Value>;
+
+fn text(row: &Row, index: usize) -> Option<&str> {
+    match &row[index] {
+        Value::Text(text) => Some(text),
+        _ => None,
+    }
+}
+
+fn integer(row: &Row, index: usize) -> i64 {
+    match row[index] {
+        Value::Integer(n) => n,
+        _ => 0,
+    }
+}
+
+struct Args {
+    from: PathBuf,
+    dir: PathBuf,
+    runs: usize,
+    what_if: bool,
+    stats_only: bool,
+}
+
+fn parse_args() -> Args {
+    let mut from = None;
+    let mut dir = std::env::temp_dir().join("tideline-bench");
+    let mut runs = 3;
+    let mut what_if = false;
+    let mut stats_only = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--from" => from = args.next().map(PathBuf::from),
+            "--dir" => dir = PathBuf::from(args.next().expect("--dir DIR")),
+            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
+            "--what-if" => what_if = true,
+            "--stats-only" => stats_only = true,
+            // `cargo bench` passes --bench to every bench target.
+            "--bench" => {}
+            other => panic!("unknown argument {other:?}"),
+        }
+    }
+    Args {
+        from: from.expect("--from RECORDED_SESSION is required"),
+        dir,
+        runs: runs.max(1),
+        what_if,
+        stats_only,
+    }
+}
+
+fn load_rows(path: &Path, columns: &Columns) -> Vec<Row> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open the recorded session");
+    let sql = format!(
+        "SELECT {} FROM events ORDER BY seq",
+        columns.names.join(", ")
+    );
+    let mut statement = conn.prepare(&sql).expect("prepare");
+    let n = columns.names.len();
+    let rows = statement
+        .query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
+        .expect("query");
+    rows.collect::<Result<_, _>>().expect("read rows")
+}
+
+fn remove_session(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// How a what-if file differs from what the engine creates.
+#[derive(Clone, Copy)]
+struct Setup {
+    page_size: Option<u32>,
+    wal_autocheckpoint: Option<u32>,
+    /// `PRAGMA cache_size` in KiB (the default is 2,000).
+    cache_kib: Option<u32>,
+    /// Schema added after the engine's migrations.
+    extra_schema: Option<&'static str>,
+}
+
+const REAL: Setup = Setup {
+    page_size: None,
+    wal_autocheckpoint: None,
+    cache_kib: None,
+    extra_schema: None,
+};
+
+/// A fresh session made by the engine itself, after an optional page size on the empty file.
+fn fresh_session(path: &Path, setup: Setup) {
+    remove_session(path);
+    if let Some(page_size) = setup.page_size {
+        // An SQLite file with no schema and application_id 0 is what the engine accepts as new.
+        let conn = Connection::open(path).expect("create file");
+        conn.execute_batch(&format!(
+            "PRAGMA page_size = {page_size}; CREATE TABLE t (x); DROP TABLE t; VACUUM;"
+        ))
+        .expect("set page size");
+    }
+    drop(Session::open_or_create(path).expect("open_or_create"));
+    if let Some(sql) = setup.extra_schema {
+        Connection::open(path)
+            .and_then(|conn| conn.execute_batch(sql))
+            .expect("extra schema");
+    }
+}
+
+/// A plain connection with the connection settings of `store/open.rs`.
+fn plain_connection(path: &Path, setup: Setup) -> Connection {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .expect("open plain connection");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("journal_mode");
+    assert_eq!(mode, "wal", "the engine's session should be in WAL mode");
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .expect("synchronous");
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .expect("foreign_keys");
+    if let Some(kib) = setup.cache_kib {
+        conn.pragma_update(None, "cache_size", -i64::from(kib))
+            .expect("cache_size");
+    }
+    if let Some(pages) = setup.wal_autocheckpoint {
+        conn.pragma_update(None, "wal_autocheckpoint", pages)
+            .expect("wal_autocheckpoint");
+    }
+    conn
+}
+
+/// Stores `rows` in transactions of [`BATCH`]; returns the seconds from the first BEGIN to the
+/// last COMMIT.
+fn bare_insert(conn: &mut Connection, columns: &Columns, rows: &[Row], with_assets: bool) -> f64 {
+    let insert_sql = columns.insert_sql();
+    let mut head = [0u8; 32];
+    let mut row_buffer: Row = Vec::new();
+    let start = Instant::now();
+    for chunk in rows.chunks(BATCH) {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("begin");
+        {
+            let mut insert = tx.prepare_cached(&insert_sql).expect("prepare insert");
+            let mut upsert = tx.prepare_cached(UPSERT_ASSET).expect("prepare upsert");
+            for row in chunk {
+                let inserted = match (with_assets, columns.link) {
+                    (true, Some(link)) => {
+                        // The integrity chain, as store/integrity.rs computes it.
+                        let mut hasher = Sha256::new();
+                        hasher.update(head);
+                        hasher.update(text(row, columns.body).unwrap_or_default().as_bytes());
+                        head = hasher.finalize().into();
+                        row_buffer.clone_from(row);
+                        row_buffer[link] = Value::Blob(head.to_vec());
+                        insert.execute(params_from_iter(row_buffer.iter()))
+                    }
+                    _ => insert.execute(params_from_iter(row.iter())),
+                }
+                .expect("insert");
+                if !with_assets || inserted == 0 {
+                    continue;
+                }
+                if let (Some(change), Some(name)) =
+                    (text(row, columns.change), text(row, columns.asset_name))
+                {
+                    let seq = tx.last_insert_rowid();
+                    let [kind, display, provider, account, region] = columns.asset.map(|i| &row[i]);
+                    upsert
+                        .execute(params![
+                            name,
+                            kind,
+                            display,
+                            provider,
+                            account,
+                            region,
+                            seq,
+                            integer(row, columns.time_us),
+                            change,
+                            change == "delete",
+                        ])
+                        .expect("upsert asset");
+                }
+            }
+            if with_assets {
+                let last = chunk.last().and_then(|row| text(row, columns.event_id));
+                tx.execute(ADVANCE_STREAM, params![last, 0i64])
+                    .expect("advance stream");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    start.elapsed().as_secs_f64()
+}
+
+fn to_frames(columns: &Columns, rows: &[Row]) -> Vec<PositionedFrame> {
+    rows.iter()
+        .map(|row| PositionedFrame {
+            frame: wire::decode_frame(text(row, columns.body).expect("body").to_owned()),
+            sse_id: text(row, columns.event_id).map(str::to_owned),
+            received_at: DateTime::from_timestamp_micros(integer(row, columns.received_us))
+                .expect("time"),
+        })
+        .collect()
+}
+
+struct Figure {
+    name: String,
+    seconds: Vec<f64>,
+    rows: usize,
+    file_bytes: u64,
+    /// Bytes this process passed to write(2) / read(2) during the last run (/proc/self/io).
+    io: Io,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Io {
+    read: u64,
+    written: u64,
+}
+
+impl Io {
+    fn now() -> Io {
+        let text = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        Io {
+            read: field("rchar:"),
+            written: field("wchar:"),
+        }
+    }
+
+    fn since(self, before: Io) -> Io {
+        Io {
+            read: self.read.saturating_sub(before.read),
+            written: self.written.saturating_sub(before.written),
+        }
+    }
+}
+
+impl Figure {
+    fn median(&self) -> f64 {
+        let mut s = self.seconds.clone();
+        s.sort_by(f64::total_cmp);
+        s[s.len() / 2]
+    }
+    fn best(&self) -> f64 {
+        self.seconds.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+    fn rate(&self) -> f64 {
+        self.rows as f64 / self.median()
+    }
+}
+
+fn run_variant(
+    name: &str,
+    dir: &Path,
+    runs: usize,
+    columns: &Columns,
+    rows: &[Row],
+    setup: Setup,
+    with_assets: bool,
+) -> Figure {
+    let path = dir.join("bare-insert.tideline");
+    let mut seconds = Vec::new();
+    let mut file_bytes = 0;
+    let mut io = Io::default();
+    for _ in 0..runs {
+        fresh_session(&path, setup);
+        let mut conn = plain_connection(&path, setup);
+        let before = Io::now();
+        seconds.push(bare_insert(&mut conn, columns, rows, with_assets));
+        io = Io::now().since(before);
+        drop(conn);
+        file_bytes = file_size(&path);
+        remove_session(&path);
+    }
+    let figure = Figure {
+        name: name.to_owned(),
+        seconds,
+        rows: rows.len(),
+        file_bytes,
+        io,
+    };
+    eprintln!("  {name}: {:?}", figure.seconds);
+    figure
+}
+
+fn main() {
+    let args = parse_args();
+    std::fs::create_dir_all(&args.dir).expect("create --dir");
+    let columns = Columns::of(
+        &Connection::open_with_flags(&args.from, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the recorded session"),
+    );
+    let rows = load_rows(&args.from, &columns);
+    assert!(!rows.is_empty(), "the recorded session has no events");
+    let n = rows.len();
+    let received = || rows.iter().map(|r| integer(r, columns.received_us));
+    let first = received().min().unwrap_or(0);
+    let last = received().max().unwrap_or(0);
+    let active = (last - first) as f64 / 1e6;
+    let recorder = n as f64 / active;
+    let mean_body = rows
+        .iter()
+        .map(|r| text(r, columns.body).map_or(0, str::len))
+        .sum::<usize>() as f64
+        / n as f64;
+    let asset_changes = rows
+        .iter()
+        .filter(|r| text(r, columns.change).is_some() && text(r, columns.asset_name).is_some())
+        .count();
+    println!(
+        "recorded session: {n} events ({asset_changes} asset changes), mean body {mean_body:.0} B, \
+         first to last arrival {active:.3} s"
+    );
+    println!("recorder: {recorder:.0} events/s over its active period");
+    if args.stats_only {
+        return;
+    }
+    eprintln!(
+        "bare_insert: {} runs per variant, batches of {BATCH}",
+        args.runs
+    );
+
+    let mut figures = vec![
+        run_variant(
+            "events (limit)",
+            &args.dir,
+            args.runs,
+            &columns,
+            &rows,
+            REAL,
+            false,
+        ),
+        run_variant(
+            "events+link+assets",
+            &args.dir,
+            args.runs,
+            &columns,
+            &rows,
+            REAL,
+            true,
+        ),
+    ];
+
+    // The engine's own writer path on frames decoded beforehand.
+    let frames = to_frames(&columns, &rows);
+    let path = args.dir.join("bare-insert.tideline");
+    let mut seconds = Vec::new();
+    let mut file_bytes = 0;
+    let mut io = Io::default();
+    for _ in 0..args.runs {
+        remove_session(&path);
+        let mut session = Session::open_or_create(&path).expect("open_or_create");
+        let before = Io::now();
+        let start = Instant::now();
+        for chunk in frames.chunks(BATCH) {
+            session.write_batch(chunk).expect("write_batch");
+        }
+        seconds.push(start.elapsed().as_secs_f64());
+        io = Io::now().since(before);
+        drop(session);
+        file_bytes = file_size(&path);
+        remove_session(&path);
+    }
+    eprintln!("  write_batch: {seconds:?}");
+    figures.push(Figure {
+        name: "engine write_batch".into(),
+        seconds,
+        rows: n,
+        file_bytes,
+        io,
+    });
+    drop(frames);
+
+    // The parse alone.
+    let mut seconds = Vec::new();
+    for _ in 0..args.runs {
+        let bodies: Vec<String> = rows
+            .iter()
+            .map(|r| text(r, columns.body).unwrap_or_default().to_owned())
+            .collect();
+        let start = Instant::now();
+        let decoded: usize = bodies
+            .into_iter()
+            .map(|body| std::hint::black_box(wire::decode_frame(body)))
+            .filter(|frame| matches!(frame, tideline_engine::model::Frame::Event(_)))
+            .count();
+        seconds.push(start.elapsed().as_secs_f64());
+        assert_eq!(decoded, n);
+    }
+    eprintln!("  decode: {seconds:?}");
+    figures.push(Figure {
+        name: "decode_frame only".into(),
+        seconds,
+        rows: n,
+        file_bytes: 0,
+        io: Io::default(),
+    });
+
+    if args.what_if {
+        for (name, setup) in [
+            (
+                "what-if: + partial index for the timeline",
+                Setup {
+                    extra_schema: Some(
+                        "CREATE INDEX events_changes ON events (time_us, seq) WHERE change IS NOT NULL",
+                    ),
+                    ..REAL
+                },
+            ),
+            (
+                "what-if: page_size 16384",
+                Setup {
+                    page_size: Some(16_384),
+                    ..REAL
+                },
+            ),
+            (
+                "what-if: wal_autocheckpoint 16384 pages",
+                Setup {
+                    wal_autocheckpoint: Some(16_384),
+                    ..REAL
+                },
+            ),
+            (
+                "what-if: cache_size 64 MiB",
+                Setup {
+                    cache_kib: Some(65_536),
+                    ..REAL
+                },
+            ),
+            (
+                "what-if: page 16 KiB + checkpoint 64 MiB + cache 64 MiB",
+                Setup {
+                    page_size: Some(16_384),
+                    wal_autocheckpoint: Some(4_096),
+                    cache_kib: Some(65_536),
+                    ..REAL
+                },
+            ),
+        ] {
+            figures.push(run_variant(
+                name, &args.dir, args.runs, &columns, &rows, setup, true,
+            ));
+        }
+    }
+
+    println!();
+    println!(
+        "{:<50} {:>5} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10} {:>10}",
+        "variant",
+        "runs",
+        "median s",
+        "best s",
+        "events/s",
+        "file MB",
+        "write MB",
+        "read MB",
+        "recorder %"
+    );
+    for figure in &figures {
+        println!(
+            "{:<50} {:>5} {:>9.3} {:>9.3} {:>11.0} {:>9.1} {:>10.0} {:>10.0} {:>9.1}%",
+            figure.name,
+            figure.seconds.len(),
+            figure.median(),
+            figure.best(),
+            figure.rate(),
+            figure.file_bytes as f64 / 1e6,
+            figure.io.written as f64 / 1e6,
+            figure.io.read as f64 / 1e6,
+            100.0 * recorder / figure.rate()
+        );
+    }
+    let limit = figures[0].rate();
+    println!();
+    println!(
+        "RESULT recorder_events_per_s={recorder:.0} limit_events_per_s={limit:.0} \
+         limit_with_assets_events_per_s={:.0} ratio_to_limit={:.3} ratio_to_limit_with_assets={:.3}",
+        figures[1].rate(),
+        recorder / limit,
+        recorder / figures[1].rate()
+    );
+}
