@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_integrity.sql"),
     include_str!("migrations/0003_annotations.sql"),
     include_str!("migrations/0004_findings.sql"),
+    include_str!("migrations/0005_change_index.sql"),
 ];
 
 /// The schema version this build writes.

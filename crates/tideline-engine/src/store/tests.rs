@@ -354,3 +354,28 @@ fn annotations_are_kept_per_event_and_filter_the_timeline() {
     session.set_starred(1, false, now).unwrap();
     assert_eq!(list_changes(&session, &starred, 0, 10).unwrap().total, 0);
 }
+
+#[test]
+fn the_change_list_is_counted_and_paged_from_its_partial_index() {
+    let dir = TempDir::new().unwrap();
+    let session = new_session(&dir);
+    let plan = |sql: &str| -> String {
+        let mut statement = session
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let rows = statement
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    let count = plan("SELECT count(*) FROM events WHERE change IS NOT NULL");
+    assert!(count.contains("events_changes_by_time"), "{count}");
+    let page = plan(
+        "SELECT seq FROM events WHERE change IS NOT NULL ORDER BY time_us DESC, seq DESC LIMIT 200",
+    );
+    assert!(
+        page.contains("events_changes_by_time") && !page.contains("TEMP B-TREE"),
+        "{page}"
+    );
+}
