@@ -17,9 +17,10 @@
 //!   real store code without the SSE client, the parse or the queue.
 //! - `decode`: [`wire::decode_frame`] alone over the same bodies, on one thread: the parse cost.
 //!
-//! With `--what-if` it also times `events+assets` on files set up differently (the partial index
-//! the timeline would need, page size, WAL auto-checkpoint, page cache size), to show what a
-//! store change would cost or buy. These files are not what the engine creates today.
+//! With `--what-if` it also times `events+link+assets` on files set up differently (with or
+//! without the change list's partial index of migration 0005, page size, WAL auto-checkpoint,
+//! page cache size), to show what a store change would cost or buy. These files are not what
+//! the engine creates today.
 //!
 //! It prints the recorder's own rate (first to last arrival, from `received_us`) and its ratio
 //! to each figure, and for each variant the bytes passed to write(2) and read(2) during the
@@ -350,8 +351,30 @@ struct Figure {
     seconds: Vec<f64>,
     rows: usize,
     file_bytes: u64,
+    /// CPU seconds (user + system) of each run: less sensitive than wall time to other load.
+    cpu: Vec<f64>,
     /// Bytes this process passed to write(2) / read(2) during the last run (/proc/self/io).
     io: Io,
+}
+
+/// This process's CPU time so far, in seconds (/proc/self/stat utime + stime, USER_HZ = 100).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 #[derive(Clone, Copy, Default)]
@@ -385,9 +408,10 @@ impl Io {
 
 impl Figure {
     fn median(&self) -> f64 {
-        let mut s = self.seconds.clone();
-        s.sort_by(f64::total_cmp);
-        s[s.len() / 2]
+        median(&self.seconds)
+    }
+    fn cpu_us_per_event(&self) -> f64 {
+        median(&self.cpu) * 1e6 / self.rows as f64
     }
     fn best(&self) -> f64 {
         self.seconds.iter().copied().fold(f64::INFINITY, f64::min)
@@ -397,38 +421,89 @@ impl Figure {
     }
 }
 
-fn run_variant(
-    name: &str,
-    dir: &Path,
-    runs: usize,
+/// What one variant stores, and how.
+enum Variant {
+    /// A plain connection and prepared statements.
+    Bare { setup: Setup, with_assets: bool },
+    /// The engine's `Session::write_batch` on frames decoded beforehand.
+    WriteBatch,
+    /// `wire::decode_frame` alone.
+    Decode,
+}
+
+struct Run {
+    seconds: f64,
+    cpu: f64,
+    io: Io,
+    file_bytes: u64,
+}
+
+fn run_once(
+    variant: &Variant,
+    path: &Path,
     columns: &Columns,
     rows: &[Row],
-    setup: Setup,
-    with_assets: bool,
-) -> Figure {
-    let path = dir.join("bare-insert.tideline");
-    let mut seconds = Vec::new();
-    let mut file_bytes = 0;
-    let mut io = Io::default();
-    for _ in 0..runs {
-        fresh_session(&path, setup);
-        let mut conn = plain_connection(&path, setup);
-        let before = Io::now();
-        seconds.push(bare_insert(&mut conn, columns, rows, with_assets));
-        io = Io::now().since(before);
-        drop(conn);
-        file_bytes = file_size(&path);
-        remove_session(&path);
+    frames: &[PositionedFrame],
+) -> Run {
+    match variant {
+        Variant::Bare { setup, with_assets } => {
+            fresh_session(path, *setup);
+            let mut conn = plain_connection(path, *setup);
+            let (io, cpu) = (Io::now(), cpu_seconds());
+            let seconds = bare_insert(&mut conn, columns, rows, *with_assets);
+            let (io, cpu) = (Io::now().since(io), cpu_seconds() - cpu);
+            drop(conn);
+            let file_bytes = file_size(path);
+            remove_session(path);
+            Run {
+                seconds,
+                cpu,
+                io,
+                file_bytes,
+            }
+        }
+        Variant::WriteBatch => {
+            remove_session(path);
+            let mut session = Session::open_or_create(path).expect("open_or_create");
+            let (io, cpu) = (Io::now(), cpu_seconds());
+            let start = Instant::now();
+            for chunk in frames.chunks(BATCH) {
+                session.write_batch(chunk).expect("write_batch");
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            let (io, cpu) = (Io::now().since(io), cpu_seconds() - cpu);
+            drop(session);
+            let file_bytes = file_size(path);
+            remove_session(path);
+            Run {
+                seconds,
+                cpu,
+                io,
+                file_bytes,
+            }
+        }
+        Variant::Decode => {
+            let bodies: Vec<String> = rows
+                .iter()
+                .map(|r| text(r, columns.body).unwrap_or_default().to_owned())
+                .collect();
+            let cpu = cpu_seconds();
+            let start = Instant::now();
+            let decoded = bodies
+                .into_iter()
+                .map(|body| std::hint::black_box(wire::decode_frame(body)))
+                .filter(|frame| matches!(frame, tideline_engine::model::Frame::Event(_)))
+                .count();
+            let seconds = start.elapsed().as_secs_f64();
+            assert_eq!(decoded, rows.len());
+            Run {
+                seconds,
+                cpu: cpu_seconds() - cpu,
+                io: Io::default(),
+                file_bytes: 0,
+            }
+        }
     }
-    let figure = Figure {
-        name: name.to_owned(),
-        seconds,
-        rows: rows.len(),
-        file_bytes,
-        io,
-    };
-    eprintln!("  {name}: {:?}", figure.seconds);
-    figure
 }
 
 fn main() {
@@ -468,90 +543,52 @@ fn main() {
         args.runs
     );
 
-    let mut figures = vec![
-        run_variant(
+    let mut variants: Vec<(&str, Variant)> = vec![
+        (
             "events (limit)",
-            &args.dir,
-            args.runs,
-            &columns,
-            &rows,
-            REAL,
-            false,
+            Variant::Bare {
+                setup: REAL,
+                with_assets: false,
+            },
         ),
-        run_variant(
+        (
             "events+link+assets",
-            &args.dir,
-            args.runs,
-            &columns,
-            &rows,
-            REAL,
-            true,
+            Variant::Bare {
+                setup: REAL,
+                with_assets: true,
+            },
         ),
+        ("engine write_batch", Variant::WriteBatch),
+        ("decode_frame only", Variant::Decode),
     ];
-
-    // The engine's own writer path on frames decoded beforehand.
-    let frames = to_frames(&columns, &rows);
-    let path = args.dir.join("bare-insert.tideline");
-    let mut seconds = Vec::new();
-    let mut file_bytes = 0;
-    let mut io = Io::default();
-    for _ in 0..args.runs {
-        remove_session(&path);
-        let mut session = Session::open_or_create(&path).expect("open_or_create");
-        let before = Io::now();
-        let start = Instant::now();
-        for chunk in frames.chunks(BATCH) {
-            session.write_batch(chunk).expect("write_batch");
-        }
-        seconds.push(start.elapsed().as_secs_f64());
-        io = Io::now().since(before);
-        drop(session);
-        file_bytes = file_size(&path);
-        remove_session(&path);
-    }
-    eprintln!("  write_batch: {seconds:?}");
-    figures.push(Figure {
-        name: "engine write_batch".into(),
-        seconds,
-        rows: n,
-        file_bytes,
-        io,
-    });
-    drop(frames);
-
-    // The parse alone.
-    let mut seconds = Vec::new();
-    for _ in 0..args.runs {
-        let bodies: Vec<String> = rows
-            .iter()
-            .map(|r| text(r, columns.body).unwrap_or_default().to_owned())
-            .collect();
-        let start = Instant::now();
-        let decoded: usize = bodies
-            .into_iter()
-            .map(|body| std::hint::black_box(wire::decode_frame(body)))
-            .filter(|frame| matches!(frame, tideline_engine::model::Frame::Event(_)))
-            .count();
-        seconds.push(start.elapsed().as_secs_f64());
-        assert_eq!(decoded, n);
-    }
-    eprintln!("  decode: {seconds:?}");
-    figures.push(Figure {
-        name: "decode_frame only".into(),
-        seconds,
-        rows: n,
-        file_bytes: 0,
-        io: Io::default(),
-    });
-
     if args.what_if {
-        for (name, setup) in [
+        // The change list's partial index: what it costs the writer, whichever way round the
+        // schema has it (migration 0005 added it).
+        let recorded = Connection::open_with_flags(&args.from, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the recorded session");
+        let existing: Option<String> = recorded
+            .query_row(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' \
+                 AND sql LIKE '%WHERE change IS NOT NULL%' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        let index_what_if: (&str, &'static str) = match existing {
+            Some(name) => (
+                "what-if: without the change-list index",
+                String::leak(format!("DROP INDEX {name}")),
+            ),
+            None => (
+                "what-if: + partial index for the change list",
+                "CREATE INDEX events_changes ON events (time_us, seq) WHERE change IS NOT NULL",
+            ),
+        };
+        let what_ifs = [
             (
-                "what-if: + partial index for the timeline",
+                index_what_if.0,
                 Setup {
-                    extra_schema: Some(
-                        "CREATE INDEX events_changes ON events (time_us, seq) WHERE change IS NOT NULL",
-                    ),
+                    extra_schema: Some(index_what_if.1),
                     ..REAL
                 },
             ),
@@ -577,7 +614,7 @@ fn main() {
                 },
             ),
             (
-                "what-if: page 16 KiB + checkpoint 64 MiB + cache 64 MiB",
+                "what-if: page 16K + checkpoint 64M + cache 64M",
                 Setup {
                     page_size: Some(16_384),
                     wal_autocheckpoint: Some(4_096),
@@ -585,34 +622,73 @@ fn main() {
                     ..REAL
                 },
             ),
-        ] {
-            figures.push(run_variant(
-                name, &args.dir, args.runs, &columns, &rows, setup, true,
-            ));
+        ];
+        variants.extend(what_ifs.map(|(name, setup)| {
+            (
+                name,
+                Variant::Bare {
+                    setup,
+                    with_assets: true,
+                },
+            )
+        }));
+    }
+
+    // Round-robin: each round runs every variant once, so load from elsewhere on the machine
+    // falls on all of them alike rather than on whichever ran at a bad moment.
+    let frames = to_frames(&columns, &rows);
+    let path = args.dir.join("bare-insert.tideline");
+    let mut figures: Vec<Figure> = variants
+        .iter()
+        .map(|(name, _)| Figure {
+            name: (*name).to_owned(),
+            seconds: Vec::new(),
+            rows: n,
+            file_bytes: 0,
+            cpu: Vec::new(),
+            io: Io::default(),
+        })
+        .collect();
+    for round in 1..=args.runs {
+        for ((name, variant), figure) in variants.iter().zip(&mut figures) {
+            let run = run_once(variant, &path, &columns, &rows, &frames);
+            eprintln!(
+                "  round {round}: {name}: {:.3} s wall, {:.2} s CPU",
+                run.seconds, run.cpu
+            );
+            figure.seconds.push(run.seconds);
+            figure.cpu.push(run.cpu);
+            figure.io = run.io;
+            figure.file_bytes = run.file_bytes;
         }
     }
+    drop(frames);
 
     println!();
     println!(
-        "{:<50} {:>5} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10} {:>10}",
+        "{:<48} {:>4} {:>8} {:>8} {:>9} {:>8} {:>10} {:>8} {:>8} {:>8} {:>9}",
         "variant",
         "runs",
         "median s",
         "best s",
         "events/s",
+        "CPU s",
+        "CPU us/ev",
         "file MB",
         "write MB",
         "read MB",
-        "recorder %"
+        "recorder"
     );
     for figure in &figures {
         println!(
-            "{:<50} {:>5} {:>9.3} {:>9.3} {:>11.0} {:>9.1} {:>10.0} {:>10.0} {:>9.1}%",
+            "{:<48} {:>4} {:>8.3} {:>8.3} {:>9.0} {:>8.2} {:>10.1} {:>8.1} {:>8.0} {:>8.0} {:>8.1}%",
             figure.name,
             figure.seconds.len(),
             figure.median(),
             figure.best(),
             figure.rate(),
+            median(&figure.cpu),
+            figure.cpu_us_per_event(),
             figure.file_bytes as f64 / 1e6,
             figure.io.written as f64 / 1e6,
             figure.io.read as f64 / 1e6,

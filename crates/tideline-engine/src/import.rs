@@ -49,6 +49,7 @@ pub fn import_file(
         source,
     };
     let file = std::fs::File::open(path).map_err(read_error)?;
+    session.tune_for_bulk_writes()?;
     let total = file.metadata().map(|meta| meta.len()).unwrap_or(0);
     let mut reader = BufReader::with_capacity(
         1 << 16,

@@ -379,3 +379,23 @@ fn the_change_list_is_counted_and_paged_from_its_partial_index() {
         "{page}"
     );
 }
+
+#[test]
+fn new_sessions_use_16_kib_pages_and_the_writer_a_large_wal() {
+    let dir = TempDir::new().unwrap();
+    let session = new_session(&dir);
+    let pragma = |name: &str| -> i64 {
+        session
+            .conn
+            .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+            .unwrap()
+    };
+    assert_eq!(pragma("page_size"), 16_384);
+    session.tune_for_bulk_writes().unwrap();
+    assert_eq!(
+        pragma("wal_autocheckpoint"),
+        4_096,
+        "64 MiB of 16 KiB pages"
+    );
+    assert_eq!(pragma("cache_size"), -65_536);
+}

@@ -47,6 +47,7 @@ pub struct SessionWriter {
 impl SessionWriter {
     /// Moves `session` onto its own thread; totals start from what the session already holds.
     pub fn spawn(session: Session) -> Result<SessionWriter, StoreError> {
+        session.tune_for_bulk_writes()?;
         let summary = session.summary()?;
         let initial = WriterTotals {
             stored: summary.events,
