@@ -13,7 +13,7 @@ import type { ChangeRow } from '../api/bindings/ChangeRow';
 import type { CommandError } from '../api/bindings/CommandError';
 import type { Facets } from '../api/bindings/Facets';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
-import { sameQuery, uptoSeq } from '../lib/filters';
+import { emptyFilters, sameQuery, toQuery, uptoSeq } from '../lib/filters';
 import { PAGE_SIZE, pagesFor, pagesToEvict } from '../lib/pages';
 import { moveSelection, type Move } from '../lib/selection';
 
@@ -405,23 +405,7 @@ export class Timeline {
   }
 }
 
+/** The query with no filters: the filter state's own empty value, so the two cannot drift. */
 export function emptyQuery(): TimelineQuery {
-  return {
-    changes: [],
-    asset_types: [],
-    methods: [],
-    principals: [],
-    regions: [],
-    accounts: [],
-    time_from: null,
-    time_to: null,
-    text: null,
-    asset_name: null,
-    starred_only: false,
-    tags: [],
-    weekday: null,
-    hour: null,
-    finding: null,
-    max_seq: null,
-  };
+  return toQuery(emptyFilters());
 }
