@@ -112,6 +112,8 @@ pub struct SessionHost {
     live: watch::Sender<LiveStatus>,
     sessions_dir: PathBuf,
     detections: Arc<Detections>,
+    /// Why the session given at launch (`--open`) did not open, until the page asks.
+    launch_error: Mutex<Option<CommandError>>,
 }
 
 impl SessionHost {
@@ -122,7 +124,18 @@ impl SessionHost {
             live: watch::channel(LiveStatus::none()).0,
             sessions_dir,
             detections,
+            launch_error: Mutex::new(None),
         }
+    }
+
+    pub fn keep_launch_error(&self, error: CommandError) {
+        if let Ok(mut slot) = self.launch_error.lock() {
+            *slot = Some(error);
+        }
+    }
+
+    pub fn take_launch_error(&self) -> Option<CommandError> {
+        self.launch_error.lock().ok().and_then(|mut slot| slot.take())
     }
 
     pub fn current(&self) -> Option<SessionInfo> {
@@ -272,6 +285,10 @@ impl SessionHost {
                 .send_modify(|status| status.newest_seq = newest_seq);
             return Ok(());
         }
+        // A review connection reads the file as immutable: after an import wrote to it, read
+        // it anew.
+        let fresh = Session::open(Path::new(&info.path))?;
+        *reader.lock().map_err(|_| CommandError::NoSession)? = fresh;
         self.publish_offline(&info, &reader, self.generation.load(Ordering::SeqCst))
     }
 

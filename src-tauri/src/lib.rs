@@ -53,6 +53,11 @@ pub fn run() {
             if let Some(problem) = problem {
                 eprintln!("tideline: {problem}");
             }
+            // The analyst's notes and findings live in the app's data folder, never in the
+            // session file under review (TIDELINE_NOTES_DIR still wins, for tests).
+            if std::env::var_os("TIDELINE_NOTES_DIR").is_none() {
+                tideline_engine::store::use_notes_dir(app.path().app_data_dir()?.join("notes"));
+            }
             let detections = Arc::new(detections);
             let host = SessionHost::new(
                 app.path().app_data_dir()?.join("sessions"),
@@ -63,7 +68,11 @@ pub fn run() {
             let opened = if args.demo {
                 Some(tauri::async_runtime::block_on(host.start_demo())?)
             } else if let Some(path) = &args.open {
-                Some(host.open(path)?)
+                // A missing or foreign file opens the start screen with the error, never a panic.
+                host.open(path)
+                    .inspect_err(|error| eprintln!("tideline: {error}"))
+                    .map_err(|error| host.keep_launch_error(error))
+                    .ok()
             } else {
                 None
             };

@@ -1,6 +1,14 @@
 //! tideline-cli: Tideline without a window — record an EventStream into a session file on a
 //! jump box, inspect it and export it. Each subcommand is a thin call into the engine.
 
+/// Prints a line on standard output, returning the write error (a closed pipe included) to the
+/// caller instead of panicking as `println!` does.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
 mod api_key;
 mod progress;
 mod record;
@@ -124,6 +132,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`| head`): stop quietly, as Unix tools do.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tideline-cli: error: {error:#}");
             ExitCode::FAILURE
@@ -131,16 +141,27 @@ fn main() -> ExitCode {
     }
 }
 
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    let broken = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(broken)
+            // The csv crate's error keeps its I/O cause in its kind, not as `source()`.
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|error| matches!(error.kind(), csv::ErrorKind::Io(io) if broken(io)))
+    })
+}
+
 fn info(path: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
     let session = Session::open(&path)?;
     let summary = session.summary()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        out!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(ExitCode::SUCCESS);
     }
     let none = || "-".to_owned();
-    println!("session        {}", path.display());
-    println!(
+    out!("session        {}", path.display());
+    out!(
         "events         {} ({} asset changes: {} create, {} update, {} delete; {} other)",
         summary.events,
         summary.asset_events,
@@ -149,11 +170,11 @@ fn info(path: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
         summary.by_change.delete,
         summary.other_events
     );
-    println!("quarantined    {}", summary.quarantined);
-    println!("duplicates     {}", summary.duplicates);
-    println!("first event    {}", summary.first_time.unwrap_or_else(none));
-    println!("last event     {}", summary.last_time.unwrap_or_else(none));
-    println!(
+    out!("quarantined    {}", summary.quarantined);
+    out!("duplicates     {}", summary.duplicates);
+    out!("first event    {}", summary.first_time.unwrap_or_else(none));
+    out!("last event     {}", summary.last_time.unwrap_or_else(none));
+    out!(
         "stream at id   {}",
         summary.last_event_id.unwrap_or_else(none)
     );
@@ -248,7 +269,7 @@ fn findings(path: PathBuf, json: bool, settings: Option<PathBuf>) -> anyhow::Res
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        out!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for status in detector
             .statuses()
@@ -262,7 +283,7 @@ fn findings(path: PathBuf, json: bool, settings: Option<PathBuf>) -> anyhow::Res
             );
         }
         for f in &findings {
-            println!(
+            out!(
                 "{} [{}] {} {}",
                 f.time,
                 f.severity.as_str(),
@@ -279,14 +300,14 @@ fn verify(path: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
     let session = Session::open(&path)?;
     let verification = session.verify()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&verification)?);
+        out!("{}", serde_json::to_string_pretty(&verification)?);
     } else if let Some(broken) = &verification.broken {
-        println!(
+        out!(
             "BROKEN at event #{} (source {}, id {}): {}; {} events before it verified",
             broken.seq, broken.source, broken.event_id, broken.reason, verification.verified
         );
     } else {
-        println!(
+        out!(
             "intact: {} events verified; chain head {}",
             verification.verified, verification.head
         );

@@ -77,9 +77,13 @@ pub async fn open_session(
     Ok(Some(info))
 }
 
+/// The open session; fails once with the launch error when `--open FILE` could not open.
 #[tauri::command]
-pub fn current_session(host: State<'_, SessionHost>) -> Option<SessionInfo> {
-    host.current()
+pub fn current_session(host: State<'_, SessionHost>) -> Result<Option<SessionInfo>, CommandError> {
+    if let Some(error) = host.take_launch_error() {
+        return Err(error);
+    }
+    Ok(host.current())
 }
 
 /// Appends to the open offline session from its stored stream position.

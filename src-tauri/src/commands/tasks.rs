@@ -11,6 +11,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tideline_engine::export::{self, ExportFormat};
 use tideline_engine::import;
+use tideline_engine::store::Session;
 use tideline_engine::timeline::TimelineQuery;
 
 use super::own_connection;
@@ -193,7 +194,11 @@ pub async fn import_capture(
         unit: "bytes".into(),
     });
     let mut progress = reporter("import", "bytes", on_progress, cancel);
-    let outcome = own_connection(&host, move |session| {
+    // An import writes events: it takes the session's recording lock like a recorder does, and
+    // is refused while the session is being recorded.
+    let path = host.path()?;
+    let outcome = tauri::async_runtime::spawn_blocking(move || {
+        let session = &mut Session::open_or_create(&path)?;
         let outcome = import::import_file(session, &input, &mut progress)?;
         Ok(TaskOutcome {
             path: input.display().to_string(),
@@ -203,7 +208,8 @@ pub async fn import_capture(
             ),
         })
     })
-    .await;
+    .await
+    .map_err(|error| CommandError::Task(error.to_string()))?;
     host.refresh()?;
     outcome.map(Some)
 }

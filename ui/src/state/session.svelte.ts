@@ -16,7 +16,7 @@ export class SessionWatch {
   /** undefined: still asking Rust. */
   session: SessionInfo | null | undefined = $state.raw(undefined);
   status: LiveStatus | null = $state.raw(null);
-  /** current_session failed at boot (and no status came instead). */
+  /** current_session failed at boot: the session given at launch (`--open`) could not open. */
   bootError: CommandError | null = $state.raw(null);
   /** The live status could not be subscribed to. */
   liveError: CommandError | null = $state.raw(null);
@@ -41,9 +41,8 @@ export class SessionWatch {
         if (!this.#heard) this.#show(s);
       })
       .catch((e: CommandError) => {
-        if (this.#heard) return;
         this.bootError = e;
-        this.#show(null);
+        if (!this.#heard) this.#show(null);
       });
     return () => {
       stopped = true;

@@ -54,12 +54,12 @@ impl Session {
         self.require_event(seq)?;
         if starred {
             self.conn.execute(
-                "INSERT OR IGNORE INTO event_stars (seq, starred_us) VALUES (?1, ?2)",
+                "INSERT OR IGNORE INTO notes.event_stars (seq, starred_us) VALUES (?1, ?2)",
                 params![seq, now.timestamp_micros()],
             )?;
         } else {
             self.conn
-                .execute("DELETE FROM event_stars WHERE seq = ?1", [seq])?;
+                .execute("DELETE FROM notes.event_stars WHERE seq = ?1", [seq])?;
         }
         Ok(())
     }
@@ -74,7 +74,7 @@ impl Session {
         }
         self.require_event(seq)?;
         self.conn.execute(
-            "INSERT OR IGNORE INTO event_tags (seq, tag) VALUES (?1, ?2)",
+            "INSERT OR IGNORE INTO notes.event_tags (seq, tag) VALUES (?1, ?2)",
             params![seq, tag],
         )?;
         Ok(())
@@ -82,7 +82,7 @@ impl Session {
 
     pub fn remove_tag(&self, seq: i64, tag: &str) -> Result<(), StoreError> {
         self.conn.execute(
-            "DELETE FROM event_tags WHERE seq = ?1 AND tag = ?2",
+            "DELETE FROM notes.event_tags WHERE seq = ?1 AND tag = ?2",
             params![seq, tag],
         )?;
         Ok(())
@@ -97,7 +97,7 @@ impl Session {
         }
         self.require_event(seq)?;
         self.conn.execute(
-            "INSERT INTO event_comments (seq, body, created_us) VALUES (?1, ?2, ?3)",
+            "INSERT INTO notes.event_comments (seq, body, created_us) VALUES (?1, ?2, ?3)",
             params![seq, body, now.timestamp_micros()],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -106,7 +106,7 @@ impl Session {
     /// Deletes comment `comment_id` of event `seq` (both must match).
     pub fn delete_comment(&self, seq: i64, comment_id: i64) -> Result<(), StoreError> {
         self.conn.execute(
-            "DELETE FROM event_comments WHERE id = ?1 AND seq = ?2",
+            "DELETE FROM notes.event_comments WHERE id = ?1 AND seq = ?2",
             params![comment_id, seq],
         )?;
         Ok(())
@@ -124,12 +124,12 @@ impl Session {
         let mut found: HashMap<i64, Annotations> = HashMap::new();
         let mut star = self
             .conn
-            .prepare_cached("SELECT 1 FROM event_stars WHERE seq = ?1")?;
+            .prepare_cached("SELECT 1 FROM notes.event_stars WHERE seq = ?1")?;
         let mut tags = self
             .conn
-            .prepare_cached("SELECT tag FROM event_tags WHERE seq = ?1 ORDER BY tag")?;
+            .prepare_cached("SELECT tag FROM notes.event_tags WHERE seq = ?1 ORDER BY tag")?;
         let mut comments = self.conn.prepare_cached(
-            "SELECT id, body, created_us FROM event_comments WHERE seq = ?1 ORDER BY id",
+            "SELECT id, body, created_us FROM notes.event_comments WHERE seq = ?1 ORDER BY id",
         )?;
         for &seq in seqs {
             let starred = star.exists([seq])?;
@@ -165,14 +165,14 @@ impl Session {
     pub fn starred_count(&self) -> Result<u64, StoreError> {
         let count: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM event_stars", [], |row| row.get(0))?;
+            .query_row("SELECT count(*) FROM notes.event_stars", [], |row| row.get(0))?;
         Ok(count.max(0) as u64)
     }
 
     /// Every tag in use, with how many events carry it.
     pub fn tag_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut statement = self.conn.prepare(
-            "SELECT tag, count(*) FROM event_tags GROUP BY tag ORDER BY count(*) DESC, tag",
+            "SELECT tag, count(*) FROM notes.event_tags GROUP BY tag ORDER BY count(*) DESC, tag",
         )?;
         let rows = statement.query_map([], |row| {
             Ok((

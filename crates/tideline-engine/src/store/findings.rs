@@ -1,5 +1,7 @@
 //! findings: storing what the detection rules found, and reading it back.
 
+// Deferred transactions: under review the session file is read-only, and an immediate one
+// would ask for a write lock on every attached database, the evidence included.
 use rusqlite::{TransactionBehavior, params};
 
 use super::reads::{EVENT_COLUMNS, stored_event};
@@ -11,9 +13,9 @@ impl Session {
     pub fn replace_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM finding_events", [])?;
-        tx.execute("DELETE FROM findings", [])?;
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        tx.execute("DELETE FROM notes.finding_events", [])?;
+        tx.execute("DELETE FROM notes.findings", [])?;
         upsert(&tx, findings)?;
         tx.commit()?;
         Ok(())
@@ -23,7 +25,7 @@ impl Session {
     pub fn upsert_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
         upsert(&tx, findings)?;
         tx.commit()?;
         Ok(())
@@ -32,7 +34,7 @@ impl Session {
     /// Every stored finding, oldest first.
     pub fn findings(&self) -> Result<Vec<Finding>, StoreError> {
         let mut statement = self.conn.prepare(
-            "SELECT key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short FROM findings ORDER BY time_us, key",
+            "SELECT key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short FROM notes.findings ORDER BY time_us, key",
         )?;
         let rows = statement.query_map([], |row| {
             let rule: String = row.get(1)?;
@@ -64,7 +66,7 @@ impl Session {
         seqs: &[i64],
     ) -> Result<std::collections::HashMap<i64, Vec<String>>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT DISTINCT f.rule FROM finding_events fe JOIN findings f ON f.key = fe.key WHERE fe.seq = ?1 ORDER BY f.rule",
+            "SELECT DISTINCT f.rule FROM notes.finding_events fe JOIN notes.findings f ON f.key = fe.key WHERE fe.seq = ?1 ORDER BY f.rule",
         )?;
         let mut found = std::collections::HashMap::new();
         for &seq in seqs {
@@ -89,7 +91,7 @@ impl Session {
 
 fn upsert(tx: &rusqlite::Transaction<'_>, findings: &[Finding]) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO findings (key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short) \
+        "INSERT INTO notes.findings (key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
          ON CONFLICT (key) DO UPDATE SET rule = excluded.rule, severity = excluded.severity, \
            asset = excluded.asset, principal = excluded.principal, summary = excluded.summary, \
@@ -97,7 +99,7 @@ fn upsert(tx: &rusqlite::Transaction<'_>, findings: &[Finding]) -> Result<(), St
            asset_label = excluded.asset_label, principal_short = excluded.principal_short",
     )?;
     let mut link =
-        tx.prepare_cached("INSERT OR IGNORE INTO finding_events (key, seq) VALUES (?1, ?2)")?;
+        tx.prepare_cached("INSERT OR IGNORE INTO notes.finding_events (key, seq) VALUES (?1, ?2)")?;
     for finding in findings {
         let events = serde_json::to_string(&finding.events).unwrap_or_else(|_| "[]".into());
         insert.execute(params![

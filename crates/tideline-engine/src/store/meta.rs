@@ -13,6 +13,8 @@ pub mod keys {
     pub const INCIDENT: &str = "incident";
     pub const ENDPOINT: &str = "endpoint";
     pub const CREATED_AT: &str = "created_at";
+    /// A random 128-bit hex id written when the session is created: the key of its notes.
+    pub const SESSION_ID: &str = "session_id";
 }
 
 impl Session {
@@ -37,7 +39,8 @@ impl Session {
     }
 
     /// Writes a consistent copy of the whole session to `destination`, which must not exist
-    /// (SQLite's `VACUUM INTO`: a snapshot, even while a recorder is writing).
+    /// (SQLite's `VACUUM INTO`: a snapshot, even while a recorder is writing), with the
+    /// analyst's stars, tags and comments bundled into the copy's own annotation tables.
     pub fn save_copy(&self, destination: &Path) -> Result<(), StoreError> {
         if destination.exists() {
             return Err(StoreError::BadQuery(format!(
@@ -49,6 +52,6 @@ impl Session {
             StoreError::BadQuery(format!("{} is not a UTF-8 path", destination.display()))
         })?;
         self.conn.execute("VACUUM INTO ?1", [target])?;
-        Ok(())
+        super::notes::bundle_into(&self.conn, destination)
     }
 }

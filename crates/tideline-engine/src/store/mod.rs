@@ -8,7 +8,9 @@
 mod annotations;
 mod findings;
 mod integrity;
+mod lock;
 mod meta;
+mod notes;
 mod open;
 mod reads;
 mod timeline;
@@ -21,8 +23,10 @@ use rusqlite::Connection;
 
 pub use annotations::{Annotations, Comment};
 pub use integrity::{ChainBreak, Verification};
+pub use lock::{lock_path, recorder_of};
 pub use meta::keys as meta_keys;
-pub use open::{APPLICATION_ID, SCHEMA_VERSION};
+pub use notes::{NotesLocation, notes_dir, use_notes_dir};
+pub use open::{APPLICATION_ID, BULK_CACHE_KIB, BULK_WAL_BYTES, SCHEMA_VERSION};
 pub use reads::{ChangeCounts, QuarantineRow, SessionSummary, StoredEvent, format_time};
 pub use writer::{SessionWriter, WriterTotals};
 pub use writes::BatchOutcome;
@@ -48,33 +52,100 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{path}: the session is being recorded by {}; one recorder per session",
+        match pid { Some(pid) => format!("process {pid}"), None => "another process".to_owned() }
+    )]
+    BeingRecorded { path: PathBuf, pid: Option<u32> },
+    #[error(
+        "{path}: disk full: recording stopped; the session is intact and resumes once space is freed"
+    )]
+    DiskFull { path: PathBuf },
+    #[error("{path}: read-only: {detail}")]
+    ReadOnly { path: PathBuf, detail: String },
     #[error("session database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("invalid query: {0}")]
     BadQuery(String),
     #[error("the session writer stopped")]
     WriterGone,
+    #[error("recording stopped: {cause}")]
+    WriterStopped { cause: String },
 }
 
-/// An open session file.
+impl StoreError {
+    /// A copy of this error for every caller waiting on the writer that it stopped: typed where
+    /// the cause has a name, else its message.
+    pub(crate) fn shared_copy(&self) -> StoreError {
+        match self {
+            StoreError::DiskFull { path } => StoreError::DiskFull { path: path.clone() },
+            StoreError::ReadOnly { path, detail } => StoreError::ReadOnly {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            other => StoreError::WriterStopped {
+                cause: other.to_string(),
+            },
+        }
+    }
+
+    /// Names SQLite's disk-full and read-only failures of the file at `path` in plain words.
+    pub(crate) fn on(self, path: &Path) -> StoreError {
+        use rusqlite::ErrorCode;
+        match &self {
+            StoreError::Sqlite(error) => match error.sqlite_error_code() {
+                Some(ErrorCode::DiskFull) => StoreError::DiskFull {
+                    path: path.to_owned(),
+                },
+                Some(ErrorCode::ReadOnly) => StoreError::ReadOnly {
+                    path: path.to_owned(),
+                    detail: error.to_string(),
+                },
+                _ => self,
+            },
+            StoreError::Io { source, .. } if source.raw_os_error() == Some(28) => {
+                StoreError::DiskFull {
+                    path: path.to_owned(),
+                }
+            }
+            _ => self,
+        }
+    }
+}
+
+/// An open session file, for recording or for review, with its notes attached.
 pub struct Session {
     conn: Connection,
     path: PathBuf,
+    notes: NotesLocation,
+    /// Held while this session may write events (recording, resume, import).
+    _lock: Option<lock::RecordingLock>,
+    /// The private copy a review reads when the file cannot be read in place without writing.
+    _snapshot: Option<tempfile::TempDir>,
 }
 
 impl Session {
-    /// Opens the session at `path`, creating an empty one if there is no file yet.
+    /// Opens the session at `path` to record into it, creating it if there is no file yet.
+    /// Takes the session's recording lock: a second recorder gets
+    /// [`StoreError::BeingRecorded`]. A file that could not be created is removed again.
     pub fn open_or_create(path: &Path) -> Result<Session, StoreError> {
-        open::open(path, open::Mode::OpenOrCreate)
+        open::open(path, open::Mode::Record)
     }
 
-    /// Opens an existing session for reading and writing.
+    /// Opens an existing session for review. Never writes a byte to the file nor creates one
+    /// beside it (works on a read-only file, folder or mount); notes and findings go to the
+    /// notes database ([`notes_dir`]).
     pub fn open(path: &Path) -> Result<Session, StoreError> {
-        open::open(path, open::Mode::Existing)
+        open::open(path, open::Mode::Review)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where this session's notes (stars, tags, comments, findings) are kept.
+    pub fn notes(&self) -> &NotesLocation {
+        &self.notes
     }
 }
 

@@ -2,11 +2,14 @@
 //! set the connection up (WAL, busy timeout) and run pending migrations.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::lock::{RecordingLock, lock_path, recorder_of};
+use super::meta::keys;
+use super::notes::{self, NotesLocation};
 use super::{Session, StoreError};
 
 /// `PRAGMA application_id` of a Tideline session: "TDLN".
@@ -21,35 +24,79 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_change_index.sql"),
 ];
 
+/// The WAL size, in bytes, at which a bulk-writing connection checkpoints (`wal_autocheckpoint`
+/// is this over the page size). The benchmark's bare-insert limit uses the same figure.
+pub const BULK_WAL_BYTES: i64 = 64 << 20;
+/// The page cache of a bulk-writing connection, in KiB (`PRAGMA cache_size = -this`).
+pub const BULK_CACHE_KIB: i64 = 65_536;
+
+/// The oldest schema a review reads in place: from 2 on, every table a review reads is there
+/// (later migrations add annotation and finding tables that review keeps in the notes
+/// database instead, and an index). A schema-1 file lacks the integrity links: a review reads a
+/// migrated private copy.
+const REVIEW_IN_PLACE_FROM: i64 = 2;
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
 pub(super) enum Mode {
-    OpenOrCreate,
-    Existing,
+    /// A recorder or an import: create the file if missing, take the recording lock, migrate.
+    Record,
+    /// Review: never write a byte to the file nor create one beside it.
+    Review,
 }
 
 pub(super) fn open(path: &Path, mode: Mode) -> Result<Session, StoreError> {
-    let exists = path.exists();
-    if !exists && matches!(mode, Mode::Existing) {
-        return Err(StoreError::Missing {
-            path: path.to_owned(),
-        });
+    match mode {
+        Mode::Record => open_for_recording(path),
+        Mode::Review => open_for_review(path),
     }
+}
+
+fn open_for_recording(path: &Path) -> Result<Session, StoreError> {
+    let exists = path.exists();
     if exists {
         check_header(path)?;
+    } else if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        return Err(StoreError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the folder {} does not exist", folder.display()),
+            ),
+        });
     }
+    let lock = RecordingLock::acquire(path)?;
+    let result = create_or_migrate(path, lock);
+    if result.is_err() && !exists {
+        // A session that could not be created leaves nothing behind.
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(name));
+        }
+        let _ = std::fs::remove_file(lock_path(path));
+    }
+    result
+}
+
+fn create_or_migrate(path: &Path, lock: RecordingLock) -> Result<Session, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(e, path))?;
     conn.busy_timeout(Duration::from_secs(5))?;
     let mut session = Session {
         conn,
         path: path.to_owned(),
+        notes: NotesLocation::Memory { why: String::new() },
+        _lock: Some(lock),
+        _snapshot: None,
     };
     session.check_identity()?;
     session.check_version()?;
@@ -65,10 +112,147 @@ pub(super) fn open(path: &Path, mode: Mode) -> Result<Session, StoreError> {
     session.conn.pragma_update(None, "foreign_keys", "ON")?;
     // Only a schema-1 file has events without integrity links; checking any other file for them
     // would scan every row on every open.
+    if session.migrate().map_err(|e| e.on(path))? == 1 {
+        session.fill_missing_links()?;
+    }
+    if session.meta(keys::SESSION_ID)?.is_none() {
+        let id = format!("{:032x}", rand::random::<u128>());
+        session.set_meta(keys::SESSION_ID, &id).map_err(|e| e.on(path))?;
+    }
+    session.attach_notes()?;
+    Ok(session)
+}
+
+/// How a file under review is read.
+enum ReviewAccess {
+    /// Nobody writes it and it has no pending WAL: SQLite reads it as immutable, so it takes no
+    /// lock and creates no `-wal`/`-shm` file (works on read-only folders and media).
+    Immutable,
+    /// A recorder is writing it right now: a read-only connection beside the recorder's.
+    BesideRecorder,
+    /// A crashed writer left a WAL, or the schema predates the integrity links: reading it in
+    /// place would write (WAL recovery, migration), so a private copy is read instead.
+    Snapshot,
+}
+
+fn open_for_review(path: &Path) -> Result<Session, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Missing {
+            path: path.to_owned(),
+        });
+    }
+    check_header(path)?;
+    let pending_wal = std::fs::metadata(sibling(path, "-wal"))
+        .map(|meta| meta.len() > 0)
+        .unwrap_or(false);
+    let access = if recorder_of(path).is_some() {
+        ReviewAccess::BesideRecorder
+    } else if pending_wal {
+        ReviewAccess::Snapshot
+    } else {
+        ReviewAccess::Immutable
+    };
+    let session = match access {
+        ReviewAccess::Immutable => review_connection(path, "mode=ro&immutable=1")?,
+        ReviewAccess::BesideRecorder => review_connection(path, "mode=ro")?,
+        ReviewAccess::Snapshot => return open_snapshot(path, pending_wal),
+    };
+    if session.schema_version()? < REVIEW_IN_PLACE_FROM {
+        drop(session);
+        return open_snapshot(path, pending_wal);
+    }
+    finish_review(session)
+}
+
+fn review_connection(path: &Path, parameters: &str) -> Result<Session, StoreError> {
+    let absolute = std::path::absolute(path).map_err(|source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut uri = url::Url::from_file_path(&absolute).map_err(|()| StoreError::NotASession {
+        path: path.to_owned(),
+        detail: "the path cannot be written as a file URI".into(),
+    })?;
+    uri.set_query(Some(parameters));
+    // READ_WRITE on the connection so the notes database can be attached writable; the URI's
+    // `mode=ro` keeps the session file itself read-only.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(uri.as_str(), flags).map_err(|e| classify(e, path))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let session = Session {
+        conn,
+        path: path.to_owned(),
+        notes: NotesLocation::Memory { why: String::new() },
+        _lock: None,
+        _snapshot: None,
+    };
+    session.check_identity()?;
+    session.check_version()?;
+    Ok(session)
+}
+
+/// Reads a private copy of the session (and its pending WAL) made in a temporary folder, and
+/// migrates the copy when its schema is older; the evidence itself is only read.
+fn open_snapshot(path: &Path, pending_wal: bool) -> Result<Session, StoreError> {
+    let io_error = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let folder = tempfile::Builder::new()
+        .prefix("tideline-review-")
+        .tempdir()
+        .map_err(io_error)?;
+    let copy = folder.path().join("session.tideline");
+    std::fs::copy(path, &copy).map_err(io_error)?;
+    if pending_wal {
+        std::fs::copy(sibling(path, "-wal"), sibling(&copy, "-wal")).map_err(io_error)?;
+    }
+    // CREATE for the notes database attached later; the copy itself exists.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(&copy, flags)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mut session = Session {
+        conn,
+        path: path.to_owned(),
+        notes: NotesLocation::Memory { why: String::new() },
+        _lock: None,
+        _snapshot: Some(folder),
+    };
+    session.check_identity()?;
+    session.check_version()?;
     if session.migrate()? == 1 {
         session.fill_missing_links()?;
     }
+    finish_review(session)
+}
+
+fn finish_review(mut session: Session) -> Result<Session, StoreError> {
+    if session.schema_version()? == 0 {
+        return Err(StoreError::NotASession {
+            path: session.path.clone(),
+            detail: "it is an empty SQLite database, not a Tideline session".into(),
+        });
+    }
+    session.conn.pragma_update(None, "foreign_keys", "ON")?;
+    session.attach_notes()?;
     Ok(session)
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Names the cause SQLite reports as "disk full" or "cannot open" in plain words.
+pub(super) fn classify(error: rusqlite::Error, path: &Path) -> StoreError {
+    StoreError::from(error).on(path)
 }
 
 /// A non-empty file must start with SQLite's header before SQLite is let near it.
@@ -102,6 +286,14 @@ fn check_header(path: &Path) -> Result<(), StoreError> {
 }
 
 impl Session {
+    /// Attaches this session's notes database (see [`super::notes`]).
+    fn attach_notes(&mut self) -> Result<(), StoreError> {
+        let identity = notes::identity(&self.conn, &self.path)?;
+        self.notes = notes::attach(&self.conn, &identity)?;
+        Ok(())
+    }
+
+    /// The file must be ours, or empty (no tables, no application id: it may become ours).
     fn check_identity(&self) -> Result<(), StoreError> {
         let not_ours = |detail: String| StoreError::NotASession {
             path: self.path.clone(),
@@ -129,9 +321,13 @@ impl Session {
         let page_size: i64 = self
             .conn
             .query_row("PRAGMA page_size", [], |row| row.get(0))?;
+        self.conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            BULK_WAL_BYTES / page_size.max(512),
+        )?;
         self.conn
-            .pragma_update(None, "wal_autocheckpoint", (64 << 20) / page_size.max(512))?;
-        self.conn.pragma_update(None, "cache_size", -65_536)?;
+            .pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
         Ok(())
     }
 

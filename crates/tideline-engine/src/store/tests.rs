@@ -272,41 +272,156 @@ fn a_copy_is_a_complete_session_and_meta_survives_it() {
 }
 
 #[test]
-fn two_connections_writing_in_turn_keep_one_unbroken_chain() {
+fn a_second_writer_is_refused_naming_the_recording_process_and_the_chain_continues_after() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("s.tideline");
     let mut first = Session::open_or_create(&path).unwrap();
-    let mut second = Session::open(&path).unwrap();
     first
-        .write_batch(&[positioned(event_json(
-            "1",
-            "create",
-            "2024-05-05T10:00:00Z",
-            "a",
-            "{}",
-        ))])
+        .write_batch(&[positioned(event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}"))])
         .unwrap();
+    let refused = Session::open_or_create(&path).err().expect("a second writer");
+    match &refused {
+        StoreError::BeingRecorded { pid, .. } => assert_eq!(*pid, Some(std::process::id())),
+        other => panic!("{other}"),
+    }
+    assert!(refused.to_string().contains("being recorded by process"), "{refused}");
+    // A reviewer may read beside the recorder, and sees what it committed.
+    assert_eq!(Session::open(&path).unwrap().event_keys().unwrap().len(), 1);
+    drop(first);
+    let mut second = Session::open_or_create(&path).unwrap();
     second
-        .write_batch(&[positioned(event_json(
-            "2",
-            "create",
-            "2024-05-05T10:00:01Z",
-            "b",
-            "{}",
-        ))])
+        .write_batch(&[positioned(event_json("2", "create", "2024-05-05T10:00:01Z", "b", "{}"))])
         .unwrap();
-    first
-        .write_batch(&[positioned(event_json(
-            "3",
-            "create",
-            "2024-05-05T10:00:02Z",
-            "c",
-            "{}",
-        ))])
-        .unwrap();
-    let verification = first.verify().unwrap();
+    let verification = second.verify().unwrap();
     assert!(verification.is_intact(), "{verification:?}");
-    assert_eq!(verification.verified, 3);
+    assert_eq!(verification.verified, 2);
+}
+
+/// The file's bytes and its folder's listing (names and sizes), to show a review wrote nothing.
+fn fingerprint(folder: &std::path::Path) -> Vec<(String, u64, Vec<u8>)> {
+    let mut entries: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let bytes = std::fs::read(entry.path()).unwrap();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                bytes.len() as u64,
+                bytes,
+            )
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+fn recorded_session(folder: &std::path::Path) -> std::path::PathBuf {
+    let path = folder.join("evidence.tideline");
+    let mut session = Session::open_or_create(&path).unwrap();
+    session
+        .write_batch(&[
+            positioned(event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}")),
+            positioned(event_json("2", "update", "2024-05-05T10:00:01Z", "a", r#"{"x":1}"#)),
+        ])
+        .unwrap();
+    drop(session);
+    std::fs::remove_file(super::lock_path(&path)).unwrap();
+    path
+}
+
+#[test]
+fn reviewing_a_session_writes_no_byte_and_creates_no_file_beside_it() {
+    use crate::detect::{DetectionRunner, DetectionSettings};
+    use crate::timeline::{TimelineQuery, list_changes};
+    let dir = TempDir::new().unwrap();
+    let path = recorded_session(dir.path());
+    let before = fingerprint(dir.path());
+
+    let mut review = Session::open(&path).unwrap();
+    assert_eq!(review.summary().unwrap().events, 2);
+    assert!(review.verify().unwrap().is_intact());
+    // Findings and the analyst's notes are kept, in the notes database.
+    DetectionRunner::rebuild(&mut review, DetectionSettings::default()).unwrap();
+    review.set_starred(2, true, Utc::now()).unwrap();
+    review.add_tag(1, "exfil").unwrap();
+    let refused = review
+        .write_batch(&[positioned(event_json("3", "create", "2024-05-05T10:00:02Z", "c", "{}"))])
+        .err()
+        .expect("a review connection cannot add events");
+    assert!(matches!(refused, StoreError::ReadOnly { .. }), "{refused}");
+    drop(review);
+
+    assert_eq!(fingerprint(dir.path()), before, "the evidence folder changed");
+    let again = Session::open(&path).unwrap();
+    let starred = TimelineQuery {
+        starred_only: true,
+        ..TimelineQuery::default()
+    };
+    assert_eq!(list_changes(&again, &starred, 0, 10).unwrap().total, 1);
+    assert_eq!(again.annotations(1).unwrap().tags, ["exfil"]);
+    assert!(matches!(again.notes(), super::NotesLocation::File(_)));
+    drop(again);
+    assert_eq!(fingerprint(dir.path()), before);
+}
+
+#[test]
+fn a_crashed_recorders_wal_is_read_from_a_private_copy_not_recovered_in_place() {
+    let dir = TempDir::new().unwrap();
+    let live = TempDir::new().unwrap();
+    let path = live.path().join("s.tideline");
+    let mut recorder = Session::open_or_create(&path).unwrap();
+    recorder
+        .write_batch(&[positioned(event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}"))])
+        .unwrap();
+    // What a kill -9 leaves: the file and a WAL holding committed events not yet checkpointed.
+    let crashed = dir.path().join("s.tideline");
+    std::fs::copy(&path, &crashed).unwrap();
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut crashed_wal = crashed.as_os_str().to_owned();
+    crashed_wal.push("-wal");
+    std::fs::copy(&wal, &crashed_wal).unwrap();
+    drop(recorder);
+    let before = fingerprint(dir.path());
+    assert!(before.iter().any(|(name, size, _)| name.ends_with("-wal") && *size > 0));
+
+    let review = Session::open(&crashed).unwrap();
+    assert_eq!(review.event_keys().unwrap().len(), 1, "the WAL's events are read");
+    assert!(review.verify().unwrap().is_intact());
+    drop(review);
+    assert_eq!(fingerprint(dir.path()), before);
+}
+
+#[test]
+fn a_copy_bundles_the_analysts_notes() {
+    let dir = TempDir::new().unwrap();
+    let path = recorded_session(dir.path());
+    let review = Session::open(&path).unwrap();
+    review.add_comment(1, "opened to the attacker", Utc::now()).unwrap();
+    let copy = dir.path().join("copy.tideline");
+    review.save_copy(&copy).unwrap();
+    let bundled: i64 = Connection::open(&copy)
+        .unwrap()
+        .query_row("SELECT count(*) FROM event_comments", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(bundled, 1);
+}
+
+#[test]
+fn a_session_file_that_could_not_be_created_is_not_left_behind() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("missing-folder").join("s.tideline");
+    assert!(Session::open_or_create(&path).is_err());
+    assert!(!path.exists());
+    // A foreign file in the way is refused, left as it was, and no lock file stays beside it.
+    let foreign = dir.path().join("foreign.tideline");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE other (x); PRAGMA application_id = 7;")
+        .unwrap();
+    let bytes = std::fs::read(&foreign).unwrap();
+    assert!(Session::open_or_create(&foreign).is_err());
+    assert_eq!(std::fs::read(&foreign).unwrap(), bytes);
 }
 
 #[test]
@@ -398,4 +513,34 @@ fn new_sessions_use_16_kib_pages_and_the_writer_a_large_wal() {
         "64 MiB of 16 KiB pages"
     );
     assert_eq!(pragma("cache_size"), -65_536);
+}
+
+#[test]
+fn a_schema_1_session_is_reviewed_from_a_migrated_private_copy_and_left_unchanged() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("old.tideline");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(include_str!("migrations/0001_timeline.sql"))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {}; PRAGMA user_version = 1;",
+        super::APPLICATION_ID
+    ))
+    .unwrap();
+    let body = event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}");
+    conn.execute(
+        "INSERT INTO events (source, event_id, event_type, change, time_us, received_us, body) \
+         VALUES ('/cloudAccounts/A', '1', 'com.opshelm.asset.create', 'create', 1, 1, ?1)",
+        [&body],
+    )
+    .unwrap();
+    drop(conn);
+    let before = fingerprint(dir.path());
+
+    let review = Session::open(&path).unwrap();
+    assert_eq!(review.event_keys().unwrap().len(), 1);
+    let verification = review.verify().unwrap();
+    assert!(verification.is_intact(), "{verification:?}");
+    drop(review);
+    assert_eq!(fingerprint(dir.path()), before);
 }

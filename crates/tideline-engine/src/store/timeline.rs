@@ -84,16 +84,16 @@ pub(super) fn where_clause(
         params.push(SqlValue::Integer(i64::from(hour)));
     }
     if let Some(key) = &query.finding {
-        conditions.push("seq IN (SELECT seq FROM finding_events WHERE key = ?)".to_owned());
+        conditions.push("seq IN (SELECT seq FROM notes.finding_events WHERE key = ?)".to_owned());
         params.push(SqlValue::Text(key.clone()));
     }
     if query.starred_only {
-        conditions.push("seq IN (SELECT seq FROM event_stars)".to_owned());
+        conditions.push("seq IN (SELECT seq FROM notes.event_stars)".to_owned());
     }
     if !query.tags.is_empty() {
         let marks = vec!["?"; query.tags.len()].join(", ");
         conditions.push(format!(
-            "seq IN (SELECT seq FROM event_tags WHERE tag IN ({marks}))"
+            "seq IN (SELECT seq FROM notes.event_tags WHERE tag IN ({marks}))"
         ));
         params.extend(query.tags.iter().map(|tag| SqlValue::Text(tag.clone())));
     }

@@ -4,6 +4,7 @@
 //! The queue in front of it is bounded, so a slow disk slows the stream reader down instead
 //! of growing memory.
 
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,9 @@ pub struct SessionWriter {
     commands: flume::Sender<Command>,
     totals: watch::Receiver<WriterTotals>,
     thread: JoinHandle<Result<Session, StoreError>>,
+    /// Why the thread stopped, when it stopped on an error: what `send` and `flush` report
+    /// instead of a bare "writer gone".
+    failure: Arc<Mutex<Option<StoreError>>>,
 }
 
 impl SessionWriter {
@@ -62,9 +66,20 @@ impl SessionWriter {
         };
         let (commands, queue) = flume::bounded(QUEUE_CAPACITY);
         let (totals_tx, totals) = watch::channel(initial);
+        let failure = Arc::new(Mutex::new(None));
+        let failed = failure.clone();
         let thread = std::thread::Builder::new()
             .name("tideline-writer".into())
-            .spawn(move || run(session, queue, totals_tx))
+            .spawn(move || {
+                let path = session.path().to_owned();
+                run(session, queue, totals_tx).map_err(|error| {
+                    let error = error.on(&path);
+                    if let Ok(mut slot) = failed.lock() {
+                        *slot = Some(error.shared_copy());
+                    }
+                    error
+                })
+            })
             .map_err(|source| StoreError::Io {
                 path: "writer thread".into(),
                 source,
@@ -73,6 +88,7 @@ impl SessionWriter {
             commands,
             totals,
             thread,
+            failure,
         })
     }
 
@@ -81,7 +97,16 @@ impl SessionWriter {
         self.commands
             .send_async(Command::Frame(frame))
             .await
-            .map_err(|_| StoreError::WriterGone)
+            .map_err(|_| self.stopped())
+    }
+
+    /// The reason the writer thread stopped, if it stopped on an error.
+    fn stopped(&self) -> StoreError {
+        self.failure
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(StoreError::shared_copy))
+            .unwrap_or(StoreError::WriterGone)
     }
 
     /// Commits everything queued so far and returns the durable stream position.
@@ -90,8 +115,8 @@ impl SessionWriter {
         self.commands
             .send_async(Command::Flush(reply))
             .await
-            .map_err(|_| StoreError::WriterGone)?;
-        answer.await.map_err(|_| StoreError::WriterGone)
+            .map_err(|_| self.stopped())?;
+        answer.await.map_err(|_| self.stopped())
     }
 
     /// Totals after each commit.

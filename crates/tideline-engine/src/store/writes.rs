@@ -47,7 +47,13 @@ const ADVANCE_STREAM: &str = "UPDATE stream_state SET last_event_id = coalesce(?
 impl Session {
     /// Stores `frames` in one transaction: new events, their assets' state, quarantined frames,
     /// the duplicate count and the stream position all commit together or not at all.
+    /// A full disk is [`StoreError::DiskFull`]; the batch is rolled back and the file stays valid.
     pub fn write_batch(&mut self, frames: &[PositionedFrame]) -> Result<BatchOutcome, StoreError> {
+        let path = self.path.clone();
+        self.write_batch_once(frames).map_err(|error| error.on(&path))
+    }
+
+    fn write_batch_once(&mut self, frames: &[PositionedFrame]) -> Result<BatchOutcome, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

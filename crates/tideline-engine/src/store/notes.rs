@@ -1,0 +1,195 @@
+//! notes: where the analyst's opinion lives — stars, tags, comments and detection findings —
+//! apart from the evidence. A session file is evidence and is never written while reviewed, so
+//! these live in a notes database of their own, one per session identity, in the notes folder
+//! ([`notes_dir`]), attached to every connection of the session as the schema `notes`.
+//!
+//! Session files from before the notes folder kept their annotations in their own tables
+//! (migration 0003); the first open copies them into the notes database (reading the session
+//! only). A saved copy bundles the notes back into the copy's own tables, so they travel with it.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use rusqlite::{Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::StoreError;
+
+/// The notes schema: the annotation and finding tables of migrations 0003 and 0004, without
+/// foreign keys to `events` (which lives in another database file).
+const NOTES_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS notes.notes_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notes.event_stars (seq INTEGER PRIMARY KEY, starred_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS notes.event_tags (
+    seq INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (seq, tag)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS notes.event_tags_by_tag ON event_tags (tag, seq);
+CREATE TABLE IF NOT EXISTS notes.event_comments (
+    id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL, created_us INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS notes.event_comments_by_seq ON event_comments (seq);
+CREATE TABLE IF NOT EXISTS notes.findings (
+    key TEXT PRIMARY KEY, rule TEXT NOT NULL, severity TEXT NOT NULL, asset TEXT, asset_label TEXT,
+    principal TEXT, principal_short TEXT, summary TEXT NOT NULL, time_us INTEGER NOT NULL,
+    events TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS notes.findings_by_time ON findings (time_us);
+CREATE TABLE IF NOT EXISTS notes.finding_events (
+    key TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS notes.finding_events_by_seq ON finding_events (seq);
+";
+
+/// The annotation tables copied between a session file's own tables and its notes.
+const ANNOTATION_TABLES: [&str; 3] = ["event_stars", "event_tags", "event_comments"];
+
+static CHOSEN_NOTES_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Sets this process's notes folder (the desktop app's data folder; a test's temporary one),
+/// ahead of every other choice [`notes_dir`] makes. The first call wins; returns whether it did.
+pub fn use_notes_dir(dir: PathBuf) -> bool {
+    CHOSEN_NOTES_DIR.set(dir).is_ok()
+}
+
+/// The folder of notes databases: the one given to [`use_notes_dir`], else
+/// `$TIDELINE_NOTES_DIR`, else `$XDG_DATA_HOME/tideline/notes`,
+/// else `$HOME/.local/share/tideline/notes` (the XDG Base Directory specification's default).
+pub fn notes_dir() -> Option<PathBuf> {
+    if let Some(dir) = CHOSEN_NOTES_DIR.get() {
+        return Some(dir.clone());
+    }
+    if cfg!(test) {
+        // The engine's own unit tests never write into the user's notes folder.
+        let name = format!("tideline-test-notes-{}", std::process::id());
+        return Some(std::env::temp_dir().join(name));
+    }
+    let from_env = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    if let Some(dir) = from_env("TIDELINE_NOTES_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let data = from_env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| from_env("HOME").map(|home| Path::new(&home).join(".local/share")))?;
+    Some(data.join("tideline").join("notes"))
+}
+
+/// The identity notes are keyed by: the session's `session_id` (written when it was created),
+/// or, for an older file that has none, a hash of its canonical path.
+pub(super) fn identity(conn: &Connection, path: &Path) -> Result<String, StoreError> {
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT 1 FROM main.sqlite_schema WHERE name = 'session_meta'",
+            [],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if has_meta
+        && let Some(id) = conn
+            .query_row(
+                "SELECT value FROM main.session_meta WHERE key = 'session_id'",
+                [],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()?
+        && !id.is_empty()
+        && id.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+    {
+        return Ok(id);
+    }
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("path-{hex}"))
+}
+
+/// Where the notes of a session live, or why they are only kept in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotesLocation {
+    File(PathBuf),
+    /// No notes folder could be used; notes last as long as the session is open.
+    Memory { why: String },
+}
+
+/// Attaches the notes database of session `identity` as `notes`, creating its tables, and
+/// copies a legacy session's own annotations into it once.
+pub(super) fn attach(conn: &Connection, identity: &str) -> Result<NotesLocation, StoreError> {
+    let location = match notes_dir() {
+        None => NotesLocation::Memory {
+            why: "no notes folder (set TIDELINE_NOTES_DIR or HOME)".into(),
+        },
+        Some(dir) => match std::fs::create_dir_all(&dir) {
+            Ok(()) => NotesLocation::File(dir.join(format!("{identity}.notes.sqlite"))),
+            Err(error) => NotesLocation::Memory {
+                why: format!("cannot create {}: {error}", dir.display()),
+            },
+        },
+    };
+    let target = match &location {
+        NotesLocation::File(path) => path.to_string_lossy().into_owned(),
+        NotesLocation::Memory { .. } => ":memory:".to_owned(),
+    };
+    conn.execute("ATTACH DATABASE ?1 AS notes", [&target])?;
+    if matches!(location, NotesLocation::File(_)) {
+        conn.query_row("PRAGMA notes.journal_mode = WAL", [], |_| Ok(()))?;
+    }
+    conn.execute_batch(NOTES_SCHEMA)?;
+    import_legacy(conn)?;
+    Ok(location)
+}
+
+fn has_table(conn: &Connection, schema: &str, table: &str) -> Result<bool, StoreError> {
+    let sql = format!("SELECT 1 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = ?1");
+    Ok(conn
+        .query_row(&sql, [table], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Copies annotations kept in the session file itself (schema 3–6 files, bundled copies) into
+/// the notes, once per notes database. Reads the session only.
+fn import_legacy(conn: &Connection) -> Result<(), StoreError> {
+    let done: Option<String> = conn
+        .query_row(
+            "SELECT value FROM notes.notes_meta WHERE key = 'legacy_imported'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if done.is_some() || !has_table(conn, "main", "event_stars")? {
+        return Ok(());
+    }
+    let mut sql = String::from("BEGIN;");
+    for table in ANNOTATION_TABLES {
+        sql.push_str(&format!(
+            "INSERT OR IGNORE INTO notes.{table} SELECT * FROM main.{table};"
+        ));
+    }
+    sql.push_str(
+        "INSERT INTO notes.notes_meta (key, value) VALUES ('legacy_imported', '1') \
+         ON CONFLICT (key) DO NOTHING; COMMIT;",
+    );
+    conn.execute_batch(&sql)?;
+    Ok(())
+}
+
+/// Copies the notes' annotations into a saved copy's own annotation tables (the copy is a new
+/// file, not the evidence), so they travel with it.
+pub(super) fn bundle_into(conn: &Connection, copy: &Path) -> Result<(), StoreError> {
+    conn.execute(
+        "ATTACH DATABASE ?1 AS copy",
+        [copy.to_string_lossy().as_ref()],
+    )?;
+    let result = (|| {
+        if !has_table(conn, "copy", "event_stars")? {
+            return Ok(());
+        }
+        let mut sql = String::from("BEGIN;");
+        for table in ANNOTATION_TABLES {
+            sql.push_str(&format!(
+                "INSERT OR IGNORE INTO copy.{table} SELECT * FROM notes.{table};"
+            ));
+        }
+        sql.push_str("COMMIT;");
+        conn.execute_batch(&sql)
+            .map_err(StoreError::from)
+    })();
+    conn.execute("DETACH DATABASE copy", [])?;
+    result
+}
