@@ -1,13 +1,14 @@
 //! import: bring a saved stream (`.sse` capture or NDJSON, such as an NDJSON export) into a
 //! session through the same validation, deduplication and quarantine as the live path.
-//! Imports never move the session's live stream position.
+//! Imports never move the session's live stream position. A frame that cannot be read (too
+//! large, not UTF-8, or cut short by the end of the file) is quarantined like any bad frame.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use chrono::Utc;
 
-use crate::capture::{self, Frames};
+use crate::capture::{self, CapturedFrame, Frames};
 use crate::model::PositionedFrame;
 use crate::store::{BatchOutcome, Session, StoreError};
 use crate::wire;
@@ -67,7 +68,13 @@ pub fn import_file(
         let done = next.is_none();
         if let Some(frame) = next {
             outcome.frames += 1;
-            if let Some(decoded) = wire::decode_sse_event(&frame.event_type, frame.data) {
+            let decoded = match frame {
+                CapturedFrame::Event(event) => {
+                    wire::decode_sse_event(&event.event_type, event.data)
+                }
+                CapturedFrame::Rejected(rejected) => Some(rejected.into_frame()),
+            };
+            if let Some(decoded) = decoded {
                 batch.push(PositionedFrame {
                     frame: decoded,
                     sse_id: None,

@@ -1,24 +1,28 @@
-//! ingest: subscribes to an EventStream over SSE (eventsource-client) and hands every change
-//! frame to the session writer, resuming from the durable stream position across disconnects
-//! and restarts.
+//! ingest: subscribes to an EventStream over SSE and hands every change frame to the session
+//! writer, resuming from the durable stream position across disconnects and restarts.
 //!
-//! Reconnection is ours, not the client library's: each connection is one client stream, and
+//! The transport is reqwest (rustls with the ring provider and the platform's roots, HTTP/2,
+//! no proxy); the framing is Tideline's own [`crate::sse`], the same that reads `.sse`
+//! captures, so a bad frame is quarantined and the connection goes on. Reconnection is ours:
 //! before every reconnect the writer is flushed so `Last-Event-ID` is the last id durably
 //! stored — never one still in a queue. 401/403 stop recording at once; everything else is
 //! retried with exponential backoff and jitter, starting from the server's `retry:` when sent.
+//! Why a connection failed is named in plain words ([`ConnectFault`]).
 
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use eventsource_client::{self as sse, Client};
 use futures::StreamExt;
-use launchdarkly_sdk_transport::{HttpTransport, HyperTransport};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::PositionedFrame;
+use crate::sse::{self, Framer};
 use crate::store::{SessionWriter, StoreError, WriterTotals};
 use crate::wire;
 
@@ -174,8 +178,42 @@ pub enum IngestError {
     InvalidApiKey,
     #[error("cannot set up the HTTP client: {0}")]
     Transport(String),
+    /// Stopped without ever having had a stream; `fault` is why the last attempt failed.
+    #[error("never connected to {endpoint}: {fault}")]
+    NeverConnected {
+        endpoint: String,
+        fault: ConnectFault,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a connection attempt or a stream failed, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectFault {
+    #[error("the host name {host:?} does not resolve (DNS); check the endpoint URL")]
+    HostNotFound { host: String },
+    #[error("the connection to {address} was refused; is the EventStream running there?")]
+    ConnectionRefused { address: String },
+    #[error("the server's TLS certificate was rejected ({detail})")]
+    CertificateRejected { detail: String },
+    #[error("the TLS handshake failed ({detail})")]
+    Tls { detail: String },
+    #[error("could not connect within {secs} s")]
+    ConnectTimedOut { secs: u64 },
+    #[error("no data for {secs} s")]
+    Idle { secs: u64 },
+    #[error("the server answered HTTP {status}")]
+    Http { status: u16 },
+    #[error("the server answered with content type {content_type:?}, not text/event-stream")]
+    NotEventStream { content_type: String },
+    #[error("the server closed the stream")]
+    StreamEnded,
+    #[error("{detail}")]
+    Other { detail: String },
+    /// Stopped while the first attempt was still under way.
+    #[error("stopped before the first attempt was answered")]
+    NoAnswerYet,
 }
 
 /// Records from `endpoint` into `writer` until `cancel` fires or a fatal error occurs.
@@ -185,12 +223,18 @@ pub struct Recorder {
     key: ApiKey,
     options: IngestOptions,
     status: watch::Sender<IngestStatus>,
+    /// Whether any attempt got a stream (an HTTP 200 `text/event-stream` answer).
+    connected: std::sync::atomic::AtomicBool,
+    last_fault: Mutex<Option<ConnectFault>>,
 }
 
 /// How one connection ended.
 enum ConnectionEnd {
     Cancelled,
-    Retry { reason: String, delivered: bool },
+    Retry {
+        fault: ConnectFault,
+        delivered: bool,
+    },
 }
 
 impl Recorder {
@@ -206,6 +250,8 @@ impl Recorder {
             key,
             options,
             status,
+            connected: false.into(),
+            last_fault: Mutex::new(None),
         }
     }
 
@@ -215,12 +261,27 @@ impl Recorder {
 
     /// Runs until cancelled (`Ok`) or stopped by a fatal error (`Err`); the last status is
     /// `Stopped` with the reason either way. Everything received is flushed before returning.
+    /// Cancelled before any attempt got a stream, it returns [`IngestError::NeverConnected`]
+    /// with the last attempt's fault: a recording that never started is not a success.
     pub async fn run(
         &self,
         writer: &SessionWriter,
         cancel: CancellationToken,
     ) -> Result<(), IngestError> {
-        let result = self.run_connections(writer, &cancel).await;
+        let mut result = self.run_connections(writer, &cancel).await;
+        if result.is_ok() && !self.connected.load(std::sync::atomic::Ordering::Relaxed) {
+            let fault = self
+                .last_fault
+                .lock()
+                .map(|fault| fault.clone())
+                .ok()
+                .flatten()
+                .unwrap_or(ConnectFault::NoAnswerYet);
+            result = Err(IngestError::NeverConnected {
+                endpoint: self.endpoint.to_string(),
+                fault,
+            });
+        }
         let flushed = writer.flush().await;
         let reason = match (&result, &flushed) {
             (Err(error), _) => error.to_string(),
@@ -241,28 +302,34 @@ impl Recorder {
         writer: &SessionWriter,
         cancel: &CancellationToken,
     ) -> Result<(), IngestError> {
-        let transport = HyperTransport::builder()
-            .connect_timeout(self.options.connect_timeout)
-            .read_timeout(self.options.idle_timeout)
-            .disable_proxy()
-            .build_https()
-            .map_err(|error| IngestError::Transport(error.to_string()))?;
+        let client = http_client(&self.options)?;
+        let authorization = {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", self.key.0))
+                .map_err(|_| IngestError::InvalidApiKey)?;
+            value.set_sensitive(true);
+            value
+        };
         let mut backoff_base = self.options.initial_backoff;
         let mut attempt: u32 = 0;
         loop {
             let position = writer.flush().await?;
+            let request = self.request(&client, &authorization, position);
             let end = self
-                .connect_once(&transport, position, writer, cancel, &mut backoff_base)
+                .connect_once(request, writer, cancel, &mut backoff_base)
                 .await?;
-            let reason = match end {
+            let fault = match end {
                 ConnectionEnd::Cancelled => return Ok(()),
-                ConnectionEnd::Retry { reason, delivered } => {
+                ConnectionEnd::Retry { fault, delivered } => {
                     attempt = if delivered { 1 } else { attempt + 1 };
-                    reason
+                    fault
                 }
             };
             let delay = backoff_delay(backoff_base, self.options.max_backoff, attempt);
             let next_try_at = Utc::now() + delay;
+            let reason = fault.to_string();
+            if let Ok(mut last) = self.last_fault.lock() {
+                *last = Some(fault);
+            }
             self.status.send_modify(|status| {
                 status.state = ConnectionState::Reconnecting {
                     attempt,
@@ -277,11 +344,30 @@ impl Recorder {
         }
     }
 
+    fn request(
+        &self,
+        client: &reqwest::Client,
+        authorization: &HeaderValue,
+        position: Option<String>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = client
+            .get(self.endpoint.as_str())
+            .header(AUTHORIZATION, authorization.clone())
+            .header(ACCEPT, "text/event-stream")
+            .header(CACHE_CONTROL, "no-cache");
+        // An id that cannot travel in a header cannot resume; start over and let
+        // deduplication absorb the replay rather than never connecting again.
+        if let Some(id) = position.filter(|id| id.bytes().all(|byte| (0x20..0x7f).contains(&byte)))
+        {
+            request = request.header("Last-Event-ID", id);
+        }
+        request
+    }
+
     /// One connection, from request to end of stream.
     async fn connect_once(
         &self,
-        transport: &impl HttpTransport,
-        position: Option<String>,
+        request: reqwest::RequestBuilder,
         writer: &SessionWriter,
         cancel: &CancellationToken,
         backoff_base: &mut Duration,
@@ -291,112 +377,210 @@ impl Recorder {
                 status.state = ConnectionState::Connecting;
             }
         });
-        let client = self.client(transport.clone(), position)?;
-        let mut stream = client.stream();
+        let retry = |fault| {
+            Ok(ConnectionEnd::Retry {
+                fault,
+                delivered: false,
+            })
+        };
+        // Connecting has its own timeout (in the client); then the answer must come as
+        // promptly as any byte of the stream.
+        let answer_within = self.options.connect_timeout + self.options.idle_timeout;
+        let response = tokio::select! {
+            _ = cancel.cancelled() => return Ok(ConnectionEnd::Cancelled),
+            response = tokio::time::timeout(answer_within, request.send()) => response,
+        };
+        let response = match response {
+            Err(_) => {
+                return retry(ConnectFault::Idle {
+                    secs: self.options.idle_timeout.as_secs(),
+                });
+            }
+            Ok(Err(error)) => return retry(self.fault(&error)),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status().as_u16();
+        match status {
+            401 | 403 => return Err(IngestError::ApiKeyRejected { status }),
+            400..=499 if status != 408 && status != 429 => {
+                return Err(IngestError::EndpointRejected { status });
+            }
+            200..=299 => {}
+            _ => return retry(ConnectFault::Http { status }),
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .unwrap_or_default();
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("text/event-stream") {
+            return retry(ConnectFault::NotEventStream { content_type });
+        }
+        self.connected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.status
+            .send_modify(|status| status.state = ConnectionState::Live);
+
+        let mut body = response.bytes_stream();
+        // Per connection: a frame cut by a disconnect is never dispatched (WHATWG).
+        let mut framer = Framer::new();
+        let mut items = Vec::new();
         let mut totals = writer.totals();
         let mut delivered = false;
+        let mut deadline = Instant::now() + self.options.idle_timeout;
         loop {
-            let item = tokio::select! {
+            let chunk = tokio::select! {
                 _ = cancel.cancelled() => return Ok(ConnectionEnd::Cancelled),
                 Ok(()) = totals.changed() => {
                     self.status.send_modify(|status| status.absorb(&totals.borrow_and_update()));
                     continue;
                 }
-                item = stream.next() => item,
-            };
-            match item {
-                None => {
+                _ = tokio::time::sleep_until(deadline) => {
                     return Ok(ConnectionEnd::Retry {
-                        reason: "the stream ended".into(),
+                        fault: ConnectFault::Idle { secs: self.options.idle_timeout.as_secs() },
                         delivered,
                     });
                 }
-                Some(Ok(sse::SSE::Connected(_))) => {
-                    self.status
-                        .send_modify(|status| status.state = ConnectionState::Live);
-                }
-                Some(Ok(sse::SSE::Comment(_))) => {}
-                Some(Ok(sse::SSE::Event(event))) => {
-                    if let Some(retry) = event.retry {
-                        *backoff_base = Duration::from_millis(retry.max(1));
-                    }
-                    let Some(frame) = wire::decode_sse_event(&event.event_type, event.data) else {
-                        continue;
-                    };
-                    writer
-                        .send(PositionedFrame {
-                            frame,
-                            sse_id: event.id,
-                            received_at: Utc::now(),
-                        })
-                        .await?;
-                    delivered = true;
-                    self.status.send_modify(|status| {
-                        status.received += 1;
-                        status.state = ConnectionState::Live;
+                chunk = body.next() => chunk,
+            };
+            let bytes = match chunk {
+                None => {
+                    return Ok(ConnectionEnd::Retry {
+                        fault: ConnectFault::StreamEnded,
+                        delivered,
                     });
                 }
                 Some(Err(error)) => {
-                    if let sse::Error::UnexpectedResponse(response, _) = &error {
-                        let status = response.status();
-                        match status {
-                            401 | 403 => return Err(IngestError::ApiKeyRejected { status }),
-                            400..=499 if status != 408 && status != 429 => {
-                                return Err(IngestError::EndpointRejected { status });
-                            }
-                            _ => {}
-                        }
-                    }
                     return Ok(ConnectionEnd::Retry {
-                        reason: describe(&error, &self.options),
+                        fault: self.fault(&error),
                         delivered,
                     });
                 }
+                Some(Ok(bytes)) => bytes,
+            };
+            framer.feed(&bytes, &mut items);
+            for item in items.drain(..) {
+                let (frame, sse_id) = match item {
+                    sse::Item::Retry(millis) => {
+                        *backoff_base = Duration::from_millis(millis.max(1));
+                        continue;
+                    }
+                    sse::Item::Event(event) => {
+                        match wire::decode_sse_event(&event.event_type, event.data) {
+                            Some(frame) => (frame, event.id),
+                            None => continue,
+                        }
+                    }
+                    sse::Item::Rejected(rejected) => {
+                        let id = rejected.id.clone();
+                        (rejected.into_frame(), id)
+                    }
+                };
+                writer
+                    .send(PositionedFrame {
+                        frame,
+                        // An empty `id:` resets the browser's id; it does not move ours.
+                        sse_id: sse_id.filter(|id| !id.is_empty()),
+                        received_at: Utc::now(),
+                    })
+                    .await?;
+                delivered = true;
+                self.status.send_modify(|status| {
+                    status.received += 1;
+                    status.state = ConnectionState::Live;
+                });
             }
+            // Counted from here, not from the read: a writer applying backpressure is not an
+            // idle server.
+            deadline = Instant::now() + self.options.idle_timeout;
         }
     }
 
-    fn client<T: HttpTransport>(
-        &self,
-        transport: T,
-        position: Option<String>,
-    ) -> Result<impl Client, IngestError> {
-        let invalid = |error: sse::Error| IngestError::InvalidEndpoint {
-            endpoint: self.endpoint.to_string(),
-            detail: error.to_string(),
-        };
-        let mut builder = sse::ClientBuilder::for_url(self.endpoint.as_str())
-            .map_err(invalid)?
-            .header("Authorization", &format!("Bearer {}", self.key.0))
-            .map_err(|_| IngestError::InvalidApiKey)?
-            .header("Accept", "text/event-stream")
-            .map_err(invalid)?
-            .reconnect(
-                sse::ReconnectOptions::reconnect(false)
-                    .retry_initial(false)
-                    .build(),
-            );
-        // An id that cannot travel in a header cannot resume; start over and let
-        // deduplication absorb the replay rather than never connecting again.
-        if let Some(id) = position.filter(|id| id.bytes().all(|byte| (0x20..0x7f).contains(&byte)))
-        {
-            builder = builder.last_event_id(id);
-        }
-        Ok(builder.build_with_transport(transport))
+    fn fault(&self, error: &reqwest::Error) -> ConnectFault {
+        classify(error, &self.endpoint.0, &self.options)
     }
 }
 
-fn describe(error: &sse::Error, options: &IngestOptions) -> String {
-    match error {
-        sse::Error::TimedOut => {
-            format!("no data for {} s", options.idle_timeout.as_secs())
+/// The one HTTP client of a recorder: rustls with ring and the platform's roots, no proxy,
+/// redirects only to endpoints [`Endpoint::parse`] accepts.
+fn http_client(options: &IngestOptions) -> Result<reqwest::Client, IngestError> {
+    // reqwest's rustls uses the process's default provider; Tideline ships ring. An error
+    // means one is installed already, which is then used.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let redirects = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= 5 {
+            attempt.error("too many redirects")
+        } else if Endpoint::parse(attempt.url().as_str()).is_ok() {
+            attempt.follow()
+        } else {
+            attempt.error("redirected to an endpoint that is not https (or loopback http)")
         }
-        sse::Error::Eof => "the server closed the stream".to_owned(),
-        sse::Error::UnexpectedResponse(response, _) => {
-            format!("the server answered HTTP {}", response.status())
+    });
+    reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .no_proxy()
+        .redirect(redirects)
+        .build()
+        .map_err(|error| IngestError::Transport(chain_text(&error)))
+}
+
+/// Names the cause of a transport error by walking its `source()` chain (and the errors
+/// wrapped inside `io::Error`s, which `source()` skips).
+fn classify(error: &reqwest::Error, url: &url::Url, options: &IngestOptions) -> ConnectFault {
+    let host = url.host_str().unwrap_or("").to_owned();
+    let address = format!("{host}:{}", url.port_or_known_default().unwrap_or(443));
+    let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
+    while let Some(current) = pending.pop() {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return match tls {
+                rustls::Error::InvalidCertificate(_) => ConnectFault::CertificateRejected {
+                    detail: tls.to_string(),
+                },
+                other => ConnectFault::Tls {
+                    detail: other.to_string(),
+                },
+            };
         }
-        other => other.to_string(),
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return ConnectFault::ConnectionRefused { address };
+            }
+            if let Some(inner) = io.get_ref() {
+                pending.push(inner);
+            }
+        }
+        // hyper-util names resolver failures so; the resolver's own error is an io::Error.
+        if current.to_string() == "dns error" {
+            return ConnectFault::HostNotFound { host };
+        }
+        if let Some(source) = current.source() {
+            pending.push(source);
+        }
     }
+    if error.is_connect() && error.is_timeout() {
+        return ConnectFault::ConnectTimedOut {
+            secs: options.connect_timeout.as_secs(),
+        };
+    }
+    ConnectFault::Other {
+        detail: chain_text(error),
+    }
+}
+
+/// An error and its causes, joined: reqwest's own message alone rarely says what went wrong.
+fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Exponential backoff with equal jitter: half of the step is fixed, half random, so many
@@ -451,5 +635,96 @@ mod tests {
             let late = backoff_delay(base, max, 40);
             assert!(late >= Duration::from_secs(30) && late <= max, "{late:?}");
         }
+    }
+
+    async fn fault_of(url: &str) -> ConnectFault {
+        let options = IngestOptions::default();
+        let client = http_client(&options).unwrap();
+        let error = client.get(url).send().await.expect_err("the request fails");
+        classify(&error, &url::Url::parse(url).unwrap(), &options)
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_named_as_refused() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let fault = fault_of(&format!("http://127.0.0.1:{port}/stream")).await;
+        assert_eq!(
+            fault,
+            ConnectFault::ConnectionRefused {
+                address: format!("127.0.0.1:{port}")
+            }
+        );
+        assert!(fault.to_string().contains("refused"), "{fault}");
+    }
+
+    #[tokio::test]
+    async fn a_host_name_that_does_not_resolve_is_named_as_dns() {
+        let fault = fault_of("https://tideline-test.invalid/stream").await;
+        assert_eq!(
+            fault,
+            ConnectFault::HostNotFound {
+                host: "tideline-test.invalid".into()
+            }
+        );
+    }
+
+    /// A self-signed certificate for 127.0.0.1 and localhost, made for this test only.
+    const TEST_CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBmzCCAUGgAwIBAgIUKn3afPlVE8QGk4iNEBNS6knhBU0wCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyOTE5MDAyNloYDzIxMjYxMTA1
+MTkwMDI2WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAATxSopU0dD6lFLCmMQQz4ywQpvhjg40TxQ5LLsjLKxRIJS6viCHHvWS
+J/ylxwAMzpboRtx1oZ8YrLqNsvesKojio28wbTAdBgNVHQ4EFgQUuQVX++5Pqa/s
+WwVkCxl6/t0I1s8wHwYDVR0jBBgwFoAUuQVX++5Pqa/sWwVkCxl6/t0I1s8wDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+zj0EAwIDSAAwRQIhAO8dcRVU/MN8Pz6K7+NFT5tD3XhL5scu10EnhwpcXa0CAiA1
+Z4PgdvQWeieNwB6hnzPYEMTDB8mMqwXCTL/vzEH3hQ==
+-----END CERTIFICATE-----
+";
+    const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgArI+gs4DI2x4npoQ
+DZovUQIyJTr7XBCcHywTLXcwAHWhRANCAATxSopU0dD6lFLCmMQQz4ywQpvhjg40
+TxQ5LLsjLKxRIJS6viCHHvWSJ/ylxwAMzpboRtx1oZ8YrLqNsvesKoji
+-----END PRIVATE KEY-----
+";
+
+    #[tokio::test]
+    async fn a_certificate_the_platform_does_not_trust_is_named_as_rejected() {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::io::Read;
+
+        let cert = CertificateDer::from_pem_slice(TEST_CERT.as_bytes()).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(TEST_KEY.as_bytes()).unwrap();
+        let config = std::sync::Arc::new(
+            rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((tcp, _)) = listener.accept() {
+                let connection = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(connection, tcp);
+                let _ = tls.read(&mut [0; 1]);
+            }
+        });
+        let fault = fault_of(&format!("https://127.0.0.1:{port}/stream")).await;
+        assert!(
+            matches!(fault, ConnectFault::CertificateRejected { .. }),
+            "{fault:?}"
+        );
+        assert!(
+            fault.to_string().contains("certificate was rejected"),
+            "{fault}"
+        );
     }
 }

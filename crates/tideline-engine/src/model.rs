@@ -82,13 +82,32 @@ pub struct EventRecord {
 /// Why a frame could not be stored as an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuarantineReason {
-    TooLarge { bytes: usize, limit: usize },
-    NotJson { detail: String },
+    TooLarge {
+        bytes: usize,
+        limit: usize,
+    },
+    NotJson {
+        detail: String,
+    },
     NotAnObject,
-    MissingField { field: &'static str },
-    BadTime { value: String },
-    UnknownType { value: String },
-    UnexpectedSseEvent { name: String },
+    MissingField {
+        field: &'static str,
+    },
+    BadTime {
+        value: String,
+    },
+    UnknownType {
+        value: String,
+    },
+    UnexpectedSseEvent {
+        name: String,
+    },
+    /// The frame's bytes are not UTF-8; `valid_up_to` is the offset of the first bad byte.
+    InvalidUtf8 {
+        valid_up_to: usize,
+    },
+    /// A saved capture ended before the blank line that completes its last frame.
+    IncompleteTrailingFrame,
 }
 
 impl fmt::Display for QuarantineReason {
@@ -117,6 +136,15 @@ impl fmt::Display for QuarantineReason {
                     "unexpected SSE event name {name:?} (expected `data` or none)"
                 )
             }
+            QuarantineReason::InvalidUtf8 { valid_up_to } => {
+                write!(
+                    f,
+                    "frame is not valid UTF-8 (first bad byte at offset {valid_up_to})"
+                )
+            }
+            QuarantineReason::IncompleteTrailingFrame => f.write_str(
+                "incomplete trailing frame: the file ends before the blank line that completes it",
+            ),
         }
     }
 }

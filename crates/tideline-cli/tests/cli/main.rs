@@ -4,6 +4,8 @@
 //! its manifest can be read directly. Shared helpers live here.
 
 mod detections;
+mod hostile_streams;
+mod evidence;
 mod record;
 mod sessions;
 
@@ -20,8 +22,18 @@ pub(crate) const KEY: &str = "test-key-0123";
 
 pub(crate) fn cli() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tideline-cli"));
-    command.env_remove("TIDELINE_API_KEY");
     command
+        .env_remove("TIDELINE_API_KEY")
+        .env("TIDELINE_NOTES_DIR", test_notes_dir());
+    command
+}
+
+/// The notes folder of this test run, for the CLI's processes and this one's own reads: the
+/// tests never write into the user's notes folder.
+pub(crate) fn test_notes_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tideline-cli-tests-{}", std::process::id()));
+    tideline_engine::store::use_notes_dir(dir.clone());
+    dir
 }
 
 pub(crate) fn fixture(name: &str) -> PathBuf {
@@ -89,6 +101,7 @@ pub(crate) fn export_rows(session: &Path) -> (csv::StringRecord, Vec<csv::String
 }
 
 pub(crate) fn stored_keys(session: &Path) -> Vec<(String, String)> {
+    test_notes_dir();
     Session::open(session).unwrap().event_keys().unwrap()
 }
 
