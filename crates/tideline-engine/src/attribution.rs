@@ -2,9 +2,12 @@
 //! made from the console, the CLI, Terraform, an SDK or by the provider itself.
 //!
 //! The method is EventStream's classification; Tideline does not reclassify, it shows the
-//! evidence in the event that supports (or does not support) it.
+//! evidence in the event that supports (or does not support) it. Source addresses are
+//! compared in one canonical spelling ([`canonical_source_ip`]).
 
-use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::json::Value;
 
 /// A short, human name for a principal: the user name of an IAM user ARN, `role/session` of
 /// an assumed role, the text itself for service hosts, e-mails and anything unrecognised.
@@ -23,6 +26,45 @@ pub fn principal_short(principal: &str) -> String {
         return resource.rsplit('/').next().unwrap_or(resource).to_owned();
     }
     principal.to_owned()
+}
+
+/// A source address as an IP, if it is one (service hosts and `AWS Internal` are not).
+///
+/// Read leniently, as the logs mean it: dotted decimal with leading zeros is decimal
+/// (CloudTrail writes `075.050.255.67` for 75.50.255.67, not octal), and an IPv4-mapped
+/// IPv6 address (`::ffff:198.51.100.7`) is the IPv4 address it maps.
+pub fn parse_ip(text: &str) -> Option<IpAddr> {
+    let text = text.trim();
+    let ip = match text.parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => IpAddr::V4(leading_zero_ipv4(text)?),
+    };
+    Some(match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    })
+}
+
+/// The one spelling of a source address: an IP in its canonical form (`198.51.100.7`,
+/// `2001:db8::1`, RFC 5952 for IPv6), anything else (`AWS Internal`, a service host) as it is.
+/// The extracted column and the rules use this, so one address counts once however it was
+/// written; the event body keeps the spelling it arrived with.
+pub fn canonical_source_ip(text: &str) -> String {
+    parse_ip(text).map_or_else(|| text.to_owned(), |ip| ip.to_string())
+}
+
+/// `198.051.100.007`: four parts of one to three ASCII digits, each read as decimal.
+fn leading_zero_ipv4(text: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0_u8; 4];
+    let mut parts = text.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *octet = part.parse().ok()?;
+    }
+    parts.next().is_none().then(|| Ipv4Addr::from(octets))
 }
 
 /// One sentence saying what supports the method classification of a change.
@@ -99,7 +141,7 @@ fn agent_token(agent: &str, prefixes: &[&str]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json_lenient::json;
 
     #[test]
     fn principals_get_short_names() {
@@ -116,6 +158,45 @@ mod tests {
             ("arn:weird", "arn:weird"),
         ] {
             assert_eq!(principal_short(principal), short, "{principal}");
+        }
+    }
+
+    #[test]
+    fn source_addresses_parse_leniently_and_service_hosts_do_not() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(parse_ip("075.050.255.67"), Some(ip("75.50.255.67")));
+        assert_eq!(parse_ip("198.51.100.23"), Some(ip("198.51.100.23")));
+        assert_eq!(parse_ip("2001:db8::1"), Some(ip("2001:db8::1")));
+        assert_eq!(parse_ip("::ffff:198.51.100.7"), Some(ip("198.51.100.7")));
+        for not_an_ip in [
+            "autoscaling.amazonaws.com",
+            "AWS Internal",
+            "300.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "+1.2.3.4",
+            "0001.2.3.4",
+            "1..2.3",
+            "",
+        ] {
+            assert_eq!(parse_ip(not_an_ip), None, "{not_an_ip:?}");
+        }
+    }
+
+    #[test]
+    fn one_source_address_has_one_canonical_spelling() {
+        for (spelling, canonical) in [
+            ("198.51.100.7", "198.51.100.7"),
+            ("198.051.100.007", "198.51.100.7"),
+            ("::ffff:198.51.100.7", "198.51.100.7"),
+            ("::FFFF:c633:6407", "198.51.100.7"),
+            ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+            ("2001:0db8::0001", "2001:db8::1"),
+            (" 198.51.100.7 ", "198.51.100.7"),
+            ("AWS Internal", "AWS Internal"),
+            ("ec2.amazonaws.com", "ec2.amazonaws.com"),
+        ] {
+            assert_eq!(canonical_source_ip(spelling), canonical, "{spelling:?}");
         }
     }
 

@@ -5,7 +5,9 @@
 //! and the CSV summary ([`summarize`]). The text diff (unified and side by side) compares the
 //! [`canonical_pretty`] JSON of both sides, for reading.
 //!
-//! Configurations come from the stream and may be hostile: recursion stops at a fixed depth,
+//! Values are [`crate::json`]'s: numbers compare and print as their exact text, so a change in
+//! an integer past 2^64, or from `1` to `1.0`, is a change. Configurations come from the
+//! stream and may be hostile: recursion stops at a fixed depth,
 //! array alignment and the text diff run under a time budget (similar's deadline), and keys
 //! that are not plain identifiers are quoted in paths, so no key can forge a path or a line.
 
@@ -17,8 +19,9 @@ mod summary;
 mod tests;
 mod text;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::json::Value;
 
 pub use canonical::{canonical_compact, canonical_pretty};
 pub use fields::field_changes;
@@ -44,8 +47,23 @@ pub struct FieldChange {
     /// identifier. The empty string is the whole configuration.
     pub path: String,
     pub op: ChangeOp,
+    #[serde(serialize_with = "exact_json")]
     pub old: Option<Value>,
+    #[serde(serialize_with = "exact_json")]
     pub new: Option<Value>,
+}
+
+/// A value as its canonical JSON text, numbers exact, through serde_json's raw values (the
+/// JSON crate's own number type would serialize as a private struct).
+fn exact_json<S: Serializer>(value: &Option<Value>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        None => serializer.serialize_none(),
+        Some(value) => {
+            let raw = serde_json::value::RawValue::from_string(canonical_compact(value))
+                .map_err(serde::ser::Error::custom)?;
+            serializer.serialize_some(&raw)
+        }
+    }
 }
 
 /// How one side of a side-by-side row differs.

@@ -10,8 +10,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use serde_json::Value;
-
+use crate::json;
 use crate::store::{Annotations, Session, StoreError, StoredEvent};
 use crate::timeline::{ChangeRow, TimelineQuery, change_row};
 
@@ -176,7 +175,7 @@ impl<W: Write> Sink<W> {
 
 /// The cells of [`CSV_COLUMNS`] for one event.
 fn csv_cells(session: &Session, event: &StoredEvent) -> Result<[String; 21], ExportError> {
-    let body: Value = serde_json::from_str(&event.body).unwrap_or(Value::Null);
+    let body = json::parse_or_null(&event.body);
     let ChangeRow {
         time,
         change,
@@ -215,11 +214,7 @@ fn csv_cells(session: &Session, event: &StoredEvent) -> Result<[String; 21], Exp
         text(event.assumed_role.clone()),
         text(method),
         text(source_ip),
-        text(
-            body["data"]["attribution"]["user_agent"]
-                .as_str()
-                .map(str::to_owned),
-        ),
+        text(json::text(&body["data"]["attribution"]["user_agent"]).map(str::to_owned)),
         summary,
         event.event_id.clone(),
         event.source.clone(),

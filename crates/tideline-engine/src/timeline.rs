@@ -5,10 +5,10 @@
 //! compute. Values from events stay text; nothing here interprets them as markup.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::attribution::{method_reason, principal_short};
 use crate::diff::{self, ChangeOp, SideBySideRow, canonical_compact, canonical_pretty};
+use crate::json::{self, Value};
 use crate::model::ChangeKind;
 use crate::store::{Annotations, Session, StoreError, StoredEvent, format_time};
 
@@ -382,9 +382,10 @@ fn annotated_rows(session: &Session, events: &[StoredEvent]) -> Result<Vec<Chang
         .collect())
 }
 
-/// A stored body is JSON by construction; an unreadable one shows as an event without data.
+/// A stored body is JSON by construction (read by the one policy of [`json::parse`]); an
+/// unreadable one shows as an event without data.
 fn parse_body(event: &StoredEvent) -> Value {
-    serde_json::from_str(&event.body).unwrap_or(Value::Null)
+    json::parse_or_null(&event.body)
 }
 
 pub(crate) fn change_row(event: &StoredEvent, body: &Value) -> ChangeRow {
@@ -416,7 +417,7 @@ fn asset_label(event: &StoredEvent, data: &Value) -> String {
     event
         .asset_display
         .clone()
-        .or_else(|| data["asset"]["provider_id"].as_str().map(str::to_owned))
+        .or_else(|| json::text(&data["asset"]["provider_id"]).map(str::to_owned))
         .or_else(|| event.asset_name.as_deref().map(name_tail))
         .unwrap_or_else(|| "(unnamed asset)".to_owned())
 }
@@ -449,7 +450,7 @@ pub(crate) fn change_summary(change: Option<ChangeKind>, data: &Value) -> String
 
 fn who(event: &StoredEvent, data: &Value) -> Who {
     let attribution = &data["attribution"];
-    let text = |value: &Value| value.as_str().map(str::to_owned);
+    let text = |value: &Value| json::text(value).map(str::to_owned);
     let user_agent = text(&attribution["user_agent"]);
     Who {
         principal: event.principal.clone(),
@@ -475,13 +476,13 @@ fn associations(session: &Session, data: &Value) -> Result<Vec<Association>, Sto
     };
     let names: Vec<&str> = list
         .iter()
-        .filter_map(|item| item["name"].as_str())
+        .filter_map(|item| json::text(&item["name"]))
         .collect();
     let known = session.known_assets(&names)?;
     Ok(list
         .iter()
         .filter_map(|item| {
-            let name = item["name"].as_str()?.to_owned();
+            let name = json::text(&item["name"])?.to_owned();
             let display = known.get(&name);
             Some(Association {
                 label: display
@@ -489,8 +490,8 @@ fn associations(session: &Session, data: &Value) -> Result<Vec<Association>, Sto
                     .flatten()
                     .unwrap_or_else(|| name_tail(&name)),
                 known: display.is_some(),
-                asset_type: item["type"].as_str().map(str::to_owned),
-                relation: item["relation"].as_str().map(str::to_owned),
+                asset_type: json::text(&item["type"]).map(str::to_owned),
+                relation: json::text(&item["relation"]).map(str::to_owned),
                 name,
             })
         })
@@ -530,5 +531,96 @@ fn field_change_view(change: diff::FieldChange) -> FieldChangeView {
         op: change.op,
         before: render(change.old),
         after: render(change.new),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use tempfile::TempDir;
+
+    use super::*;
+    use crate::import::import_file;
+
+    fn case(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/cases")
+            .join(name)
+    }
+
+    /// The case imported into a new session, with its changes oldest first.
+    fn imported(dir: &TempDir, name: &str) -> (Session, Vec<ChangeRow>) {
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let outcome = import_file(&mut session, &case(name), &mut |_, _| true).unwrap();
+        assert_eq!(outcome.quarantined, 0, "{outcome:?}");
+        let mut rows = list_changes(&session, &TimelineQuery::default(), 0, 100)
+            .unwrap()
+            .rows;
+        rows.reverse();
+        (session, rows)
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_the_user_agent_does_not_hide_the_firewall_change() {
+        let dir = TempDir::new().unwrap();
+        let (session, rows) = imported(&dir, "09b-surrogate-in-ua-hides-diff.ndjson");
+        let detail = change_detail(&session, rows[0].seq).unwrap().unwrap();
+        let added = "IpPermissions[0].IpRanges[CidrIp=203.0.113.66/32]";
+        assert_eq!(
+            detail
+                .changes
+                .iter()
+                .map(|c| (c.path.as_str(), c.op))
+                .collect::<Vec<_>>(),
+            vec![(added, ChangeOp::Added)]
+        );
+        assert!(detail.diff_note.is_none(), "{:?}", detail.diff_note);
+        assert!(
+            detail
+                .unified
+                .as_deref()
+                .is_some_and(|u| u.contains("203.0.113.66/32"))
+        );
+        assert!(detail.row.summary.contains(added), "{}", detail.row.summary);
+        assert_eq!(
+            detail.who.user_agent.as_deref(),
+            Some("Mozilla/5.0 \u{fffd}")
+        );
+        assert_eq!(
+            detail.who.principal.as_deref(),
+            Some("arn:aws:iam::123456789012:user/jdoe")
+        );
+        assert_eq!(detail.who.source_ip.as_deref(), Some("198.51.100.23"));
+        assert_eq!(detail.who.method.as_deref(), Some("console"));
+        let stored = session.event_by_seq(rows[0].seq).unwrap().unwrap();
+        assert!(
+            stored.body.contains(r"Mozilla/5.0 \ud800"),
+            "stored verbatim"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_read_last_wins_in_the_columns_and_the_diff() {
+        let dir = TempDir::new().unwrap();
+        let (session, rows) = imported(&dir, "10-duplicate-keys.ndjson");
+        let detail = change_detail(&session, rows[0].seq).unwrap().unwrap();
+        assert_eq!(
+            detail.row.principal.as_deref(),
+            Some("arn:aws:iam::123456789012:user/other")
+        );
+        assert_eq!(detail.row.principal_short.as_deref(), Some("other"));
+        assert_eq!(detail.changes.len(), 1);
+        let port = &detail.changes[0];
+        assert_eq!(
+            (
+                port.path.as_str(),
+                port.before.as_deref(),
+                port.after.as_deref()
+            ),
+            ("Port", Some("22"), Some("443"))
+        );
+        let second = session.event_by_seq(rows[1].seq).unwrap().unwrap();
+        assert_eq!(second.event_id, "01HXTEST000000000000000099");
     }
 }

@@ -3,17 +3,17 @@
 //!
 //! Adapting to a differing real schema is a change to this file only. The event's JSON is
 //! kept verbatim in [`EventRecord::body`], so nothing is lost if this mapping is wrong.
-//! Only `id`, `source`, `type` and `time` are required; every other field is read leniently
-//! (missing, null or of an unexpected JSON type reads as absent).
-
-use std::borrow::Cow;
-use std::fmt;
+//! The frame is parsed once, by [`json::parse`] (Tideline's one JSON policy: duplicate names
+//! last-wins, unpaired surrogates as U+FFFD, numbers exact). Only `id`, `source`, `type` and
+//! `time` are required, as strings; every other field is read leniently: a string, or a number
+//! as its exact text (an account id sent as a number); missing, null or of another JSON type
+//! reads as absent. The source IP column holds the address in canonical form
+//! ([`canonical_source_ip`]), so one address is one value; the body keeps its spelling.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
+use crate::attribution::canonical_source_ip;
+use crate::json::{self, Value};
 use crate::model::{
     AssetRef, Attribution, ChangeKind, EventRecord, Frame, QuarantineReason, QuarantinedFrame,
 };
@@ -94,24 +94,18 @@ impl DecodedEvent {
     }
 }
 
-fn decode_event(json: &str) -> Result<DecodedEvent, QuarantineReason> {
-    let is_object = json.trim_start().starts_with('{');
-    let envelope: WireEnvelope<'_> = match serde_json::from_str(json) {
-        // serde would also read a struct from a JSON array.
-        Ok(_) if !is_object => return Err(QuarantineReason::NotAnObject),
-        Ok(envelope) => envelope,
-        Err(error) if error.is_data() && !is_object => return Err(QuarantineReason::NotAnObject),
-        Err(error) => {
-            return Err(QuarantineReason::NotJson {
-                detail: error.to_string(),
-            });
-        }
-    };
+fn decode_event(text: &str) -> Result<DecodedEvent, QuarantineReason> {
+    let envelope = json::parse(text).map_err(|error| QuarantineReason::NotJson {
+        detail: error.to_string(),
+    })?;
+    if !envelope.is_object() {
+        return Err(QuarantineReason::NotAnObject);
+    }
 
-    let event_id = required(envelope.id, "id")?;
-    let source = required(envelope.source, "source")?;
-    let event_type = required(envelope.event_type, "type")?;
-    let time_text = required(envelope.time, "time")?;
+    let event_id = required(&envelope, "id")?;
+    let source = required(&envelope, "source")?;
+    let event_type = required(&envelope, "type")?;
+    let time_text = required(&envelope, "time")?;
 
     let change = match event_type.strip_prefix(ASSET_TYPE_PREFIX) {
         Some(suffix) => {
@@ -130,33 +124,27 @@ fn decode_event(json: &str) -> Result<DecodedEvent, QuarantineReason> {
         })?
         .with_timezone(&Utc);
 
-    let data: WireData<'_> = envelope
-        .data
-        .map(|raw| lenient(raw.get()))
-        .unwrap_or_default();
-    let wire_asset: WireAsset<'_> = data.asset.map(|raw| lenient(raw.get())).unwrap_or_default();
-    let wire_who: WireAttribution<'_> = data
-        .attribution
-        .map(|raw| lenient(raw.get()))
-        .unwrap_or_default();
+    // Indexing a missing key or a non-object yields `null`, which reads as absent: a part of
+    // the event of an unexpected type costs the event nothing else.
+    let data = &envelope["data"];
+    let wire_asset = &data["asset"];
+    let who = &data["attribution"];
+    let field = |value: &Value| json::text(value).map(str::to_owned);
     let asset = AssetRef {
-        name: wire_asset
-            .name
-            .into_owned()
-            .or_else(|| envelope.subject.into_owned()),
-        asset_type: wire_asset.asset_type.into_owned(),
-        display_name: wire_asset.display_name.into_owned(),
-        provider: wire_asset.provider.into_owned(),
-        account: wire_asset.account.into_owned(),
-        region: wire_asset.region.into_owned(),
+        name: field(&wire_asset["name"]).or_else(|| field(&envelope["subject"])),
+        asset_type: field(&wire_asset["type"]),
+        display_name: field(&wire_asset["display_name"]),
+        provider: field(&wire_asset["provider"]),
+        account: field(&wire_asset["account"]),
+        region: field(&wire_asset["region"]),
     };
     let attribution = Attribution {
-        principal: wire_who.principal.into_owned(),
-        principal_id: wire_who.principal_id.into_owned(),
-        assumed_role: wire_who.assumed_role.into_owned(),
-        source_ip: wire_who.source_ip.into_owned(),
-        method: wire_who.method.into_owned(),
-        action: wire_who.action.into_owned(),
+        principal: field(&who["principal"]),
+        principal_id: field(&who["principal_id"]),
+        assumed_role: field(&who["assumed_role"]),
+        source_ip: json::text(&who["source_ip"]).map(canonical_source_ip),
+        method: field(&who["method"]),
+        action: field(&who["action"]),
     };
     Ok(DecodedEvent {
         source,
@@ -169,137 +157,11 @@ fn decode_event(json: &str) -> Result<DecodedEvent, QuarantineReason> {
     })
 }
 
-fn required(value: Text<'_>, field: &'static str) -> Result<String, QuarantineReason> {
-    match value.into_owned() {
-        Some(text) if !text.is_empty() => Ok(text),
+/// `id`, `source`, `type` and `time` must be non-empty strings (a number is not an id).
+fn required(envelope: &Value, field: &'static str) -> Result<String, QuarantineReason> {
+    match &envelope[field] {
+        Value::String(text) if !text.is_empty() => Ok(text.clone()),
         _ => Err(QuarantineReason::MissingField { field }),
-    }
-}
-
-#[derive(Deserialize)]
-struct WireEnvelope<'a> {
-    #[serde(borrow, default)]
-    id: Text<'a>,
-    #[serde(borrow, default)]
-    source: Text<'a>,
-    #[serde(borrow, default, rename = "type")]
-    event_type: Text<'a>,
-    #[serde(borrow, default)]
-    time: Text<'a>,
-    #[serde(borrow, default)]
-    subject: Text<'a>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
-}
-
-/// A part of the event (`data`, `asset`, `attribution`) of an unexpected JSON type reads as
-/// empty, without costing the event its other parts.
-fn lenient<'a, T: Deserialize<'a> + Default>(json: &'a str) -> T {
-    if json.starts_with('{') {
-        serde_json::from_str(json).unwrap_or_default()
-    } else {
-        T::default()
-    }
-}
-
-#[derive(Deserialize, Default)]
-struct WireData<'a> {
-    #[serde(borrow, default)]
-    asset: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    attribution: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize, Default)]
-struct WireAsset<'a> {
-    #[serde(borrow, default)]
-    name: Text<'a>,
-    #[serde(borrow, default, rename = "type")]
-    asset_type: Text<'a>,
-    #[serde(borrow, default)]
-    display_name: Text<'a>,
-    #[serde(borrow, default)]
-    provider: Text<'a>,
-    #[serde(borrow, default)]
-    account: Text<'a>,
-    #[serde(borrow, default)]
-    region: Text<'a>,
-}
-
-#[derive(Deserialize, Default)]
-struct WireAttribution<'a> {
-    #[serde(borrow, default)]
-    principal: Text<'a>,
-    #[serde(borrow, default)]
-    principal_id: Text<'a>,
-    #[serde(borrow, default)]
-    assumed_role: Text<'a>,
-    #[serde(borrow, default)]
-    source_ip: Text<'a>,
-    #[serde(borrow, default)]
-    method: Text<'a>,
-    #[serde(borrow, default)]
-    action: Text<'a>,
-}
-
-/// A JSON string, borrowed where it has no escapes; any other JSON value reads as absent.
-#[derive(Default)]
-struct Text<'a>(Option<Cow<'a, str>>);
-
-impl Text<'_> {
-    fn into_owned(self) -> Option<String> {
-        self.0.map(Cow::into_owned)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TextVisitor)
-    }
-}
-
-struct TextVisitor;
-
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Text(Some(Cow::Borrowed(v))))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Text(Some(Cow::Owned(v.to_owned()))))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Text(Some(Cow::Owned(v))))
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Text(None))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Text(None))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Text(None))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Text(None))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Text(None))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Text(None))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Text(None))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Text(None))
     }
 }
 
@@ -434,11 +296,33 @@ mod tests {
             "subject stands in for asset.name"
         );
         assert_eq!(record.attribution.principal, None);
+        // The column holds the canonical address (the body keeps `075.050.255.67`).
         assert_eq!(
             record.attribution.source_ip.as_deref(),
-            Some("075.050.255.67")
+            Some("75.50.255.67")
         );
         assert_eq!(record.time.to_rfc3339(), "2024-05-05T12:01:03+00:00");
+    }
+
+    /// A timing probe, not a check: `cargo test --release -p tideline-engine -- --ignored
+    /// decode_timing --nocapture`.
+    #[test]
+    #[ignore = "timing probe; run in release mode"]
+    fn decode_timing_of_the_update_example() {
+        let json = fixture("update.json");
+        let rounds = 100_000;
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(decode_frame(std::hint::black_box(json.clone())));
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "decode_frame: {} bytes x {rounds}: {:?} total, {:.2} us/frame, {:.0} frames/s",
+            json.len(),
+            elapsed,
+            elapsed.as_secs_f64() * 1e6 / f64::from(rounds),
+            f64::from(rounds) / elapsed.as_secs_f64()
+        );
     }
 
     #[test]
@@ -449,5 +333,130 @@ mod tests {
             record.attribution.principal.as_deref(),
             Some("=HYPERLINK(\"http://x\")\n")
         );
+    }
+
+    fn case(name: &str) -> Vec<String> {
+        fixture(&format!("cases/{name}"))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn frame_with_attribution(attribution: &str) -> String {
+        format!(
+            r#"{{"id":"1","source":"/s","type":"com.opshelm.asset.update","time":"2024-05-05T14:01:03Z","data":{{"asset":{{"name":"n","account":123456789012}},"attribution":{attribution}}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_numeric_account_id_is_extracted_as_its_digits() {
+        let record = event(decode_frame(frame_with_attribution(
+            r#"{"principal_id":18446744073709551617}"#,
+        )));
+        assert_eq!(record.asset.account.as_deref(), Some("123456789012"));
+        assert_eq!(
+            record.attribution.principal_id.as_deref(),
+            Some("18446744073709551617")
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins_in_extraction_and_nothing_is_blanked() {
+        let lines = case("10-duplicate-keys.ndjson");
+        let first = event(decode_frame(lines[0].clone()));
+        assert_eq!(
+            first.attribution.principal.as_deref(),
+            Some("arn:aws:iam::123456789012:user/other")
+        );
+        assert_eq!(first.asset.name.as_deref(), Some("n1"));
+        assert_eq!(first.asset.asset_type.as_deref(), Some("network.firewall"));
+        assert_eq!(first.body, lines[0], "the body stays verbatim");
+
+        let second = event(decode_frame(lines[1].clone()));
+        assert_eq!(second.event_id, "01HXTEST000000000000000099");
+
+        // Nothing blanked beside a duplicate: every other attribution field is still read.
+        let record = event(decode_frame(frame_with_attribution(
+            r#"{"principal":"a","principal":"b","method":"cli","source_ip":"198.51.100.7","action":"Act"}"#,
+        )));
+        assert_eq!(record.attribution.principal.as_deref(), Some("b"));
+        assert_eq!(record.attribution.method.as_deref(), Some("cli"));
+        assert_eq!(
+            record.attribution.source_ip.as_deref(),
+            Some("198.51.100.7")
+        );
+        assert_eq!(record.attribution.action.as_deref(), Some("Act"));
+    }
+
+    #[test]
+    fn a_required_field_duplicated_is_read_last_wins_too() {
+        let json = r#"{"id":"a","id":7,"source":"/s","type":"com.opshelm.asset.create","time":"2024-05-05T14:01:03Z"}"#;
+        assert_eq!(
+            reason(decode_frame(json.to_owned())),
+            QuarantineReason::MissingField { field: "id" }
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_the_user_agent_costs_the_event_nothing() {
+        let line = case("09b-surrogate-in-ua-hides-diff.ndjson").remove(0);
+        let record = event(decode_frame(line.clone()));
+        assert_eq!(
+            record.attribution.principal.as_deref(),
+            Some("arn:aws:iam::123456789012:user/jdoe")
+        );
+        assert_eq!(record.attribution.method.as_deref(), Some("console"));
+        assert_eq!(
+            record.attribution.source_ip.as_deref(),
+            Some("198.51.100.23")
+        );
+        assert_eq!(record.body, line, "the body keeps the escape verbatim");
+        assert!(record.body.contains(r"Mozilla/5.0 \ud800"));
+    }
+
+    #[test]
+    fn source_ips_are_stored_in_canonical_form_and_other_values_as_they_are() {
+        let ips: Vec<Option<String>> = case("14-source-ip-forms.ndjson")
+            .into_iter()
+            .map(|line| event(decode_frame(line)).attribution.source_ip)
+            .collect();
+        let expected = [
+            "198.51.100.7",
+            "2001:db8::1",
+            "198.51.100.7",
+            "2001:db8::1",
+            "AWS Internal",
+            "ec2.amazonaws.com",
+            "198.51.100.7",
+        ];
+        assert_eq!(ips, expected.map(|ip| Some(ip.to_owned())));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_frame_never_panics_on_arbitrary_strings(text in ".{0,400}") {
+            decode_frame(text);
+        }
+
+        #[test]
+        fn decode_frame_never_panics_on_json_ish_strings(
+            text in r#"[{}\[\]",:0-9a-zA-Z\\ .eE+\-]{0,300}"#,
+        ) {
+            decode_frame(text);
+        }
+
+        #[test]
+        fn decode_frame_never_panics_on_a_real_frame_with_a_splice(
+            at in 0usize..6_000,
+            cut in 0usize..64,
+            splice in r#"[{}\[\]",:0-9a-f\\u .eE+\-]{0,24}|\\ud[89a-f][0-9a-f]{2}|-?[0-9]{1,40}(\.[0-9]{1,30})?"#,
+        ) {
+            let json = fixture("update.json");
+            let at = (0..=at.min(json.len())).rev().find(|&i| json.is_char_boundary(i)).unwrap_or(0);
+            let end = (at + cut).min(json.len());
+            let end = (end..=json.len()).find(|&i| json.is_char_boundary(i)).unwrap_or(json.len());
+            let spliced = format!("{}{splice}{}", &json[..at], &json[end..]);
+            decode_frame(spliced);
+        }
     }
 }

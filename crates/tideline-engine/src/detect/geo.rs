@@ -1,27 +1,10 @@
-//! geo: addresses as the rules need them — source IPs parsed leniently (CloudTrail logs
-//! leading-zero octets such as `075.050.255.67`), located with a MaxMind City database, and
-//! the great-circle distance between two places.
+//! geo: addresses as the rules need them — located with a MaxMind City database, and the
+//! great-circle distance between two places. (Source IPs are read by
+//! [`crate::attribution::parse_ip`], the one lenient reading.)
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use maxminddb::geoip2;
-
-/// A source address as an IP, if it is one (service hosts and `AWS Internal` are not).
-pub fn parse_ip(text: &str) -> Option<IpAddr> {
-    let text = text.trim();
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    // Dotted decimal with leading zeros: read each octet as decimal.
-    let octets: Vec<u8> = text
-        .split('.')
-        .map(|part| part.parse::<u8>().ok())
-        .collect::<Option<_>>()?;
-    let [a, b, c, d] = octets.as_slice() else {
-        return None;
-    };
-    Some(IpAddr::V4(Ipv4Addr::new(*a, *b, *c, *d)))
-}
 
 /// Where an address is, as far as the database knows.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,25 +68,6 @@ pub fn distance_km(a: &Place, b: &Place) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn source_addresses_parse_leniently_and_service_hosts_do_not() {
-        assert_eq!(
-            parse_ip("075.050.255.67"),
-            Some("75.50.255.67".parse().unwrap())
-        );
-        assert_eq!(
-            parse_ip("198.51.100.23"),
-            Some("198.51.100.23".parse().unwrap())
-        );
-        assert_eq!(
-            parse_ip("2001:db8::1"),
-            Some("2001:db8::1".parse().unwrap())
-        );
-        assert_eq!(parse_ip("autoscaling.amazonaws.com"), None);
-        assert_eq!(parse_ip("AWS Internal"), None);
-        assert_eq!(parse_ip("300.1.1.1"), None);
-    }
 
     #[test]
     fn london_to_changchun_is_about_8100_km() {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::geo::{self, GeoIp, Place};
 use super::{Change, Context, EventRef, FindingSet, RuleId, human_duration};
-use crate::attribution::principal_short;
+use crate::attribution::{parse_ip, principal_short};
 
 struct LastPlace {
     place: Place,
@@ -47,14 +47,14 @@ impl IdentityRules {
             return;
         }
         self.unexpected_principal(&identity, change, context, findings);
-        let ip = change
-            .event
-            .source_ip
-            .as_deref()
-            .and_then(|text| geo::parse_ip(text).map(|ip| (text, ip)));
-        if let Some((text, ip)) = ip {
-            self.new_source_ip(&identity, text, change, context, findings);
-            self.impossible_travel(&identity, text, ip, change, context, findings);
+        // Compared in canonical form (the column is canonical from ingest on; sessions
+        // recorded before keep the spelling that arrived), so that `198.051.100.007` and
+        // `::ffff:198.51.100.7` are the 198.51.100.7 already seen.
+        let ip = change.event.source_ip.as_deref().and_then(parse_ip);
+        if let Some(ip) = ip {
+            let text = ip.to_string();
+            self.new_source_ip(&identity, &text, change, context, findings);
+            self.impossible_travel(&identity, &text, ip, change, context, findings);
         }
     }
 

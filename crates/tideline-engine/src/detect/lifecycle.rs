@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use super::{Change, Context, EventRef, FindingSet, RuleId, human_duration};
 use crate::diff::{self, ChangeOp, canonical_compact};
+use crate::json::Value;
 use crate::model::ChangeKind;
 use crate::store::format_time;
 

@@ -16,8 +16,8 @@ pub mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::json::{self, Value};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::attribution::principal_short;
 use crate::model::ChangeKind;
@@ -153,7 +153,7 @@ pub(crate) struct Change<'a> {
 
 impl<'a> Change<'a> {
     fn new(event: &'a StoredEvent, kind: ChangeKind) -> Change<'a> {
-        let body: Value = serde_json::from_str(&event.body).unwrap_or(Value::Null);
+        let body = json::parse_or_null(&event.body);
         let data = &body["data"];
         let present = |value: &Value| Some(value.clone()).filter(|v| !v.is_null());
         let automation = matches!(event.method.as_deref(), Some("terraform" | "sdk"));
@@ -172,7 +172,7 @@ impl<'a> Change<'a> {
         let label = event
             .asset_display
             .clone()
-            .or_else(|| data["asset"]["provider_id"].as_str().map(str::to_owned))
+            .or_else(|| json::text(&data["asset"]["provider_id"]).map(str::to_owned))
             .or_else(|| {
                 event
                     .asset_name

@@ -701,3 +701,38 @@ fn findings_are_rebuilt_identically_and_incremental_runs_match_a_rebuild() {
     rebuilt.sort();
     assert_eq!(incremental, rebuilt);
 }
+
+/// Findings of the case file `14-source-ip-forms.ndjson`, its text passed through `edit`.
+fn source_ip_forms_findings(edit: impl Fn(String) -> String) -> Vec<Finding> {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("case.ndjson");
+    let text = std::fs::read_to_string(fixture("cases/14-source-ip-forms.ndjson")).unwrap();
+    std::fs::write(&path, edit(text)).unwrap();
+    let mut session = Session::open_or_create(&dir.path().join("d.tideline")).unwrap();
+    let outcome = crate::import::import_file(&mut session, &path, &mut |_, _| true).unwrap();
+    assert_eq!((outcome.stored, outcome.quarantined), (7, 0));
+    DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
+    session.findings().unwrap()
+}
+
+#[test]
+fn one_address_spelled_differently_is_not_a_new_source_ip() {
+    // jdoe works from 198.51.100.7 and 2001:db8::1 while the rules learn, then from the same
+    // two addresses spelled `198.051.100.007`, `2001:DB8:0:0:0:0:0:1` and
+    // `::ffff:198.51.100.7`, and from `AWS Internal` and a service host (not addresses).
+    // Nothing here is new: no finding of any rule.
+    let findings = source_ip_forms_findings(|text| text);
+    assert!(findings.is_empty(), "{findings:#?}");
+
+    // The same file with one address that really is new raises exactly that one.
+    let findings =
+        source_ip_forms_findings(|text| text.replacen("198.051.100.007", "203.0.113.9", 1));
+    let new_ip = of(&findings, RuleId::NewSourceIp);
+    assert_eq!(new_ip.len(), 1, "{findings:#?}");
+    assert_eq!(ids(new_ip[0]), ["01HXTEST000000000000000003"]);
+    assert!(
+        new_ip[0].summary.contains("from 203.0.113.9"),
+        "{}",
+        new_ip[0].summary
+    );
+}

@@ -1,8 +1,8 @@
-//! Canonical JSON text: keys sorted at every level, whatever map type serde_json was built
-//! with (another crate may turn on `preserve_order`). Written with an explicit work stack
+//! Canonical JSON text: keys sorted at every level, whatever map type the JSON crate was
+//! built with (another crate may turn on `preserve_order`), numbers as their exact text. Written with an explicit work stack
 //! rather than recursion, so no nesting depth can overflow the stack.
 
-use serde_json::Value;
+use crate::json::Value;
 
 /// Canonical pretty JSON: keys sorted at every level, 2-space indent, trailing newline.
 pub fn canonical_pretty(value: &Value) -> String {
@@ -95,7 +95,9 @@ fn push_leaf(out: &mut String, value: &Value) {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => out.push_str(&number.to_string()),
+        // The number's exact text as it arrived (see crate::json): `1.0` stays `1.0`, and an
+        // integer past 2^64 keeps every digit.
+        Value::Number(number) => out.push_str(number.as_str()),
         Value::String(s) => out.push_str(&json_string(s)),
         Value::Object(_) => out.push_str("{}"),
         Value::Array(_) => out.push_str("[]"),

@@ -4,7 +4,7 @@
 //! at about 2,000 levels in a debug build. The walk stops at a fixed depth and hands the rest
 //! of a subtree over whole, so it compares and copies that rest with these instead.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 /// `a == b` (objects compared regardless of key order), with an explicit work list.
 pub(super) fn same(a: &Value, b: &Value) -> bool {
@@ -42,7 +42,11 @@ pub(super) fn same(a: &Value, b: &Value) -> bool {
 /// `value.clone()`, built bottom-up with an explicit stack of open containers.
 pub(super) fn clone_flat(value: &Value) -> Value {
     enum Open<'a> {
-        Object(serde_json::map::Iter<'a>, Map<String, Value>, String),
+        Object(
+            serde_json_lenient::map::Iter<'a>,
+            Map<String, Value>,
+            String,
+        ),
         Array(std::slice::Iter<'a, Value>, Vec<Value>),
     }
     let mut open: Vec<Open<'_>> = Vec::new();

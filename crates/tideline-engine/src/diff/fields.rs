@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 use similar::{Algorithm, DiffTag, capture_diff_slices_deadline};
 
 use super::canonical::{canonical_compact, json_string};
@@ -219,7 +219,7 @@ fn unique_ids<'a>(items: &'a [Value], field: &str) -> Option<Vec<Cow<'a, str>>> 
         .iter()
         .map(|item| match item.get(field)? {
             Value::String(s) => Some(Cow::Borrowed(s.as_str())),
-            Value::Number(n) => Some(Cow::Owned(n.to_string())),
+            Value::Number(n) => Some(Cow::Borrowed(n.as_str())),
             _ => None,
         })
         .collect::<Option<_>>()?;

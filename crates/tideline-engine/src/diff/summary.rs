@@ -1,6 +1,6 @@
 //! One-line summary of a change list, for a CSV cell or a timeline row.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::canonical::canonical_compact;
 use super::{ChangeOp, FieldChange};

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use serde_json::{Map, Value, json};
+use serde_json_lenient::{Map, Value, json};
 
 use super::canonical::canonical_compact;
 use super::deep::{clone_flat, same};
@@ -30,7 +30,7 @@ fn sse_events(text: &str) -> HashMap<String, Value> {
         if data.is_empty() {
             continue;
         }
-        let event: Value = serde_json::from_str(&data.join("\n")).expect("frame data is JSON");
+        let event = crate::json::parse(&data.join("\n")).expect("frame data is JSON");
         if let Some(id) = event["id"].as_str() {
             events.insert(id.to_owned(), event);
         }
@@ -124,7 +124,7 @@ const ADDED_RANGE_PATH: &str = "IpPermissions[0].IpRanges[CidrIp=203.0.113.66/32
 
 #[test]
 fn firewall_update_fixture_is_exactly_one_added_ip_range() {
-    let event: Value = serde_json::from_str(&fixture("update.json")).unwrap();
+    let event = crate::json::parse(&fixture("update.json")).unwrap();
     let diff = diff_configs(
         Some(&event["data"]["previous_config"]),
         Some(&event["data"]["config"]),
@@ -170,7 +170,7 @@ fn seed_incident_revert_is_exactly_one_removed_ip_range() {
 
 #[test]
 fn unified_diff_marks_the_added_range_line() {
-    let event: Value = serde_json::from_str(&fixture("update.json")).unwrap();
+    let event = crate::json::parse(&fixture("update.json")).unwrap();
     let diff = diff_configs(
         Some(&event["data"]["previous_config"]),
         Some(&event["data"]["config"]),
@@ -396,7 +396,7 @@ fn create_delete_and_nothing_at_all() {
 
 #[test]
 fn equal_configs_have_no_changes_and_only_equal_rows() {
-    let event: Value = serde_json::from_str(&fixture("update.json")).unwrap();
+    let event = crate::json::parse(&fixture("update.json")).unwrap();
     let config = &event["data"]["config"];
     let diff = diff_configs(Some(config), Some(&config.clone()));
     assert_eq!(diff.changes, vec![]);
@@ -485,11 +485,11 @@ fn changes_serialize_with_snake_case_ops() {
     };
     assert_eq!(
         serde_json::to_value(&change).unwrap(),
-        json!({"path": "a", "op": "added", "old": null, "new": 1})
+        serde_json::json!({"path": "a", "op": "added", "old": null, "new": 1})
     );
     assert_eq!(
         serde_json::to_value(LineKind::Removed).unwrap(),
-        json!("removed")
+        serde_json::json!("removed")
     );
 }
 
@@ -525,9 +525,9 @@ fn canonical_pretty_sorts_nested_keys() {
 
 #[test]
 fn canonical_pretty_round_trips_the_fixture() {
-    let event: Value = serde_json::from_str(&fixture("update.json")).unwrap();
+    let event = crate::json::parse(&fixture("update.json")).unwrap();
     let text = canonical_pretty(&event);
-    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), event);
+    assert_eq!(crate::json::parse(&text).unwrap(), event);
     assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
 }
 
@@ -664,7 +664,7 @@ fn huge_arrays_are_diffed_within_similars_deadline() {
 
 #[test]
 fn flat_equality_and_copy_agree_with_serde_json() {
-    let event: Value = serde_json::from_str(&fixture("update.json")).unwrap();
+    let event = crate::json::parse(&fixture("update.json")).unwrap();
     let values = [
         event.clone(),
         event["data"]["config"].clone(),
@@ -688,4 +688,63 @@ fn flat_equality_and_copy_agree_with_serde_json() {
             assert_eq!(same(a, b), a == b, "{a} vs {b}");
         }
     }
+}
+
+// ---- the one JSON policy (crate::json) ----
+
+fn parsed(text: &str) -> Value {
+    crate::json::parse(text).unwrap()
+}
+
+#[test]
+fn an_integer_above_2_pow_64_that_changes_is_a_change() {
+    let previous = parsed(r#"{"Quota": 18446744073709551617}"#);
+    let current = parsed(r#"{"Quota": 18446744073709551618}"#);
+    check(
+        previous.clone(),
+        current.clone(),
+        "~ Quota: 18446744073709551617 -> 18446744073709551618",
+    );
+    let diff = diff_configs(Some(&previous), Some(&current));
+    assert!(
+        diff.unified.contains("-  \"Quota\": 18446744073709551617")
+            && diff.unified.contains("+  \"Quota\": 18446744073709551618"),
+        "{}",
+        diff.unified
+    );
+}
+
+#[test]
+fn numbers_compare_and_print_by_their_exact_text() {
+    check(
+        parsed(r#"{"a": 1}"#),
+        parsed(r#"{"a": 1.0}"#),
+        "~ a: 1 -> 1.0",
+    );
+    check(parsed(r#"{"a": 1e2}"#), parsed(r#"{"a": 1e2}"#), "");
+    assert_eq!(
+        canonical_compact(&parsed("[0.1000000000000000000000001, 1E+2]")),
+        "[0.1000000000000000000000001,1E+2]"
+    );
+}
+
+#[test]
+fn duplicate_keys_last_wins_in_the_diff() {
+    let previous = parsed(r#"{"Port": 22}"#);
+    let current = parsed(r#"{"Port": 22, "Port": 443}"#);
+    check(previous, current, "~ Port: 22 -> 443");
+}
+
+#[test]
+fn field_changes_serialize_numbers_exactly() {
+    let change = FieldChange {
+        path: "Quota".to_owned(),
+        op: ChangeOp::Changed,
+        old: Some(parsed("18446744073709551617")),
+        new: Some(parsed(r#"{"b": 1.0, "a": "x"}"#)),
+    };
+    assert_eq!(
+        serde_json::to_string(&change).unwrap(),
+        r#"{"path":"Quota","op":"changed","old":18446744073709551617,"new":{"a":"x","b":1.0}}"#
+    );
 }

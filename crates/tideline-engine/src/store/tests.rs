@@ -346,8 +346,7 @@ fn reviewing_a_session_writes_no_byte_and_creates_no_file_beside_it() {
     review.add_tag(1, "exfil").unwrap();
     let refused = review
         .write_batch(&[positioned(event_json("3", "create", "2024-05-05T10:00:02Z", "c", "{}"))])
-        .err()
-        .expect("a review connection cannot add events");
+        .expect_err("a review connection cannot add events");
     assert!(matches!(refused, StoreError::ReadOnly { .. }), "{refused}");
     drop(review);
 

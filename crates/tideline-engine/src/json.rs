@@ -1,0 +1,368 @@
+//! json: THE parse of an event body. Every reader of an event's JSON (the wire mapping, the
+//! diff, the detections, the exports, the timeline detail) reads it through [`parse`], so that
+//! one event never means two different things to two parts of Tideline.
+//!
+//! The policy, where RFC 8259 leaves a choice (the stored body stays verbatim whatever it is):
+//!
+//! - **Duplicate names: the last one wins**, at every level. RFC 8259 §4 says names "SHOULD be
+//!   unique" and that with duplicates "many implementations report the last name/value pair
+//!   only"; that is the common reading, so it is ours everywhere (extraction and diff alike).
+//! - **Unpaired surrogate escapes** (`"\ud800"`) read as U+FFFD. RFC 8259 §8.2 allows such
+//!   strings but says their behaviour is unpredictable; rejecting them would let one hostile
+//!   character hide a whole event's meaning (a config diff, who made the change). Each
+//!   unpaired escape becomes one U+FFFD and nothing around it is lost.
+//! - **Numbers keep their exact text**: `18446744073709551617` stays exact (a change in it is a
+//!   change), and `1.0` and `1` are different texts. (An integer that fits 64 bits is kept as
+//!   that integer, so `-0` reads as `0`.)
+//! - Everything else is strict JSON: no comments, no trailing commas, no control characters
+//!   in strings, nothing after the value. Nesting is capped at 128 levels (the parser's
+//!   recursion limit), so no input can overflow the stack.
+//!
+//! The parser is `serde_json_lenient` (Google's serde_json fork) with `arbitrary_precision`;
+//! being a separate crate, that feature does not change how serde_json behaves elsewhere.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json_lenient::de::Deserializer as JsonDeserializer;
+
+pub use serde_json_lenient::{Map, Number, Value};
+
+/// Why a text is not JSON (under the policy above).
+#[derive(Debug)]
+pub struct JsonError(serde_json_lenient::Error);
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// Parses one JSON text under Tideline's policy (see the module docs).
+pub fn parse(text: &str) -> Result<Value, JsonError> {
+    match repair_unpaired_surrogates(text) {
+        Some(repaired) => parse_strict(&repaired),
+        None => parse_strict(text),
+    }
+}
+
+/// A body that is unreadable (it never is for a stored event: wire parsed it) reads as `null`.
+pub fn parse_or_null(text: &str) -> Value {
+    parse(text).unwrap_or(Value::Null)
+}
+
+/// The text of a value read as a string field: a string as it is, a number as its exact text
+/// (`123456789012` for an account id sent as a number); anything else is absent.
+pub fn text(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(text) => Some(text),
+        Value::Number(number) => Some(number.as_str()),
+        _ => None,
+    }
+}
+
+fn parse_strict(text: &str) -> Result<Value, JsonError> {
+    // Arguments: replace invalid characters (lone surrogates) with U+FFFD; then no newlines,
+    // no control characters, no `\v` and no `\x` escapes in strings.
+    let mut deserializer =
+        JsonDeserializer::from_slice_with_options(text.as_bytes(), true, false, false, false, false);
+    deserializer.set_ignore_trailing_commas(false);
+    deserializer.set_allow_comments(false);
+    let value = ValueSeed
+        .deserialize(&mut deserializer)
+        .map_err(JsonError)?;
+    deserializer.end().map_err(JsonError)?;
+    Ok(value)
+}
+
+/// The key under which the parser (with `arbitrary_precision`) hands a number's exact text to
+/// a visitor, as a one-entry map. An event may contain an object with this very key: the
+/// library's own `Value` would then fail the whole event ("invalid number") or read it as a
+/// number, so one hostile key would hide the event. [`ValueSeed`] reads such an object as an
+/// object unless it is exactly one entry whose value is a valid number's text (then it is
+/// indistinguishable from a number, and reads as one; the stored body keeps it verbatim).
+const NUMBER_TOKEN: &str = "$serde_json_lenient::private::Number";
+
+/// Builds a [`Value`] like the library's own deserializer, except that an object is never
+/// mistaken for a number's text (see [`NUMBER_TOKEN`]); duplicate names: last wins.
+struct ValueSeed;
+
+impl<'de> DeserializeSeed<'de> for ValueSeed {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ValueSeed)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        let Some(first) = map.next_key::<String>()? else {
+            return Ok(Value::Object(object));
+        };
+        let first_value = map.next_value_seed(ValueSeed)?;
+        let mut next = map.next_key::<String>()?;
+        if first == NUMBER_TOKEN
+            && next.is_none()
+            && let Value::String(text) = &first_value
+            && let Ok(number) = text.parse::<Number>()
+        {
+            return Ok(Value::Number(number));
+        }
+        object.insert(first, first_value);
+        while let Some(key) = next {
+            let value = map.next_value_seed(ValueSeed)?;
+            object.insert(key, value);
+            next = map.next_key::<String>()?;
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// `text` with every unpaired surrogate escape rewritten as `\ufffd`, or `None` if it has none.
+///
+/// serde_json_lenient's own replacement swallows the escape that follows a lone leading
+/// surrogate (`"\ud800\u0041"` would read as `"\u{fffd}"`, losing the `A`), so unpaired
+/// escapes are replaced here first, one for one. Escapes occur only in strings (elsewhere a
+/// backslash is a syntax error either way), so a scan from escape to escape is exact.
+fn repair_unpaired_surrogates(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut unpaired: Vec<usize> = Vec::new();
+    let mut at = 0;
+    // `at` may pass the end (a trailing backslash); `get` then ends the scan.
+    while let Some(offset) = bytes
+        .get(at..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
+    {
+        let escape = at + offset;
+        let Some(unit) = unicode_escape(bytes, escape) else {
+            // `\"`, `\\`, `\n` …: skip the escaped byte too, so `\\` is never read as a start.
+            at = escape + 2;
+            continue;
+        };
+        at = escape + 6;
+        match unit {
+            0xD800..=0xDBFF => match unicode_escape(bytes, at) {
+                Some(0xDC00..=0xDFFF) => at += 6,
+                _ => unpaired.push(escape),
+            },
+            0xDC00..=0xDFFF => unpaired.push(escape),
+            _ => {}
+        }
+    }
+    if unpaired.is_empty() {
+        return None;
+    }
+    let mut repaired = String::with_capacity(text.len());
+    let mut copied = 0;
+    for escape in unpaired {
+        repaired.push_str(&text[copied..escape]);
+        repaired.push_str("\\ufffd");
+        copied = escape + 6;
+    }
+    repaired.push_str(&text[copied..]);
+    Some(repaired)
+}
+
+/// The code unit of a `\uXXXX` escape starting at `at`, if there is one.
+fn unicode_escape(bytes: &[u8], at: usize) -> Option<u32> {
+    let escape = bytes.get(at..at + 6)?;
+    if escape[0] != b'\\' || escape[1] != b'u' {
+        return None;
+    }
+    escape[2..].iter().try_fold(0_u32, |unit, &digit| {
+        Some(unit * 16 + char::from(digit).to_digit(16)?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn string(json: &str) -> String {
+        match parse(json) {
+            Ok(Value::String(text)) => text,
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_object_named_like_the_parsers_number_marker_is_read_not_refused() {
+        // The library's own Value refuses the first and would read the others wrongly.
+        let key = NUMBER_TOKEN;
+        let value = parse(&format!(r#"{{"tags":{{"{key}":"not a number"}}}}"#)).unwrap();
+        assert_eq!(value["tags"][key], Value::String("not a number".into()));
+        let value = parse(&format!(r#"{{"tags":{{"{key}":"5","Name":"x"}}}}"#)).unwrap();
+        assert_eq!(value["tags"]["Name"], Value::String("x".into()));
+        let value = parse(&format!(r#"{{"tags":{{"{key}":{{"a":1}}}}}}"#)).unwrap();
+        assert!(value["tags"][key].is_object());
+        // Exactly one entry whose value is a number's text cannot be told from a number.
+        let value = parse(&format!(r#"{{"n":{{"{key}":"5"}}}}"#)).unwrap();
+        assert_eq!(text(&value["n"]), Some("5"));
+        // Escaped spellings of the key are the same key after unescaping.
+        let escaped = key.replace('$', "\\u0024");
+        let value = parse(&format!(r#"{{"t":{{"{escaped}":"x"}}}}"#)).unwrap();
+        assert_eq!(value["t"][key], Value::String("x".into()));
+        let event = format!(
+            r#"{{"id":"1","source":"/s","type":"com.opshelm.asset.update","time":"2024-05-05T14:01:03Z","data":{{"config":{{"Tags":{{"{key}":"hide me"}}}}}}}}"#
+        );
+        assert!(
+            matches!(crate::wire::decode_frame(event), crate::model::Frame::Event(_)),
+            "an attacker-named tag must not quarantine the event"
+        );
+    }
+
+    #[test]
+    fn duplicate_names_last_wins_at_every_level() {
+        let value = parse(r#"{"a":1,"b":{"c":"x","c":"y"},"a":2}"#).unwrap();
+        assert_eq!(text(&value["a"]), Some("2"));
+        assert_eq!(value["b"]["c"], Value::String("y".into()));
+        assert_eq!(value.as_object().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn unpaired_surrogates_read_as_replacement_characters_and_lose_nothing_else() {
+        assert_eq!(string(r#""Mozilla/5.0 \ud800""#), "Mozilla/5.0 \u{fffd}");
+        assert_eq!(string(r#""\udc00x""#), "\u{fffd}x");
+        assert_eq!(string(r#""\ud800\u0041""#), "\u{fffd}A");
+        assert_eq!(string(r#""\ud800\ud800\udc00""#), "\u{fffd}\u{10000}");
+        assert_eq!(string(r#""\uD800\n""#), "\u{fffd}\n");
+        assert_eq!(
+            string(r#""\\ud800""#),
+            "\\ud800",
+            "an escaped backslash is no escape"
+        );
+        for broken in ["\"\\", "\"\\u", "\"\\ud800\\", "\"\\ud800\\u", "\\"] {
+            assert!(parse(broken).is_err(), "{broken:?}");
+        }
+        assert_eq!(
+            string(r#""\ud83d\ude00""#),
+            "\u{1f600}",
+            "a pair is a character"
+        );
+        assert_eq!(
+            parse(r#"{"k\udfff":1}"#)
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap(),
+            "k\u{fffd}",
+            "in names too"
+        );
+    }
+
+    #[test]
+    fn the_parser_alone_would_swallow_the_escape_after_a_lone_surrogate() {
+        // Why `repair_unpaired_surrogates` exists; if this starts failing, the parser was
+        // fixed and the repair may go.
+        let swallowed = parse_strict(r#""\ud800\u0041""#).unwrap();
+        assert_eq!(swallowed, Value::String("\u{fffd}".into()));
+    }
+
+    #[test]
+    fn numbers_keep_their_exact_text() {
+        for number in [
+            "18446744073709551617",
+            "-18446744073709551617",
+            "1.0",
+            "1",
+            "1e2",
+            "1E+2",
+            "0.1000000000000000000000001",
+            "123456789012",
+        ] {
+            let value = parse(number).unwrap();
+            assert_eq!(text(&value), Some(number));
+            assert_eq!(value.to_string(), number);
+        }
+        assert_ne!(parse("1.0").unwrap(), parse("1").unwrap());
+        assert_ne!(
+            parse("18446744073709551617").unwrap(),
+            parse("18446744073709551616").unwrap()
+        );
+    }
+
+    #[test]
+    fn everything_else_is_strict_json() {
+        for bad in [
+            "{\"a\":1,}",
+            "[1,2,]",
+            "{\"a\":1} // note",
+            "/* c */ {\"a\":1}",
+            "{\"a\":\"line\nbreak\"}",
+            "{\"a\":\"tab\there\"}",
+            "{\"a\":\"\\x41\"}",
+            "{\"a\":\"\\v\"}",
+            "{\"a\":1} {\"b\":2}",
+            "{\"a\":01}",
+            "{\"a\":\"\\uZZZZ\"}",
+            "{'a':1}",
+            "NaN",
+            "",
+        ] {
+            assert!(parse(bad).is_err(), "accepted {bad:?}");
+        }
+        assert!(parse(" {\"a\":[1,2,{\"b\":null}]} \n").is_ok());
+    }
+
+    #[test]
+    fn nesting_is_capped_without_overflowing_the_stack() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn string_fields_read_numbers_as_their_digits_and_nothing_else() {
+        let value = parse(r#"{"s":"x","n":123456789012,"b":true,"o":{},"z":null}"#).unwrap();
+        assert_eq!(text(&value["s"]), Some("x"));
+        assert_eq!(text(&value["n"]), Some("123456789012"));
+        for absent in ["b", "o", "z", "missing"] {
+            assert_eq!(text(&value[absent]), None, "{absent}");
+        }
+    }
+}
