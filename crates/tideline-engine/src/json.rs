@@ -66,8 +66,14 @@ pub fn text(value: &Value) -> Option<&str> {
 fn parse_strict(text: &str) -> Result<Value, JsonError> {
     // Arguments: replace invalid characters (lone surrogates) with U+FFFD; then no newlines,
     // no control characters, no `\v` and no `\x` escapes in strings.
-    let mut deserializer =
-        JsonDeserializer::from_slice_with_options(text.as_bytes(), true, false, false, false, false);
+    let mut deserializer = JsonDeserializer::from_slice_with_options(
+        text.as_bytes(),
+        true,
+        false,
+        false,
+        false,
+        false,
+    );
     deserializer.set_ignore_trailing_commas(false);
     deserializer.set_allow_comments(false);
     let value = ValueSeed
@@ -248,7 +254,10 @@ mod tests {
             r#"{{"id":"1","source":"/s","type":"com.opshelm.asset.update","time":"2024-05-05T14:01:03Z","data":{{"config":{{"Tags":{{"{key}":"hide me"}}}}}}}}"#
         );
         assert!(
-            matches!(crate::wire::decode_frame(event), crate::model::Frame::Event(_)),
+            matches!(
+                crate::wire::decode_frame(event),
+                crate::model::Frame::Event(_)
+            ),
             "an attacker-named tag must not quarantine the event"
         );
     }

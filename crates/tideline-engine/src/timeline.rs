@@ -4,13 +4,17 @@
 //! Everything a screen shows is decided here, as plain strings: the UI renders, it does not
 //! compute. Values from events stay text; nothing here interprets them as markup.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::attribution::{method_reason, principal_short};
 use crate::diff::{self, ChangeOp, SideBySideRow, canonical_compact, canonical_pretty};
 use crate::json::{self, Value};
 use crate::model::ChangeKind;
 use crate::store::{Annotations, Session, StoreError, StoredEvent, format_time};
+
+// The query types are the store's (it is asked with them), re-exported beside the read models
+// that take them.
+pub use crate::store::{Facet, TimelineQuery};
 
 /// How many field changes a row's one-line summary names.
 const SUMMARY_ITEMS: usize = 4;
@@ -20,52 +24,6 @@ const PAGE_LIMIT_MAX: u64 = 1_000;
 const FACET_VALUES: u64 = 50;
 /// How much of a quarantined frame the view shows.
 const QUARANTINE_PREVIEW_BYTES: usize = 2_048;
-
-/// What the change list is filtered by. Empty lists and `None` filter nothing; filters combine.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(default)]
-pub struct TimelineQuery {
-    pub changes: Vec<ChangeKind>,
-    pub asset_types: Vec<String>,
-    pub methods: Vec<String>,
-    pub principals: Vec<String>,
-    pub regions: Vec<String>,
-    pub accounts: Vec<String>,
-    /// RFC 3339; inclusive.
-    pub time_from: Option<String>,
-    pub time_to: Option<String>,
-    /// Free text over asset names, types, principals, source IPs and actions.
-    pub text: Option<String>,
-    /// Pivot to one asset.
-    pub asset_name: Option<String>,
-    /// Only events the analyst starred.
-    pub starred_only: bool,
-    /// Only events carrying any of these annotation tags.
-    pub tags: Vec<String>,
-    /// Only changes on this weekday (0 = Monday … 6 = Sunday, UTC) …
-    pub weekday: Option<u8>,
-    /// … and/or in this hour of the day (0–23, UTC): a heatmap cell.
-    pub hour: Option<u8>,
-    /// Only the events behind this finding (its key).
-    pub finding: Option<String>,
-    /// Only events stored up to this arrival number: a paused view stays exactly as it was
-    /// while new events arrive.
-    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
-    pub max_seq: Option<i64>,
-}
-
-/// The columns a facet can count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Facet {
-    Asset,
-    Change,
-    AssetType,
-    Method,
-    Principal,
-    Region,
-    Account,
-}
 
 /// One change in the list.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,5 +1,5 @@
 //! wire: the ONE mapping from EventStream wire JSON (a CloudEvents 1.0 object, see
-//! `shared/eventstream/README.md`) to Tideline's [`model`](crate::model).
+//! `docs/eventstream.md`) to Tideline's [`model`](crate::model).
 //!
 //! Adapting to a differing real schema is a change to this file only. The event's JSON is
 //! kept verbatim in [`EventRecord::body`], so nothing is lost if this mapping is wrong.

@@ -4,7 +4,34 @@
 //! findings always equal a rebuild from scratch.
 
 use super::{DetectionSettings, Detector, Finding, RuleStatus};
-use crate::store::{Session, StoreError};
+use crate::store::{Session, StoreError, StoredFinding};
+
+/// A session's findings in the rules' types. The store keeps them as plain rows
+/// ([`StoredFinding`]); these convert, so every caller reads and writes [`Finding`]s.
+impl Session {
+    /// Every stored finding, oldest first.
+    pub fn findings(&self) -> Result<Vec<Finding>, StoreError> {
+        Ok(self
+            .stored_findings()?
+            .into_iter()
+            .map(Finding::from)
+            .collect())
+    }
+
+    /// Replaces every stored finding with `findings` (after a rebuild).
+    pub fn replace_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
+        self.replace_stored_findings(&stored(findings))
+    }
+
+    /// Adds findings, or replaces those with the same key (a grouped finding that grew).
+    pub fn upsert_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
+        self.upsert_stored_findings(&stored(findings))
+    }
+}
+
+fn stored(findings: &[Finding]) -> Vec<StoredFinding> {
+    findings.iter().map(StoredFinding::from).collect()
+}
 
 pub struct DetectionRunner {
     settings: DetectionSettings,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::values::{count, format_time, micros_to_time};
 use super::{Session, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,7 +38,7 @@ impl Session {
         let exists: Option<i64> = self
             .conn
             .query_row("SELECT seq FROM events WHERE seq = ?1", [seq], |row| {
-                row.get(0)
+                row.get("seq")
             })
             .optional()?;
         exists
@@ -134,17 +135,14 @@ impl Session {
         for &seq in seqs {
             let starred = star.exists([seq])?;
             let tag_list: Vec<String> = tags
-                .query_map([seq], |row| row.get(0))?
+                .query_map([seq], |row| row.get("tag"))?
                 .collect::<Result<_, _>>()?;
             let comment_list: Vec<Comment> = comments
                 .query_map([seq], |row| {
-                    let micros: i64 = row.get(2)?;
                     Ok(Comment {
-                        id: row.get(0)?,
-                        body: row.get(1)?,
-                        created_at: super::format_time(
-                            DateTime::from_timestamp_micros(micros).unwrap_or_default(),
-                        ),
+                        id: row.get("id")?,
+                        body: row.get("body")?,
+                        created_at: format_time(micros_to_time(row.get("created_us")?)),
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -163,23 +161,19 @@ impl Session {
     }
 
     pub fn starred_count(&self) -> Result<u64, StoreError> {
-        let count: i64 = self
+        Ok(self
             .conn
-            .query_row("SELECT count(*) FROM notes.event_stars", [], |row| row.get(0))?;
-        Ok(count.max(0) as u64)
+            .query_row("SELECT count(*) AS n FROM notes.event_stars", [], |row| {
+                count(row, "n")
+            })?)
     }
 
     /// Every tag in use, with how many events carry it.
     pub fn tag_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut statement = self.conn.prepare(
-            "SELECT tag, count(*) FROM notes.event_tags GROUP BY tag ORDER BY count(*) DESC, tag",
+            "SELECT tag, count(*) AS n FROM notes.event_tags GROUP BY tag ORDER BY n DESC, tag",
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, i64>(1)?.max(0) as u64,
-            ))
-        })?;
+        let rows = statement.query_map([], |row| Ok((row.get("tag")?, count(row, "n")?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -1,16 +1,48 @@
-//! findings: storing what the detection rules found, and reading it back.
+//! findings: storing what the detection rules found (in the notes database), and reading it
+//! back. The store keeps findings as plain rows; `detect` converts them to and from its types.
+
+use std::collections::HashMap;
 
 // Deferred transactions: under review the session file is read-only, and an immediate one
 // would ask for a write lock on every attached database, the evidence included.
 use rusqlite::{TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
 
-use super::reads::{EVENT_COLUMNS, stored_event};
-use super::{Session, StoreError, StoredEvent};
-use crate::detect::{EventRef, Finding, RuleId, Severity};
+use super::{Session, StoreError};
+
+/// An event behind a finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EventRef {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: i64,
+    pub source: String,
+    pub event_id: String,
+}
+
+/// A finding as stored, one row of `notes.findings`: the rule and severity by name, the time of
+/// its first event in microseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFinding {
+    /// Unique per finding.
+    pub key: String,
+    pub rule: String,
+    pub severity: String,
+    pub asset: Option<String>,
+    pub principal: Option<String>,
+    pub summary: String,
+    pub time_us: i64,
+    pub events: Vec<EventRef>,
+    pub asset_label: Option<String>,
+    pub principal_short: Option<String>,
+}
 
 impl Session {
     /// Replaces every stored finding with `findings` (after a rebuild).
-    pub fn replace_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
+    pub fn replace_stored_findings(
+        &mut self,
+        findings: &[StoredFinding],
+    ) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
@@ -22,7 +54,7 @@ impl Session {
     }
 
     /// Adds findings, or replaces those with the same key (a grouped finding that grew).
-    pub fn upsert_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
+    pub fn upsert_stored_findings(&mut self, findings: &[StoredFinding]) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
@@ -32,46 +64,37 @@ impl Session {
     }
 
     /// Every stored finding, oldest first.
-    pub fn findings(&self) -> Result<Vec<Finding>, StoreError> {
+    pub fn stored_findings(&self) -> Result<Vec<StoredFinding>, StoreError> {
         let mut statement = self.conn.prepare(
             "SELECT key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short FROM notes.findings ORDER BY time_us, key",
         )?;
         let rows = statement.query_map([], |row| {
-            let rule: String = row.get(1)?;
-            let severity: String = row.get(2)?;
-            let events: String = row.get(7)?;
-            let time_us: i64 = row.get(6)?;
-            Ok(Finding {
-                key: row.get(0)?,
-                rule: RuleId::parse(&rule).unwrap_or(RuleId::OffHours),
-                severity: Severity::parse(&severity).unwrap_or(Severity::Low),
-                asset: row.get(3)?,
-                asset_label: row.get(8)?,
-                principal: row.get(4)?,
-                principal_short: row.get(9)?,
-                summary: row.get(5)?,
-                time: chrono::DateTime::from_timestamp_micros(time_us)
-                    .map(super::format_time)
-                    .unwrap_or_default(),
-                time_us,
-                events: serde_json::from_str::<Vec<EventRef>>(&events).unwrap_or_default(),
+            let events: String = row.get("events")?;
+            Ok(StoredFinding {
+                key: row.get("key")?,
+                rule: row.get("rule")?,
+                severity: row.get("severity")?,
+                asset: row.get("asset")?,
+                principal: row.get("principal")?,
+                summary: row.get("summary")?,
+                time_us: row.get("time_us")?,
+                events: serde_json::from_str(&events).unwrap_or_default(),
+                asset_label: row.get("asset_label")?,
+                principal_short: row.get("principal_short")?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The rules that flagged each of `seqs`.
-    pub fn finding_rules_of(
-        &self,
-        seqs: &[i64],
-    ) -> Result<std::collections::HashMap<i64, Vec<String>>, StoreError> {
+    pub fn finding_rules_of(&self, seqs: &[i64]) -> Result<HashMap<i64, Vec<String>>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT DISTINCT f.rule FROM notes.finding_events fe JOIN notes.findings f ON f.key = fe.key WHERE fe.seq = ?1 ORDER BY f.rule",
+            "SELECT DISTINCT f.rule AS rule FROM notes.finding_events fe JOIN notes.findings f ON f.key = fe.key WHERE fe.seq = ?1 ORDER BY f.rule",
         )?;
-        let mut found = std::collections::HashMap::new();
+        let mut found = HashMap::new();
         for &seq in seqs {
             let rules: Vec<String> = statement
-                .query_map([seq], |row| row.get(0))?
+                .query_map([seq], |row| row.get("rule"))?
                 .collect::<Result<_, _>>()?;
             if !rules.is_empty() {
                 found.insert(seq, rules);
@@ -79,17 +102,9 @@ impl Session {
         }
         Ok(found)
     }
-
-    /// Events with an arrival number above `seq`, in arrival order (for incremental detection).
-    pub fn events_after(&self, seq: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq");
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map([seq], stored_event)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
 }
 
-fn upsert(tx: &rusqlite::Transaction<'_>, findings: &[Finding]) -> Result<(), StoreError> {
+fn upsert(tx: &rusqlite::Transaction<'_>, findings: &[StoredFinding]) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO notes.findings (key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
@@ -104,8 +119,8 @@ fn upsert(tx: &rusqlite::Transaction<'_>, findings: &[Finding]) -> Result<(), St
         let events = serde_json::to_string(&finding.events).unwrap_or_else(|_| "[]".into());
         insert.execute(params![
             finding.key,
-            finding.rule.as_str(),
-            finding.severity.as_str(),
+            finding.rule,
+            finding.severity,
             finding.asset,
             finding.principal,
             finding.summary,

@@ -68,9 +68,9 @@ impl Session {
         let last_seq = |seq: i64| (seq > 0).then_some(seq);
         let mut verified = 0u64;
         while let Some(row) = rows.next()? {
-            let seq: i64 = row.get(0)?;
-            let body: String = row.get(3)?;
-            let stored: Option<Vec<u8>> = row.get(4)?;
+            let seq: i64 = row.get("seq")?;
+            let body: String = row.get("body")?;
+            let stored: Option<Vec<u8>> = row.get("link")?;
             let expected = link(&previous, &body);
             if stored.as_deref() == Some(expected.as_slice()) {
                 previous = expected;
@@ -88,8 +88,8 @@ impl Session {
             };
             let broken = ChainBreak {
                 seq,
-                source: row.get(1)?,
-                event_id: row.get(2)?,
+                source: row.get("source")?,
+                event_id: row.get("event_id")?,
                 reason,
             };
             return Ok(Verification {
@@ -110,9 +110,9 @@ impl Session {
     /// Links events stored before the chain existed (a session from schema version 1).
     pub(super) fn fill_missing_links(&mut self) -> Result<(), StoreError> {
         let missing: bool = self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE link IS NULL)",
+            "SELECT EXISTS (SELECT 1 FROM events WHERE link IS NULL) AS missing",
             [],
-            |row| row.get(0),
+            |row| row.get("missing"),
         )?;
         if !missing {
             return Ok(());
@@ -124,8 +124,8 @@ impl Session {
             let mut rows = read.query([])?;
             let mut previous = GENESIS;
             while let Some(row) = rows.next()? {
-                let seq: i64 = row.get(0)?;
-                let body: String = row.get(1)?;
+                let seq: i64 = row.get("seq")?;
+                let body: String = row.get("body")?;
                 previous = link(&previous, &body);
                 write.execute(params![previous.as_slice(), seq])?;
             }
@@ -141,7 +141,7 @@ pub(super) fn chain_head_in(tx: &rusqlite::Transaction<'_>) -> Result<[u8; 32], 
         .query_row(
             "SELECT link FROM events ORDER BY seq DESC LIMIT 1",
             [],
-            |row| row.get(0),
+            |row| row.get("link"),
         )
         .or_else(|error| match error {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),

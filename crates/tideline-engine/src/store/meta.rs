@@ -33,7 +33,7 @@ impl Session {
             .query_row(
                 "SELECT value FROM session_meta WHERE key = ?1",
                 [key],
-                |row| row.get(0),
+                |row| row.get("value"),
             )
             .optional()?)
     }

@@ -4,16 +4,26 @@
 //! tracked by `PRAGMA user_version`) and Tideline's `application_id`, so another program's
 //! database is recognised and left alone. Writes come in batches, one transaction each, and
 //! the stream position is saved in the same transaction as the batch it follows.
+//!
+//! The store owns the types it is asked with and answers in ([`TimelineQuery`], [`StoredEvent`],
+//! [`StoredFinding`]): the layers above re-export or convert them, and nothing here imports
+//! from those layers. Rows are read by column name, never by position.
 
 mod annotations;
+mod assets;
+mod events;
+mod filter;
 mod findings;
 mod integrity;
 mod lock;
 mod meta;
 mod notes;
 mod open;
-mod reads;
+mod quarantine;
+mod query;
+mod summary;
 mod timeline;
+mod values;
 mod writer;
 mod writes;
 
@@ -22,12 +32,17 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use annotations::{Annotations, Comment};
+pub use events::StoredEvent;
+pub use findings::{EventRef, StoredFinding};
 pub use integrity::{ChainBreak, Verification};
 pub use lock::{lock_path, recorder_of};
 pub use meta::keys as meta_keys;
 pub use notes::{NotesLocation, notes_dir, use_notes_dir};
 pub use open::{APPLICATION_ID, BULK_CACHE_KIB, BULK_WAL_BYTES, SCHEMA_VERSION};
-pub use reads::{ChangeCounts, QuarantineRow, SessionSummary, StoredEvent, format_time};
+pub use quarantine::QuarantineRow;
+pub use query::{Facet, TimelineQuery};
+pub use summary::{ChangeCounts, SessionSummary};
+pub use values::format_time;
 pub use writer::{SessionWriter, WriterTotals};
 pub use writes::BatchOutcome;
 
@@ -101,6 +116,11 @@ impl StoreError {
                     path: path.to_owned(),
                     detail: error.to_string(),
                 },
+                // SQLite reports a failed write of its shared-memory index or WAL as an I/O
+                // error without the cause (ENOSPC among them): look at the disk itself.
+                Some(ErrorCode::SystemIoFailure) if disk_is_full(path) => StoreError::DiskFull {
+                    path: path.to_owned(),
+                },
                 _ => self,
             },
             StoreError::Io { source, .. } if source.raw_os_error() == Some(28) => {
@@ -111,6 +131,28 @@ impl StoreError {
             _ => self,
         }
     }
+}
+
+/// Whether the file system holding `path` has no room left for another SQLite page.
+fn disk_is_full(path: &Path) -> bool {
+    let folder = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(folder) = std::ffi::CString::new(folder.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `folder` is a NUL-terminated path and `stats` is valid for writes; statvfs(3)
+    // fills it on success, and it is read only then.
+    let filled = unsafe { libc::statvfs(folder.as_ptr(), stats.as_mut_ptr()) } == 0;
+    if !filled {
+        return false;
+    }
+    // SAFETY: statvfs returned 0, so it initialised `stats`.
+    let stats = unsafe { stats.assume_init() };
+    let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+    free < 64 * 1024
 }
 
 /// An open session file, for recording or for review, with its notes attached.

@@ -89,7 +89,9 @@ pub(super) fn identity(conn: &Connection, path: &Path) -> Result<String, StoreEr
             )
             .optional()?
         && !id.is_empty()
-        && id.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
     {
         return Ok(id);
     }
@@ -104,7 +106,9 @@ pub(super) fn identity(conn: &Connection, path: &Path) -> Result<String, StoreEr
 pub enum NotesLocation {
     File(PathBuf),
     /// No notes folder could be used; notes last as long as the session is open.
-    Memory { why: String },
+    Memory {
+        why: String,
+    },
 }
 
 /// Attaches the notes database of session `identity` as `notes`, creating its tables, and
@@ -187,8 +191,7 @@ pub(super) fn bundle_into(conn: &Connection, copy: &Path) -> Result<(), StoreErr
             ));
         }
         sql.push_str("COMMIT;");
-        conn.execute_batch(&sql)
-            .map_err(StoreError::from)
+        conn.execute_batch(&sql).map_err(StoreError::from)
     })();
     conn.execute("DETACH DATABASE copy", [])?;
     result

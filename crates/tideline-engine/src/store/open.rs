@@ -59,7 +59,9 @@ fn open_for_recording(path: &Path) -> Result<Session, StoreError> {
     let exists = path.exists();
     if exists {
         check_header(path)?;
-    } else if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty())
+    } else if let Some(folder) = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
         && !folder.is_dir()
     {
         return Err(StoreError::Io {
@@ -117,7 +119,9 @@ fn create_or_migrate(path: &Path, lock: RecordingLock) -> Result<Session, StoreE
     }
     if session.meta(keys::SESSION_ID)?.is_none() {
         let id = format!("{:032x}", rand::random::<u128>());
-        session.set_meta(keys::SESSION_ID, &id).map_err(|e| e.on(path))?;
+        session
+            .set_meta(keys::SESSION_ID, &id)
+            .map_err(|e| e.on(path))?;
     }
     session.attach_notes()?;
     Ok(session)

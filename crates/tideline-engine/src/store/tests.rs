@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-use super::{Session, StoreError};
+use super::{Session, StoreError, TimelineQuery};
 use crate::model::{Frame, PositionedFrame, QuarantineReason};
 use crate::wire;
 
@@ -106,7 +106,14 @@ fn the_asset_state_follows_event_time_not_arrival_and_keeps_deleted_assets() {
             "SELECT a.last_change, a.deleted, a.event_count, e.event_id FROM assets a \
              JOIN events e ON e.seq = a.state_seq WHERE a.name = 'sg-1'",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            |row| {
+                Ok((
+                    row.get("last_change")?,
+                    row.get("deleted")?,
+                    row.get("event_count")?,
+                    row.get("event_id")?,
+                ))
+            },
         )
         .unwrap();
     assert_eq!(
@@ -277,20 +284,37 @@ fn a_second_writer_is_refused_naming_the_recording_process_and_the_chain_continu
     let path = dir.path().join("s.tideline");
     let mut first = Session::open_or_create(&path).unwrap();
     first
-        .write_batch(&[positioned(event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}"))])
+        .write_batch(&[positioned(event_json(
+            "1",
+            "create",
+            "2024-05-05T10:00:00Z",
+            "a",
+            "{}",
+        ))])
         .unwrap();
-    let refused = Session::open_or_create(&path).err().expect("a second writer");
+    let refused = Session::open_or_create(&path)
+        .err()
+        .expect("a second writer");
     match &refused {
         StoreError::BeingRecorded { pid, .. } => assert_eq!(*pid, Some(std::process::id())),
         other => panic!("{other}"),
     }
-    assert!(refused.to_string().contains("being recorded by process"), "{refused}");
+    assert!(
+        refused.to_string().contains("being recorded by process"),
+        "{refused}"
+    );
     // A reviewer may read beside the recorder, and sees what it committed.
     assert_eq!(Session::open(&path).unwrap().event_keys().unwrap().len(), 1);
     drop(first);
     let mut second = Session::open_or_create(&path).unwrap();
     second
-        .write_batch(&[positioned(event_json("2", "create", "2024-05-05T10:00:01Z", "b", "{}"))])
+        .write_batch(&[positioned(event_json(
+            "2",
+            "create",
+            "2024-05-05T10:00:01Z",
+            "b",
+            "{}",
+        ))])
         .unwrap();
     let verification = second.verify().unwrap();
     assert!(verification.is_intact(), "{verification:?}");
@@ -321,7 +345,13 @@ fn recorded_session(folder: &std::path::Path) -> std::path::PathBuf {
     session
         .write_batch(&[
             positioned(event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}")),
-            positioned(event_json("2", "update", "2024-05-05T10:00:01Z", "a", r#"{"x":1}"#)),
+            positioned(event_json(
+                "2",
+                "update",
+                "2024-05-05T10:00:01Z",
+                "a",
+                r#"{"x":1}"#,
+            )),
         ])
         .unwrap();
     drop(session);
@@ -331,8 +361,6 @@ fn recorded_session(folder: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn reviewing_a_session_writes_no_byte_and_creates_no_file_beside_it() {
-    use crate::detect::{DetectionRunner, DetectionSettings};
-    use crate::timeline::{TimelineQuery, list_changes};
     let dir = TempDir::new().unwrap();
     let path = recorded_session(dir.path());
     let before = fingerprint(dir.path());
@@ -341,23 +369,59 @@ fn reviewing_a_session_writes_no_byte_and_creates_no_file_beside_it() {
     assert_eq!(review.summary().unwrap().events, 2);
     assert!(review.verify().unwrap().is_intact());
     // Findings and the analyst's notes are kept, in the notes database.
-    DetectionRunner::rebuild(&mut review, DetectionSettings::default()).unwrap();
+    let mut events = Vec::new();
+    review
+        .for_each_event(None, |event| {
+            events.push(super::EventRef {
+                seq: event.seq,
+                source: event.source,
+                event_id: event.event_id,
+            });
+            Ok::<(), StoreError>(())
+        })
+        .unwrap();
+    let finding = super::StoredFinding {
+        key: "off_hours:a".into(),
+        rule: "off_hours".into(),
+        severity: "low".into(),
+        events,
+        asset: None,
+        asset_label: None,
+        principal: None,
+        principal_short: None,
+        summary: "changes at night".into(),
+        time_us: 0,
+    };
+    review
+        .replace_stored_findings(std::slice::from_ref(&finding))
+        .unwrap();
     review.set_starred(2, true, Utc::now()).unwrap();
     review.add_tag(1, "exfil").unwrap();
     let refused = review
-        .write_batch(&[positioned(event_json("3", "create", "2024-05-05T10:00:02Z", "c", "{}"))])
+        .write_batch(&[positioned(event_json(
+            "3",
+            "create",
+            "2024-05-05T10:00:02Z",
+            "c",
+            "{}",
+        ))])
         .expect_err("a review connection cannot add events");
     assert!(matches!(refused, StoreError::ReadOnly { .. }), "{refused}");
     drop(review);
 
-    assert_eq!(fingerprint(dir.path()), before, "the evidence folder changed");
+    assert_eq!(
+        fingerprint(dir.path()),
+        before,
+        "the evidence folder changed"
+    );
     let again = Session::open(&path).unwrap();
     let starred = TimelineQuery {
         starred_only: true,
         ..TimelineQuery::default()
     };
-    assert_eq!(list_changes(&again, &starred, 0, 10).unwrap().total, 1);
+    assert_eq!(again.count_changes(&starred).unwrap(), 1);
     assert_eq!(again.annotations(1).unwrap().tags, ["exfil"]);
+    assert_eq!(again.stored_findings().unwrap(), [finding]);
     assert!(matches!(again.notes(), super::NotesLocation::File(_)));
     drop(again);
     assert_eq!(fingerprint(dir.path()), before);
@@ -370,7 +434,13 @@ fn a_crashed_recorders_wal_is_read_from_a_private_copy_not_recovered_in_place() 
     let path = live.path().join("s.tideline");
     let mut recorder = Session::open_or_create(&path).unwrap();
     recorder
-        .write_batch(&[positioned(event_json("1", "create", "2024-05-05T10:00:00Z", "a", "{}"))])
+        .write_batch(&[positioned(event_json(
+            "1",
+            "create",
+            "2024-05-05T10:00:00Z",
+            "a",
+            "{}",
+        ))])
         .unwrap();
     // What a kill -9 leaves: the file and a WAL holding committed events not yet checkpointed.
     let crashed = dir.path().join("s.tideline");
@@ -382,10 +452,18 @@ fn a_crashed_recorders_wal_is_read_from_a_private_copy_not_recovered_in_place() 
     std::fs::copy(&wal, &crashed_wal).unwrap();
     drop(recorder);
     let before = fingerprint(dir.path());
-    assert!(before.iter().any(|(name, size, _)| name.ends_with("-wal") && *size > 0));
+    assert!(
+        before
+            .iter()
+            .any(|(name, size, _)| name.ends_with("-wal") && *size > 0)
+    );
 
     let review = Session::open(&crashed).unwrap();
-    assert_eq!(review.event_keys().unwrap().len(), 1, "the WAL's events are read");
+    assert_eq!(
+        review.event_keys().unwrap().len(),
+        1,
+        "the WAL's events are read"
+    );
     assert!(review.verify().unwrap().is_intact());
     drop(review);
     assert_eq!(fingerprint(dir.path()), before);
@@ -396,12 +474,16 @@ fn a_copy_bundles_the_analysts_notes() {
     let dir = TempDir::new().unwrap();
     let path = recorded_session(dir.path());
     let review = Session::open(&path).unwrap();
-    review.add_comment(1, "opened to the attacker", Utc::now()).unwrap();
+    review
+        .add_comment(1, "opened to the attacker", Utc::now())
+        .unwrap();
     let copy = dir.path().join("copy.tideline");
     review.save_copy(&copy).unwrap();
     let bundled: i64 = Connection::open(&copy)
         .unwrap()
-        .query_row("SELECT count(*) FROM event_comments", [], |row| row.get(0))
+        .query_row("SELECT count(*) AS n FROM event_comments", [], |row| {
+            row.get("n")
+        })
         .unwrap();
     assert_eq!(bundled, 1);
 }
@@ -425,7 +507,6 @@ fn a_session_file_that_could_not_be_created_is_not_left_behind() {
 
 #[test]
 fn annotations_are_kept_per_event_and_filter_the_timeline() {
-    use crate::timeline::{TimelineQuery, list_changes};
     let dir = TempDir::new().unwrap();
     let mut session = new_session(&dir);
     session
@@ -445,16 +526,17 @@ fn annotations_are_kept_per_event_and_filter_the_timeline() {
         starred_only: true,
         ..TimelineQuery::default()
     };
-    let page = list_changes(&session, &starred, 0, 10).unwrap();
-    assert_eq!(page.rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [1]);
+    let page = session.page_changes(&starred, 0, 10).unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
     let tagged = TimelineQuery {
         tags: vec!["exfil".into()],
         ..TimelineQuery::default()
     };
-    let page = list_changes(&session, &tagged, 0, 10).unwrap();
-    assert_eq!(page.total, 1);
+    assert_eq!(session.count_changes(&tagged).unwrap(), 1);
+    let page = session.page_changes(&tagged, 0, 10).unwrap();
+    let notes = session.annotations(page[0].seq).unwrap();
     assert_eq!(
-        (page.rows[0].tags.clone(), page.rows[0].comment_count),
+        (notes.tags, notes.comments.len()),
         (vec!["exfil".to_owned()], 1)
     );
     assert_eq!(
@@ -466,7 +548,7 @@ fn annotations_are_kept_per_event_and_filter_the_timeline() {
         "annotations are outside the chain"
     );
     session.set_starred(1, false, now).unwrap();
-    assert_eq!(list_changes(&session, &starred, 0, 10).unwrap().total, 0);
+    assert_eq!(session.count_changes(&starred).unwrap(), 0);
 }
 
 #[test]
@@ -479,7 +561,7 @@ fn the_change_list_is_counted_and_paged_from_its_partial_index() {
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap();
         let rows = statement
-            .query_map([], |row| row.get::<_, String>(3))
+            .query_map([], |row| row.get::<_, String>("detail"))
             .unwrap();
         rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
     };
@@ -501,7 +583,7 @@ fn new_sessions_use_16_kib_pages_and_the_writer_a_large_wal() {
     let pragma = |name: &str| -> i64 {
         session
             .conn
-            .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+            .query_row(&format!("PRAGMA {name}"), [], |row| row.get(name))
             .unwrap()
     };
     assert_eq!(pragma("page_size"), 16_384);

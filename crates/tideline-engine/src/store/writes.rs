@@ -50,7 +50,8 @@ impl Session {
     /// A full disk is [`StoreError::DiskFull`]; the batch is rolled back and the file stays valid.
     pub fn write_batch(&mut self, frames: &[PositionedFrame]) -> Result<BatchOutcome, StoreError> {
         let path = self.path.clone();
-        self.write_batch_once(frames).map_err(|error| error.on(&path))
+        self.write_batch_once(frames)
+            .map_err(|error| error.on(&path))
     }
 
     fn write_batch_once(&mut self, frames: &[PositionedFrame]) -> Result<BatchOutcome, StoreError> {

@@ -1,0 +1,67 @@
+//! query: what the store's reads of the change list are filtered and counted by. The store owns
+//! these types; the read models above it (`timeline`, `insights`, `export`) re-export them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::ChangeKind;
+
+/// What the change list is filtered by. Empty lists and `None` filter nothing; filters combine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
+pub struct TimelineQuery {
+    pub changes: Vec<ChangeKind>,
+    pub asset_types: Vec<String>,
+    pub methods: Vec<String>,
+    pub principals: Vec<String>,
+    pub regions: Vec<String>,
+    pub accounts: Vec<String>,
+    /// RFC 3339; inclusive.
+    pub time_from: Option<String>,
+    pub time_to: Option<String>,
+    /// Free text over asset names, types, principals, source IPs and actions.
+    pub text: Option<String>,
+    /// Pivot to one asset.
+    pub asset_name: Option<String>,
+    /// Only events the analyst starred.
+    pub starred_only: bool,
+    /// Only events carrying any of these annotation tags.
+    pub tags: Vec<String>,
+    /// Only changes on this weekday (0 = Monday … 6 = Sunday, UTC) …
+    pub weekday: Option<u8>,
+    /// … and/or in this hour of the day (0–23, UTC): a heatmap cell.
+    pub hour: Option<u8>,
+    /// Only the events behind this finding (its key).
+    pub finding: Option<String>,
+    /// Only events stored up to this arrival number: a paused view stays exactly as it was
+    /// while new events arrive.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub max_seq: Option<i64>,
+}
+
+/// The columns a facet can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Asset,
+    Change,
+    AssetType,
+    Method,
+    Principal,
+    Region,
+    Account,
+}
+
+impl Facet {
+    /// The `events` column this facet counts.
+    pub(super) fn column(self) -> &'static str {
+        match self {
+            Facet::Asset => "asset_name",
+            Facet::Change => "change",
+            Facet::AssetType => "asset_type",
+            Facet::Method => "method",
+            Facet::Principal => "principal",
+            Facet::Region => "asset_region",
+            Facet::Account => "asset_account",
+        }
+    }
+}
