@@ -2,20 +2,23 @@
 //! demo), reviewing a saved one offline, resuming its recording — and the live status the
 //! page watches.
 //!
+//! Recording is the engine's [`Recording`] (the CLI starts the same one) and findings its
+//! [`FindingsKeeper`]; this module only holds the open session, and one cancellation token per
+//! session that stops its recording, its findings and its status bridge together.
 //! Reads go through their own connection to the session file (WAL lets it read while the
 //! writer thread commits), so queries never wait for ingest and ingest never waits for them.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventstream_sim::{RunningSim, Scenario, SimConfig, StreamSource};
 use serde::Serialize;
-use tideline_engine::ingest::{
-    ApiKey, ConnectionState, Endpoint, IngestOptions, IngestStatus, Recorder,
-};
-use tideline_engine::store::{Session, SessionWriter, format_time, meta_keys};
+use tideline_engine::detect::RuleStatus;
+use tideline_engine::detect::keeper::{FindingsKeeper, FindingsState};
+use tideline_engine::ingest::{ApiKey, ConnectionState, Endpoint, IngestOptions, IngestStatus};
+use tideline_engine::recording::{Recording, RecordingRequest, SessionLabels};
+use tideline_engine::store::{Session, format_time, meta_keys};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -91,8 +94,13 @@ pub type Reader = Arc<Mutex<Session>>;
 struct Active {
     info: SessionInfo,
     reader: Reader,
-    /// Stops this session's recording, if it records.
-    stop: Option<CancellationToken>,
+    /// This session's one stop: its recording (if it records), its findings and its bridge.
+    stop: CancellationToken,
+    /// Whether a recording writes this session (imports are refused meanwhile).
+    recording: bool,
+    findings: watch::Receiver<FindingsState>,
+    /// Keeps an offline session's findings current (a recording keeps its own).
+    keeper: Option<FindingsKeeper>,
     /// The in-process demo stream server, kept alive while its session is open.
     _demo: Option<RunningSim>,
 }
@@ -107,8 +115,6 @@ pub struct NewSession {
 
 pub struct SessionHost {
     active: Mutex<Option<Active>>,
-    /// Bumped whenever the session changes, so a closed session's bridge stops publishing.
-    generation: Arc<AtomicU64>,
     live: watch::Sender<LiveStatus>,
     sessions_dir: PathBuf,
     detections: Arc<Detections>,
@@ -120,7 +126,6 @@ impl SessionHost {
     pub fn new(sessions_dir: PathBuf, detections: Arc<Detections>) -> SessionHost {
         SessionHost {
             active: Mutex::new(None),
-            generation: Arc::new(AtomicU64::new(0)),
             live: watch::channel(LiveStatus::none()).0,
             sessions_dir,
             detections,
@@ -135,7 +140,10 @@ impl SessionHost {
     }
 
     pub fn take_launch_error(&self) -> Option<CommandError> {
-        self.launch_error.lock().ok().and_then(|mut slot| slot.take())
+        self.launch_error
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
     }
 
     pub fn current(&self) -> Option<SessionInfo> {
@@ -161,6 +169,14 @@ impl SessionHost {
         self.live.subscribe()
     }
 
+    /// Which rules run on the open session, and why one does not.
+    pub fn rule_statuses(&self) -> Vec<RuleStatus> {
+        self.lock()
+            .as_ref()
+            .map(|active| active.findings.borrow().statuses.clone())
+            .unwrap_or_default()
+    }
+
     /// Runs the seed-incident scenario on loopback and records it through the real SSE path.
     pub async fn start_demo(&self) -> Result<SessionInfo, CommandError> {
         let key = format!("demo-{:016x}", rand::random::<u64>());
@@ -181,7 +197,11 @@ impl SessionHost {
             key_note: None,
             can_resume: false,
         };
-        self.record(info, &path, endpoint, ApiKey::new(key)?, Some(sim))
+        let labels = SessionLabels {
+            name: info.name.clone(),
+            incident: None,
+        };
+        self.record(info, endpoint, ApiKey::new(key)?, labels, Some(sim))
     }
 
     /// Records a real EventStream into a new session; the key goes to the OS keyring, else memory.
@@ -189,43 +209,58 @@ impl SessionHost {
         let endpoint = Endpoint::parse(&new.endpoint)?;
         let key = ApiKey::new(new.api_key)?;
         let (key_storage, key_note) = keystore::store(&endpoint, &key);
-        let name = Some(new.name.trim().to_owned()).filter(|name| !name.is_empty());
-        let label = name.clone().unwrap_or_else(|| endpoint_host(&endpoint));
-        let path = self.new_session_path(&label)?;
-        {
-            let session = Session::open_or_create(&path)?;
-            session.set_meta(meta_keys::CREATED_AT, &format_time(chrono::Utc::now()))?;
-            if let Some(name) = &name {
-                session.set_meta(meta_keys::NAME, name)?;
-            }
-            if let Some(incident) = new
+        let labels = SessionLabels {
+            name: Some(new.name.trim().to_owned()).filter(|name| !name.is_empty()),
+            incident: new
                 .incident
-                .as_deref()
-                .map(str::trim)
-                .filter(|i| !i.is_empty())
-            {
-                session.set_meta(meta_keys::INCIDENT, incident)?;
-            }
-        }
-        let mut info = read_info(&Session::open(&path)?, &path, SessionMode::Live)?;
-        info.endpoint = Some(endpoint.to_string());
-        info.key_storage = Some(key_storage);
-        info.key_note = key_note;
-        self.record(info, &path, endpoint, key, None)
+                .map(|incident| incident.trim().to_owned())
+                .filter(|incident| !incident.is_empty()),
+        };
+        let label = labels
+            .name
+            .clone()
+            .unwrap_or_else(|| endpoint_host(&endpoint));
+        let path = self.new_session_path(&label)?;
+        let info = SessionInfo {
+            path: path.display().to_string(),
+            name: labels.name.clone(),
+            incident: labels.incident.clone(),
+            mode: SessionMode::Live,
+            endpoint: Some(endpoint.to_string()),
+            key_storage: Some(key_storage),
+            key_note,
+            can_resume: false,
+        };
+        self.record(info, endpoint, key, labels, None)
     }
 
-    /// Opens a saved session for review. Nothing connects anywhere.
+    /// Opens a saved session for review. Nothing connects anywhere, and nothing is written to
+    /// the file: findings and notes go to the notes database.
     pub fn open(&self, path: &Path) -> Result<SessionInfo, CommandError> {
         let reader = Session::open(path)?;
         let info = read_info(&reader, path, SessionMode::Offline)?;
         let reader = Arc::new(Mutex::new(reader));
-        let generation = self.replace(Active {
+        let keeper =
+            in_runtime(|| FindingsKeeper::start(path.to_owned(), self.detections.subscribe()));
+        let stop = CancellationToken::new();
+        let findings = keeper.state();
+        self.replace(Active {
             info: info.clone(),
             reader: reader.clone(),
-            stop: None,
+            stop: stop.clone(),
+            recording: false,
+            findings: findings.clone(),
+            keeper: Some(keeper),
             _demo: None,
         });
-        self.publish_offline(&info, &reader, generation)?;
+        self.publish_offline(&info, &reader, &findings.borrow(), &stop)?;
+        tauri::async_runtime::spawn(offline_bridge(
+            info.clone(),
+            reader,
+            findings,
+            self.live.clone(),
+            stop,
+        ));
         Ok(info)
     }
 
@@ -247,7 +282,6 @@ impl SessionHost {
                 None,
             ),
         };
-        let path = PathBuf::from(&info.path);
         let info = SessionInfo {
             mode: SessionMode::Live,
             key_storage: Some(key_storage),
@@ -255,24 +289,29 @@ impl SessionHost {
             can_resume: false,
             ..info
         };
-        self.record(info, &path, endpoint, key, None)
+        self.record(info, endpoint, key, SessionLabels::default(), None)
     }
 
     /// Closes the open session, stopping its recording.
     pub fn close(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        stop_recording(self.lock().take());
+        stop(self.lock().take());
         self.live.send_replace(LiveStatus::none());
     }
 
-    /// After an import: recount, so the page sees the new events.
+    /// After an import: read the session anew and recount, so the page sees the new events.
     pub fn refresh(&self) -> Result<(), CommandError> {
-        let (info, reader, recording) = match self.lock().as_ref() {
-            Some(active) => (
-                active.info.clone(),
-                active.reader.clone(),
-                active.stop.is_some(),
-            ),
+        let (info, reader, recording, stop) = match self.lock().as_ref() {
+            Some(active) => {
+                if let Some(keeper) = &active.keeper {
+                    keeper.session_changed();
+                }
+                (
+                    active.info.clone(),
+                    active.reader.clone(),
+                    active.recording,
+                    active.stop.clone(),
+                )
+            }
             None => return Ok(()),
         };
         if recording {
@@ -285,95 +324,81 @@ impl SessionHost {
                 .send_modify(|status| status.newest_seq = newest_seq);
             return Ok(());
         }
-        // A review connection reads the file as immutable: after an import wrote to it, read
-        // it anew.
+        // A review connection reads the file as it was when opened: after an import wrote to
+        // it, read it anew.
         let fresh = Session::open(Path::new(&info.path))?;
         *reader.lock().map_err(|_| CommandError::NoSession)? = fresh;
-        self.publish_offline(&info, &reader, self.generation.load(Ordering::SeqCst))
+        let findings = self
+            .lock()
+            .as_ref()
+            .map(|active| active.findings.borrow().clone())
+            .unwrap_or_default();
+        self.publish_offline(&info, &reader, &findings, &stop)
     }
 
     fn publish_offline(
         &self,
         info: &SessionInfo,
         reader: &Reader,
-        generation: u64,
+        findings: &FindingsState,
+        stop: &CancellationToken,
     ) -> Result<(), CommandError> {
-        let session = reader.lock().map_err(|_| CommandError::NoSession)?;
-        let summary = session.summary()?;
-        let newest_seq = session.newest_seq()?;
-        let next = LiveStatus {
-            session: Some(info.clone()),
-            connection: ConnectionState::Offline,
-            received: 0,
-            stored: summary.events,
-            duplicates: summary.duplicates,
-            quarantined: summary.quarantined,
-            newest_event_time: summary.last_time,
-            newest_seq,
-            findings: self.detections.count.load(Ordering::SeqCst),
-            findings_version: self.detections.version.load(Ordering::SeqCst),
-        };
-        publish_if_current(&self.live, &self.generation, generation, next);
+        let next = offline_status(info, reader, findings)?;
+        publish_unless_stopped(&self.live, stop, next);
         Ok(())
     }
 
+    /// Starts the engine's recording of `info`'s session and makes it the open one.
     fn record(
         &self,
         info: SessionInfo,
-        path: &Path,
         endpoint: Endpoint,
         key: ApiKey,
+        labels: SessionLabels,
         demo: Option<RunningSim>,
     ) -> Result<SessionInfo, CommandError> {
-        let session = Session::open_or_create(path)?;
-        if info.mode == SessionMode::Live {
-            session.set_meta(meta_keys::ENDPOINT, endpoint.as_str())?;
-        }
-        let reader: Reader = Arc::new(Mutex::new(Session::open(path)?));
-        let writer = SessionWriter::spawn(session)?;
-        let recorder = Recorder::new(endpoint, key, IngestOptions::default(), &writer);
-        let status = recorder.status();
-        let stop = CancellationToken::new();
-        let generation = self.replace(Active {
+        let path = PathBuf::from(&info.path);
+        let recording = in_runtime(|| {
+            Recording::start(RecordingRequest {
+                session: path.clone(),
+                endpoint,
+                key,
+                options: IngestOptions::default(),
+                labels,
+                detections: Some(self.detections.subscribe()),
+            })
+        })?;
+        let reader: Reader = Arc::new(Mutex::new(Session::open(&path)?));
+        let stop = recording.stopper();
+        let status = recording.status();
+        let findings = recording.findings();
+        self.replace(Active {
             info: info.clone(),
             reader: reader.clone(),
-            stop: Some(stop.clone()),
+            stop: stop.clone(),
+            recording: true,
+            findings: findings.clone(),
+            keeper: None,
             _demo: demo,
         });
         tauri::async_runtime::spawn(async move {
-            // The reason a recording stops is published in its status; nothing else to report.
-            let _ = recorder.run(&writer, stop).await;
-            let _ = writer.close().await;
+            // Why a recording stops is published in its status; nothing else to report.
+            let _ = recording.join().await;
         });
-        tauri::async_runtime::spawn(bridge(
+        tauri::async_runtime::spawn(live_bridge(
             status,
+            findings,
             info.clone(),
             reader,
             self.live.clone(),
-            self.detections.clone(),
-            self.generation.clone(),
-            generation,
+            stop,
         ));
         Ok(info)
     }
 
-    /// Makes `active` the open session, stopping the previous one's recording, and starts
-    /// keeping its findings current.
-    fn replace(&self, active: Active) -> u64 {
-        let path = PathBuf::from(&active.info.path);
-        let generation = {
-            let mut slot = self.lock();
-            let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-            stop_recording(slot.replace(active));
-            generation
-        };
-        self.detections.count.store(0, Ordering::SeqCst);
-        let current = self.generation.clone();
-        self.detections
-            .watch_session(&path, self.live.clone(), move || {
-                current.load(Ordering::SeqCst) == generation
-            });
-        generation
+    /// Makes `active` the open session, stopping the previous one.
+    fn replace(&self, active: Active) {
+        stop(self.lock().replace(active));
     }
 
     fn new_session_path(&self, label: &str) -> Result<PathBuf, CommandError> {
@@ -393,17 +418,31 @@ impl SessionHost {
     }
 }
 
-/// Publishes `next` unless the session changed; the check runs under the channel's lock, so it
-/// cannot interleave with `close` (which bumps the generation, then publishes "no session").
-fn publish_if_current(
+/// Runs `start` inside Tauri's Tokio runtime: the engine spawns its tasks on Tokio, and some
+/// callers (the launch's `--open`) are not on a runtime thread.
+fn in_runtime<T>(start: impl FnOnce() -> T) -> T {
+    let handle = tauri::async_runtime::handle();
+    let _entered = handle.inner().enter();
+    start()
+}
+
+/// Stops a session that is no longer the open one: its recording, findings and bridge.
+fn stop(active: Option<Active>) {
+    if let Some(active) = active {
+        active.stop.cancel();
+    }
+}
+
+/// Publishes `next` unless the session was stopped; checked under the channel's lock, so it
+/// cannot interleave with `close` (which stops the session, then publishes "no session").
+fn publish_unless_stopped(
     live: &watch::Sender<LiveStatus>,
-    current: &AtomicU64,
-    generation: u64,
+    stop: &CancellationToken,
     next: LiveStatus,
 ) -> bool {
     let mut next = Some(next);
     live.send_if_modified(|status| {
-        if current.load(Ordering::SeqCst) != generation {
+        if stop.is_cancelled() {
             return false;
         }
         if let Some(next) = next.take() {
@@ -411,13 +450,7 @@ fn publish_if_current(
         }
         true
     });
-    current.load(Ordering::SeqCst) == generation
-}
-
-fn stop_recording(active: Option<Active>) {
-    if let Some(stop) = active.and_then(|active| active.stop) {
-        stop.cancel();
-    }
+    !stop.is_cancelled()
 }
 
 /// What a session file says about itself.
@@ -459,21 +492,72 @@ fn file_safe(label: &str) -> String {
         .collect()
 }
 
-/// Forwards a recording's status to the page's live status while its session is the open one.
-async fn bridge(
+/// The status of a session under review, read from its file.
+fn offline_status(
+    info: &SessionInfo,
+    reader: &Reader,
+    findings: &FindingsState,
+) -> Result<LiveStatus, CommandError> {
+    let session = reader.lock().map_err(|_| CommandError::NoSession)?;
+    let summary = session.summary()?;
+    Ok(LiveStatus {
+        session: Some(info.clone()),
+        connection: ConnectionState::Offline,
+        received: 0,
+        stored: summary.events,
+        duplicates: summary.duplicates,
+        quarantined: summary.quarantined,
+        newest_event_time: summary.last_time,
+        newest_seq: session.newest_seq()?,
+        findings: findings.count,
+        findings_version: findings.version,
+    })
+}
+
+/// Republishes a reviewed session's status whenever its findings change, until it closes.
+async fn offline_bridge(
+    info: SessionInfo,
+    reader: Reader,
+    mut findings: watch::Receiver<FindingsState>,
+    live: watch::Sender<LiveStatus>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = findings.changed() => if changed.is_err() { return },
+        }
+        let current = findings.borrow_and_update().clone();
+        let reader = reader.clone();
+        let info = info.clone();
+        let next = tauri::async_runtime::spawn_blocking(move || {
+            offline_status(&info, &reader, &current).ok()
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(next) = next
+            && !publish_unless_stopped(&live, &stop, next)
+        {
+            return;
+        }
+    }
+}
+
+/// Forwards a recording's status and findings to the page's live status while its session is
+/// the open one.
+async fn live_bridge(
     mut status: watch::Receiver<IngestStatus>,
+    mut findings: watch::Receiver<FindingsState>,
     info: SessionInfo,
     reader: Reader,
     live: watch::Sender<LiveStatus>,
-    detections: Arc<Detections>,
-    current: Arc<AtomicU64>,
-    generation: u64,
+    stop: CancellationToken,
 ) {
+    let mut findings_open = true;
     loop {
         let snapshot = status.borrow_and_update().clone();
-        if current.load(Ordering::SeqCst) != generation {
-            return;
-        }
+        let found = findings.borrow_and_update().clone();
         let reader = reader.clone();
         let newest_seq = tauri::async_runtime::spawn_blocking(move || {
             reader
@@ -493,15 +577,16 @@ async fn bridge(
             newest_event_time: snapshot.newest_event_time.map(format_time),
             newest_seq,
             connection: snapshot.state,
-            findings: detections.count.load(Ordering::SeqCst),
-            findings_version: detections.version.load(Ordering::SeqCst),
+            findings: found.count,
+            findings_version: found.version,
         };
-        // Checked under the channel's lock: a session closed meanwhile publishes nothing more.
-        if !publish_if_current(&live, &current, generation, next) {
+        if !publish_unless_stopped(&live, &stop, next) {
             return;
         }
-        if status.changed().await.is_err() {
-            return;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = status.changed() => if changed.is_err() { return },
+            changed = findings.changed(), if findings_open => findings_open = changed.is_ok(),
         }
         tokio::time::sleep(LIVE_THROTTLE).await;
     }

@@ -1,5 +1,5 @@
 //! `eventstream-sim`: an SSE server speaking the EventStream contract
-//! (`shared/eventstream/README.md`). It is the desktop app's demo stream, the recorder's
+//! (`docs/eventstream.md`). It is the desktop app's demo stream, the recorder's
 //! test peer and the load source for benchmarks.
 //!
 //! ```no_run

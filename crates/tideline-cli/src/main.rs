@@ -236,16 +236,21 @@ fn import(path: PathBuf, input: PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn findings(path: PathBuf, json: bool, settings: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let settings: DetectionSettings = match settings {
-        Some(file) => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not valid detection settings", file.display()))?
-        }
-        None => DetectionSettings::default(),
+/// The detection settings in `file` (JSON; defaults for what it omits), or the defaults.
+pub(crate) fn detection_settings(
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<DetectionSettings> {
+    let Some(file) = file else {
+        return Ok(DetectionSettings::default());
     };
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid detection settings", file.display()))
+}
+
+fn findings(path: PathBuf, json: bool, settings: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let settings = detection_settings(settings.as_deref())?;
     let session = Session::open(&path)?;
     let mut detector = Detector::new(settings);
     session.for_each_event(None, |event| {
@@ -304,12 +309,17 @@ fn verify(path: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
     } else if let Some(broken) = &verification.broken {
         out!(
             "BROKEN at event #{} (source {}, id {}): {}; {} events before it verified",
-            broken.seq, broken.source, broken.event_id, broken.reason, verification.verified
+            broken.seq,
+            broken.source,
+            broken.event_id,
+            broken.reason,
+            verification.verified
         );
     } else {
         out!(
             "intact: {} events verified; chain head {}",
-            verification.verified, verification.head
+            verification.verified,
+            verification.head
         );
     }
     Ok(if verification.is_intact() {

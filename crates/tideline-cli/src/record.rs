@@ -1,5 +1,6 @@
-//! record: `tideline-cli record` — run the engine's recorder on a session file until Ctrl-C,
-//! SIGTERM, `--until-idle`, or a fatal error, with a live progress line on stderr.
+//! record: `tideline-cli record` — the engine's recording (the same one the desktop app starts)
+//! on a session file until Ctrl-C, SIGTERM, `--until-idle`, or a fatal error, with a live
+//! progress line on stderr and the session's findings kept current.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use tideline_engine::ingest::{Endpoint, IngestOptions, Recorder};
-use tideline_engine::store::{Session, SessionWriter, meta_keys};
+use tideline_engine::ingest::{Endpoint, IngestOptions};
+use tideline_engine::recording::{Recording, RecordingRequest, SessionLabels};
 use tokio_util::sync::CancellationToken;
 
 use crate::{api_key, progress};
@@ -27,21 +28,19 @@ pub struct RecordArgs {
     /// Reconnect when the stream sends nothing, not even a keep-alive, for this long.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     idle_timeout: f64,
+    /// Detection settings (JSON, as for `findings`); the rules keep the session's findings
+    /// current while it records, in its notes database.
+    #[arg(long, value_name = "FILE")]
+    settings: Option<PathBuf>,
+    /// Record without running the detection rules.
+    #[arg(long, conflicts_with = "settings")]
+    no_findings: bool,
 }
 
 pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let endpoint = Endpoint::parse(&args.endpoint)?;
     // Before any async runtime: the keyring client runs its own D-Bus calls.
     let key = api_key::resolve(&endpoint)?;
-    let session = Session::open_or_create(&args.session)?;
-    // So the desktop app can offer to resume this recording (never with the key).
-    session.set_meta(meta_keys::ENDPOINT, endpoint.as_str())?;
-    if session.meta(meta_keys::CREATED_AT)?.is_none() {
-        session.set_meta(
-            meta_keys::CREATED_AT,
-            &tideline_engine::store::format_time(chrono::Utc::now()),
-        )?;
-    }
     let options = IngestOptions {
         idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
         ..IngestOptions::default()
@@ -50,29 +49,54 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         .until_idle
         .map(|secs| seconds(secs, "--until-idle"))
         .transpose()?;
+    let detections = if args.no_findings {
+        None
+    } else {
+        Some(crate::detection_settings(args.settings.as_deref())?)
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let writer = SessionWriter::spawn(session)?;
-        let recorder = Recorder::new(endpoint, key, options, &writer);
-        let cancel = CancellationToken::new();
-        tokio::spawn(stop_on_signal(cancel.clone()));
+        // The same start as the desktop app's: lock, label, writer, recorder, findings.
+        let recording = Recording::start(RecordingRequest {
+            session: args.session.clone(),
+            endpoint,
+            key,
+            options,
+            labels: SessionLabels::default(),
+            detections: detections.map(|settings| tokio::sync::watch::channel(settings).1),
+        })?;
+        tokio::spawn(stop_on_signal(recording.stopper()));
         if let Some(idle) = until_idle {
-            tokio::spawn(stop_when_idle(recorder.status(), idle, cancel.clone()));
+            tokio::spawn(stop_when_idle(
+                recording.status(),
+                idle,
+                recording.stopper(),
+            ));
         }
-        let progress = tokio::spawn(progress::report(recorder.status()));
-        let result = recorder.run(&writer, cancel).await;
-        let closed = writer.close().await;
+        let progress = tokio::spawn(progress::report(recording.status()));
+        let findings = recording.findings();
+        let result = recording.join().await;
         let _ = progress.await;
-        result?;
-        let session = closed?;
-        let summary = session.summary()?;
+        let summary = result?;
+        let findings = findings.borrow().clone();
         eprintln!(
-            "recorded into {}: {} events, {} quarantined, {} duplicates, stream at id {}",
+            "recorded into {}: {} events, {} quarantined, {} duplicates, stream at id {}{}",
             args.session.display(),
             summary.events,
             summary.quarantined,
             summary.duplicates,
-            summary.last_event_id.as_deref().unwrap_or("-")
+            summary.last_event_id.as_deref().unwrap_or("-"),
+            if args.no_findings {
+                String::new()
+            } else {
+                match &findings.problem {
+                    Some(problem) => format!("; findings not kept: {problem}"),
+                    None => format!(
+                        "; {} findings (`tideline-cli findings` lists them)",
+                        findings.count
+                    ),
+                }
+            }
         );
         Ok(ExitCode::SUCCESS)
     })

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod insights;
 pub mod json;
 pub mod model;
+pub mod recording;
 pub mod sse;
 pub mod store;
 pub mod timeline;

@@ -20,8 +20,8 @@ pub async fn findings(host: State<'_, SessionHost>) -> Result<Vec<Finding>, Comm
 
 /// Which rules run, and why one does not.
 #[tauri::command]
-pub fn rule_statuses(detections: State<'_, Arc<Detections>>) -> Vec<RuleStatus> {
-    detections.statuses()
+pub fn rule_statuses(host: State<'_, SessionHost>) -> Vec<RuleStatus> {
+    host.rule_statuses()
 }
 
 #[tauri::command]

@@ -72,4 +72,31 @@ async fn the_seed_incident_attack_is_found_and_its_terraform_and_autoscaling_bac
             "the benign background raised {finding}"
         );
     }
+
+    // `record` kept the same findings current while it recorded, in the session's notes (the
+    // recording the desktop app starts does the same): nothing to rebuild on review.
+    test_notes_dir();
+    let kept = tideline_engine::store::Session::open(&session)
+        .unwrap()
+        .findings()
+        .unwrap();
+    let mut kept_keys: Vec<(String, String)> = kept
+        .iter()
+        .map(|f| (f.rule.as_str().to_owned(), f.summary.clone()))
+        .collect();
+    let mut printed: Vec<(String, String)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["summary"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    kept_keys.sort();
+    printed.sort();
+    assert_eq!(
+        kept_keys, printed,
+        "the recorder's findings differ from a rebuild"
+    );
 }

@@ -59,7 +59,13 @@ fn review_all(session: &Path, notes: &Path, as_nobody: bool) -> Vec<(String, Out
         vec!["info".into(), "--json".into()],
         vec!["verify".into()],
         vec!["findings".into(), "--json".into()],
-        vec!["export".into(), "--format".into(), "ndjson".into(), "--out".into(), "-".into()],
+        vec![
+            "export".into(),
+            "--format".into(),
+            "ndjson".into(),
+            "--out".into(),
+            "-".into(),
+        ],
         vec![
             "export".into(),
             "--format".into(),
@@ -103,7 +109,10 @@ fn assert_reviews_succeeded(outputs: &[(String, Output)]) {
     assert_eq!(info["asset_events"], 11, "{info}");
     assert!(String::from_utf8_lossy(&outputs[1].1.stdout).starts_with("intact"));
     let findings: serde_json::Value = serde_json::from_slice(&outputs[2].1.stdout).unwrap();
-    assert!(!findings.as_array().unwrap().is_empty(), "the rules ran: {findings}");
+    assert!(
+        !findings.as_array().unwrap().is_empty(),
+        "the rules ran: {findings}"
+    );
 }
 
 #[test]
@@ -121,13 +130,21 @@ fn review_commands_work_on_a_0444_file_in_a_0555_folder_as_a_non_root_user_and_c
 
     let outputs = review_all(&session, notes.path(), is_root());
     assert_reviews_succeeded(&outputs);
-    assert_eq!(listing(&folder), before, "reviewing changed the evidence folder");
+    assert_eq!(
+        listing(&folder),
+        before,
+        "reviewing changed the evidence folder"
+    );
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// Runs `mount` (root only); panics with its message when it fails.
 fn mount(args: &[&str], target: &Path) {
-    let output = Command::new("mount").args(args).arg(target).output().unwrap();
+    let output = Command::new("mount")
+        .args(args)
+        .arg(target)
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "mount {args:?}: {}",
@@ -186,14 +203,20 @@ async fn a_second_recorder_is_refused_at_once_naming_the_process_and_a_kill_9_fr
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while stored_count(&session) == 0 {
-        assert!(Instant::now() < deadline, "the first recorder stored nothing");
+        assert!(
+            Instant::now() < deadline,
+            "the first recorder stored nothing"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     let started = Instant::now();
     let second = record(&sim.url(), &session, "1", &[]).await;
     assert!(!second.status.success(), "a second recorder was let in");
-    assert!(started.elapsed() < Duration::from_secs(5), "not refused at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "not refused at once"
+    );
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(
         said.contains(&format!("being recorded by process {}", first.id())),
@@ -226,15 +249,25 @@ async fn a_full_disk_stops_recording_naming_it_and_the_session_resumes_once_spac
     let session = disk.join("full.tideline");
 
     let full = record(&sim.url(), &session, "2", &[]).await;
-    assert!(!full.status.success(), "recording into a full disk succeeded");
+    assert!(
+        !full.status.success(),
+        "recording into a full disk succeeded"
+    );
     let said = String::from_utf8_lossy(&full.stderr);
     assert!(said.contains("disk full"), "{said}");
     assert!(!said.contains("the session writer stopped"), "{said}");
     let stored_when_full = stored_count(&session);
-    assert!(stored_when_full > 0, "nothing was stored before the disk filled");
+    assert!(
+        stored_when_full > 0,
+        "nothing was stored before the disk filled"
+    );
 
     mount(&["-o", "remount,size=256m"], &disk);
-    let verify = cli().args(["verify", "--session"]).arg(&session).output().unwrap();
+    let verify = cli()
+        .args(["verify", "--session"])
+        .arg(&session)
+        .output()
+        .unwrap();
     assert_success(&verify);
     assert_success(&record(&sim.url(), &session, "2", &[]).await);
     assert_stored_exactly(&session, &sim.manifest().valid);
@@ -271,7 +304,14 @@ fn a_session_that_could_not_be_created_leaves_no_file_behind() {
 fn piping_any_output_into_head_exits_quietly() {
     let dir = TempDir::new().unwrap();
     let events: Vec<String> = (0..4_000)
-        .map(|n| event(&format!("pipe-{n:05}"), "arn:aws:iam::1:user/a", "ua", 1_024))
+        .map(|n| {
+            event(
+                &format!("pipe-{n:05}"),
+                "arn:aws:iam::1:user/a",
+                "ua",
+                1_024,
+            )
+        })
         .collect();
     let input = ndjson(&dir, "many.ndjson", &events);
     let session = dir.path().join("pipe.tideline");
@@ -302,7 +342,11 @@ fn piping_any_output_into_head_exits_quietly() {
             .output()
             .unwrap();
         let said = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "`{command} | head`: {}\n{said}", output.status);
+        assert!(
+            output.status.success(),
+            "`{command} | head`: {}\n{said}",
+            output.status
+        );
         assert!(said.trim().is_empty(), "`{command} | head` said: {said}");
     }
 }

@@ -4,8 +4,8 @@
 //! its manifest can be read directly. Shared helpers live here.
 
 mod detections;
-mod hostile_streams;
 mod evidence;
+mod hostile_streams;
 mod record;
 mod sessions;
 

@@ -10,6 +10,7 @@
 mod geo;
 mod hours;
 mod identity;
+pub mod keeper;
 mod lifecycle;
 mod runner;
 pub mod settings;
@@ -21,8 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribution::principal_short;
 use crate::model::ChangeKind;
-use crate::store::{StoredEvent, format_time};
+use crate::store::{StoredEvent, StoredFinding, format_time};
 
+// The store keeps the events behind a finding; the type is its own.
+pub use crate::store::EventRef;
 pub use runner::DetectionRunner;
 pub use settings::DetectionSettings;
 
@@ -95,16 +98,6 @@ impl Severity {
     }
 }
 
-/// An event behind a finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct EventRef {
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub seq: i64,
-    pub source: String,
-    pub event_id: String,
-}
-
 /// Something a rule flagged, with the events behind it and why, in plain words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -124,6 +117,44 @@ pub struct Finding {
     pub time: String,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub time_us: i64,
+}
+
+impl From<&Finding> for StoredFinding {
+    fn from(finding: &Finding) -> StoredFinding {
+        StoredFinding {
+            key: finding.key.clone(),
+            rule: finding.rule.as_str().to_owned(),
+            severity: finding.severity.as_str().to_owned(),
+            events: finding.events.clone(),
+            asset: finding.asset.clone(),
+            asset_label: finding.asset_label.clone(),
+            principal: finding.principal.clone(),
+            principal_short: finding.principal_short.clone(),
+            summary: finding.summary.clone(),
+            time_us: finding.time_us,
+        }
+    }
+}
+
+impl From<StoredFinding> for Finding {
+    /// A rule or severity this version does not know reads as off-hours and low.
+    fn from(stored: StoredFinding) -> Finding {
+        Finding {
+            rule: RuleId::parse(&stored.rule).unwrap_or(RuleId::OffHours),
+            severity: Severity::parse(&stored.severity).unwrap_or(Severity::Low),
+            time: chrono::DateTime::from_timestamp_micros(stored.time_us)
+                .map(format_time)
+                .unwrap_or_default(),
+            key: stored.key,
+            events: stored.events,
+            asset: stored.asset,
+            asset_label: stored.asset_label,
+            principal: stored.principal,
+            principal_short: stored.principal_short,
+            summary: stored.summary,
+            time_us: stored.time_us,
+        }
+    }
 }
 
 /// Whether a rule runs, and if not, why.
