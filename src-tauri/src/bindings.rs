@@ -22,7 +22,7 @@ use tideline_engine::insights::{Insights, RateBucket};
 use tideline_engine::store::{Annotations, ChainBreak, Comment, Verification};
 
 use crate::commands::tasks::{TaskOutcome, TaskProgress};
-use crate::error::CommandErrorPayload;
+use crate::error::{CommandErrorPayload, ErrorKind};
 use crate::host::{LiveStatus, SessionInfo, SessionMode};
 use crate::keystore::KeyStorage;
 use crate::menu::{ExportKind, MenuAction};
@@ -82,6 +82,7 @@ fn generated() -> Vec<(String, String)> {
         SessionMode,
         KeyStorage,
         CommandErrorPayload,
+        ErrorKind,
     );
     files
 }

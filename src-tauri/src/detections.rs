@@ -48,16 +48,18 @@ impl Detections {
 
     /// Saves the settings file and rebuilds the findings of the open session with them.
     pub fn save(&self, settings: DetectionSettings) -> Result<(), CommandError> {
-        settings.validate().map_err(CommandError::BadSettings)?;
+        settings.validate()?;
+        let write_error = |path: &std::path::Path| {
+            let path = path.to_owned();
+            move |source| CommandError::WriteFile { path, source }
+        };
         let json = serde_json::to_vec_pretty(&settings)
-            .map_err(|error| CommandError::Task(error.to_string()))?;
+            .map_err(std::io::Error::other)
+            .map_err(write_error(&self.file))?;
         if let Some(folder) = self.file.parent() {
-            std::fs::create_dir_all(folder)
-                .map_err(|error| CommandError::Task(error.to_string()))?;
+            std::fs::create_dir_all(folder).map_err(write_error(folder))?;
         }
-        std::fs::write(&self.file, json).map_err(|error| {
-            CommandError::Task(format!("cannot save {}: {error}", self.file.display()))
-        })?;
+        std::fs::write(&self.file, json).map_err(write_error(&self.file))?;
         self.settings.send_replace(settings);
         Ok(())
     }

@@ -51,11 +51,11 @@ pub async fn choose_file(
         }
     })
     .await
-    .map_err(|error| CommandError::Dialog(error.to_string()))?;
+    .map_err(CommandError::Background)?;
     picked
         .map(|file| {
             file.into_path()
-                .map_err(|error| CommandError::Dialog(error.to_string()))
+                .map_err(|error| CommandError::FileDialog(error.into()))
         })
         .transpose()
 }

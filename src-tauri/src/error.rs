@@ -1,6 +1,12 @@
-//! error: what a command can fail with, serialized to the page as `{kind, message}`.
+//! error: what a command can fail with, serialized to the page as `{kind, message}`. `kind` is
+//! an [`ErrorKind`], exported to TypeScript as a string union, so the page can only compare
+//! against kinds that exist; `message` is the error in plain words.
+
+use std::path::PathBuf;
 
 use serde::{Serialize, Serializer};
+use tideline_engine::export::ExportError;
+use tideline_engine::import::ImportError;
 use tideline_engine::ingest::IngestError;
 use tideline_engine::store::StoreError;
 
@@ -19,50 +25,122 @@ pub enum CommandError {
     #[error("the API key for this endpoint is not in the OS keyring: enter it to resume")]
     ApiKeyNeeded,
     #[error(transparent)]
-    Export(#[from] tideline_engine::export::ExportError),
+    Export(#[from] ExportError),
     #[error(transparent)]
-    Import(#[from] tideline_engine::import::ImportError),
+    Import(#[from] ImportError),
     #[error("there is no change #{0} in this session")]
     NoSuchChange(i64),
-    #[error("cannot prepare the session folder: {0}")]
-    SessionFolder(String),
+    /// The folder new sessions are recorded into cannot be created.
+    #[error("cannot prepare the session folder {}: {source}", folder.display())]
+    CreateSessionFolder {
+        folder: PathBuf,
+        source: std::io::Error,
+    },
+    /// The native file dialog failed, or picked something that is not a local file.
     #[error("the file dialog failed: {0}")]
-    Dialog(String),
-    #[error("{0}")]
-    Task(String),
+    FileDialog(#[source] tauri_plugin_dialog::Error),
+    /// Work handed to a blocking thread never came back (it panicked or was cancelled).
+    #[error("a background task failed: {0}")]
+    Background(#[source] tauri::Error),
+    /// A file the page asked for (an export, the detection settings) cannot be written.
+    #[error("cannot write {}: {source}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The detection settings name a field the rules cannot use.
     #[error("detection settings not saved: {0}")]
-    BadSettings(String),
+    BadSettings(#[from] tideline_engine::detect::InvalidSetting),
+}
+
+/// What kind of failure a command reports: the page decides what to offer from this (e.g.
+/// ask for the API key on `api_key_needed`), never from the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The session file failed in a way with no kind of its own (SQLite, I/O, schema).
+    Store,
+    /// Another process records into the session file.
+    BeingRecorded,
+    /// The disk is full; the session is intact and recording resumes once space is freed.
+    DiskFull,
+    /// The session file or its folder cannot be written.
+    ReadOnly,
+    /// The session file does not exist.
+    MissingFile,
+    /// The file is not a Tideline session.
+    NotASession,
+    ApiKeyRejected,
+    InvalidEndpoint,
+    InvalidApiKey,
+    /// The stream failed otherwise.
+    Ingest,
+    Demo,
+    NoSession,
+    CannotResume,
+    /// Resuming needs the API key, which the OS keyring does not have.
+    ApiKeyNeeded,
+    /// The user cancelled an export or import.
+    Cancelled,
+    Export,
+    Import,
+    NoSuchChange,
+    SessionFolder,
+    Dialog,
+    Task,
+    BadSettings,
 }
 
 /// The shape the page receives for any failed command.
 #[derive(Serialize, ts_rs::TS)]
 #[ts(rename = "CommandError")]
 pub struct CommandErrorPayload {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
+/// The kind of a store error that has one of its own; the rest are the caller's kind.
+fn store_kind(error: &StoreError) -> Option<ErrorKind> {
+    match error {
+        StoreError::BeingRecorded { .. } => Some(ErrorKind::BeingRecorded),
+        StoreError::DiskFull { .. } => Some(ErrorKind::DiskFull),
+        StoreError::ReadOnly { .. } => Some(ErrorKind::ReadOnly),
+        StoreError::Missing { .. } => Some(ErrorKind::MissingFile),
+        StoreError::NotASession { .. } => Some(ErrorKind::NotASession),
+        _ => None,
+    }
+}
+
 impl CommandError {
-    fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            CommandError::Store(_) => "store",
-            CommandError::Ingest(IngestError::ApiKeyRejected { .. }) => "api_key_rejected",
-            CommandError::Ingest(IngestError::InvalidEndpoint { .. }) => "invalid_endpoint",
-            CommandError::Ingest(IngestError::InvalidApiKey) => "invalid_api_key",
-            CommandError::Ingest(_) => "ingest",
-            CommandError::Demo(_) => "demo",
-            CommandError::NoSession => "no_session",
-            CommandError::CannotResume => "cannot_resume",
-            CommandError::ApiKeyNeeded => "api_key_needed",
-            CommandError::Export(tideline_engine::export::ExportError::Cancelled) => "cancelled",
-            CommandError::Export(_) => "export",
-            CommandError::Import(tideline_engine::import::ImportError::Cancelled(_)) => "cancelled",
-            CommandError::Import(_) => "import",
-            CommandError::NoSuchChange(_) => "no_such_change",
-            CommandError::SessionFolder(_) => "session_folder",
-            CommandError::Dialog(_) => "dialog",
-            CommandError::Task(_) => "task",
-            CommandError::BadSettings(_) => "bad_settings",
+            CommandError::Store(error) => store_kind(error).unwrap_or(ErrorKind::Store),
+            CommandError::Ingest(IngestError::ApiKeyRejected { .. }) => ErrorKind::ApiKeyRejected,
+            CommandError::Ingest(IngestError::InvalidEndpoint { .. }) => ErrorKind::InvalidEndpoint,
+            CommandError::Ingest(IngestError::InvalidApiKey) => ErrorKind::InvalidApiKey,
+            CommandError::Ingest(IngestError::Store(error)) => {
+                store_kind(error).unwrap_or(ErrorKind::Ingest)
+            }
+            CommandError::Ingest(_) => ErrorKind::Ingest,
+            CommandError::Demo(_) => ErrorKind::Demo,
+            CommandError::NoSession => ErrorKind::NoSession,
+            CommandError::CannotResume => ErrorKind::CannotResume,
+            CommandError::ApiKeyNeeded => ErrorKind::ApiKeyNeeded,
+            CommandError::Export(ExportError::Cancelled) => ErrorKind::Cancelled,
+            CommandError::Export(ExportError::Store(error)) => {
+                store_kind(error).unwrap_or(ErrorKind::Export)
+            }
+            CommandError::Export(_) => ErrorKind::Export,
+            CommandError::Import(ImportError::Cancelled(_)) => ErrorKind::Cancelled,
+            CommandError::Import(ImportError::Store(error)) => {
+                store_kind(error).unwrap_or(ErrorKind::Import)
+            }
+            CommandError::Import(_) => ErrorKind::Import,
+            CommandError::NoSuchChange(_) => ErrorKind::NoSuchChange,
+            CommandError::CreateSessionFolder { .. } => ErrorKind::SessionFolder,
+            CommandError::FileDialog(_) => ErrorKind::Dialog,
+            CommandError::Background(_) | CommandError::WriteFile { .. } => ErrorKind::Task,
+            CommandError::BadSettings(_) => ErrorKind::BadSettings,
         }
     }
 }
@@ -74,5 +152,96 @@ impl Serialize for CommandError {
             message: self.to_string(),
         }
         .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn wire(error: CommandError) -> serde_json::Value {
+        serde_json::to_value(error).expect("a command error serializes")
+    }
+
+    #[test]
+    fn errors_reach_the_page_as_kind_and_message() {
+        let session = || PathBuf::from("/cases/a.tideline");
+        let cases = [
+            (
+                CommandError::ApiKeyNeeded,
+                json!({"kind": "api_key_needed", "message": "the API key for this endpoint is not in the OS keyring: enter it to resume"}),
+            ),
+            (
+                CommandError::Store(StoreError::BeingRecorded {
+                    path: session(),
+                    pid: Some(4242),
+                }),
+                json!({"kind": "being_recorded", "message": "/cases/a.tideline: the session is being recorded by process 4242; one recorder per session"}),
+            ),
+            (
+                CommandError::Store(StoreError::Missing { path: session() }),
+                json!({"kind": "missing_file", "message": "/cases/a.tideline: no such session file"}),
+            ),
+            (
+                CommandError::Store(StoreError::NotASession {
+                    path: session(),
+                    detail: "no meta table".into(),
+                }),
+                json!({"kind": "not_a_session", "message": "/cases/a.tideline: not a Tideline session (no meta table)"}),
+            ),
+            (
+                CommandError::Store(StoreError::WriterGone),
+                json!({"kind": "store", "message": "the session writer stopped"}),
+            ),
+            (
+                CommandError::Export(ExportError::Store(StoreError::DiskFull { path: session() })),
+                json!({"kind": "disk_full", "message": "/cases/a.tideline: disk full: recording stopped; the session is intact and resumes once space is freed"}),
+            ),
+            (
+                CommandError::Import(ImportError::Store(StoreError::ReadOnly {
+                    path: session(),
+                    detail: "attempt to write a readonly database".into(),
+                })),
+                json!({"kind": "read_only", "message": "/cases/a.tideline: read-only: attempt to write a readonly database"}),
+            ),
+            (
+                CommandError::Import(ImportError::Cancelled(12)),
+                json!({"kind": "cancelled", "message": "the import was cancelled after 12 frames (those are kept)"}),
+            ),
+            (
+                CommandError::NoSuchChange(7),
+                json!({"kind": "no_such_change", "message": "there is no change #7 in this session"}),
+            ),
+            (
+                CommandError::CreateSessionFolder {
+                    folder: PathBuf::from("/data/sessions"),
+                    source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                },
+                json!({"kind": "session_folder", "message": "cannot prepare the session folder /data/sessions: permission denied"}),
+            ),
+            (
+                CommandError::WriteFile {
+                    path: PathBuf::from("/out/x.csv"),
+                    source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+                },
+                json!({"kind": "task", "message": "cannot write /out/x.csv: no storage space"}),
+            ),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(wire(error), expected);
+        }
+    }
+
+    #[test]
+    fn the_payload_has_exactly_kind_and_message() {
+        let text = serde_json::to_string(&CommandError::NoSession).unwrap();
+        assert_eq!(
+            text,
+            r#"{"kind":"no_session","message":"no session is open"}"#
+        );
     }
 }

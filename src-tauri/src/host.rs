@@ -402,8 +402,11 @@ impl SessionHost {
     }
 
     fn new_session_path(&self, label: &str) -> Result<PathBuf, CommandError> {
-        std::fs::create_dir_all(&self.sessions_dir).map_err(|error| {
-            CommandError::SessionFolder(format!("{}: {error}", self.sessions_dir.display()))
+        std::fs::create_dir_all(&self.sessions_dir).map_err(|source| {
+            CommandError::CreateSessionFolder {
+                folder: self.sessions_dir.clone(),
+                source,
+            }
         })?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         Ok(self

@@ -3,6 +3,8 @@
 
 #[cfg(test)]
 mod bindings;
+#[cfg(test)]
+mod command_list;
 mod commands;
 mod detections;
 mod dialogs;

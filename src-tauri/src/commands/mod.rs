@@ -25,7 +25,7 @@ async fn read<T: Send + 'static>(
         read(&session)
     })
     .await
-    .map_err(|error| CommandError::Task(error.to_string()))?
+    .map_err(CommandError::Background)?
 }
 
 /// Runs `work` on a connection of its own to the open session (long jobs: exports, imports,
@@ -37,5 +37,5 @@ async fn own_connection<T: Send + 'static>(
     let path = host.path()?;
     tauri::async_runtime::spawn_blocking(move || work(&mut Session::open(&path)?))
         .await
-        .map_err(|error| CommandError::Task(error.to_string()))?
+        .map_err(CommandError::Background)?
 }

@@ -129,8 +129,9 @@ pub async fn export_session(
     own_connection(&host, move |session| {
         let partial = PathBuf::from(format!("{}.partial", destination.display()));
         let written = std::fs::File::create(&partial)
-            .map_err(|error| {
-                CommandError::Task(format!("cannot create {}: {error}", partial.display()))
+            .map_err(|source| CommandError::WriteFile {
+                path: partial.clone(),
+                source,
             })
             .and_then(|file| {
                 let mut out = std::io::BufWriter::new(file);
@@ -140,8 +141,10 @@ pub async fn export_session(
                     }
                     None => export::export_findings_csv(session, &mut out)?,
                 };
-                std::io::Write::flush(&mut out)
-                    .map_err(|error| CommandError::Task(error.to_string()))?;
+                std::io::Write::flush(&mut out).map_err(|source| CommandError::WriteFile {
+                    path: partial.clone(),
+                    source,
+                })?;
                 Ok(rows)
             });
         let rows = match written {
@@ -151,8 +154,9 @@ pub async fn export_session(
                 return Err(error);
             }
         };
-        std::fs::rename(&partial, &destination).map_err(|error| {
-            CommandError::Task(format!("cannot write {}: {error}", destination.display()))
+        std::fs::rename(&partial, &destination).map_err(|source| CommandError::WriteFile {
+            path: destination.clone(),
+            source,
         })?;
         Ok(Some(TaskOutcome {
             path: destination.display().to_string(),
@@ -209,7 +213,7 @@ pub async fn import_capture(
         })
     })
     .await
-    .map_err(|error| CommandError::Task(error.to_string()))?;
+    .map_err(CommandError::Background)?;
     host.refresh()?;
     outcome.map(Some)
 }

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 // The wrappers send the command names and argument names the Rust commands expect (Tauri maps
-// camelCase here to snake_case there), and fold every rejection into a CommandError.
+// camelCase here to snake_case there), and fold every rejection into an AppError.
 import { Channel } from '@tauri-apps/api/core';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -133,11 +133,15 @@ describe('commands', () => {
     expect(seen).toHaveLength(2);
   });
 
-  it('turns every rejection into a CommandError', async () => {
+  it('turns every rejection into an AppError', async () => {
     mockIPC(() => {
-      throw { kind: 'unauthorized', message: 'HTTP 401' };
+      throw { kind: 'api_key_rejected', message: 'HTTP 401' };
     });
-    await expect(api.startDemo()).rejects.toEqual({ kind: 'unauthorized', message: 'HTTP 401' });
+    await expect(api.startDemo()).rejects.toEqual({ kind: 'api_key_rejected', message: 'HTTP 401' });
+    mockIPC(() => {
+      throw { kind: 'unauthorized', message: 'a kind this page does not know' };
+    });
+    await expect(api.startDemo()).rejects.toEqual({ kind: 'unknown', message: 'a kind this page does not know' });
     mockIPC(() => Promise.reject('command start_demo not found'));
     await expect(api.startDemo()).rejects.toEqual({ kind: 'ipc', message: 'command start_demo not found' });
   });

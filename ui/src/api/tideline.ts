@@ -1,10 +1,10 @@
 // The page's only door to the Rust side: one typed wrapper per Tauri command, and the live
-// status channel. Nothing else in the UI imports @tauri-apps/api.
+// status channel. Nothing else in the UI imports @tauri-apps/api. Every rejection is an AppError
+// (errors.ts). src-tauri/src/command_list.rs checks the command names against Rust's.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { Annotations } from './bindings/Annotations';
 import type { ChangeDetail } from './bindings/ChangeDetail';
 import type { ChangePage } from './bindings/ChangePage';
-import type { CommandError } from './bindings/CommandError';
 import type { DetectionSettings } from './bindings/DetectionSettings';
 import type { ExportKind } from './bindings/ExportKind';
 import type { Facets } from './bindings/Facets';
@@ -20,26 +20,13 @@ import type { TaskOutcome } from './bindings/TaskOutcome';
 import type { TaskProgress } from './bindings/TaskProgress';
 import type { TimelineQuery } from './bindings/TimelineQuery';
 import type { Verification } from './bindings/Verification';
-
-/** Commands reject with a CommandError; anything else (a plain string from Tauri itself, an
- * Error thrown in the page) is folded into the same shape so callers handle one type. */
-export function toCommandError(e: unknown): CommandError {
-  if (typeof e === 'object' && e !== null) {
-    const o = e as Record<string, unknown>;
-    if (typeof o.kind === 'string' && typeof o.message === 'string') {
-      return { kind: o.kind, message: o.message };
-    }
-    if (e instanceof Error) return { kind: 'ui', message: e.message };
-  }
-  if (typeof e === 'string') return { kind: 'ipc', message: e };
-  return { kind: 'unknown', message: String(e) };
-}
+import { toAppError } from './errors';
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
-    throw toCommandError(e);
+    throw toAppError(e);
   }
 }
 

@@ -2,7 +2,7 @@
 // when they changed (LiveStatus.findings_version); this reloads them then, one load at a time,
 // and remembers which findings the user has seen so new ones can be pointed out.
 import * as api from '../api/tideline';
-import type { CommandError } from '../api/bindings/CommandError';
+import type { AppError } from '../api/errors';
 import type { Finding } from '../api/bindings/Finding';
 import type { RuleStatus } from '../api/bindings/RuleStatus';
 import { unseenCount } from '../lib/findings';
@@ -11,7 +11,7 @@ export class FindingsModel {
   /** Oldest first, as Rust sends them. */
   list: Finding[] = $state.raw([]);
   statuses: RuleStatus[] = $state.raw([]);
-  error: CommandError | null = $state.raw(null);
+  error: AppError | null = $state.raw(null);
   /** The first load has come back (until then "no findings" would be a guess). */
   loaded = $state(false);
   /** Keys of the findings the user has seen (the panel was open, or they were there at first). */
@@ -52,7 +52,7 @@ export class FindingsModel {
           this.loaded = true;
         } catch (e) {
           if (this.#disposed) return;
-          this.error = e as CommandError;
+          this.error = e as AppError;
         }
       } while (this.#again);
     } finally {

@@ -1,7 +1,7 @@
 // The insight charts' numbers for the change list's filters: loaded at once when the filters
 // change, and again at most every 2 s while new events arrive (each load reads the whole view).
 import * as api from '../api/tideline';
-import type { CommandError } from '../api/bindings/CommandError';
+import type { AppError } from '../api/errors';
 import type { Insights } from '../api/bindings/Insights';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { sameQuery } from '../lib/filters';
@@ -10,7 +10,7 @@ export const INSIGHTS_MIN_INTERVAL_MS = 2000;
 
 export class InsightsModel {
   data: Insights | null = $state.raw(null);
-  error: CommandError | null = $state.raw(null);
+  error: AppError | null = $state.raw(null);
   /** A load for the current query is on its way. */
   loading = $state(false);
 
@@ -71,7 +71,7 @@ export class InsightsModel {
         } catch (e) {
           if (this.#disposed) return;
           if (this.#query !== null && sameQuery(query, this.#query)) {
-            this.error = e as CommandError;
+            this.error = e as AppError;
             this.loading = false;
           } else {
             this.#again = true;

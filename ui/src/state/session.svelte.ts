@@ -2,7 +2,7 @@
 // session (the page, the native menu, `--open` at launch), the status names the session it is
 // about, and the page shows that one (null: the start screen).
 import * as api from '../api/tideline';
-import type { CommandError } from '../api/bindings/CommandError';
+import type { AppError } from '../api/errors';
 import type { LiveStatus } from '../api/bindings/LiveStatus';
 import type { SessionInfo } from '../api/bindings/SessionInfo';
 
@@ -17,9 +17,9 @@ export class SessionWatch {
   session: SessionInfo | null | undefined = $state.raw(undefined);
   status: LiveStatus | null = $state.raw(null);
   /** current_session failed at boot: the session given at launch (`--open`) could not open. */
-  bootError: CommandError | null = $state.raw(null);
+  bootError: AppError | null = $state.raw(null);
   /** The live status could not be subscribed to. */
-  liveError: CommandError | null = $state.raw(null);
+  liveError: AppError | null = $state.raw(null);
 
   /** A status has arrived: from then on it alone says which session is open. */
   #heard = false;
@@ -34,13 +34,13 @@ export class SessionWatch {
         if (stopped) f();
         else stop = f;
       })
-      .catch((e: CommandError) => (this.liveError = e));
+      .catch((e: AppError) => (this.liveError = e));
     api
       .currentSession()
       .then((s) => {
         if (!this.#heard) this.#show(s);
       })
-      .catch((e: CommandError) => {
+      .catch((e: AppError) => {
         this.bootError = e;
         if (!this.#heard) this.#show(null);
       });

@@ -1,7 +1,7 @@
 // The one export or import that may run at a time, as the progress dialog shows it: waiting for
 // the file dialog, running with progress, cancelling, then done / cancelled / failed.
 import * as api from '../api/tideline';
-import type { CommandError } from '../api/bindings/CommandError';
+import type { AppError } from '../api/errors';
 import type { TaskOutcome } from '../api/bindings/TaskOutcome';
 import type { TaskProgress } from '../api/bindings/TaskProgress';
 
@@ -14,7 +14,7 @@ export type TaskView = {
   readonly phase: TaskPhase;
   readonly progress: TaskProgress | null;
   readonly outcome: TaskOutcome | null;
-  readonly error: CommandError | null;
+  readonly error: AppError | null;
 };
 
 const ACTIVE: readonly TaskPhase[] = ['choosing', 'running', 'cancelling'];
@@ -45,7 +45,7 @@ export class TaskRunner {
       this.view = outcome === null ? null : { ...(this.view ?? first), phase: 'done', outcome };
     } catch (e) {
       finished = true;
-      const error = e as CommandError;
+      const error = e as AppError;
       const phase = error.kind === 'cancelled' ? 'cancelled' : 'failed';
       this.view = { ...(this.view ?? first), phase, error };
     }

@@ -10,7 +10,7 @@
 // counted ("N new").
 import * as api from '../api/tideline';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
-import type { CommandError } from '../api/bindings/CommandError';
+import type { AppError } from '../api/errors';
 import type { Facets } from '../api/bindings/Facets';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { emptyFilters, sameQuery, toQuery, uptoSeq } from '../lib/filters';
@@ -36,7 +36,7 @@ export class Timeline {
   version = $state(0);
   /** True until the first page of the current query has arrived. */
   loading = $state(true);
-  error: CommandError | null = $state.raw(null);
+  error: AppError | null = $state.raw(null);
   follow = $state(true);
   /** Follow is held for a moment while the pointer moves over the list, so the row being aimed
    * at does not slide away under the cursor. Ingest goes on; the rows appear on release. */
@@ -49,7 +49,7 @@ export class Timeline {
   /** Bumped when the list should go back to its top (new query, follow turned on). */
   topTick = $state(0);
   facets: Facets | null = $state.raw(null);
-  facetsError: CommandError | null = $state.raw(null);
+  facetsError: AppError | null = $state.raw(null);
 
   #pages = new Map<number, ChangeRow[]>();
   #inflight = new Set<number>();
@@ -121,7 +121,7 @@ export class Timeline {
       this.ensure(this.#visibleFirst(), this.#visibleEnd());
     } catch (e) {
       if (qgen !== this.#queryGeneration) return;
-      this.error = e as CommandError;
+      this.error = e as AppError;
       this.#pages = new Map();
       this.total = 0;
       this.loading = false;
@@ -172,7 +172,7 @@ export class Timeline {
       this.#resolvePendingSelection();
       this.version++;
     } catch (e) {
-      if (gen === this.#generation) this.error = e as CommandError;
+      if (gen === this.#generation) this.error = e as AppError;
     } finally {
       if (gen === this.#generation) this.#inflight.delete(p);
     }
@@ -251,7 +251,7 @@ export class Timeline {
         this.#againAdvance = false;
       } while (this.#refreshAgain);
     } catch (e) {
-      this.error = e as CommandError;
+      this.error = e as AppError;
     } finally {
       this.#refreshing = false;
     }
@@ -272,7 +272,7 @@ export class Timeline {
         this.newCount = Math.max(0, page.total - this.total);
       } while (this.#countAgain);
     } catch (e) {
-      this.error = e as CommandError;
+      this.error = e as AppError;
     } finally {
       this.#counting = false;
     }
@@ -390,7 +390,7 @@ export class Timeline {
             this.#facetsAgain = true;
           }
         } catch (e) {
-          this.facetsError = e as CommandError;
+          this.facetsError = e as AppError;
         }
       } while (this.#facetsAgain);
     } finally {

@@ -27,7 +27,7 @@ use crate::store::{StoredEvent, StoredFinding, format_time};
 // The store keeps the events behind a finding; the type is its own.
 pub use crate::store::EventRef;
 pub use runner::DetectionRunner;
-pub use settings::DetectionSettings;
+pub use settings::{DetectionSettings, InvalidSetting};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

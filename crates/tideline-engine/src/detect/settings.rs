@@ -45,14 +45,25 @@ impl Default for DetectionSettings {
     }
 }
 
+/// A detection setting the rules cannot use: which field (its JSON path) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct InvalidSetting {
+    pub field: &'static str,
+    pub problem: String,
+}
+
 impl DetectionSettings {
     /// Refuses settings the rules cannot use, naming the field: `Err("off_hours.start: …")`.
-    pub fn validate(&self) -> Result<(), String> {
-        let non_negative = |field: &str, value: f64| {
+    /// Checks what serde cannot: ranges, the time zone, days and times of day. The error names
+    /// the first field the rules cannot use, as its JSON path (`off_hours.timezone`).
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let invalid = |field: &'static str, problem: String| InvalidSetting { field, problem };
+        let non_negative = |field: &'static str, value: f64| {
             if value.is_finite() && value >= 0.0 {
                 Ok(())
             } else {
-                Err(format!("{field}: must be a number ≥ 0, not {value}"))
+                Err(invalid(field, format!("must be a number ≥ 0, not {value}")))
             }
         };
         non_negative("learning_period_hours", self.learning_period_hours)?;
@@ -72,20 +83,29 @@ impl DetectionSettings {
         if !(self.impossible_travel.max_speed_kmh.is_finite()
             && self.impossible_travel.max_speed_kmh > 0.0)
         {
-            return Err("impossible_travel.max_speed_kmh: must be a speed above 0".into());
+            return Err(invalid(
+                "impossible_travel.max_speed_kmh",
+                "must be a speed above 0".into(),
+            ));
         }
         let hours = &self.off_hours;
         if hours.timezone.parse::<chrono_tz::Tz>().is_err() {
-            return Err(format!(
-                "off_hours.timezone: {:?} is not an IANA time zone (e.g. Europe/London)",
-                hours.timezone
+            return Err(invalid(
+                "off_hours.timezone",
+                format!(
+                    "{:?} is not an IANA time zone (e.g. Europe/London)",
+                    hours.timezone
+                ),
             ));
         }
         for day in &hours.days {
             if !["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
                 .contains(&day.trim().to_ascii_lowercase().as_str())
             {
-                return Err(format!("off_hours.days: {day:?} is not one of mon … sun"));
+                return Err(invalid(
+                    "off_hours.days",
+                    format!("{day:?} is not one of mon … sun"),
+                ));
             }
         }
         for (field, value) in [
@@ -93,7 +113,10 @@ impl DetectionSettings {
             ("off_hours.end", &hours.end),
         ] {
             if super::hours::minutes(value).is_none() {
-                return Err(format!("{field}: {value:?} is not a time of day as HH:MM"));
+                return Err(invalid(
+                    field,
+                    format!("{value:?} is not a time of day as HH:MM"),
+                ));
             }
         }
         Ok(())

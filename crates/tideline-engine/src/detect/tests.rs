@@ -105,20 +105,20 @@ fn settings_the_rules_cannot_use_are_refused_with_the_field_named() {
     assert!(DetectionSettings::default().validate().is_ok());
     let mut bad = DetectionSettings::default();
     bad.off_hours.timezone = "Mars/Olympus".into();
-    assert!(
-        bad.validate()
-            .unwrap_err()
-            .starts_with("off_hours.timezone")
-    );
+    assert_eq!(bad.validate().unwrap_err().field, "off_hours.timezone");
     let mut bad = DetectionSettings::default();
     bad.off_hours.start = "25:99".into();
-    assert!(bad.validate().unwrap_err().starts_with("off_hours.start"));
+    let error = bad.validate().unwrap_err();
+    assert_eq!(error.field, "off_hours.start");
+    assert!(
+        error.to_string().starts_with("off_hours.start: \"25:99\""),
+        "{error}"
+    );
     let mut bad = DetectionSettings::default();
     bad.reverted_change.window_hours = -1.0;
-    assert!(
-        bad.validate()
-            .unwrap_err()
-            .starts_with("reverted_change.window_hours")
+    assert_eq!(
+        bad.validate().unwrap_err().field,
+        "reverted_change.window_hours"
     );
     let partial: DetectionSettings =
         serde_json::from_str(r#"{"off_hours": {"timezone": "Europe/London"}}"#).unwrap();
