@@ -28,13 +28,13 @@ pub struct RecordArgs {
     /// Reconnect when the stream sends nothing, not even a keep-alive, for this long.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     idle_timeout: f64,
-    /// Detection settings (JSON, as for `findings`); the rules keep the session's findings
-    /// current while it records, in its notes database.
+    /// Keep the session's findings current while recording (in its notes database), as the
+    /// desktop app does; off by default: a jump box records, the analyst's machine reviews.
+    #[arg(long)]
+    findings: bool,
+    /// Detection settings for --findings (JSON, as for `findings`; implies --findings).
     #[arg(long, value_name = "FILE")]
     settings: Option<PathBuf>,
-    /// Record without running the detection rules.
-    #[arg(long, conflicts_with = "settings")]
-    no_findings: bool,
 }
 
 pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
@@ -49,11 +49,10 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         .until_idle
         .map(|secs| seconds(secs, "--until-idle"))
         .transpose()?;
-    let detections = if args.no_findings {
-        None
-    } else {
-        Some(crate::detection_settings(args.settings.as_deref())?)
-    };
+    let keep_findings = args.findings || args.settings.is_some();
+    let detections = keep_findings
+        .then(|| crate::detection_settings(args.settings.as_deref()))
+        .transpose()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         // The same start as the desktop app's: lock, label, writer, recorder, findings.
@@ -86,7 +85,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             summary.quarantined,
             summary.duplicates,
             summary.last_event_id.as_deref().unwrap_or("-"),
-            if args.no_findings {
+            if !keep_findings {
                 String::new()
             } else {
                 match &findings.problem {

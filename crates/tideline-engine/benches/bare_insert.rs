@@ -470,6 +470,10 @@ fn run_once(
         Variant::WriteBatch => {
             remove_session(path);
             let mut session = Session::open_or_create(path).expect("open_or_create");
+            // As the recorder's writer does (SessionWriter::spawn).
+            session
+                .tune_for_bulk_writes()
+                .expect("tune_for_bulk_writes");
             let (io, cpu) = (Io::now(), cpu_seconds());
             let start = Instant::now();
             for chunk in frames.chunks(BATCH) {

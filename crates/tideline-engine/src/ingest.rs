@@ -460,6 +460,7 @@ impl Recorder {
                 Some(Ok(bytes)) => bytes,
             };
             framer.feed(&bytes, &mut items);
+            let mut sent = 0u64;
             for item in items.drain(..) {
                 let (frame, sse_id) = match item {
                     sse::Item::Retry(millis) => {
@@ -485,9 +486,13 @@ impl Recorder {
                         received_at: Utc::now(),
                     })
                     .await?;
+                sent += 1;
+            }
+            // Once per chunk, not per frame: every status change wakes its watchers.
+            if sent > 0 {
                 delivered = true;
                 self.status.send_modify(|status| {
-                    status.received += 1;
+                    status.received += sent;
                     status.state = ConnectionState::Live;
                 });
             }

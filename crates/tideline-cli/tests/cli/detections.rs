@@ -12,7 +12,7 @@ async fn the_seed_incident_attack_is_found_and_its_terraform_and_autoscaling_bac
     let dir = TempDir::new().unwrap();
     let sim = serve(StreamSource::Scenario(Scenario::SeedIncident), |_| {}).await;
     let session = dir.path().join("scenario.tideline");
-    assert_success(&record(&sim.url(), &session, "1", &[]).await);
+    assert_success(&record(&sim.url(), &session, "1", &["--findings"]).await);
     sim.shutdown().await;
 
     let output = cli()
@@ -73,8 +73,8 @@ async fn the_seed_incident_attack_is_found_and_its_terraform_and_autoscaling_bac
         );
     }
 
-    // `record` kept the same findings current while it recorded, in the session's notes (the
-    // recording the desktop app starts does the same): nothing to rebuild on review.
+    // `record --findings` kept the same findings current while it recorded, in the session's
+    // notes (the recording the desktop app starts does the same): nothing to rebuild on review.
     test_notes_dir();
     let kept = tideline_engine::store::Session::open(&session)
         .unwrap()

@@ -4,14 +4,14 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use eventstream_sim::{Scenario, StreamSource};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
-use crate::record::stored_count;
+use crate::record::{spawn_record, stored_count, wait_until_stored};
 use crate::*;
 
 fn is_root() -> bool {
@@ -34,17 +34,21 @@ fn listing(folder: &Path) -> Vec<(String, String)> {
     entries
 }
 
-/// A recorded session (the seed incident, imported) in a folder of its own, closed cleanly.
-fn seed_session(folder: &Path) -> PathBuf {
-    let session = folder.join("evidence.tideline");
-    let output = cli()
+/// `tideline-cli import` of the seed-incident capture into `session`.
+fn import_seed(session: &Path) -> Output {
+    cli()
         .args(["import", "--session"])
-        .arg(&session)
+        .arg(session)
         .arg("--input")
         .arg(fixture("seed-incident.sse"))
         .output()
-        .unwrap();
-    assert_success(&output);
+        .unwrap()
+}
+
+/// A recorded session (the seed incident, imported) in a folder of its own, closed cleanly.
+fn seed_session(folder: &Path) -> PathBuf {
+    let session = folder.join("evidence.tideline");
+    assert_success(&import_seed(&session));
     std::fs::remove_file(tideline_engine::store::lock_path(&session)).unwrap();
     session
 }
@@ -155,6 +159,23 @@ fn mount(args: &[&str], target: &Path) {
 /// Unmounts when dropped, so a failed assertion leaves no mount behind.
 struct Mounted(PathBuf);
 
+/// A tmpfs of `size` (mount's syntax: `4m`) at `dir/name`; `None` when not root (these tests
+/// then say they skipped: CI runs as root).
+fn small_disk(dir: &TempDir, name: &str, size: &str) -> Option<(PathBuf, Mounted)> {
+    if !is_root() {
+        eprintln!("skipped: mounting a small tmpfs needs root (CI runs as root)");
+        return None;
+    }
+    let disk = dir.path().join(name);
+    std::fs::create_dir(&disk).unwrap();
+    mount(
+        &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
+        &disk,
+    );
+    let mounted = Mounted(disk.clone());
+    Some((disk, mounted))
+}
+
 impl Drop for Mounted {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
@@ -163,16 +184,11 @@ impl Drop for Mounted {
 
 #[test]
 fn review_commands_work_on_a_read_only_mount_and_change_nothing() {
-    if !is_root() {
-        eprintln!("skipped: mounting a read-only file system needs root (CI runs as root)");
-        return;
-    }
     let dir = TempDir::new().unwrap();
+    let Some((media, _mounted)) = small_disk(&dir, "media", "16m") else {
+        return;
+    };
     let source = seed_session(dir.path());
-    let media = dir.path().join("media");
-    std::fs::create_dir(&media).unwrap();
-    mount(&["-t", "tmpfs", "-o", "size=16m", "tmpfs"], &media);
-    let _mounted = Mounted(media.clone());
     let session = media.join("evidence.tideline");
     std::fs::copy(&source, &session).unwrap();
     mount(&["-o", "remount,ro"], &media);
@@ -194,21 +210,8 @@ async fn a_second_recorder_is_refused_at_once_naming_the_process_and_a_kill_9_fr
     })
     .await;
     let session = dir.path().join("locked.tideline");
-    let mut first = cli()
-        .args(["record", "--endpoint", &sim.url(), "--session"])
-        .arg(&session)
-        .env("TIDELINE_API_KEY", KEY)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while stored_count(&session) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the first recorder stored nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut first = spawn_record(&sim.url(), &session);
+    wait_until_stored(&session, 1).await;
 
     let started = Instant::now();
     let second = record(&sim.url(), &session, "1", &[]).await;
@@ -232,15 +235,10 @@ async fn a_second_recorder_is_refused_at_once_naming_the_process_and_a_kill_9_fr
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_disk_stops_recording_naming_it_and_the_session_resumes_once_space_is_freed() {
-    if !is_root() {
-        eprintln!("skipped: a small tmpfs needs root (CI runs as root)");
-        return;
-    }
     let dir = TempDir::new().unwrap();
-    let disk = dir.path().join("disk");
-    std::fs::create_dir(&disk).unwrap();
-    mount(&["-t", "tmpfs", "-o", "size=4m", "tmpfs"], &disk);
-    let _mounted = Mounted(disk.clone());
+    let Some((disk, _mounted)) = small_disk(&dir, "disk", "4m") else {
+        return;
+    };
     let sim = serve(StreamSource::Scenario(Scenario::Load), |config| {
         config.count = Some(8_000);
         config.size = 1_024;
@@ -276,23 +274,12 @@ async fn a_full_disk_stops_recording_naming_it_and_the_session_resumes_once_spac
 
 #[test]
 fn a_session_that_could_not_be_created_leaves_no_file_behind() {
-    if !is_root() {
-        eprintln!("skipped: a tiny tmpfs needs root (CI runs as root)");
-        return;
-    }
     let dir = TempDir::new().unwrap();
-    let disk = dir.path().join("tiny");
-    std::fs::create_dir(&disk).unwrap();
-    mount(&["-t", "tmpfs", "-o", "size=8k", "tmpfs"], &disk);
-    let _mounted = Mounted(disk.clone());
+    let Some((disk, _mounted)) = small_disk(&dir, "tiny", "8k") else {
+        return;
+    };
     let session = disk.join("new.tideline");
-    let output = cli()
-        .args(["import", "--session"])
-        .arg(&session)
-        .arg("--input")
-        .arg(fixture("seed-incident.sse"))
-        .output()
-        .unwrap();
+    let output = import_seed(&session);
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("disk full"), "{said}");

@@ -89,18 +89,8 @@ async fn record_killed_with_sigkill_resumes_on_the_same_session_without_loss() {
     })
     .await;
     let session = dir.path().join("killed.tideline");
-    let mut child = cli()
-        .args(["record", "--endpoint", &sim.url(), "--session"])
-        .arg(&session)
-        .env("TIDELINE_API_KEY", KEY)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while stored_count(&session) < 1_500 {
-        assert!(Instant::now() < deadline, "the recorder stored nothing");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut child = spawn_record(&sim.url(), &session);
+    wait_until_stored(&session, 1_500).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = stored_count(&session);
@@ -110,6 +100,29 @@ async fn record_killed_with_sigkill_resumes_on_the_same_session_without_loss() {
     assert_stored_exactly(&session, &sim.manifest().valid);
     assert_eq!(stored_keys(&session).len(), 6_000);
     sim.shutdown().await;
+}
+
+/// Starts `record` on `session` (no end of its own: the test kills or stops it).
+pub(crate) fn spawn_record(url: &str, session: &Path) -> std::process::Child {
+    cli()
+        .args(["record", "--endpoint", url, "--session"])
+        .arg(session)
+        .env("TIDELINE_API_KEY", KEY)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (at most a minute) until `session` holds at least `count` events.
+pub(crate) async fn wait_until_stored(session: &Path, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored_count(session) < count {
+        assert!(
+            Instant::now() < deadline,
+            "the recorder stored fewer than {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 pub(crate) fn stored_count(session: &Path) -> usize {

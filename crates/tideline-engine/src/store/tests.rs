@@ -26,6 +26,13 @@ fn positioned(json: String) -> PositionedFrame {
     }
 }
 
+/// Stores one `create` event of asset `asset` with an empty config.
+fn store_created(session: &mut Session, id: &str, time: &str, asset: &str) {
+    session
+        .write_batch(&[positioned(event_json(id, "create", time, asset, "{}"))])
+        .unwrap();
+}
+
 fn new_session(dir: &TempDir) -> Session {
     Session::open_or_create(&dir.path().join("s.tideline")).unwrap()
 }
@@ -254,15 +261,7 @@ fn a_copy_is_a_complete_session_and_meta_survives_it() {
     session
         .set_meta(super::meta_keys::NAME, "prod breach")
         .unwrap();
-    session
-        .write_batch(&[positioned(event_json(
-            "1",
-            "create",
-            "2024-05-05T10:00:00Z",
-            "a",
-            "{}",
-        ))])
-        .unwrap();
+    store_created(&mut session, "1", "2024-05-05T10:00:00Z", "a");
     let copy_path = dir.path().join("copy.tideline");
     session.save_copy(&copy_path).unwrap();
     assert!(
@@ -283,15 +282,7 @@ fn a_second_writer_is_refused_naming_the_recording_process_and_the_chain_continu
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("s.tideline");
     let mut first = Session::open_or_create(&path).unwrap();
-    first
-        .write_batch(&[positioned(event_json(
-            "1",
-            "create",
-            "2024-05-05T10:00:00Z",
-            "a",
-            "{}",
-        ))])
-        .unwrap();
+    store_created(&mut first, "1", "2024-05-05T10:00:00Z", "a");
     let refused = Session::open_or_create(&path)
         .err()
         .expect("a second writer");
@@ -307,15 +298,7 @@ fn a_second_writer_is_refused_naming_the_recording_process_and_the_chain_continu
     assert_eq!(Session::open(&path).unwrap().event_keys().unwrap().len(), 1);
     drop(first);
     let mut second = Session::open_or_create(&path).unwrap();
-    second
-        .write_batch(&[positioned(event_json(
-            "2",
-            "create",
-            "2024-05-05T10:00:01Z",
-            "b",
-            "{}",
-        ))])
-        .unwrap();
+    store_created(&mut second, "2", "2024-05-05T10:00:01Z", "b");
     let verification = second.verify().unwrap();
     assert!(verification.is_intact(), "{verification:?}");
     assert_eq!(verification.verified, 2);
@@ -433,15 +416,7 @@ fn a_crashed_recorders_wal_is_read_from_a_private_copy_not_recovered_in_place() 
     let live = TempDir::new().unwrap();
     let path = live.path().join("s.tideline");
     let mut recorder = Session::open_or_create(&path).unwrap();
-    recorder
-        .write_batch(&[positioned(event_json(
-            "1",
-            "create",
-            "2024-05-05T10:00:00Z",
-            "a",
-            "{}",
-        ))])
-        .unwrap();
+    store_created(&mut recorder, "1", "2024-05-05T10:00:00Z", "a");
     // What a kill -9 leaves: the file and a WAL holding committed events not yet checkpointed.
     let crashed = dir.path().join("s.tideline");
     std::fs::copy(&path, &crashed).unwrap();
@@ -624,4 +599,82 @@ fn a_schema_1_session_is_reviewed_from_a_migrated_private_copy_and_left_unchange
     assert!(verification.is_intact(), "{verification:?}");
     drop(review);
     assert_eq!(fingerprint(dir.path()), before);
+}
+
+mod killed_and_redelivered {
+    //! Property: however a recording is cut by kills (the files as a SIGKILL leaves them: the
+    //! session and its WAL, nothing uncommitted) and however often the stream redelivers, the
+    //! session verifies and holds each event exactly once.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Copies the session and its WAL as they are on disk right now: what a kill -9 leaves.
+    fn crash_copy(from: &std::path::Path, to: &std::path::Path) {
+        for suffix in ["", "-wal"] {
+            let mut source = from.as_os_str().to_owned();
+            source.push(suffix);
+            let mut target = to.as_os_str().to_owned();
+            target.push(suffix);
+            let _ = std::fs::remove_file(&target);
+            if std::path::Path::new(&source).exists() {
+                std::fs::copy(&source, &target).unwrap();
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        #[test]
+        fn a_session_written_with_kills_and_duplicates_verifies_and_holds_each_event_once(
+            deliveries in prop::collection::vec(0u32..40, 1..160),
+            batch in 1usize..25,
+            kills in prop::collection::vec(0usize..160, 0..4),
+        ) {
+            let dir = TempDir::new().unwrap();
+            let mut path = dir.path().join("run-0.tideline");
+            let frames: Vec<PositionedFrame> = deliveries
+                .iter()
+                .map(|n| positioned(event_json(
+                    &format!("e{n}"),
+                    "update",
+                    &format!("2024-05-05T10:{:02}:{:02}Z", n / 60, n % 60),
+                    &format!("asset-{}", n % 7),
+                    &format!(r#"{{"n":{n}}}"#),
+                )))
+                .collect();
+            let mut session = Session::open_or_create(&path).unwrap();
+            let mut written = 0;
+            for (run, chunk) in frames.chunks(batch).enumerate() {
+                session.write_batch(chunk).unwrap();
+                written += chunk.len();
+                if kills.contains(&written) {
+                    // Killed: the next recorder starts from the files as they were, and the
+                    // stream redelivers everything from the start (a position lost or never
+                    // committed): deduplication must absorb it.
+                    let next = dir.path().join(format!("run-{}.tideline", run + 1));
+                    crash_copy(&path, &next);
+                    drop(session);
+                    path = next;
+                    session = Session::open_or_create(&path).unwrap();
+                    for again in frames[..written].chunks(batch) {
+                        session.write_batch(again).unwrap();
+                    }
+                }
+            }
+            drop(session);
+            let review = Session::open(&path).unwrap();
+            let verification = review.verify().unwrap();
+            prop_assert!(verification.is_intact(), "{verification:?}");
+            let mut keys = review.event_keys().unwrap();
+            let stored = keys.len();
+            keys.sort();
+            keys.dedup();
+            prop_assert_eq!(keys.len(), stored, "an event was stored twice");
+            let distinct: std::collections::BTreeSet<_> = deliveries.iter().collect();
+            prop_assert_eq!(stored, distinct.len());
+        }
+    }
 }
