@@ -108,7 +108,9 @@ async fn open_of_a_missing_or_foreign_file_shows_the_start_screen_with_the_error
         let mut desktop = Desktop::launch(name, &["--open", file.to_str().unwrap()]).await;
         desktop.find(r#"[data-testid="start-screen"]"#).await;
         desktop
-            .text_when(r#"[data-testid="start-error"]"#, |text| text.contains(expected))
+            .text_when(r#"[data-testid="start-error"]"#, |text| {
+                text.contains(expected)
+            })
             .await;
         desktop.screenshot("start-screen-with-error").await;
         desktop.close().await;
