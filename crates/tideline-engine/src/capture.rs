@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, ErrorKind};
 
 use crate::model::QuarantineReason;
-use crate::sse::{self, Framer, LeadingBom, Rejected};
+use crate::sse::{self, Framer, LeadingBom, LineEndings, LinePiece, Rejected};
 use crate::wire::{MAX_FRAME_BYTES, QUARANTINE_RAW_CAP};
 
 /// One frame of a capture.
@@ -146,7 +146,7 @@ impl<R: BufRead> Iterator for Frames<R> {
 #[derive(Default)]
 struct NdjsonLines {
     bom: LeadingBom,
-    after_cr: bool,
+    endings: LineEndings,
     line: Vec<u8>,
     /// The first bytes of an oversized line, and its full length.
     raw: Vec<u8>,
@@ -168,28 +168,14 @@ impl NdjsonLines {
         self.end_line(out);
     }
 
-    fn scan(&mut self, mut bytes: &[u8], out: &mut VecDeque<CapturedFrame>) {
-        while !bytes.is_empty() {
-            if std::mem::take(&mut self.after_cr) && bytes[0] == b'\n' {
-                bytes = &bytes[1..];
-                continue;
-            }
-            match bytes
-                .iter()
-                .position(|&byte| byte == b'\n' || byte == b'\r')
-            {
-                Some(end) => {
-                    self.take(&bytes[..end]);
-                    self.end_line(out);
-                    self.after_cr = bytes[end] == b'\r';
-                    bytes = &bytes[end + 1..];
-                }
-                None => {
-                    self.take(bytes);
-                    bytes = &[];
-                }
-            }
-        }
+    fn scan(&mut self, bytes: &[u8], out: &mut VecDeque<CapturedFrame>) {
+        let mut endings = std::mem::take(&mut self.endings);
+        endings.split(bytes, |piece| match piece {
+            LinePiece::Part(part) => self.take(part),
+            LinePiece::End(_) => self.end_line(out),
+            LinePiece::LfAfterCr => {}
+        });
+        self.endings = endings;
     }
 
     fn take(&mut self, part: &[u8]) {

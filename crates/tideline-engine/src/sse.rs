@@ -60,6 +60,52 @@ impl LeadingBom {
     }
 }
 
+/// Splits bytes into lines ending in CR, LF or CRLF (WHATWG's `end-of-line`), however the
+/// stream is cut: a CR at the end of one chunk and an LF at the start of the next are one
+/// ending. The one line splitter of the SSE framer and the NDJSON reader.
+#[derive(Debug, Default)]
+pub(crate) struct LineEndings {
+    /// The last ending was a CR: an LF right after it belongs to it.
+    after_cr: bool,
+}
+
+/// What [`LineEndings::split`] finds, in order.
+pub(crate) enum LinePiece<'a> {
+    /// Bytes of the current line (a line may come in several parts).
+    Part(&'a [u8]),
+    /// The current line ended with this byte (CR or LF).
+    End(u8),
+    /// The LF of a CRLF whose CR ended the previous piece: not a new line.
+    LfAfterCr,
+}
+
+impl LineEndings {
+    pub(crate) fn split<'a>(&mut self, mut bytes: &'a [u8], mut piece: impl FnMut(LinePiece<'a>)) {
+        while !bytes.is_empty() {
+            if std::mem::take(&mut self.after_cr) && bytes[0] == b'\n' {
+                piece(LinePiece::LfAfterCr);
+                bytes = &bytes[1..];
+                continue;
+            }
+            match bytes
+                .iter()
+                .position(|&byte| byte == b'\n' || byte == b'\r')
+            {
+                Some(end) => {
+                    piece(LinePiece::Part(&bytes[..end]));
+                    piece(LinePiece::End(bytes[end]));
+                    self.after_cr = bytes[end] == b'\r';
+                    bytes = &bytes[end + 1..];
+                }
+                None => {
+                    piece(LinePiece::Part(bytes));
+                    bytes = &[];
+                }
+            }
+        }
+    }
+}
+
 /// A dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -133,9 +179,8 @@ struct OpenFrame {
 #[derive(Debug)]
 pub struct Framer {
     bom: LeadingBom,
-    /// The previous chunk ended in CR: an LF first in the next one ends the same line.
-    after_cr: bool,
-    /// That CR ended a field line, so the LF that follows is part of the frame's raw bytes.
+    endings: LineEndings,
+    /// The last CR ended a field line, so the LF that follows is part of the frame's raw bytes.
     after_cr_in_frame: bool,
     line_kind: Line,
     /// The current field line (bounded by the frame limit).
@@ -156,7 +201,7 @@ impl Framer {
     pub fn new() -> Framer {
         Framer {
             bom: LeadingBom::default(),
-            after_cr: false,
+            endings: LineEndings::default(),
             after_cr_in_frame: false,
             line_kind: Line::Start,
             line: Vec::new(),
@@ -199,35 +244,18 @@ impl Framer {
         rejected
     }
 
-    fn scan(&mut self, mut bytes: &[u8], out: &mut Vec<Item>) {
-        while !bytes.is_empty() {
-            if self.after_cr {
-                self.after_cr = false;
-                if bytes[0] == b'\n' {
-                    if self.after_cr_in_frame {
-                        self.count_raw(b"\n");
-                    }
-                    bytes = &bytes[1..];
-                    continue;
+    fn scan(&mut self, bytes: &[u8], out: &mut Vec<Item>) {
+        let mut endings = std::mem::take(&mut self.endings);
+        endings.split(bytes, |piece| match piece {
+            LinePiece::Part(part) => self.take(part),
+            LinePiece::End(ending) => self.end_line(ending, out),
+            LinePiece::LfAfterCr => {
+                if self.after_cr_in_frame {
+                    self.count_raw(b"\n");
                 }
             }
-            match bytes
-                .iter()
-                .position(|&byte| byte == b'\n' || byte == b'\r')
-            {
-                Some(end) => {
-                    self.take(&bytes[..end]);
-                    let ending = bytes[end];
-                    self.end_line(ending, out);
-                    self.after_cr = ending == b'\r';
-                    bytes = &bytes[end + 1..];
-                }
-                None => {
-                    self.take(bytes);
-                    bytes = &[];
-                }
-            }
-        }
+        });
+        self.endings = endings;
     }
 
     /// Part of a line, without its ending.

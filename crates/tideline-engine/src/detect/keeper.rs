@@ -119,7 +119,8 @@ async fn keep(
         let taken = kept.take();
         let outcome = tokio::task::spawn_blocking(move || one_pass(&path, taken, rebuild, current))
             .await
-            .unwrap_or_else(|error| Err(format!("the findings pass failed: {error}")));
+            .map_err(|error| format!("the findings pass failed: {error}"))
+            .and_then(|pass| pass.map_err(|error| error.to_string()));
         match outcome {
             Ok((runner, changed)) => {
                 if changed > 0 || rebuild {
@@ -167,16 +168,15 @@ fn one_pass(
     kept: Option<DetectionRunner>,
     rebuild: bool,
     settings: DetectionSettings,
-) -> Result<(DetectionRunner, usize), String> {
-    let describe = |error: StoreError| error.to_string();
-    let mut session = Session::open(path).map_err(describe)?;
+) -> Result<(DetectionRunner, usize), StoreError> {
+    let mut session = Session::open(path)?;
     match kept {
         Some(mut runner) if !rebuild => {
-            let changed = runner.catch_up(&mut session).map_err(describe)?;
+            let changed = runner.catch_up(&mut session)?;
             Ok((runner, changed))
         }
         _ => {
-            let runner = DetectionRunner::rebuild(&mut session, settings).map_err(describe)?;
+            let runner = DetectionRunner::rebuild(&mut session, settings)?;
             let count = runner.findings().len();
             Ok((runner, count.max(1)))
         }
