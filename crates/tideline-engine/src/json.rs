@@ -20,8 +20,18 @@
 //!
 //! The parser is `serde_json_lenient` (Google's serde_json fork) with `arbitrary_precision`;
 //! being a separate crate, that feature does not change how serde_json behaves elsewhere.
+//!
+//! A reader that needs only a few fields of every event (the wire mapping, on the recorder's
+//! hot path) can skip building the tree: `parse_with` runs the same parser with a seed of its
+//! own, and `ObjectSeed`, `TextSeed` and `Skip` read what the tree would hold without
+//! building it. They ask the parser for exactly what [`parse`] asks for (every value through
+//! `deserialize_any`, every name as a `String` would be), so a text is refused at the same
+//! place for the same reason, nesting counts the same, and every value means the same.
+//! (serde's `IgnoredAny` would not: the parser skips with another scanner that has no depth
+//! limit and accepts `\v` and `\x41` escapes, which this policy refuses.)
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json_lenient::de::Deserializer as JsonDeserializer;
@@ -42,9 +52,18 @@ impl std::error::Error for JsonError {}
 
 /// Parses one JSON text under Tideline's policy (see the module docs).
 pub fn parse(text: &str) -> Result<Value, JsonError> {
+    parse_with(text, ValueSeed)
+}
+
+/// Parses one JSON text under Tideline's policy, handing its value to `seed` instead of
+/// building a [`Value`]: for readers that keep only part of it (see the module docs).
+pub(crate) fn parse_with<S, T>(text: &str, seed: S) -> Result<T, JsonError>
+where
+    S: for<'de> DeserializeSeed<'de, Value = T>,
+{
     match repair_unpaired_surrogates(text) {
-        Some(repaired) => parse_strict(&repaired),
-        None => parse_strict(text),
+        Some(repaired) => parse_strict_with(&repaired, seed),
+        None => parse_strict_with(text, seed),
     }
 }
 
@@ -63,7 +82,15 @@ pub fn text(value: &Value) -> Option<&str> {
     }
 }
 
+#[cfg(test)]
 fn parse_strict(text: &str) -> Result<Value, JsonError> {
+    parse_strict_with(text, ValueSeed)
+}
+
+fn parse_strict_with<'de, S: DeserializeSeed<'de>>(
+    text: &'de str,
+    seed: S,
+) -> Result<S::Value, JsonError> {
     // Arguments: replace invalid characters (lone surrogates) with U+FFFD; then no newlines,
     // no control characters, no `\v` and no `\x` escapes in strings.
     let mut deserializer = JsonDeserializer::from_slice_with_options(
@@ -76,9 +103,7 @@ fn parse_strict(text: &str) -> Result<Value, JsonError> {
     );
     deserializer.set_ignore_trailing_commas(false);
     deserializer.set_allow_comments(false);
-    let value = ValueSeed
-        .deserialize(&mut deserializer)
-        .map_err(JsonError)?;
+    let value = seed.deserialize(&mut deserializer).map_err(JsonError)?;
     deserializer.end().map_err(JsonError)?;
     Ok(value)
 }
@@ -164,6 +189,304 @@ impl<'de> Visitor<'de> for ValueVisitor {
         }
         Ok(Value::Object(object))
     }
+}
+
+/// The value of a string field as [`text`] reads it from the tree: a string, or a number's
+/// exact text. A required field may want to tell them apart (a number is not an id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scalar {
+    String(String),
+    Number(String),
+}
+
+impl Scalar {
+    /// The text, whichever it was.
+    pub(crate) fn into_text(self) -> String {
+        match self {
+            Scalar::String(text) | Scalar::Number(text) => text,
+        }
+    }
+
+    fn number(number: &Number) -> Self {
+        Scalar::Number(number.as_str().to_owned())
+    }
+}
+
+/// Reads a value as [`text`] would read it from the tree (`None` where `text` gives `None`),
+/// consuming all of it; builds nothing else.
+pub(crate) struct TextSeed;
+
+impl<'de> DeserializeSeed<'de> for TextSeed {
+    type Value = Option<Scalar>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+// The visitors below implement the same `visit_*` methods as `ValueVisitor`, so that every
+// input gets the same answer (and the same refusal) from the parser.
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Option<Scalar>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::number(&v.into())))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::number(&v.into())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Number::from_f64(v).as_ref().map(Scalar::number))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::String(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::String(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        match read_number_marker(&mut map, unwanted)? {
+            Marker::Number(number) => Ok(Some(number)),
+            Marker::Empty => Ok(None),
+            Marker::Object(first) => {
+                let mut next = first;
+                while next.is_some() {
+                    map.next_value_seed(Skip)?;
+                    next = map.next_key_seed(NameSeed(unwanted))?;
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Consumes a value and builds nothing, refusing exactly what [`parse`] refuses.
+pub(crate) struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(Skip)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_string<E: de::Error>(self, _: String) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(NameSeed(unwanted))?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
+}
+
+/// The entries a reader keeps of an object read by [`ObjectSeed`].
+pub(crate) trait Fields: Default {
+    /// Which wanted entry a name is.
+    type Name: Copy;
+
+    /// The wanted entry `name` (unescaped) is, or `None` to skip its value. Never wants
+    /// [`NUMBER_TOKEN`].
+    fn name(name: &str) -> Option<Self::Name>;
+
+    /// Reads the value of the entry `name` from `map`, exactly one value, over whatever an
+    /// earlier entry of the same name left (duplicate names: the last one wins).
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        name: Self::Name,
+        map: &mut A,
+    ) -> Result<(), A::Error>;
+}
+
+/// Reads a value that matters only if it is an object (as the tree holds it: an object named
+/// like a number is a number): `Some` with its wanted entries, or `None` for any other value.
+pub(crate) struct ObjectSeed<F>(PhantomData<F>);
+
+impl<F> ObjectSeed<F> {
+    pub(crate) fn new() -> Self {
+        ObjectSeed(PhantomData)
+    }
+}
+
+impl<'de, F: Fields> DeserializeSeed<'de> for ObjectSeed<F> {
+    type Value = Option<F>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<F>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, F: Fields> Visitor<'de> for ObjectSeed<F> {
+    type Value = Option<F>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+    fn visit_string<E: de::Error>(self, _: String) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<F>, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<F>, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<F>, A::Error> {
+        let mut fields = F::default();
+        let mut next = match read_number_marker(&mut map, F::name)? {
+            Marker::Number(_) => return Ok(None),
+            Marker::Empty => return Ok(Some(fields)),
+            Marker::Object(first) => first,
+        };
+        while let Some(name) = next {
+            match name.wanted {
+                Some(wanted) => fields.read(wanted, &mut map)?,
+                None => map.next_value_seed(Skip)?,
+            }
+            next = map.next_key_seed(NameSeed(F::name))?;
+        }
+        Ok(Some(fields))
+    }
+}
+
+/// An object's entry name, as far as a reader cares.
+struct Name<N> {
+    is_number_token: bool,
+    wanted: Option<N>,
+}
+
+/// Reads an entry name as `String` would (the same request to the parser), without keeping it.
+struct NameSeed<W>(W);
+
+impl<'de, N, W: FnOnce(&str) -> Option<N>> DeserializeSeed<'de> for NameSeed<W> {
+    type Value = Name<N>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Name<N>, D::Error> {
+        deserializer.deserialize_string(self)
+    }
+}
+
+impl<'de, N, W: FnOnce(&str) -> Option<N>> Visitor<'de> for NameSeed<W> {
+    type Value = Name<N>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<N>, E> {
+        Ok(Name {
+            is_number_token: v == NUMBER_TOKEN,
+            wanted: (self.0)(v),
+        })
+    }
+}
+
+/// For objects whose entries are all skipped.
+fn unwanted(_: &str) -> Option<()> {
+    None
+}
+
+/// How an object starts, read as `ValueVisitor` reads it.
+enum Marker<N> {
+    /// `{}`.
+    Empty,
+    /// One entry named [`NUMBER_TOKEN`] holding a valid number's text: a number.
+    Number(Scalar),
+    /// An object; `Some` is the entry whose value is next to read (the first one, or the
+    /// second if the first, named [`NUMBER_TOKEN`], was read here), `None` if there is none.
+    Object(Option<Name<N>>),
+}
+
+/// Reads the start of an object and tells a number's text (see [`NUMBER_TOKEN`]) from an
+/// object, exactly as `ValueVisitor::visit_map` does; an object named like a number that is
+/// not one is an object whose [`NUMBER_TOKEN`] entry no reader wants.
+fn read_number_marker<'de, A, N, W>(map: &mut A, wanted: W) -> Result<Marker<N>, A::Error>
+where
+    A: MapAccess<'de>,
+    W: Fn(&str) -> Option<N> + Copy,
+{
+    let Some(first) = map.next_key_seed(NameSeed(wanted))? else {
+        return Ok(Marker::Empty);
+    };
+    if !first.is_number_token {
+        return Ok(Marker::Object(Some(first)));
+    }
+    let first_value = map.next_value_seed(TextSeed)?;
+    let next = map.next_key_seed(NameSeed(wanted))?;
+    if next.is_none()
+        && let Some(Scalar::String(text)) = &first_value
+        && let Ok(number) = text.parse::<Number>()
+    {
+        return Ok(Marker::Number(Scalar::number(&number)));
+    }
+    Ok(Marker::Object(next))
 }
 
 /// `text` with every unpaired surrogate escape rewritten as `\ufffd`, or `None` if it has none.
@@ -355,6 +678,48 @@ mod tests {
             assert!(parse(bad).is_err(), "accepted {bad:?}");
         }
         assert!(parse(" {\"a\":[1,2,{\"b\":null}]} \n").is_ok());
+    }
+
+    #[test]
+    fn skipping_refuses_exactly_what_parse_refuses_with_the_same_words() {
+        let deep = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let mut texts: Vec<String> = [
+            "{\"a\":1,}",
+            "{\"a\":\"\\x41\"}",
+            "{\"a\":\"\\v\"}",
+            "{\"a\":01}",
+            "{\"a\":\"\\uZZZZ\"}",
+            "{\"a\":1e}",
+            "{\"a\":\"\\ud800\\u0041\"}",
+            "{\"a\":[1,{\"b\":null}]}",
+            "[1,2,]",
+            "\"\\ud800\\",
+            "",
+        ]
+        .map(str::to_owned)
+        .into();
+        texts.extend((125..=130).map(deep));
+        for text in texts {
+            let skipped = parse_with(&text, Skip).map_err(|error| error.to_string());
+            let parsed = parse(&text).map(drop).map_err(|error| error.to_string());
+            assert_eq!(skipped, parsed, "{text}");
+        }
+    }
+
+    #[test]
+    fn ignored_any_would_accept_what_the_policy_refuses() {
+        // Why `Skip` exists: serde's `IgnoredAny` makes the parser skip with a scanner of its
+        // own, without the depth limit and with `\v` and `\x` escapes allowed. If this starts
+        // failing, that scanner follows the options and `IgnoredAny` may do.
+        let ignore = |text: &str| parse_with(text, PhantomData::<de::IgnoredAny>).is_ok();
+        for text in [
+            format!("{}{}", "[".repeat(200), "]".repeat(200)),
+            r#"{"a":"\x41"}"#.to_owned(),
+            r#"{"a":"\v"}"#.to_owned(),
+        ] {
+            assert!(ignore(&text), "{text}");
+            assert!(parse(&text).is_err(), "{text}");
+        }
     }
 
     #[test]
