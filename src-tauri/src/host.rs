@@ -320,8 +320,9 @@ impl SessionHost {
                 .lock()
                 .map_err(|_| CommandError::NoSession)?
                 .newest_seq()?;
-            self.live
-                .send_modify(|status| status.newest_seq = newest_seq);
+            let mut next = self.live.borrow().clone();
+            next.newest_seq = newest_seq;
+            publish_unless_stopped(&self.live, &stop, next);
             return Ok(());
         }
         // A review connection reads the file as it was when opened: after an import wrote to
@@ -368,7 +369,14 @@ impl SessionHost {
                 detections: Some(self.detections.subscribe()),
             })
         })?;
-        let reader: Reader = Arc::new(Mutex::new(Session::open(&path)?));
+        let reader = match Session::open(&path) {
+            Ok(reader) => Arc::new(Mutex::new(reader)),
+            Err(error) => {
+                // Nothing would show or stop this recording: stop it now.
+                recording.stop();
+                return Err(error.into());
+            }
+        };
         let stop = recording.stopper();
         let status = recording.status();
         let findings = recording.findings();
@@ -557,7 +565,7 @@ async fn live_bridge(
     live: watch::Sender<LiveStatus>,
     stop: CancellationToken,
 ) {
-    let mut findings_open = true;
+    let (mut status_open, mut findings_open) = (true, true);
     loop {
         let snapshot = status.borrow_and_update().clone();
         let found = findings.borrow_and_update().clone();
@@ -586,9 +594,13 @@ async fn live_bridge(
         if !publish_unless_stopped(&live, &stop, next) {
             return;
         }
+        // A stopped recording still finishes its findings: follow both to their ends.
+        if !status_open && !findings_open {
+            return;
+        }
         tokio::select! {
             _ = stop.cancelled() => return,
-            changed = status.changed() => if changed.is_err() { return },
+            changed = status.changed(), if status_open => status_open = changed.is_ok(),
             changed = findings.changed(), if findings_open => findings_open = changed.is_ok(),
         }
         tokio::time::sleep(LIVE_THROTTLE).await;

@@ -55,11 +55,6 @@ pub fn run() {
             if let Some(problem) = problem {
                 eprintln!("tideline: {problem}");
             }
-            // The analyst's notes and findings live in the app's data folder, never in the
-            // session file under review (TIDELINE_NOTES_DIR still wins, for tests).
-            if std::env::var_os("TIDELINE_NOTES_DIR").is_none() {
-                tideline_engine::store::use_notes_dir(app.path().app_data_dir()?.join("notes"));
-            }
             let detections = Arc::new(detections);
             let host = SessionHost::new(
                 app.path().app_data_dir()?.join("sessions"),

@@ -203,6 +203,12 @@ fn export_to(
             &mut no_progress,
         )?;
     } else {
+        if tideline_engine::store::would_overwrite_session(&path, &out) {
+            anyhow::bail!(
+                "{} is the session itself (or one of its files): choose another output",
+                out.display()
+            );
+        }
         let file = std::fs::File::create(&out)
             .with_context(|| format!("cannot create {}", out.display()))?;
         let mut writer = BufWriter::new(file);

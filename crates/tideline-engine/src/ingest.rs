@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::PositionedFrame;
+use crate::model::{Frame, PositionedFrame};
 use crate::sse::{self, Framer};
 use crate::store::{SessionWriter, StoreError, WriterTotals};
 use crate::wire;
@@ -461,6 +461,7 @@ impl Recorder {
             };
             framer.feed(&bytes, &mut items);
             let mut sent = 0u64;
+            let mut advanced = false;
             for item in items.drain(..) {
                 let (frame, sse_id) = match item {
                     sse::Item::Retry(millis) => {
@@ -478,19 +479,23 @@ impl Recorder {
                         (rejected.into_frame(), id)
                     }
                 };
+                // An empty `id:` resets the browser's id; it does not move ours.
+                let sse_id = sse_id.filter(|id| !id.is_empty());
+                // Progress (which resets the backoff) is an event, or a frame that moves the
+                // stream position: a bad frame the server resends on every connect is neither.
+                advanced |= sse_id.is_some() || matches!(frame, Frame::Event(_));
                 writer
                     .send(PositionedFrame {
                         frame,
-                        // An empty `id:` resets the browser's id; it does not move ours.
-                        sse_id: sse_id.filter(|id| !id.is_empty()),
+                        sse_id,
                         received_at: Utc::now(),
                     })
                     .await?;
                 sent += 1;
             }
+            delivered |= advanced;
             // Once per chunk, not per frame: every status change wakes its watchers.
             if sent > 0 {
-                delivered = true;
                 self.status.send_modify(|status| {
                     status.received += sent;
                     status.state = ConnectionState::Live;

@@ -110,6 +110,12 @@ pub async fn export_session(
     let Some(destination) = choose_file(app, dialog).await? else {
         return Ok(None);
     };
+    if tideline_engine::store::would_overwrite_session(&session_path, &destination) {
+        return Err(CommandError::WriteFile {
+            path: destination,
+            source: std::io::Error::other("it is the session itself: choose another file"),
+        });
+    }
     let (format, filter) = match kind {
         ExportKind::CsvView => (Some(ExportFormat::Csv), Some(query.unwrap_or_default())),
         ExportKind::CsvAll => (Some(ExportFormat::Csv), None),

@@ -337,3 +337,28 @@ fn piping_any_output_into_head_exits_quietly() {
         assert!(said.trim().is_empty(), "`{command} | head` said: {said}");
     }
 }
+
+#[test]
+fn an_export_is_never_written_over_the_session_itself() {
+    let dir = TempDir::new().unwrap();
+    let session = seed_session(dir.path());
+    let before = std::fs::read(&session).unwrap();
+    for target in [session.clone(), tideline_engine::store::lock_path(&session)] {
+        std::fs::write(tideline_engine::store::lock_path(&session), b"").unwrap();
+        let output = cli()
+            .args(["export", "--format", "csv", "--session"])
+            .arg(&session)
+            .arg("--out")
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert!(
+            !output.status.success(),
+            "exported over {}",
+            target.display()
+        );
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains("is the session itself"), "{said}");
+    }
+    assert_eq!(std::fs::read(&session).unwrap(), before);
+}

@@ -133,6 +133,25 @@ impl StoreError {
     }
 }
 
+/// Whether writing `target` would overwrite the session at `session` or one of its own files
+/// (`-wal`, `-shm`, `.lock`): an export must never be written over the evidence.
+pub fn would_overwrite_session(session: &Path, target: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(target) = std::fs::metadata(target) else {
+        return false;
+    };
+    let mut files = vec![session.to_owned(), lock_path(session)];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = session.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    files.iter().any(|file| {
+        std::fs::metadata(file)
+            .is_ok_and(|meta| meta.dev() == target.dev() && meta.ino() == target.ino())
+    })
+}
+
 /// Whether the file system holding `path` has no room left for another SQLite page.
 fn disk_is_full(path: &Path) -> bool {
     let folder = path

@@ -41,8 +41,8 @@ const ANNOTATION_TABLES: [&str; 3] = ["event_stars", "event_tags", "event_commen
 
 static CHOSEN_NOTES_DIR: OnceLock<PathBuf> = OnceLock::new();
 
-/// Sets this process's notes folder (the desktop app's data folder; a test's temporary one),
-/// ahead of every other choice [`notes_dir`] makes. The first call wins; returns whether it did.
+/// Sets this process's notes folder (a test's temporary one), ahead of every other choice
+/// [`notes_dir`] makes. The first call wins; returns whether it did.
 pub fn use_notes_dir(dir: PathBuf) -> bool {
     CHOSEN_NOTES_DIR.set(dir).is_ok()
 }
@@ -112,30 +112,42 @@ pub enum NotesLocation {
 }
 
 /// Attaches the notes database of session `identity` as `notes`, creating its tables, and
-/// copies a legacy session's own annotations into it once.
+/// copies a legacy session's own annotations into it once. A notes file that cannot be used
+/// (corrupt, read-only, on a file system without WAL) never stops the session from opening:
+/// the notes are then kept in memory, and [`NotesLocation::Memory`] says why.
 pub(super) fn attach(conn: &Connection, identity: &str) -> Result<NotesLocation, StoreError> {
-    let location = match notes_dir() {
-        None => NotesLocation::Memory {
-            why: "no notes folder (set TIDELINE_NOTES_DIR or HOME)".into(),
-        },
-        Some(dir) => match std::fs::create_dir_all(&dir) {
-            Ok(()) => NotesLocation::File(dir.join(format!("{identity}.notes.sqlite"))),
-            Err(error) => NotesLocation::Memory {
-                why: format!("cannot create {}: {error}", dir.display()),
-            },
-        },
+    let file = match notes_dir() {
+        None => Err("no notes folder (set TIDELINE_NOTES_DIR or HOME)".to_owned()),
+        Some(dir) => std::fs::create_dir_all(&dir)
+            .map(|()| dir.join(format!("{identity}.notes.sqlite")))
+            .map_err(|error| format!("cannot create {}: {error}", dir.display())),
     };
-    let target = match &location {
-        NotesLocation::File(path) => path.to_string_lossy().into_owned(),
-        NotesLocation::Memory { .. } => ":memory:".to_owned(),
+    let why = match file {
+        Ok(file) => match attach_file(conn, &file) {
+            Ok(()) => return Ok(NotesLocation::File(file)),
+            Err(error) => {
+                let _ = conn.execute("DETACH DATABASE notes", []);
+                format!("cannot use {}: {error}", file.display())
+            }
+        },
+        Err(why) => why,
     };
-    conn.execute("ATTACH DATABASE ?1 AS notes", [&target])?;
-    if matches!(location, NotesLocation::File(_)) {
-        conn.query_row("PRAGMA notes.journal_mode = WAL", [], |_| Ok(()))?;
-    }
+    conn.execute("ATTACH DATABASE ':memory:' AS notes", [])?;
     conn.execute_batch(NOTES_SCHEMA)?;
     import_legacy(conn)?;
-    Ok(location)
+    Ok(NotesLocation::Memory { why })
+}
+
+fn attach_file(conn: &Connection, file: &Path) -> Result<(), StoreError> {
+    // An absolute path, so that the connection's URI flag never reads it as a `file:` URI.
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+    conn.execute(
+        "ATTACH DATABASE ?1 AS notes",
+        [absolute.to_string_lossy().as_ref()],
+    )?;
+    conn.query_row("PRAGMA notes.journal_mode = WAL", [], |_| Ok(()))?;
+    conn.execute_batch(NOTES_SCHEMA)?;
+    import_legacy(conn)
 }
 
 fn has_table(conn: &Connection, schema: &str, table: &str) -> Result<bool, StoreError> {
@@ -173,14 +185,24 @@ fn import_legacy(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Copies the notes' annotations into a saved copy's own annotation tables (the copy is a new
-/// file, not the evidence), so they travel with it.
+/// Gives a saved copy (a new file, not the evidence) an identity of its own and copies the
+/// notes' annotations into its own annotation tables, so they travel with it.
 pub(super) fn bundle_into(conn: &Connection, copy: &Path) -> Result<(), StoreError> {
+    let absolute = std::path::absolute(copy).unwrap_or_else(|_| copy.to_owned());
     conn.execute(
         "ATTACH DATABASE ?1 AS copy",
-        [copy.to_string_lossy().as_ref()],
+        [absolute.to_string_lossy().as_ref()],
     )?;
     let result = (|| {
+        // A copy is a session of its own: its own identity, so its notes (and, if it is ever
+        // resumed, its own arrival numbers) never mix with the original's.
+        if has_table(conn, "copy", "session_meta")? {
+            conn.execute(
+                "INSERT INTO copy.session_meta (key, value) VALUES ('session_id', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [format!("{:032x}", rand::random::<u128>())],
+            )?;
+        }
         if !has_table(conn, "copy", "event_stars")? {
             return Ok(());
         }

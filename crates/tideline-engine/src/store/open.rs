@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::lock::{RecordingLock, lock_path, recorder_of};
+use super::lock::{RecordingLock, recorder_of};
 use super::meta::keys;
 use super::notes::{self, NotesLocation};
 use super::{Session, StoreError};
@@ -72,32 +72,37 @@ fn open_for_recording(path: &Path) -> Result<Session, StoreError> {
             ),
         });
     }
-    let lock = RecordingLock::acquire(path)?;
-    let result = create_or_migrate(path, lock);
+    let mut lock = Some(RecordingLock::acquire(path)?);
+    let result = create_or_migrate(path, exists, &mut lock);
     if result.is_err() && !exists {
-        // A session that could not be created leaves nothing behind.
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(name));
+        // A session that could not be created leaves nothing behind; cleaned up while the lock
+        // is still held (the lock file goes too: `RecordingLock::acquire` checks that the file
+        // it locked is still the one at its path, so unlinking it races nobody).
+        for suffix in ["", "-wal", "-shm", "-journal", ".lock"] {
+            let _ = std::fs::remove_file(sibling(path, suffix));
         }
-        let _ = std::fs::remove_file(lock_path(path));
     }
+    drop(lock);
     result
 }
 
-fn create_or_migrate(path: &Path, lock: RecordingLock) -> Result<Session, StoreError> {
+/// Opens (creating if needed) and migrates the session; the lock moves into it on success.
+fn create_or_migrate(
+    path: &Path,
+    existed: bool,
+    lock: &mut Option<RecordingLock>,
+) -> Result<Session, StoreError> {
+    // No SQLITE_OPEN_URI: a path is a path, even one that starts with `file:`.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(e, path))?;
     conn.busy_timeout(Duration::from_secs(5))?;
     let mut session = Session {
         conn,
         path: path.to_owned(),
         notes: NotesLocation::Memory { why: String::new() },
-        _lock: Some(lock),
+        _lock: None,
         _snapshot: None,
     };
     session.check_identity()?;
@@ -118,12 +123,18 @@ fn create_or_migrate(path: &Path, lock: RecordingLock) -> Result<Session, StoreE
         session.fill_missing_links()?;
     }
     if session.meta(keys::SESSION_ID)?.is_none() {
-        let id = format!("{:032x}", rand::random::<u128>());
+        // A file from before session ids keeps the identity its notes were filed under.
+        let id = if existed {
+            notes::identity(&session.conn, path)?
+        } else {
+            format!("{:032x}", rand::random::<u128>())
+        };
         session
             .set_meta(keys::SESSION_ID, &id)
             .map_err(|e| e.on(path))?;
     }
     session.attach_notes()?;
+    session._lock = lock.take();
     Ok(session)
 }
 
@@ -210,15 +221,14 @@ fn open_snapshot(path: &Path, pending_wal: bool) -> Result<Session, StoreError> 
         .tempdir()
         .map_err(io_error)?;
     let copy = folder.path().join("session.tideline");
-    std::fs::copy(path, &copy).map_err(io_error)?;
+    copy_writable(path, &copy).map_err(io_error)?;
     if pending_wal {
-        std::fs::copy(sibling(path, "-wal"), sibling(&copy, "-wal")).map_err(io_error)?;
+        copy_writable(&sibling(path, "-wal"), &sibling(&copy, "-wal")).map_err(io_error)?;
     }
     // CREATE for the notes database attached later; the copy itself exists.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(&copy, flags)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     let mut session = Session {
@@ -246,6 +256,15 @@ fn finish_review(mut session: Session) -> Result<Session, StoreError> {
     session.conn.pragma_update(None, "foreign_keys", "ON")?;
     session.attach_notes()?;
     Ok(session)
+}
+
+/// Copies `from` into a new file `to` that this process may write (`std::fs::copy` would carry
+/// over a read-only file's permissions, and SQLite would then open the copy read-only).
+fn copy_writable(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut source = std::fs::File::open(from)?;
+    let mut target = std::fs::File::create(to)?;
+    std::io::copy(&mut source, &mut target)?;
+    target.sync_all()
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {

@@ -678,3 +678,69 @@ mod killed_and_redelivered {
         }
     }
 }
+
+#[test]
+fn a_session_from_before_session_ids_keeps_its_notes_when_it_is_first_resumed() {
+    let dir = TempDir::new().unwrap();
+    let path = recorded_session(dir.path());
+    // What an older Tideline wrote: no session id.
+    Connection::open(&path)
+        .unwrap()
+        .execute("DELETE FROM session_meta WHERE key = 'session_id'", [])
+        .unwrap();
+    Session::open(&path)
+        .unwrap()
+        .set_starred(1, true, Utc::now())
+        .unwrap();
+    let mut resumed = Session::open_or_create(&path).unwrap();
+    store_created(&mut resumed, "3", "2024-05-05T10:00:03Z", "c");
+    drop(resumed);
+    assert!(
+        Session::open(&path)
+            .unwrap()
+            .annotations(1)
+            .unwrap()
+            .starred,
+        "the star made before the session had an id was lost"
+    );
+}
+
+#[test]
+fn a_saved_copy_is_a_session_of_its_own_with_the_annotations_bundled() {
+    let dir = TempDir::new().unwrap();
+    let path = recorded_session(dir.path());
+    let review = Session::open(&path).unwrap();
+    review.add_tag(2, "exfil").unwrap();
+    let copy = dir.path().join("copy.tideline");
+    review.save_copy(&copy).unwrap();
+    let copied = Session::open(&copy).unwrap();
+    assert_ne!(
+        copied.meta(super::meta_keys::SESSION_ID).unwrap(),
+        review.meta(super::meta_keys::SESSION_ID).unwrap()
+    );
+    assert_ne!(
+        copied.notes(),
+        review.notes(),
+        "the copy shares the original's notes"
+    );
+    assert_eq!(copied.annotations(2).unwrap().tags, ["exfil"]);
+}
+
+#[test]
+fn an_unusable_notes_file_keeps_notes_in_memory_and_the_session_opens() {
+    let dir = TempDir::new().unwrap();
+    let path = recorded_session(dir.path());
+    let notes = match Session::open(&path).unwrap().notes() {
+        super::NotesLocation::File(file) => file.clone(),
+        other => panic!("{other:?}"),
+    };
+    std::fs::write(&notes, b"this is not a database, and never was: 0123456789").unwrap();
+    let review = Session::open(&path).unwrap();
+    assert!(
+        matches!(review.notes(), super::NotesLocation::Memory { why } if why.contains("cannot use")),
+        "{:?}",
+        review.notes()
+    );
+    assert_eq!(review.summary().unwrap().events, 2);
+    review.set_starred(1, true, Utc::now()).unwrap();
+}

@@ -70,16 +70,7 @@ impl SessionWriter {
         let failed = failure.clone();
         let thread = std::thread::Builder::new()
             .name("tideline-writer".into())
-            .spawn(move || {
-                let path = session.path().to_owned();
-                run(session, queue, totals_tx).map_err(|error| {
-                    let error = error.on(&path);
-                    if let Ok(mut slot) = failed.lock() {
-                        *slot = Some(error.shared_copy());
-                    }
-                    error
-                })
-            })
+            .spawn(move || run(session, queue, totals_tx, &failed))
             .map_err(|source| StoreError::Io {
                 path: "writer thread".into(),
                 source,
@@ -140,6 +131,7 @@ fn run(
     mut session: Session,
     queue: flume::Receiver<Command>,
     totals_tx: watch::Sender<WriterTotals>,
+    failure: &Mutex<Option<StoreError>>,
 ) -> Result<Session, StoreError> {
     let mut batch: Vec<PositionedFrame> = Vec::with_capacity(BATCH_MAX);
     let mut flushes: Vec<oneshot::Sender<Option<String>>> = Vec::new();
@@ -160,7 +152,17 @@ fn run(
             next = queue.recv_deadline(deadline).ok();
         }
         if !batch.is_empty() {
-            let outcome = session.write_batch(&batch)?;
+            let outcome = match session.write_batch(&batch) {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    // Named before the queue and the waiting flushes are dropped, so whoever
+                    // notices first reads the real cause.
+                    if let Ok(mut slot) = failure.lock() {
+                        *slot = Some(error.shared_copy());
+                    }
+                    return Err(error);
+                }
+            };
             batch.clear();
             totals_tx.send_modify(|totals| {
                 totals.stored += outcome.stored;
