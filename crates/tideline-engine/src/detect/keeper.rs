@@ -39,6 +39,8 @@ pub struct FindingsKeeper {
     state: watch::Receiver<FindingsState>,
     changed: watch::Sender<u64>,
     stop: CancellationToken,
+    /// Asks for one last pass, then an end (see [`FindingsKeeper::finish`]).
+    finishing: CancellationToken,
     task: Option<JoinHandle<()>>,
 }
 
@@ -49,11 +51,22 @@ impl FindingsKeeper {
         let (state_tx, state) = watch::channel(FindingsState::default());
         let (changed, changes) = watch::channel(0);
         let stop = CancellationToken::new();
-        let task = tokio::spawn(keep(session, settings, changes, state_tx, stop.clone()));
+        let finishing = CancellationToken::new();
+        let task = tokio::spawn(keep(
+            session,
+            settings,
+            changes,
+            state_tx,
+            Ends {
+                stop: stop.clone(),
+                finishing: finishing.clone(),
+            },
+        ));
         FindingsKeeper {
             state,
             changed,
             stop,
+            finishing,
             task: Some(task),
         }
     }
@@ -67,7 +80,7 @@ impl FindingsKeeper {
     /// session's writer closed, so the findings cover every stored event.
     pub async fn finish(mut self) -> FindingsState {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
-        self.stop.cancel();
+        self.finishing.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -101,14 +114,17 @@ async fn keep(
     mut settings: watch::Receiver<DetectionSettings>,
     mut changes: watch::Receiver<u64>,
     state: watch::Sender<FindingsState>,
-    cancel: CancellationToken,
+    ends: Ends,
 ) {
     let mut kept: Option<DetectionRunner> = None;
     let mut version = 0u64;
     let mut settings_open = true;
     loop {
-        // Stopped: one last pass for what was stored since (finish), then done.
-        let last = cancel.is_cancelled();
+        if ends.stop.is_cancelled() {
+            return;
+        }
+        // Finishing: one last pass for what was stored since, then done.
+        let last = ends.finishing.is_cancelled();
         if last && !changes.has_changed().unwrap_or(false) {
             return;
         }
@@ -146,7 +162,8 @@ async fn keep(
             return;
         }
         tokio::select! {
-            _ = cancel.cancelled() => continue,
+            _ = ends.stop.cancelled() => return,
+            _ = ends.finishing.cancelled() => continue,
             changed = changes.changed() => if changed.is_err() { return },
             // Settings that can no longer change (their sender is gone) are simply kept.
             changed = settings.changed(), if settings_open => {
@@ -154,10 +171,17 @@ async fn keep(
             }
         }
         tokio::select! {
-            _ = cancel.cancelled() => {}
+            _ = ends.stop.cancelled() => return,
+            _ = ends.finishing.cancelled() => {}
             _ = tokio::time::sleep(CATCH_UP_EVERY) => {}
         }
     }
+}
+
+/// How a keeper ends: at once (`stop`), or after one last pass (`finishing`).
+struct Ends {
+    stop: CancellationToken,
+    finishing: CancellationToken,
 }
 
 /// One pass on a blocking thread: a rebuild, or the events stored since the last pass. The
