@@ -94,27 +94,3 @@ fn folder_bytes(folder: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> 
     files.sort();
     files
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn open_of_a_missing_or_foreign_file_shows_the_start_screen_with_the_error() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let missing = dir.path().join("no-such.tideline");
-    let foreign = dir.path().join("notes.txt");
-    std::fs::write(&foreign, "not a session\n").unwrap();
-    for (name, file, expected) in [
-        ("open_missing", &missing, "no such session file"),
-        ("open_foreign", &foreign, "not a Tideline session"),
-    ] {
-        let mut desktop = Desktop::launch(name, &["--open", file.to_str().unwrap()]).await;
-        desktop.find(r#"[data-testid="start-screen"]"#).await;
-        desktop
-            .text_when(r#"[data-testid="start-error"]"#, |text| {
-                text.contains(expected)
-            })
-            .await;
-        desktop.screenshot("start-screen-with-error").await;
-        desktop.close().await;
-    }
-    assert_eq!(std::fs::read(&foreign).unwrap(), b"not a session\n");
-    assert!(!missing.exists(), "opening a missing file created it");
-}

@@ -144,13 +144,13 @@ describe('connection state', () => {
       { state: 'reconnecting', attempt: 3, next_try_at: '2024-05-05T14:00:04.200Z', reason: 'HTTP 503' },
       now,
     );
-    expect(v.label).toBe('reconnecting in 5 s, attempt 3');
+    expect(v.label).toBe('HTTP 503 · reconnecting in 5 s, attempt 3');
     expect(v.detail).toBe('HTTP 503');
     expect(v.tone).toBe('warn');
   });
   it('never counts below zero', () => {
     const v = connectionView({ state: 'reconnecting', attempt: 1, next_try_at: '2024-05-05T13:59:00Z', reason: 'eof' }, now);
-    expect(v.label).toBe('reconnecting now, attempt 1');
+    expect(v.label).toBe('eof · reconnecting now, attempt 1');
   });
   it('says why it stopped', () => {
     expect(connectionView({ state: 'stopped', reason: 'API key rejected (401)' }, now).label).toBe(

@@ -194,7 +194,9 @@ export function connectionView(c: ConnectionState, nowMs: number): ConnectionVie
       const at = parseTime(c.next_try_at);
       const secs = Number.isNaN(at) ? 0 : Math.max(0, Math.ceil((at - nowMs) / 1000));
       const when = secs > 0 ? `reconnecting in ${secs} s` : 'reconnecting now';
-      return { tone: 'warn', label: `${when}, attempt ${c.attempt}`, detail: c.reason };
+      // The cause in words first (refused, DNS, certificate, HTTP status, idle): it is what the
+      // analyst acts on.
+      return { tone: 'warn', label: `${c.reason} · ${when}, attempt ${c.attempt}`, detail: c.reason };
     }
     case 'stopped':
       return { tone: 'bad', label: `stopped: ${c.reason}`, detail: c.reason };
