@@ -202,6 +202,7 @@ impl SessionHost {
             incident: None,
         };
         self.record(info, endpoint, ApiKey::new(key)?, labels, Some(sim))
+            .await
     }
 
     /// Records a real EventStream into a new session; the key goes to the OS keyring, else memory.
@@ -231,17 +232,24 @@ impl SessionHost {
             key_note,
             can_resume: false,
         };
-        self.record(info, endpoint, key, labels, None)
+        self.record(info, endpoint, key, labels, None).await
     }
 
     /// Opens a saved session for review. Nothing connects anywhere, and nothing is written to
-    /// the file: findings and notes go to the notes database.
-    pub fn open(&self, path: &Path) -> Result<SessionInfo, CommandError> {
-        let reader = Session::open(path)?;
-        let info = read_info(&reader, path, SessionMode::Offline)?;
-        let reader = Arc::new(Mutex::new(reader));
-        let keeper =
-            in_runtime(|| FindingsKeeper::start(path.to_owned(), self.detections.subscribe()));
+    /// the file: findings and notes go to the notes database. The file is read on the blocking
+    /// pool (a review may copy it, counting it scans it).
+    pub async fn open(&self, path: &Path) -> Result<SessionInfo, CommandError> {
+        let path = path.to_owned();
+        let (reader, info, first) = tauri::async_runtime::spawn_blocking(move || {
+            let reader = Session::open(&path)?;
+            let info = read_info(&reader, &path, SessionMode::Offline)?;
+            let reader: Reader = Arc::new(Mutex::new(reader));
+            let first = offline_status(&info, &reader, &FindingsState::default())?;
+            Ok::<_, CommandError>((reader, info, first))
+        })
+        .await
+        .map_err(CommandError::Background)??;
+        let keeper = FindingsKeeper::start(PathBuf::from(&info.path), self.detections.subscribe());
         let stop = CancellationToken::new();
         let findings = keeper.state();
         self.replace(Active {
@@ -253,7 +261,7 @@ impl SessionHost {
             keeper: Some(keeper),
             _demo: None,
         });
-        self.publish_offline(&info, &reader, &findings.borrow(), &stop)?;
+        publish_unless_stopped(&self.live, &stop, first);
         tauri::async_runtime::spawn(offline_bridge(
             info.clone(),
             reader,
@@ -290,6 +298,7 @@ impl SessionHost {
             ..info
         };
         self.record(info, endpoint, key, SessionLabels::default(), None)
+            .await
     }
 
     /// Closes the open session, stopping its recording.
@@ -299,8 +308,8 @@ impl SessionHost {
     }
 
     /// After an import: read the session anew and recount, so the page sees the new events.
-    pub fn refresh(&self) -> Result<(), CommandError> {
-        let (info, reader, recording, stop) = match self.lock().as_ref() {
+    pub async fn refresh(&self) -> Result<(), CommandError> {
+        let (info, reader, recording, stop, findings) = match self.lock().as_ref() {
             Some(active) => {
                 if let Some(keeper) = &active.keeper {
                     keeper.session_changed();
@@ -310,47 +319,39 @@ impl SessionHost {
                     active.reader.clone(),
                     active.recording,
                     active.stop.clone(),
+                    active.findings.borrow().clone(),
                 )
             }
             None => return Ok(()),
         };
-        if recording {
-            // The bridge publishes on the recorder's next status; nudge the newest seq now.
-            let newest_seq = reader
-                .lock()
-                .map_err(|_| CommandError::NoSession)?
-                .newest_seq()?;
-            let mut next = self.live.borrow().clone();
-            next.newest_seq = newest_seq;
-            publish_unless_stopped(&self.live, &stop, next);
-            return Ok(());
-        }
-        // A review connection reads the file as it was when opened: after an import wrote to
-        // it, read it anew.
-        let fresh = Session::open(Path::new(&info.path))?;
-        *reader.lock().map_err(|_| CommandError::NoSession)? = fresh;
-        let findings = self
-            .lock()
-            .as_ref()
-            .map(|active| active.findings.borrow().clone())
-            .unwrap_or_default();
-        self.publish_offline(&info, &reader, &findings, &stop)
+        let live = self.live.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            if recording {
+                // The bridge publishes on the recorder's next status; nudge the newest seq now.
+                let newest_seq = reader
+                    .lock()
+                    .map_err(|_| CommandError::NoSession)?
+                    .newest_seq()?;
+                let mut next = live.borrow().clone();
+                next.newest_seq = newest_seq;
+                publish_unless_stopped(&live, &stop, next);
+                return Ok(());
+            }
+            // A review connection reads the file as it was when opened: after an import wrote
+            // to it, read it anew.
+            let fresh = Session::open(Path::new(&info.path))?;
+            *reader.lock().map_err(|_| CommandError::NoSession)? = fresh;
+            let next = offline_status(&info, &reader, &findings)?;
+            publish_unless_stopped(&live, &stop, next);
+            Ok(())
+        })
+        .await
+        .map_err(CommandError::Background)?
     }
 
-    fn publish_offline(
-        &self,
-        info: &SessionInfo,
-        reader: &Reader,
-        findings: &FindingsState,
-        stop: &CancellationToken,
-    ) -> Result<(), CommandError> {
-        let next = offline_status(info, reader, findings)?;
-        publish_unless_stopped(&self.live, stop, next);
-        Ok(())
-    }
-
-    /// Starts the engine's recording of `info`'s session and makes it the open one.
-    fn record(
+    /// Starts the engine's recording of `info`'s session and makes it the open one. Opening
+    /// (and migrating) the file runs on the blocking pool.
+    async fn record(
         &self,
         info: SessionInfo,
         endpoint: Endpoint,
@@ -359,24 +360,27 @@ impl SessionHost {
         demo: Option<RunningSim>,
     ) -> Result<SessionInfo, CommandError> {
         let path = PathBuf::from(&info.path);
-        let recording = in_runtime(|| {
-            Recording::start(RecordingRequest {
-                session: path.clone(),
-                endpoint,
-                key,
-                options: IngestOptions::default(),
-                labels,
-                detections: Some(self.detections.subscribe()),
-            })
-        })?;
-        let reader = match Session::open(&path) {
-            Ok(reader) => Arc::new(Mutex::new(reader)),
-            Err(error) => {
-                // Nothing would show or stop this recording: stop it now.
-                recording.stop();
-                return Err(error.into());
-            }
+        let request = RecordingRequest {
+            session: path.clone(),
+            endpoint,
+            key,
+            options: IngestOptions::default(),
+            labels,
+            detections: Some(self.detections.subscribe()),
         };
+        let (recording, reader) = tauri::async_runtime::spawn_blocking(move || {
+            let recording = Recording::start(request)?;
+            match Session::open(&path) {
+                Ok(reader) => Ok((recording, Arc::new(Mutex::new(reader)))),
+                Err(error) => {
+                    // Nothing would show or stop this recording: stop it now.
+                    recording.stop();
+                    Err(CommandError::from(error))
+                }
+            }
+        })
+        .await
+        .map_err(CommandError::Background)??;
         let stop = recording.stopper();
         let status = recording.status();
         let findings = recording.findings();
@@ -427,14 +431,6 @@ impl SessionHost {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// Runs `start` inside Tauri's Tokio runtime: the engine spawns its tasks on Tokio, and some
-/// callers (the launch's `--open`) are not on a runtime thread.
-fn in_runtime<T>(start: impl FnOnce() -> T) -> T {
-    let handle = tauri::async_runtime::handle();
-    let _entered = handle.inner().enter();
-    start()
 }
 
 /// Stops a session that is no longer the open one: its recording, findings and bridge.

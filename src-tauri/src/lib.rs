@@ -66,7 +66,7 @@ pub fn run() {
                 Some(tauri::async_runtime::block_on(host.start_demo())?)
             } else if let Some(path) = &args.open {
                 // A missing or foreign file opens the start screen with the error, never a panic.
-                host.open(path)
+                tauri::async_runtime::block_on(host.open(path))
                     .inspect_err(|error| eprintln!("tideline: {error}"))
                     .map_err(|error| host.keep_launch_error(error))
                     .ok()

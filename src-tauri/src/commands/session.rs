@@ -72,7 +72,7 @@ pub async fn open_session(
             }
         }
     };
-    let info = host.open(&path)?;
+    let info = host.open(&path).await?;
     remember(&app, &info);
     Ok(Some(info))
 }

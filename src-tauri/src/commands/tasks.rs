@@ -220,7 +220,7 @@ pub async fn import_capture(
     })
     .await
     .map_err(CommandError::Background)?;
-    host.refresh()?;
+    host.refresh().await?;
     outcome.map(Some)
 }
 
