@@ -182,7 +182,7 @@ pub struct Session {
     /// Held while this session may write events (recording, resume, import).
     _lock: Option<lock::RecordingLock>,
     /// The private copy a review reads when the file cannot be read in place without writing.
-    _snapshot: Option<tempfile::TempDir>,
+    _snapshot: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl Session {

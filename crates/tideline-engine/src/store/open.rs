@@ -3,6 +3,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -216,15 +217,8 @@ fn open_snapshot(path: &Path, pending_wal: bool) -> Result<Session, StoreError> 
         path: path.to_owned(),
         source,
     };
-    let folder = tempfile::Builder::new()
-        .prefix("tideline-review-")
-        .tempdir()
-        .map_err(io_error)?;
+    let folder = snapshot_of(path, pending_wal).map_err(io_error)?;
     let copy = folder.path().join("session.tideline");
-    copy_writable(path, &copy).map_err(io_error)?;
-    if pending_wal {
-        copy_writable(&sibling(path, "-wal"), &sibling(&copy, "-wal")).map_err(io_error)?;
-    }
     // CREATE for the notes database attached later; the copy itself exists.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -244,6 +238,62 @@ fn open_snapshot(path: &Path, pending_wal: bool) -> Result<Session, StoreError> 
         session.fill_missing_links()?;
     }
     finish_review(session)
+}
+
+/// What identifies one state of a file on disk: device, inode, size, modification time.
+type FileState = (u64, u64, u64, i64);
+
+fn file_state(path: &Path) -> FileState {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .map(|meta| {
+            (
+                meta.dev(),
+                meta.ino(),
+                meta.len(),
+                meta.mtime_nsec() + meta.mtime() * 1_000_000_000,
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// The private copies reviews read, shared while any session reads one: a file that needs a
+/// copy is copied once per state of it (session and WAL) in this process, not once per open
+/// (the findings keeper opens the session on every pass).
+static SNAPSHOTS: Mutex<Vec<([FileState; 2], Weak<tempfile::TempDir>)>> = Mutex::new(Vec::new());
+
+fn snapshot_of(path: &Path, pending_wal: bool) -> std::io::Result<Arc<tempfile::TempDir>> {
+    let wal = sibling(path, "-wal");
+    let state = [
+        file_state(path),
+        if pending_wal {
+            file_state(&wal)
+        } else {
+            (0, 0, 0, 0)
+        },
+    ];
+    let mut snapshots = SNAPSHOTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    snapshots.retain(|(_, folder)| folder.strong_count() > 0);
+    if let Some(folder) = snapshots
+        .iter()
+        .find(|(of, _)| *of == state)
+        .and_then(|(_, folder)| folder.upgrade())
+    {
+        return Ok(folder);
+    }
+    let folder = tempfile::Builder::new()
+        .prefix("tideline-review-")
+        .tempdir()?;
+    let copy = folder.path().join("session.tideline");
+    copy_writable(path, &copy)?;
+    if pending_wal {
+        copy_writable(&wal, &sibling(&copy, "-wal"))?;
+    }
+    let folder = Arc::new(folder);
+    snapshots.push((state, Arc::downgrade(&folder)));
+    Ok(folder)
 }
 
 fn finish_review(mut session: Session) -> Result<Session, StoreError> {
@@ -383,5 +433,29 @@ impl Session {
             ))?;
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_needing_a_private_copy_is_copied_once_per_state_not_once_per_open() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("s.tideline");
+        std::fs::write(&path, b"SQLite format 3\0 and the rest of a file").unwrap();
+        std::fs::write(sibling(&path, "-wal"), b"a pending write-ahead log").unwrap();
+        let first = snapshot_of(&path, true).unwrap();
+        let second = snapshot_of(&path, true).unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "copied twice");
+        // The file changed: a new copy.
+        std::fs::write(sibling(&path, "-wal"), b"a longer pending write-ahead log").unwrap();
+        let third = snapshot_of(&path, true).unwrap();
+        assert!(!Arc::ptr_eq(&first, &third));
+        assert_eq!(
+            std::fs::read(third.path().join("session.tideline-wal")).unwrap(),
+            b"a longer pending write-ahead log"
+        );
     }
 }
