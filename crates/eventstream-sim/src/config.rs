@@ -60,6 +60,10 @@ pub struct SimConfig {
     pub keepalive: Duration,
     /// Play the events' own time gaps compressed so the stream takes about this long.
     pub span: Option<Duration>,
+    /// Build every `load` event before serving (memory: count × size), so serving costs a copy
+    /// per event: for benchmarks, where the server shares the machine with the client it
+    /// measures (a real EventStream runs elsewhere).
+    pub pregenerate: bool,
 }
 
 /// The `load` scenario's default number of events.
@@ -79,6 +83,7 @@ impl SimConfig {
             retry_ms: 3000,
             keepalive: Duration::from_secs(15),
             span: None,
+            pregenerate: false,
         }
     }
 

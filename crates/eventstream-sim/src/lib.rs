@@ -69,6 +69,7 @@ pub use faults::{Faults, parse_faults};
 pub use manifest::Manifest;
 pub use server::STREAM_PATH;
 
+use events::EventList;
 use manifest::Tracker;
 use pacing::{RateLimiter, Span};
 use plan::Plan;
@@ -147,11 +148,18 @@ fn build_source(config: &SimConfig) -> Result<Source, SimError> {
         StreamSource::Replay(path) => replay::load(path)?,
         StreamSource::Scenario(Scenario::SeedIncident) => scenario::seed_incident(config.seed),
         StreamSource::Scenario(Scenario::Load) => {
-            return Ok(Source::Load(load::LoadScenario {
+            let load = load::LoadScenario {
                 seed: config.seed,
                 count: config.count.unwrap_or(DEFAULT_LOAD_COUNT),
                 size: config.size,
-            }));
+            };
+            if !config.pregenerate {
+                return Ok(Source::Load(load));
+            }
+            // The same events, each a pure function of (seed, index), built up front.
+            return Ok(Source::List(EventList::new(
+                (0..load.count).map(|i| load.event(i)).collect(),
+            )));
         }
     };
     Ok(Source::List(match config.count {

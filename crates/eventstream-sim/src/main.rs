@@ -49,6 +49,10 @@ struct Args {
     /// so the whole stream takes about this many seconds.
     #[arg(long, value_name = "SECS")]
     span: Option<f64>,
+    /// Build every `load` event before serving (memory: count × size), so serving is a copy:
+    /// for benchmarks, where this server shares the machine with the client it measures.
+    #[arg(long)]
+    pregenerate: bool,
 }
 
 /// Exactly one of the two stream sources.
@@ -87,6 +91,7 @@ impl Args {
         config.retry_ms = self.retry_ms;
         config.keepalive = Duration::from_millis(self.keepalive_ms);
         config.span = span;
+        config.pregenerate = self.pregenerate;
         Ok((config, self.port))
     }
 }

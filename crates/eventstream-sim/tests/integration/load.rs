@@ -53,3 +53,30 @@ async fn load_of_200k_starts_at_once_and_resumes_near_the_end_without_a_scan() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_pregenerated_load_stream_is_the_same_stream_and_resumes_the_same() {
+    let mut streams = Vec::new();
+    for pregenerate in [false, true] {
+        let mut config = config(StreamSource::Scenario(Scenario::Load));
+        config.count = Some(60);
+        config.pregenerate = pregenerate;
+        let sim = serve(config).await;
+        let whole = client::frames(
+            &client::stream(&sim.url(), KEY, None)
+                .await
+                .collect(IDLE)
+                .await,
+        );
+        let resumed = client::frames(
+            &client::stream(&sim.url(), KEY, Some("01J00000000000000000000041"))
+                .await
+                .collect(IDLE)
+                .await,
+        );
+        streams.push((whole, resumed));
+    }
+    assert_eq!(streams[0].0.len(), 60);
+    assert_eq!(streams[0].1.len(), 19, "resumed after the 41st");
+    assert_eq!(streams[0], streams[1]);
+}
