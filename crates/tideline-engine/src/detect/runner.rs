@@ -18,8 +18,8 @@ impl Session {
             .collect())
     }
 
-    /// Replaces every stored finding with `findings` (after a rebuild).
-    pub fn replace_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
+    /// Replaces every stored finding with `findings` (after a rebuild); returns the new epoch.
+    pub fn replace_findings(&mut self, findings: &[Finding]) -> Result<u64, StoreError> {
         self.replace_stored_findings(&stored(findings))
     }
 
@@ -39,6 +39,10 @@ pub struct DetectionRunner {
     /// The newest (time, arrival) processed, and the highest arrival number seen.
     watermark: (i64, i64),
     processed_seq: i64,
+    /// The findings epoch this runner's rebuild wrote: if the stored one differs, another
+    /// runner (another process, a session opened twice) replaced the findings since, and this
+    /// one rebuilds rather than add to a set it did not write.
+    epoch: u64,
 }
 
 impl DetectionRunner {
@@ -52,6 +56,7 @@ impl DetectionRunner {
             settings,
             watermark: (i64::MIN, i64::MIN),
             processed_seq: 0,
+            epoch: 0,
         };
         session.for_each_event(None, |event| {
             runner.watermark = runner
@@ -62,21 +67,22 @@ impl DetectionRunner {
             Ok::<(), StoreError>(())
         })?;
         runner.detector.take_changed();
-        session.replace_findings(&runner.detector.findings())?;
+        runner.epoch = session.replace_findings(&runner.detector.findings())?;
         Ok(runner)
     }
 
     /// Processes the events stored since the last call; returns how many findings changed.
     pub fn catch_up(&mut self, session: &mut Session) -> Result<usize, StoreError> {
+        let replaced_by_another = session.findings_epoch()? != self.epoch;
         let mut fresh = session.events_after(self.processed_seq)?;
-        if fresh.is_empty() {
+        if fresh.is_empty() && !replaced_by_another {
             return Ok(0);
         }
         fresh.sort_by_key(|event| (event.time.timestamp_micros(), event.seq));
         let out_of_order = fresh
             .first()
             .is_some_and(|event| (event.time.timestamp_micros(), event.seq) < self.watermark);
-        if out_of_order {
+        if out_of_order || replaced_by_another {
             let rebuilt = DetectionRunner::rebuild(session, self.settings.clone())?;
             let count = rebuilt.detector.findings().len();
             *self = rebuilt;

@@ -736,3 +736,20 @@ fn one_address_spelled_differently_is_not_a_new_source_ip() {
         new_ip[0].summary
     );
 }
+
+#[test]
+fn a_runner_whose_findings_another_replaced_rebuilds_instead_of_adding_to_them() {
+    let dir = TempDir::new().unwrap();
+    let mut session = seed_session(&dir);
+    let mut runner = DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
+    let expected = session.findings().unwrap().len();
+    assert!(expected > 0);
+    // Another runner's late rebuild over an older view of the session (here: none of it).
+    session.replace_findings(&[]).unwrap();
+    runner.catch_up(&mut session).unwrap();
+    assert_eq!(
+        session.findings().unwrap().len(),
+        expected,
+        "the findings another runner removed were not restored"
+    );
+}

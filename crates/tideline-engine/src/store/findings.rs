@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 // Deferred transactions: under review the session file is read-only, and an immediate one
 // would ask for a write lock on every attached database, the evidence included.
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Session, StoreError};
@@ -38,19 +38,41 @@ pub struct StoredFinding {
 }
 
 impl Session {
-    /// Replaces every stored finding with `findings` (after a rebuild).
+    /// Replaces every stored finding with `findings` (after a rebuild) and returns the new
+    /// findings epoch: a number that changes with every replacement, so a runner can tell that
+    /// another one (another process, a settings change) rebuilt the findings since its own.
     pub fn replace_stored_findings(
         &mut self,
         findings: &[StoredFinding],
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
+        let epoch = rand::random::<u64>() >> 1;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
         tx.execute("DELETE FROM notes.finding_events", [])?;
         tx.execute("DELETE FROM notes.findings", [])?;
         upsert(&tx, findings)?;
+        tx.execute(
+            "INSERT INTO notes.notes_meta (key, value) VALUES ('findings_epoch', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [epoch.to_string()],
+        )?;
         tx.commit()?;
-        Ok(())
+        Ok(epoch)
+    }
+
+    /// The epoch of the stored findings (see [`Session::replace_stored_findings`]); 0 before
+    /// any rebuild.
+    pub fn findings_epoch(&self) -> Result<u64, StoreError> {
+        let epoch: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM notes.notes_meta WHERE key = 'findings_epoch'",
+                [],
+                |row| row.get("value"),
+            )
+            .optional()?;
+        Ok(epoch.and_then(|text| text.parse().ok()).unwrap_or(0))
     }
 
     /// Adds findings, or replaces those with the same key (a grouped finding that grew).
