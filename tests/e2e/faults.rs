@@ -55,6 +55,22 @@ async fn an_unreachable_endpoint_is_named_in_words_in_the_status_bar() {
         )
         .await;
     assert!(said.contains(&format!("127.0.0.1:{port}")), "{said}");
+    // Nothing claims "live" while the stream is down.
+    let badge = desktop
+        .text_when(r#"[data-testid="session-mode"]"#, |text| !text.is_empty())
+        .await;
+    assert_eq!(badge.trim(), "reconnecting");
+    assert!(
+        desktop
+            .find_all(r#"[data-testid="follow-live"]"#)
+            .await
+            .is_empty(),
+        "\"Following live\" is offered while not connected"
+    );
+    let empty = desktop
+        .text_when(r#"[data-testid="list-empty"]"#, |text| !text.is_empty())
+        .await;
+    assert!(empty.contains("not connected"), "{empty}");
     desktop.screenshot("refused-named").await;
     desktop.close().await;
 }

@@ -10,6 +10,7 @@ import {
   methodLabel,
   parseTime,
   parseTimeInput,
+  sessionBadge,
   timeInputText,
   timeParts,
   zoneLabel,
@@ -157,5 +158,16 @@ describe('connection state', () => {
       'stopped: API key rejected (401)',
     );
     expect(connectionView({ state: 'live' }, now)).toEqual({ tone: 'ok', label: 'live', detail: null });
+  });
+});
+
+describe('sessionBadge', () => {
+  it('says live only while the stream is connected', () => {
+    expect(sessionBadge('live', 'live')).toEqual({ word: 'live', connected: true });
+    expect(sessionBadge('demo', 'live')).toEqual({ word: 'demo', connected: true });
+    expect(sessionBadge('live', 'reconnecting')).toEqual({ word: 'reconnecting', connected: false });
+    expect(sessionBadge('live', 'stopped')).toEqual({ word: 'stopped', connected: false });
+    expect(sessionBadge('live', null)).toEqual({ word: 'connecting', connected: false });
+    expect(sessionBadge('offline', 'offline')).toEqual({ word: 'offline', connected: false });
   });
 });

@@ -1,3 +1,4 @@
+import type { SessionMode } from '../api/bindings/SessionMode';
 // Presentation only: how times, ages, counts and labels are written on screen. Pure functions,
 // no Svelte, so they can be unit-tested with a fixed clock and time zone.
 import type { ConnectionState } from '../api/bindings/ConnectionState';
@@ -203,4 +204,16 @@ export function connectionView(c: ConnectionState, nowMs: number): ConnectionVie
     case 'offline':
       return { tone: 'idle', label: 'offline · saved session', detail: null };
   }
+}
+
+/** What the header's session badge says: a recording session is "live" (or "demo") only while
+ * its stream is connected; otherwise the connection's state, so nothing claims live when it is
+ * not. `connected` also decides whether the list offers "Following live". */
+export function sessionBadge(
+  mode: SessionMode,
+  connection: ConnectionState['state'] | null,
+): { word: string; connected: boolean } {
+  if (mode === 'offline') return { word: 'offline', connected: false };
+  if (connection === 'live') return { word: mode, connected: true };
+  return { word: connection ?? 'connecting', connected: false };
 }
