@@ -18,7 +18,7 @@ use tideline_engine::detect::RuleStatus;
 use tideline_engine::detect::keeper::{FindingsKeeper, FindingsState};
 use tideline_engine::ingest::{ApiKey, ConnectionState, Endpoint, IngestOptions, IngestStatus};
 use tideline_engine::recording::{Recording, RecordingRequest, SessionLabels};
-use tideline_engine::store::{Session, format_time, meta_keys};
+use tideline_engine::store::{Session, Verification, format_time, meta_keys};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -101,6 +101,8 @@ struct Active {
     findings: watch::Receiver<FindingsState>,
     /// Keeps an offline session's findings current (a recording keeps its own).
     keeper: Option<FindingsKeeper>,
+    /// The last integrity check, where the next incremental one continues from.
+    verified: Option<Verification>,
     /// The in-process demo stream server, kept alive while its session is open.
     _demo: Option<RunningSim>,
 }
@@ -167,6 +169,22 @@ impl SessionHost {
 
     pub fn live(&self) -> watch::Receiver<LiveStatus> {
         self.live.subscribe()
+    }
+
+    /// The open session's last integrity check.
+    pub fn last_verification(&self) -> Option<Verification> {
+        self.lock()
+            .as_ref()
+            .and_then(|active| active.verified.clone())
+    }
+
+    /// Remembers a check of the session at `path`, if it is still the open one.
+    pub fn keep_verification(&self, path: &Path, verification: &Verification) {
+        if let Some(active) = self.lock().as_mut()
+            && Path::new(&active.info.path) == path
+        {
+            active.verified = Some(verification.clone());
+        }
     }
 
     /// Which rules run on the open session, and why one does not.
@@ -259,6 +277,7 @@ impl SessionHost {
             recording: false,
             findings: findings.clone(),
             keeper: Some(keeper),
+            verified: None,
             _demo: None,
         });
         publish_unless_stopped(&self.live, &stop, first);
@@ -391,6 +410,7 @@ impl SessionHost {
             recording: true,
             findings: findings.clone(),
             keeper: None,
+            verified: None,
             _demo: demo,
         });
         tauri::async_runtime::spawn(async move {

@@ -113,5 +113,27 @@ async fn demo_shows_the_firewall_change_its_diff_who_made_it_and_its_history() {
         .scroll_to(r#"[data-testid="history-entry"][data-current="true"]"#)
         .await;
     desktop.screenshot("history-opened-then-reverted").await;
+
+    // The integrity badge keeps up with what is stored while the demo records: it checks only
+    // what was added, every few seconds.
+    let digits = |text: &str| -> u64 {
+        text.chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0)
+    };
+    let stored = digits(
+        &desktop
+            .text_when(r#"[data-testid="status-stored"]"#, |t| !t.is_empty())
+            .await,
+    );
+    assert!(stored > 0);
+    desktop
+        .text_when(r#"[data-testid="integrity-text"]"#, |text| {
+            text.starts_with("Intact") && digits(text) >= stored
+        })
+        .await;
+    desktop.screenshot("integrity-keeps-up").await;
     desktop.close().await;
 }

@@ -127,10 +127,26 @@ pub async fn save_copy(
     Ok(Some(shown))
 }
 
-/// Recomputes the session's integrity chain.
+/// Checks the session's integrity chain: `full` (the default) recomputes it over every stored
+/// event; otherwise only the events stored since the last intact check continue the chain from
+/// its head (a growing session, every few seconds).
 #[tauri::command]
-pub async fn verify_session(host: State<'_, SessionHost>) -> Result<Verification, CommandError> {
-    own_connection(&host, |session| Ok(session.verify()?)).await
+pub async fn verify_session(
+    host: State<'_, SessionHost>,
+    full: Option<bool>,
+) -> Result<Verification, CommandError> {
+    let path = host.path()?;
+    let earlier = if full.unwrap_or(true) {
+        None
+    } else {
+        host.last_verification()
+    };
+    let verification = own_connection(&host, move |session| {
+        Ok(session.verify_after(earlier.as_ref())?)
+    })
+    .await?;
+    host.keep_verification(&path, &verification);
+    Ok(verification)
 }
 
 /// Pushes the live status now and whenever it changes, until the page goes away.

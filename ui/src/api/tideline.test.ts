@@ -55,7 +55,8 @@ describe('commands', () => {
     await api.resumeRecording('k2');
     await api.closeSession();
     await api.saveCopy();
-    await api.verifySession();
+    await api.verifySession(true);
+    await api.verifySession(false);
     await api.cancelTask();
     expect(calls).toEqual([
       { cmd: 'connect_stream', args: { endpoint: 'https://e', apiKey: 'k', name: null, incident: null } },
@@ -68,7 +69,8 @@ describe('commands', () => {
       { cmd: 'resume_recording', args: { apiKey: 'k2' } },
       { cmd: 'close_session', args: {} },
       { cmd: 'save_copy', args: {} },
-      { cmd: 'verify_session', args: {} },
+      { cmd: 'verify_session', args: { full: true } },
+      { cmd: 'verify_session', args: { full: false } },
       { cmd: 'cancel_task', args: {} },
     ]);
   });

@@ -64,8 +64,10 @@ export function saveCopy(): Promise<string | null> {
   return call('save_copy');
 }
 
-export function verifySession(): Promise<Verification> {
-  return call('verify_session');
+/** `full`: recompute the whole chain; otherwise continue from the last intact check (cheap,
+ * for a growing session). */
+export function verifySession(full: boolean): Promise<Verification> {
+  return call('verify_session', { full });
 }
 
 /** `path` null lets Rust show the native open dialog; a null result means the user cancelled. */

@@ -32,8 +32,8 @@ export function checkedUpTo(v: Verification, newestAtStart: number | null): numb
   return v.broken ? newestAtStart : v.last_seq;
 }
 
-/** Verifying reads the whole session: while it grows, at most this often. */
-export const REVERIFY_MIN_MS = 30_000;
+/** While the session grows, the incremental check (only what was added) runs at most this often. */
+export const REVERIFY_MIN_MS = 3_000;
 
 /** The last verification: when it started and the newest event it could have seen. */
 export type LastCheck = { at: number; seq: number | null };

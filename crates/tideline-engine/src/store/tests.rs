@@ -744,3 +744,52 @@ fn an_unusable_notes_file_keeps_notes_in_memory_and_the_session_opens() {
     assert_eq!(review.summary().unwrap().events, 2);
     review.set_starred(1, true, Utc::now()).unwrap();
 }
+
+#[test]
+fn a_growing_session_is_verified_incrementally_from_the_last_intact_head() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    let mut session = Session::open_or_create(&path).unwrap();
+    store_created(&mut session, "1", "2024-05-05T10:00:00Z", "a");
+    store_created(&mut session, "2", "2024-05-05T10:00:01Z", "b");
+    let first = session.verify().unwrap();
+    store_created(&mut session, "3", "2024-05-05T10:00:02Z", "c");
+    let grown = session.verify_after(Some(&first)).unwrap();
+    assert!(grown.is_intact());
+    assert_eq!((grown.verified, grown.last_seq), (3, Some(3)));
+    assert_eq!(grown, session.verify().unwrap(), "incremental equals full");
+    drop(session);
+
+    // A change after the checkpoint is found by the incremental check …
+    let raw = Connection::open(&path).unwrap();
+    raw.execute("UPDATE events SET body = body || ' ' WHERE seq = 3", [])
+        .unwrap();
+    let review = Session::open(&path).unwrap();
+    assert_eq!(
+        review
+            .verify_after(Some(&first))
+            .unwrap()
+            .broken
+            .unwrap()
+            .seq,
+        3
+    );
+    // … one before it only by the full one, which the badge's button runs.
+    raw.execute("UPDATE events SET body = body || ' ' WHERE seq = 1", [])
+        .unwrap();
+    let review = Session::open(&path).unwrap();
+    assert_eq!(review.verify().unwrap().broken.unwrap().seq, 1);
+    // A checkpoint whose head no longer matches the stored link is not trusted.
+    raw.execute("UPDATE events SET link = zeroblob(32) WHERE seq = 2", [])
+        .unwrap();
+    let review = Session::open(&path).unwrap();
+    assert_eq!(
+        review
+            .verify_after(Some(&first))
+            .unwrap()
+            .broken
+            .unwrap()
+            .seq,
+        1
+    );
+}
