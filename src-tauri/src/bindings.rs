@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use tideline_engine::diff::{LineKind, SideBySideRow};
-use tideline_engine::ingest::ConnectionState;
+use tideline_engine::ingest::{ConnectionState, StopCause};
 use tideline_engine::model::ChangeKind;
 use tideline_engine::timeline::{
     Association, ChangeDetail, ChangePage, ChangeRow, ConfigView, FacetCount, Facets,
@@ -77,6 +77,7 @@ fn generated() -> Vec<(String, String)> {
         HistoryEntry,
         QuarantineEntry,
         ConnectionState,
+        StopCause,
         LiveStatus,
         SessionInfo,
         SessionMode,

@@ -103,6 +103,8 @@ struct Active {
     keeper: Option<FindingsKeeper>,
     /// The last integrity check, where the next incremental one continues from.
     verified: Option<Verification>,
+    /// Becomes true once this session's recording ended and let go of the file.
+    finished: Option<watch::Receiver<bool>>,
     /// The in-process demo stream server, kept alive while its session is open.
     _demo: Option<RunningSim>,
 }
@@ -278,6 +280,7 @@ impl SessionHost {
             findings: findings.clone(),
             keeper: Some(keeper),
             verified: None,
+            finished: None,
             _demo: None,
         });
         publish_unless_stopped(&self.live, &stop, first);
@@ -291,12 +294,20 @@ impl SessionHost {
         Ok(info)
     }
 
-    /// Appends to the open offline session from where its stream stopped. The key comes from
-    /// `api_key`, else the OS keyring.
-    pub async fn resume(&self, api_key: Option<String>) -> Result<SessionInfo, CommandError> {
+    /// Records the open session again from where its stream stopped: a saved session resumed,
+    /// or a recording retried after its key was rejected or its endpoint did not answer (then
+    /// with a new key or `endpoint`). A recording still running is stopped first, and its
+    /// writer let go of the session. The key comes from `api_key`, else the OS keyring.
+    pub async fn resume(
+        &self,
+        api_key: Option<String>,
+        endpoint: Option<String>,
+    ) -> Result<SessionInfo, CommandError> {
         let info = self.current().ok_or(CommandError::NoSession)?;
-        let endpoint = info.endpoint.as_deref().ok_or(CommandError::CannotResume)?;
-        let endpoint = Endpoint::parse(endpoint)?;
+        let endpoint = match endpoint {
+            Some(endpoint) => Endpoint::parse(endpoint.trim())?,
+            None => Endpoint::parse(info.endpoint.as_deref().ok_or(CommandError::CannotResume)?)?,
+        };
         let (key, key_storage, key_note) = match api_key {
             Some(key) => {
                 let key = ApiKey::new(key)?;
@@ -309,14 +320,31 @@ impl SessionHost {
                 None,
             ),
         };
+        // The running recording (if any) must end, and release the session, before a new one
+        // can take it.
+        let finished = self.lock().as_ref().and_then(|active| {
+            active.stop.cancel();
+            active.finished.clone()
+        });
+        if let Some(mut finished) = finished {
+            let _ = finished.wait_for(|done| *done).await;
+        }
+        // A demo recorded again keeps its in-process stream server.
+        let demo = self.lock().as_mut().and_then(|active| active._demo.take());
+        let mode = if demo.is_some() {
+            SessionMode::Demo
+        } else {
+            SessionMode::Live
+        };
         let info = SessionInfo {
-            mode: SessionMode::Live,
+            mode,
+            endpoint: Some(endpoint.to_string()),
             key_storage: Some(key_storage),
             key_note,
             can_resume: false,
             ..info
         };
-        self.record(info, endpoint, key, SessionLabels::default(), None)
+        self.record(info, endpoint, key, SessionLabels::default(), demo)
             .await
     }
 
@@ -403,6 +431,7 @@ impl SessionHost {
         let stop = recording.stopper();
         let status = recording.status();
         let findings = recording.findings();
+        let (finished, finished_rx) = watch::channel(false);
         self.replace(Active {
             info: info.clone(),
             reader: reader.clone(),
@@ -411,11 +440,13 @@ impl SessionHost {
             findings: findings.clone(),
             keeper: None,
             verified: None,
+            finished: Some(finished_rx),
             _demo: demo,
         });
         tauri::async_runtime::spawn(async move {
             // Why a recording stops is published in its status; nothing else to report.
             let _ = recording.join().await;
+            let _ = finished.send(true);
         });
         tauri::async_runtime::spawn(live_bridge(
             status,

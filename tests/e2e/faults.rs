@@ -74,3 +74,91 @@ async fn an_unreachable_endpoint_is_named_in_words_in_the_status_bar() {
     desktop.screenshot("refused-named").await;
     desktop.close().await;
 }
+
+const KEY: &str = "e2e-retry-key-2291";
+
+async fn seed_stream() -> eventstream_sim::RunningSim {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-incident.sse");
+    eventstream_sim::start(
+        eventstream_sim::SimConfig::new(KEY, eventstream_sim::StreamSource::Replay(fixture)),
+        0,
+    )
+    .await
+    .expect("the stream server starts")
+}
+
+async fn connect(desktop: &Desktop, endpoint: &str, key: &str) {
+    desktop
+        .type_into(r#"[data-testid="connect-endpoint"]"#, endpoint)
+        .await;
+    desktop
+        .type_into(r#"[data-testid="connect-key"]"#, key)
+        .await;
+    desktop.click(r#"[data-testid="connect-submit"]"#).await;
+}
+
+/// Waits until the status bar counts at least one stored event while the stream is live.
+async fn records(desktop: &Desktop) {
+    desktop
+        .find(r#"[data-testid="status-connection"][data-state="live"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="status-stored"]"#, |text| {
+            text.trim() != "0"
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_key_is_re_entered_in_place_and_the_session_records() {
+    let sim = seed_stream().await;
+    let mut desktop = Desktop::launch("rejected_key", &[]).await;
+    connect(&desktop, &sim.url(), "not-the-key").await;
+    desktop
+        .find(r#"[data-testid="stopped-banner"][data-cause="api_key_rejected"]"#)
+        .await;
+    desktop.screenshot("key-rejected").await;
+    desktop.click(r#"[data-testid="retry-key"]"#).await;
+    desktop
+        .type_into(r#"[data-testid="resume-key"]"#, KEY)
+        .await;
+    desktop.click(r#"[data-testid="resume-key-submit"]"#).await;
+    records(&desktop).await;
+    desktop.screenshot("recording-after-new-key").await;
+    desktop.close().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_endpoint_is_edited_and_retried_once_the_server_is_up() {
+    let port = TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut desktop = Desktop::launch("unreachable_then_retry", &[]).await;
+    connect(
+        &desktop,
+        &format!("http://127.0.0.1:{port}/v1/consume/stream"),
+        KEY,
+    )
+    .await;
+    desktop.find(r#"[data-testid="unreachable-banner"]"#).await;
+    let sim = seed_stream().await;
+    desktop.click(r#"[data-testid="retry-endpoint"]"#).await;
+    let field = desktop.find(r#"[data-testid="resume-endpoint"]"#).await;
+    field.clear().await.unwrap();
+    desktop
+        .type_into(r#"[data-testid="resume-endpoint"]"#, &sim.url())
+        .await;
+    desktop
+        .type_into(r#"[data-testid="resume-key"]"#, KEY)
+        .await;
+    desktop.screenshot("endpoint-edited").await;
+    desktop.click(r#"[data-testid="resume-key-submit"]"#).await;
+    records(&desktop).await;
+    desktop.screenshot("recording-after-retry").await;
+    desktop.close().await;
+    sim.shutdown().await;
+}

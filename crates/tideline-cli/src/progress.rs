@@ -61,7 +61,7 @@ fn render(status: &IngestStatus, rate: f64) -> String {
                 / 1000.0;
             format!("reconnecting in {wait:.1}s (attempt {attempt}: {reason})")
         }
-        ConnectionState::Stopped { reason } => format!("stopped: {reason}"),
+        ConnectionState::Stopped { reason, .. } => format!("stopped: {reason}"),
     };
     let newest = status
         .newest_event_time

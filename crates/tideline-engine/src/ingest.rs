@@ -127,7 +127,40 @@ pub enum ConnectionState {
     },
     Stopped {
         reason: String,
+        cause: StopCause,
     },
+}
+
+/// Why a recording stopped, so a page can offer the way back: re-enter a rejected key, edit an
+/// endpoint that never answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// Stopped on request (Ctrl-C, Close, a new recording).
+    Requested,
+    /// The EventStream rejected the API key (HTTP 401/403).
+    ApiKeyRejected,
+    /// The EventStream refused the request otherwise (HTTP 4xx): the endpoint is wrong.
+    EndpointRejected,
+    /// Stopped before any attempt reached the EventStream.
+    NeverConnected,
+    /// The session could not be written (disk full, read-only, …).
+    Store,
+    /// Any other fatal error.
+    Other,
+}
+
+impl StopCause {
+    fn of(error: &IngestError) -> StopCause {
+        match error {
+            IngestError::ApiKeyRejected { .. } => StopCause::ApiKeyRejected,
+            IngestError::EndpointRejected { .. } => StopCause::EndpointRejected,
+            IngestError::NeverConnected { .. } => StopCause::NeverConnected,
+            IngestError::Store(_) => StopCause::Store,
+            _ => StopCause::Other,
+        }
+    }
 }
 
 /// The recorder's state and counters. `stored`, `duplicates`, `quarantined` and
@@ -283,14 +316,14 @@ impl Recorder {
             });
         }
         let flushed = writer.flush().await;
-        let reason = match (&result, &flushed) {
-            (Err(error), _) => error.to_string(),
-            (Ok(()), Err(error)) => error.to_string(),
-            (Ok(()), Ok(_)) => "recording stopped".to_owned(),
+        let (reason, cause) = match (&result, &flushed) {
+            (Err(error), _) => (error.to_string(), StopCause::of(error)),
+            (Ok(()), Err(error)) => (error.to_string(), StopCause::Store),
+            (Ok(()), Ok(_)) => ("recording stopped".to_owned(), StopCause::Requested),
         };
         self.status.send_modify(|status| {
             status.absorb(&writer.totals().borrow());
-            status.state = ConnectionState::Stopped { reason };
+            status.state = ConnectionState::Stopped { reason, cause };
         });
         result?;
         flushed?;

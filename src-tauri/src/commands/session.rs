@@ -86,13 +86,15 @@ pub fn current_session(host: State<'_, SessionHost>) -> Result<Option<SessionInf
     Ok(host.current())
 }
 
-/// Appends to the open offline session from its stored stream position.
+/// Records the open session again from its stored stream position: a saved session resumed,
+/// or a stopped or unreachable recording retried, with a new key and/or endpoint when given.
 #[tauri::command]
 pub async fn resume_recording(
     host: State<'_, SessionHost>,
     api_key: Option<String>,
+    endpoint: Option<String>,
 ) -> Result<SessionInfo, CommandError> {
-    host.resume(api_key).await
+    host.resume(api_key, endpoint).await
 }
 
 #[tauri::command]

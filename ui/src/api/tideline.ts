@@ -51,8 +51,10 @@ export function connectStream(s: NewSession): Promise<SessionInfo> {
 
 /** Records again into the open offline session. Without a key Rust looks in the OS keyring and
  * rejects with kind `api_key_needed` if it is not there. */
-export function resumeRecording(apiKey: string | null = null): Promise<SessionInfo> {
-  return call('resume_recording', { apiKey });
+/** Records the open session again: `apiKey` null uses the OS keyring's; `endpoint` null keeps
+ * the session's (a retry after a rejected key or an endpoint that did not answer passes them). */
+export function resumeRecording(apiKey: string | null = null, endpoint: string | null = null): Promise<SessionInfo> {
+  return call('resume_recording', { apiKey, endpoint });
 }
 
 export function closeSession(): Promise<null> {

@@ -10,6 +10,7 @@ import {
   methodLabel,
   parseTime,
   parseTimeInput,
+  retryOffer,
   sessionBadge,
   timeInputText,
   timeParts,
@@ -154,7 +155,7 @@ describe('connection state', () => {
     expect(v.label).toBe('eof · reconnecting now, attempt 1');
   });
   it('says why it stopped', () => {
-    expect(connectionView({ state: 'stopped', reason: 'API key rejected (401)' }, now).label).toBe(
+    expect(connectionView({ state: 'stopped', reason: 'API key rejected (401)', cause: 'api_key_rejected' }, now).label).toBe(
       'stopped: API key rejected (401)',
     );
     expect(connectionView({ state: 'live' }, now)).toEqual({ tone: 'ok', label: 'live', detail: null });
@@ -169,5 +170,22 @@ describe('sessionBadge', () => {
     expect(sessionBadge('live', 'stopped')).toEqual({ word: 'stopped', connected: false });
     expect(sessionBadge('live', null)).toEqual({ word: 'connecting', connected: false });
     expect(sessionBadge('offline', 'offline')).toEqual({ word: 'offline', connected: false });
+  });
+});
+
+describe('retryOffer', () => {
+  const stopped = (cause: 'api_key_rejected' | 'never_connected' | 'requested') =>
+    ({ state: 'stopped', reason: 'r', cause }) as const;
+  const reconnecting = { state: 'reconnecting', attempt: 2, next_try_at: '2024-05-05T14:00:00Z', reason: 'refused' } as const;
+  it('offers the key when it was rejected and the endpoint when it never answered', () => {
+    expect(retryOffer('live', stopped('api_key_rejected'), 0)).toBe('key');
+    expect(retryOffer('live', stopped('never_connected'), 0)).toBe('endpoint');
+    expect(retryOffer('live', reconnecting, 0)).toBe('endpoint');
+  });
+  it('offers nothing for a stream that worked, a stop on request, a demo or a saved session', () => {
+    expect(retryOffer('live', reconnecting, 12)).toBeNull();
+    expect(retryOffer('live', stopped('requested'), 0)).toBeNull();
+    expect(retryOffer('demo', stopped('api_key_rejected'), 0)).toBeNull();
+    expect(retryOffer('offline', { state: 'offline' }, 0)).toBeNull();
   });
 });

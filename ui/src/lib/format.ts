@@ -217,3 +217,21 @@ export function sessionBadge(
   if (connection === 'live') return { word: mode, connected: true };
   return { word: connection ?? 'connecting', connected: false };
 }
+
+/** What to offer when a recording's stream is down: re-enter a rejected key, or edit an endpoint
+ * that never answered (stopped before connecting, refused, or still reconnecting before anything
+ * was stored). Nothing for a demo, a saved session, or a stream that worked and blinked. */
+export function retryOffer(
+  mode: SessionMode,
+  connection: ConnectionState | null,
+  stored: number,
+): 'key' | 'endpoint' | null {
+  if (mode !== 'live' || connection === null) return null;
+  if (connection.state === 'stopped') {
+    if (connection.cause === 'api_key_rejected') return 'key';
+    if (connection.cause === 'never_connected' || connection.cause === 'endpoint_rejected') return 'endpoint';
+    return null;
+  }
+  if (connection.state === 'reconnecting' && stored === 0) return 'endpoint';
+  return null;
+}
