@@ -8,6 +8,7 @@
 //! Reads go through their own connection to the session file (WAL lets it read while the
 //! writer thread commits), so queries never wait for ingest and ingest never waits for them.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -124,6 +125,9 @@ pub struct SessionHost {
     detections: Arc<Detections>,
     /// Why the session given at launch (`--open`) did not open, until the page asks.
     launch_error: Mutex<Option<CommandError>>,
+    /// Session files this app created in this run: one that never stored anything is not left
+    /// behind when it closes.
+    created: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl SessionHost {
@@ -134,6 +138,7 @@ impl SessionHost {
             sessions_dir,
             detections,
             launch_error: Mutex::new(None),
+            created: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
@@ -207,6 +212,7 @@ impl SessionHost {
         let sim = eventstream_sim::start(config, 0).await?;
         let endpoint = Endpoint::parse(&sim.url())?;
         let path = self.new_session_path("demo")?;
+        self.mark_created(&path);
         let info = SessionInfo {
             path: path.display().to_string(),
             name: Some("Demo: the announcement's attack".into()),
@@ -242,6 +248,7 @@ impl SessionHost {
             .clone()
             .unwrap_or_else(|| endpoint_host(&endpoint));
         let path = self.new_session_path(&label)?;
+        self.mark_created(&path);
         let info = SessionInfo {
             path: path.display().to_string(),
             name: labels.name.clone(),
@@ -350,7 +357,7 @@ impl SessionHost {
 
     /// Closes the open session, stopping its recording.
     pub fn close(&self) {
-        stop(self.lock().take());
+        self.retire(self.lock().take());
         self.live.send_replace(LiveStatus::none());
     }
 
@@ -461,7 +468,47 @@ impl SessionHost {
 
     /// Makes `active` the open session, stopping the previous one.
     fn replace(&self, active: Active) {
-        stop(self.lock().replace(active));
+        let previous = self.lock().replace(active);
+        self.retire(previous);
+    }
+
+    /// Stops a session that is no longer the open one (its recording, findings and bridge), and
+    /// removes it if this app created it and it never stored anything: a connection that never
+    /// worked leaves no empty session file behind. Files the app did not create are never
+    /// touched.
+    fn retire(&self, active: Option<Active>) {
+        let Some(active) = active else { return };
+        active.stop.cancel();
+        let path = PathBuf::from(&active.info.path);
+        let created_here = self
+            .created
+            .lock()
+            .map(|created| created.contains(&path))
+            .unwrap_or(false);
+        if !created_here {
+            return;
+        }
+        let created = self.created.clone();
+        let finished = active.finished.clone();
+        drop(active);
+        tauri::async_runtime::spawn(async move {
+            if let Some(mut finished) = finished {
+                let _ = finished.wait_for(|done| *done).await;
+            }
+            let _ = tauri::async_runtime::spawn_blocking(move || {
+                remove_if_empty(&path);
+                if let Ok(mut created) = created.lock() {
+                    created.remove(&path);
+                }
+            })
+            .await;
+        });
+    }
+
+    fn mark_created(&self, path: &Path) {
+        if let Ok(mut created) = self.created.lock() {
+            created.insert(path.to_owned());
+        }
     }
 
     fn new_session_path(&self, label: &str) -> Result<PathBuf, CommandError> {
@@ -485,9 +532,31 @@ impl SessionHost {
 }
 
 /// Stops a session that is no longer the open one: its recording, findings and bridge.
-fn stop(active: Option<Active>) {
-    if let Some(active) = active {
-        active.stop.cancel();
+/// Removes the session at `path` (and its lock file and notes) if it holds no event and no
+/// quarantined frame, and nobody records it.
+fn remove_if_empty(path: &Path) {
+    let Ok(session) = Session::open(path) else {
+        return;
+    };
+    let empty = session
+        .summary()
+        .is_ok_and(|summary| summary.events == 0 && summary.quarantined == 0);
+    let notes = session.notes().clone();
+    drop(session);
+    if !empty || tideline_engine::store::recorder_of(path).is_some() {
+        return;
+    }
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
+    if let tideline_engine::store::NotesLocation::File(notes) = notes {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = notes.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(name));
+        }
     }
 }
 

@@ -72,6 +72,24 @@ async fn an_unreachable_endpoint_is_named_in_words_in_the_status_bar() {
         .await;
     assert!(empty.contains("not connected"), "{empty}");
     desktop.screenshot("refused-named").await;
+
+    // Closed without ever storing anything, the session it created is not left behind.
+    let title = desktop
+        .script(r#"return document.querySelector('[data-testid="status-session"]').parentElement.title"#)
+        .await;
+    let path = std::path::PathBuf::from(title.as_str().unwrap().lines().next().unwrap());
+    assert!(path.exists(), "{}", path.display());
+    desktop.click(r#"[data-testid="close-session"]"#).await;
+    desktop.find(r#"[data-testid="start-screen"]"#).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the empty session {} was left behind",
+            path.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     desktop.close().await;
 }
 
