@@ -53,6 +53,22 @@ async fn demo_shows_the_firewall_change_its_diff_who_made_it_and_its_history() {
         .text_when(r#"[data-testid="who-method"]"#, |t| !t.is_empty())
         .await;
     assert!(method.to_lowercase().contains("console"), "{method}");
+    // Who made it and what changed answer first: both inside the 1280×800 window, no scroll.
+    let in_view = desktop
+        .script(
+            r#"const seen = (css) => {
+                 const box = document.querySelector(css)?.getBoundingClientRect();
+                 return !!box && box.top >= 0 && box.bottom <= window.innerHeight;
+               };
+               return seen('[data-testid="who-principal-short"]') && seen('[data-testid="who-source-ip"]')
+                 && seen('[data-testid="diff-changes"]');"#,
+        )
+        .await;
+    assert_eq!(
+        in_view,
+        serde_json::Value::Bool(true),
+        "who and what changed need a scroll"
+    );
     desktop.screenshot("firewall-change-selected").await;
 
     // 4. Follow the association to the database: the list pivots to that asset.
