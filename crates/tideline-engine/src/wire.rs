@@ -247,57 +247,55 @@ impl Fields for Data {
     }
 }
 
-/// The asset's fields (`name` before the `subject` stands in for it).
-impl Fields for AssetRef {
-    type Name = fn(&mut AssetRef) -> &mut Option<String>;
+/// `Fields` for a struct of lenient string fields, each read by its wire name.
+macro_rules! text_fields {
+    ($(#[$doc:meta])* $ty:ty { $($wire:literal => $field:ident),* $(,)? }) => {
+        $(#[$doc])*
+        impl Fields for $ty {
+            type Name = fn(&mut $ty) -> &mut Option<String>;
 
-    fn name(name: &str) -> Option<Self::Name> {
-        Some(match name {
-            "name" => |asset| &mut asset.name,
-            "type" => |asset| &mut asset.asset_type,
-            "display_name" => |asset| &mut asset.display_name,
-            "provider" => |asset| &mut asset.provider,
-            "account" => |asset| &mut asset.account,
-            "region" => |asset| &mut asset.region,
-            _ => return None,
-        })
-    }
+            fn name(name: &str) -> Option<Self::Name> {
+                Some(match name {
+                    $($wire => |it| &mut it.$field,)*
+                    _ => return None,
+                })
+            }
 
-    fn read<'de, A: MapAccess<'de>>(
-        &mut self,
-        field: Self::Name,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
-        *field(self) = text(map)?;
-        Ok(())
-    }
+            fn read<'de, A: MapAccess<'de>>(
+                &mut self,
+                field: Self::Name,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                *field(self) = text(map)?;
+                Ok(())
+            }
+        }
+    };
 }
 
-/// Who made the change (`source_ip` as sent).
-impl Fields for Attribution {
-    type Name = fn(&mut Attribution) -> &mut Option<String>;
-
-    fn name(name: &str) -> Option<Self::Name> {
-        Some(match name {
-            "principal" => |who| &mut who.principal,
-            "principal_id" => |who| &mut who.principal_id,
-            "assumed_role" => |who| &mut who.assumed_role,
-            "source_ip" => |who| &mut who.source_ip,
-            "method" => |who| &mut who.method,
-            "action" => |who| &mut who.action,
-            _ => return None,
-        })
+text_fields!(
+    /// The asset's fields (`name` before the `subject` stands in for it).
+    AssetRef {
+        "name" => name,
+        "type" => asset_type,
+        "display_name" => display_name,
+        "provider" => provider,
+        "account" => account,
+        "region" => region,
     }
+);
 
-    fn read<'de, A: MapAccess<'de>>(
-        &mut self,
-        field: Self::Name,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
-        *field(self) = text(map)?;
-        Ok(())
+text_fields!(
+    /// Who made the change (`source_ip` as sent).
+    Attribution {
+        "principal" => principal,
+        "principal_id" => principal_id,
+        "assumed_role" => assumed_role,
+        "source_ip" => source_ip,
+        "method" => method,
+        "action" => action,
     }
-}
+);
 
 /// The next value as a lenient string field: a string, or a number as its exact text.
 fn text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<String>, A::Error> {

@@ -93,21 +93,7 @@ fn create_or_migrate(
     existed: bool,
     lock: &mut Option<RecordingLock>,
 ) -> Result<Session, StoreError> {
-    // No SQLITE_OPEN_URI: a path is a path, even one that starts with `file:`.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(e, path))?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    let mut session = Session {
-        conn,
-        path: path.to_owned(),
-        notes: NotesLocation::Memory { why: String::new() },
-        _lock: None,
-        _snapshot: None,
-    };
-    session.check_identity()?;
-    session.check_version()?;
+    let mut session = connect(path, path, false, None)?;
     if session.schema_version()? == 0 {
         // A new file: 16 KiB pages hold several ~2 KiB events each (4 KiB pages held one and
         // made every insert write a page; +52 % throughput in benches/bare_insert.rs).
@@ -190,20 +176,34 @@ fn review_connection(path: &Path, parameters: &str) -> Result<Session, StoreErro
         detail: "the path cannot be written as a file URI".into(),
     })?;
     uri.set_query(Some(parameters));
-    // READ_WRITE on the connection so the notes database can be attached writable; the URI's
-    // `mode=ro` keeps the session file itself read-only.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+    connect(path, uri.as_str(), true, None)
+}
+
+/// Opens the connection of the session at `path`: `target` is that path, a `file:` URI to it
+/// (`uri`: review's read-only modes), or a private copy of it. READ_WRITE and CREATE on the
+/// connection so the notes database can be attached (and created) writable; a review URI's
+/// `mode=ro` keeps the session file itself read-only. A plain path is never read as a URI, even
+/// one that starts with `file:`. Refuses a file that is not ours or is too new.
+fn connect(
+    path: &Path,
+    target: impl AsRef<Path>,
+    uri: bool,
+    snapshot: Option<Arc<tempfile::TempDir>>,
+) -> Result<Session, StoreError> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(uri.as_str(), flags).map_err(|e| classify(e, path))?;
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if uri {
+        flags |= OpenFlags::SQLITE_OPEN_URI;
+    }
+    let conn = Connection::open_with_flags(target, flags).map_err(|e| classify(e, path))?;
     conn.busy_timeout(Duration::from_secs(5))?;
     let session = Session {
         conn,
         path: path.to_owned(),
         notes: NotesLocation::Memory { why: String::new() },
         _lock: None,
-        _snapshot: None,
+        _snapshot: snapshot,
     };
     session.check_identity()?;
     session.check_version()?;
@@ -219,21 +219,7 @@ fn open_snapshot(path: &Path, pending_wal: bool) -> Result<Session, StoreError> 
     };
     let folder = snapshot_of(path, pending_wal).map_err(io_error)?;
     let copy = folder.path().join("session.tideline");
-    // CREATE for the notes database attached later; the copy itself exists.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&copy, flags)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    let mut session = Session {
-        conn,
-        path: path.to_owned(),
-        notes: NotesLocation::Memory { why: String::new() },
-        _lock: None,
-        _snapshot: Some(folder),
-    };
-    session.check_identity()?;
-    session.check_version()?;
+    let mut session = connect(path, &copy, false, Some(folder))?;
     if session.migrate()? == 1 {
         session.fill_missing_links()?;
     }

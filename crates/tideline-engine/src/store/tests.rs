@@ -764,16 +764,16 @@ fn a_growing_session_is_verified_incrementally_from_the_last_intact_head() {
     let raw = Connection::open(&path).unwrap();
     raw.execute("UPDATE events SET body = body || ' ' WHERE seq = 3", [])
         .unwrap();
-    let review = Session::open(&path).unwrap();
-    assert_eq!(
+    let broken_after_first = || {
+        let review = Session::open(&path).unwrap();
         review
             .verify_after(Some(&first))
             .unwrap()
             .broken
             .unwrap()
-            .seq,
-        3
-    );
+            .seq
+    };
+    assert_eq!(broken_after_first(), 3);
     // … one before it only by the full one, which the badge's button runs.
     raw.execute("UPDATE events SET body = body || ' ' WHERE seq = 1", [])
         .unwrap();
@@ -782,14 +782,5 @@ fn a_growing_session_is_verified_incrementally_from_the_last_intact_head() {
     // A checkpoint whose head no longer matches the stored link is not trusted.
     raw.execute("UPDATE events SET link = zeroblob(32) WHERE seq = 2", [])
         .unwrap();
-    let review = Session::open(&path).unwrap();
-    assert_eq!(
-        review
-            .verify_after(Some(&first))
-            .unwrap()
-            .broken
-            .unwrap()
-            .seq,
-        1
-    );
+    assert_eq!(broken_after_first(), 1);
 }
