@@ -142,13 +142,10 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    let broken = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
     error.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(broken)
-            // The csv crate's error keeps its I/O cause in its kind, not as `source()`.
-            || cause
-                .downcast_ref::<csv::Error>()
-                .is_some_and(|error| matches!(error.kind(), csv::ErrorKind::Io(io) if broken(io)))
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 

@@ -61,11 +61,25 @@ pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot write the CSV: {0}")]
-    Csv(#[from] csv::Error),
+    Csv(csv::Error),
     #[error("cannot write the export: {0}")]
     Io(#[from] std::io::Error),
     #[error("the export was cancelled")]
     Cancelled,
+}
+
+/// A CSV writer's I/O failure (a full disk, a reader that went away) is an I/O error like any
+/// other export's, so callers see `ExportError::Io` and its `io::ErrorKind` either way.
+impl From<csv::Error> for ExportError {
+    fn from(error: csv::Error) -> ExportError {
+        if !error.is_io_error() {
+            return ExportError::Csv(error);
+        }
+        match error.into_kind() {
+            csv::ErrorKind::Io(io) => ExportError::Io(io),
+            _ => unreachable!("csv::Error::is_io_error holds only for ErrorKind::Io"),
+        }
+    }
 }
 
 /// Reports `(rows done, rows in all)`; returning `false` cancels.
