@@ -97,14 +97,13 @@ struct Active {
     reader: Reader,
     /// This session's one stop: its recording (if it records), its findings and its bridge.
     stop: CancellationToken,
-    /// Whether a recording writes this session (imports are refused meanwhile).
-    recording: bool,
     findings: watch::Receiver<FindingsState>,
     /// Keeps an offline session's findings current (a recording keeps its own).
     keeper: Option<FindingsKeeper>,
     /// The last integrity check, where the next incremental one continues from.
     verified: Option<Verification>,
-    /// Becomes true once this session's recording ended and let go of the file.
+    /// A recording session's end: becomes true once it ended and let go of the file (`None`:
+    /// a session under review, which nothing records).
     finished: Option<watch::Receiver<bool>>,
     /// The in-process demo stream server, kept alive while its session is open.
     _demo: Option<RunningSim>,
@@ -283,7 +282,6 @@ impl SessionHost {
             info: info.clone(),
             reader: reader.clone(),
             stop: stop.clone(),
-            recording: false,
             findings: findings.clone(),
             keeper: Some(keeper),
             verified: None,
@@ -371,7 +369,7 @@ impl SessionHost {
                 (
                     active.info.clone(),
                     active.reader.clone(),
-                    active.recording,
+                    active.finished.is_some(),
                     active.stop.clone(),
                     active.findings.borrow().clone(),
                 )
@@ -443,7 +441,6 @@ impl SessionHost {
             info: info.clone(),
             reader: reader.clone(),
             stop: stop.clone(),
-            recording: true,
             findings: findings.clone(),
             keeper: None,
             verified: None,

@@ -39,15 +39,11 @@ async fn an_unreachable_endpoint_is_named_in_words_in_the_status_bar() {
         .port();
     let mut desktop = Desktop::launch("unreachable_endpoint", &[]).await;
     desktop
-        .type_into(
-            r#"[data-testid="connect-endpoint"]"#,
+        .connect_stream(
             &format!("http://127.0.0.1:{port}/v1/consume/stream"),
+            "e2e-unreachable-key",
         )
         .await;
-    desktop
-        .type_into(r#"[data-testid="connect-key"]"#, "e2e-unreachable-key")
-        .await;
-    desktop.click(r#"[data-testid="connect-submit"]"#).await;
     let said = desktop
         .text_when(
             r#"[data-testid="status-connection"][data-state="reconnecting"]"#,
@@ -106,16 +102,6 @@ async fn seed_stream() -> eventstream_sim::RunningSim {
     .expect("the stream server starts")
 }
 
-async fn connect(desktop: &Desktop, endpoint: &str, key: &str) {
-    desktop
-        .type_into(r#"[data-testid="connect-endpoint"]"#, endpoint)
-        .await;
-    desktop
-        .type_into(r#"[data-testid="connect-key"]"#, key)
-        .await;
-    desktop.click(r#"[data-testid="connect-submit"]"#).await;
-}
-
 /// Waits until the status bar counts at least one stored event while the stream is live.
 async fn records(desktop: &Desktop) {
     desktop
@@ -132,7 +118,7 @@ async fn records(desktop: &Desktop) {
 async fn a_rejected_key_is_re_entered_in_place_and_the_session_records() {
     let sim = seed_stream().await;
     let mut desktop = Desktop::launch("rejected_key", &[]).await;
-    connect(&desktop, &sim.url(), "not-the-key").await;
+    desktop.connect_stream(&sim.url(), "not-the-key").await;
     desktop
         .find(r#"[data-testid="stopped-banner"][data-cause="api_key_rejected"]"#)
         .await;
@@ -156,12 +142,9 @@ async fn an_unreachable_endpoint_is_edited_and_retried_once_the_server_is_up() {
         .unwrap()
         .port();
     let mut desktop = Desktop::launch("unreachable_then_retry", &[]).await;
-    connect(
-        &desktop,
-        &format!("http://127.0.0.1:{port}/v1/consume/stream"),
-        KEY,
-    )
-    .await;
+    desktop
+        .connect_stream(&format!("http://127.0.0.1:{port}/v1/consume/stream"), KEY)
+        .await;
     desktop.find(r#"[data-testid="unreachable-banner"]"#).await;
     let sim = seed_stream().await;
     desktop.click(r#"[data-testid="retry-endpoint"]"#).await;

@@ -211,6 +211,14 @@ impl Desktop {
     }
 
     /// Saves a screenshot as `NN-name.png`, a moment after the last change (WebKit repaints late).
+    /// Fills the start screen's "Record a new session" form and submits it.
+    pub async fn connect_stream(&self, endpoint: &str, key: &str) {
+        self.type_into(r#"[data-testid="connect-endpoint"]"#, endpoint)
+            .await;
+        self.type_into(r#"[data-testid="connect-key"]"#, key).await;
+        self.click(r#"[data-testid="connect-submit"]"#).await;
+    }
+
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         self.step += 1;

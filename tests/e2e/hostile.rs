@@ -46,13 +46,7 @@ async fn hostile_event_text_shows_literally_and_never_runs() {
     .unwrap();
 
     let mut desktop = Desktop::launch("hostile_input", &[]).await;
-    desktop
-        .type_into(r#"[data-testid="connect-endpoint"]"#, &sim.url())
-        .await;
-    desktop
-        .type_into(r#"[data-testid="connect-key"]"#, KEY)
-        .await;
-    desktop.click(r#"[data-testid="connect-submit"]"#).await;
+    desktop.connect_stream(&sim.url(), KEY).await;
 
     // No D-Bus session here: the app says the key stays in memory for this run.
     let note = desktop
