@@ -9,7 +9,7 @@ use tideline_engine::ingest::{ConnectionState, StopCause};
 use tideline_engine::model::ChangeKind;
 use tideline_engine::timeline::{
     Association, ChangeDetail, ChangePage, ChangeRow, ConfigView, FacetCount, Facets,
-    FieldChangeView, HistoryEntry, QuarantineEntry, TimelineQuery, Who,
+    FieldChangeView, HistoryEntry, PageCursor, QuarantineEntry, TimelineQuery, Who,
 };
 use ts_rs::{Config, TS};
 
@@ -65,6 +65,7 @@ fn generated() -> Vec<(String, String)> {
         TimelineQuery,
         ChangeRow,
         ChangePage,
+        PageCursor,
         FacetCount,
         Facets,
         Who,

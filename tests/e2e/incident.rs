@@ -106,13 +106,14 @@ async fn demo_shows_the_firewall_change_its_diff_who_made_it_and_its_history() {
     for entry in desktop.find_all(r#"[data-testid="history-entry"]"#).await {
         actions.push(entry.attr("data-action").await.unwrap().unwrap_or_default());
     }
-    let opened = actions
+    // Newest first: the revert comes before (above) the opening it undid.
+    let reverted = actions
         .iter()
-        .position(|a| a == "AuthorizeSecurityGroupIngress");
-    let reverted = opened.and_then(|o| {
-        actions[o..]
+        .position(|a| a == "RevokeSecurityGroupIngress");
+    let opened = reverted.and_then(|r| {
+        actions[r..]
             .iter()
-            .position(|a| a == "RevokeSecurityGroupIngress")
+            .position(|a| a == "AuthorizeSecurityGroupIngress")
     });
     assert!(
         opened.is_some() && reverted.is_some(),

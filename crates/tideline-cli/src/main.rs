@@ -14,14 +14,14 @@ mod progress;
 mod record;
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use tideline_engine::detect::{DetectionSettings, Detector};
 use tideline_engine::export;
-use tideline_engine::store::Session;
+use tideline_engine::store::{MigrationProgress, Session};
 use tideline_engine::timeline::TimelineQuery;
 
 #[derive(Parser)]
@@ -79,6 +79,12 @@ enum Command {
         #[arg(long)]
         settings: Option<PathBuf>,
     },
+    /// Bring a session written by an older Tideline to this version's layout, in place, with
+    /// progress (recording or importing into it does the same; a review never changes it).
+    Migrate {
+        #[arg(long)]
+        session: PathBuf,
+    },
     /// Check the session's integrity chain: exits 0 when intact, 1 naming the first altered event.
     Verify {
         #[arg(long)]
@@ -123,6 +129,7 @@ fn main() -> ExitCode {
         } => export_to(session, format, out, starred),
         Command::Import { session, input } => import(session, input),
         Command::Verify { session, json } => verify(session, json),
+        Command::Migrate { session } => migrate(session),
         Command::Findings {
             session,
             json,
@@ -224,8 +231,51 @@ fn export_to(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints a migration's progress on standard error: each step, then every tenth of it.
+fn print_migration(path: &Path) -> impl FnMut(MigrationProgress) + '_ {
+    let mut shown: Option<(&'static str, u64)> = None;
+    move |progress: MigrationProgress| {
+        let tenth = (progress.done * 10)
+            .checked_div(progress.total)
+            .unwrap_or(10);
+        if shown != Some((progress.step, tenth)) {
+            shown = Some((progress.step, tenth));
+            eprintln!(
+                "migrating {}: {} ({} of {} events)",
+                path.display(),
+                progress.step,
+                progress.done,
+                progress.total
+            );
+        }
+    }
+}
+
+fn migrate(path: PathBuf) -> anyhow::Result<ExitCode> {
+    if !path.exists() {
+        anyhow::bail!("{}: no such session file", path.display());
+    }
+    let session = Session::open_or_create_reporting(&path, &mut print_migration(&path))?;
+    let verification = session.verify()?;
+    eprintln!(
+        "{} is at schema version {}: {} events verified, chain head {}",
+        path.display(),
+        tideline_engine::store::SCHEMA_VERSION,
+        verification.verified,
+        verification.head
+    );
+    if let Some(broken) = &verification.broken {
+        eprintln!(
+            "the chain is broken at event {}: {}",
+            broken.seq, broken.reason
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn import(path: PathBuf, input: PathBuf) -> anyhow::Result<ExitCode> {
-    let mut session = Session::open_or_create(&path)?;
+    let mut session = Session::open_or_create_reporting(&path, &mut print_migration(&path))?;
     let outcome = tideline_engine::import::import_file(&mut session, &input, &mut |_, _| true)?;
     eprintln!(
         "imported {} frames from {} into {}: {} stored, {} duplicates, {} quarantined",

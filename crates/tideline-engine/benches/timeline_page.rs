@@ -771,7 +771,7 @@ fn main() {
     let list = |query: &TimelineQuery, offset: u64| -> Op<'static> {
         let query = query.clone();
         Box::new(move |s: &Session| {
-            timeline::list_changes(s, &query, offset, PAGE)
+            timeline::list_changes(s, &query, timeline::PageStart::Offset(offset), PAGE)
                 .expect("list_changes")
                 .rows
                 .len()
@@ -779,7 +779,11 @@ fn main() {
     };
     let page_only = |query: &TimelineQuery, offset: u64| -> Op<'static> {
         let query = query.clone();
-        Box::new(move |s: &Session| s.page_changes(&query, offset, PAGE).expect("page").len())
+        Box::new(move |s: &Session| {
+            s.page_changes(&query, timeline::PageStart::Offset(offset), PAGE)
+                .expect("page")
+                .len()
+        })
     };
     let count_only = |query: &TimelineQuery| -> Op<'static> {
         let query = query.clone();
@@ -888,7 +892,7 @@ fn main() {
         case(
             format!("asset_history busiest ({busiest_events} events)"),
             Box::new(move |s: &Session| {
-                timeline::asset_history(s, &history_name)
+                timeline::asset_history(s, &history_name, None, PAGE)
                     .expect("history")
                     .len()
             }),

@@ -188,9 +188,14 @@ mod tests {
             ..TimelineQuery::default()
         };
         assert_eq!(
-            crate::timeline::list_changes(&session, &sunday_two, 0, 50)
-                .unwrap()
-                .total,
+            crate::timeline::list_changes(
+                &session,
+                &sunday_two,
+                crate::timeline::PageStart::Offset(0),
+                50
+            )
+            .unwrap()
+            .total,
             all.heatmap[6][14]
         );
     }

@@ -14,7 +14,7 @@ use crate::store::{Annotations, Session, StoreError, StoredEvent, format_time};
 
 // The query types are the store's (it is asked with them), re-exported beside the read models
 // that take them.
-pub use crate::store::{Facet, TimelineQuery};
+pub use crate::store::{Facet, PageCursor, PageStart, TimelineQuery};
 
 /// How many field changes a row's one-line summary names.
 const SUMMARY_ITEMS: usize = 4;
@@ -32,6 +32,8 @@ pub struct ChangeRow {
     pub seq: i64,
     /// RFC 3339 UTC.
     pub time: String,
+    /// This row's place in the list: the next page starts after it.
+    pub cursor: PageCursor,
     pub change: Option<ChangeKind>,
     pub event_type: String,
     pub asset_name: Option<String>,
@@ -62,6 +64,8 @@ pub struct ChangePage {
     pub rows: Vec<ChangeRow>,
     /// How many changes match the query in all.
     pub total: u64,
+    /// Where the next page starts (the last row's place), when this page was full.
+    pub next: Option<PageCursor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -178,14 +182,19 @@ pub struct QuarantineEntry {
 pub fn list_changes(
     session: &Session,
     query: &TimelineQuery,
-    offset: u64,
+    start: PageStart,
     limit: u64,
 ) -> Result<ChangePage, StoreError> {
-    let events = session.page_changes(query, offset, limit.min(PAGE_LIMIT_MAX))?;
+    let limit = limit.min(PAGE_LIMIT_MAX);
+    let events = session.page_changes(query, start, limit)?;
+    let next = (events.len() as u64 == limit && limit > 0)
+        .then(|| events.last().map(StoredEvent::cursor))
+        .flatten();
     let rows = annotated_rows(session, &events)?;
     Ok(ChangePage {
         rows,
         total: session.count_changes(query)?,
+        next,
     })
 }
 
@@ -209,17 +218,35 @@ pub(crate) fn facet_values(
 }
 
 pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreError> {
-    let counts = |facet: Facet, label: fn(&str) -> String| {
-        facet_values(session, query, facet, label, FACET_VALUES)
+    let listed = [
+        Facet::Change,
+        Facet::AssetType,
+        Facet::Method,
+        Facet::Principal,
+        Facet::Region,
+        Facet::Account,
+    ];
+    let mut counts = session.facets_counts(query, &listed, FACET_VALUES)?;
+    let mut take = |facet: Facet, label: fn(&str) -> String| -> Vec<FacetCount> {
+        counts
+            .remove(&facet)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(value, count)| FacetCount {
+                label: label(&value),
+                value,
+                count,
+            })
+            .collect()
     };
     let same = |value: &str| value.to_owned();
     Ok(Facets {
-        change: counts(Facet::Change, same)?,
-        asset_type: counts(Facet::AssetType, same)?,
-        method: counts(Facet::Method, same)?,
-        principal: counts(Facet::Principal, principal_short)?,
-        region: counts(Facet::Region, same)?,
-        account: counts(Facet::Account, same)?,
+        change: take(Facet::Change, same),
+        asset_type: take(Facet::AssetType, same),
+        method: take(Facet::Method, same),
+        principal: take(Facet::Principal, principal_short),
+        region: take(Facet::Region, same),
+        account: take(Facet::Account, same),
         tag: session
             .tag_counts()?
             .into_iter()
@@ -293,9 +320,14 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
     Ok(Some(detail))
 }
 
-/// Every event of one asset, oldest first.
-pub fn asset_history(session: &Session, asset_name: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-    let events = session.asset_events(asset_name)?;
+/// One asset's events, newest first: `limit` of them (at most 1,000), older than `before`.
+pub fn asset_history(
+    session: &Session,
+    asset_name: &str,
+    before: Option<PageCursor>,
+    limit: u64,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let events = session.asset_events(asset_name, before, limit.min(PAGE_LIMIT_MAX))?;
     Ok(annotated_rows(session, &events)?
         .into_iter()
         .map(|row| HistoryEntry { row })
@@ -351,6 +383,7 @@ pub(crate) fn change_row(event: &StoredEvent, body: &Value) -> ChangeRow {
     ChangeRow {
         seq: event.seq,
         time: format_time(event.time),
+        cursor: event.cursor(),
         change: event.change,
         event_type: event.event_type.clone(),
         asset_name: event.asset_name.clone(),
@@ -512,9 +545,14 @@ mod tests {
         let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
         let outcome = import_file(&mut session, &case(name), &mut |_, _| true).unwrap();
         assert_eq!(outcome.quarantined, 0, "{outcome:?}");
-        let mut rows = list_changes(&session, &TimelineQuery::default(), 0, 100)
-            .unwrap()
-            .rows;
+        let mut rows = list_changes(
+            &session,
+            &TimelineQuery::default(),
+            PageStart::Offset(0),
+            100,
+        )
+        .unwrap()
+        .rows;
         rows.reverse();
         (session, rows)
     }

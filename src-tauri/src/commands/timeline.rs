@@ -2,7 +2,8 @@
 
 use tauri::State;
 use tideline_engine::timeline::{
-    self, ChangeDetail, ChangePage, Facets, HistoryEntry, QuarantineEntry, TimelineQuery,
+    self, ChangeDetail, ChangePage, Facets, HistoryEntry, PageCursor, PageStart, QuarantineEntry,
+    TimelineQuery,
 };
 
 use super::read;
@@ -15,9 +16,12 @@ pub async fn list_changes(
     query: TimelineQuery,
     offset: u64,
     limit: u64,
+    after: Option<PageCursor>,
 ) -> Result<ChangePage, CommandError> {
+    // The next page after a known row is read by key; a jump into the list by offset.
+    let start = after.map_or(PageStart::Offset(offset), PageStart::After);
     read(&host, move |session| {
-        Ok(timeline::list_changes(session, &query, offset, limit)?)
+        Ok(timeline::list_changes(session, &query, start, limit)?)
     })
     .await
 }
@@ -45,9 +49,16 @@ pub async fn change_detail(
 pub async fn asset_history(
     host: State<'_, SessionHost>,
     asset_name: String,
+    before: Option<PageCursor>,
+    limit: u64,
 ) -> Result<Vec<HistoryEntry>, CommandError> {
     read(&host, move |session| {
-        Ok(timeline::asset_history(session, &asset_name)?)
+        Ok(timeline::asset_history(
+            session,
+            &asset_name,
+            before,
+            limit,
+        )?)
     })
     .await
 }

@@ -49,7 +49,9 @@ describe('commands', () => {
     await api.connectStream({ endpoint: 'https://e', apiKey: 'k', name: '  prod DB ', incident: '   ' });
     await api.openSession(null);
     await api.listChanges(q, 200, 200);
+    await api.listChanges(q, 400, 200, { time_us: 7, seq: 3 });
     await api.assetHistory('ohn:a');
+    await api.assetHistory('ohn:a', { time_us: 7, seq: 3 }, 50);
     await api.changeDetail(5);
     await api.resumeRecording();
     await api.resumeRecording('k2');
@@ -62,8 +64,10 @@ describe('commands', () => {
       { cmd: 'connect_stream', args: { endpoint: 'https://e', apiKey: 'k', name: null, incident: null } },
       { cmd: 'connect_stream', args: { endpoint: 'https://e', apiKey: 'k', name: 'prod DB', incident: null } },
       { cmd: 'open_session', args: { path: null } },
-      { cmd: 'list_changes', args: { query: q, offset: 200, limit: 200 } },
-      { cmd: 'asset_history', args: { assetName: 'ohn:a' } },
+      { cmd: 'list_changes', args: { query: q, offset: 200, limit: 200, after: null } },
+      { cmd: 'list_changes', args: { query: q, offset: 400, limit: 200, after: { time_us: 7, seq: 3 } } },
+      { cmd: 'asset_history', args: { assetName: 'ohn:a', before: null, limit: 200 } },
+      { cmd: 'asset_history', args: { assetName: 'ohn:a', before: { time_us: 7, seq: 3 }, limit: 50 } },
       { cmd: 'change_detail', args: { seq: 5 } },
       { cmd: 'resume_recording', args: { apiKey: null, endpoint: null } },
       { cmd: 'resume_recording', args: { apiKey: 'k2', endpoint: null } },

@@ -10,6 +10,7 @@ import type { ExportKind } from './bindings/ExportKind';
 import type { Facets } from './bindings/Facets';
 import type { Finding } from './bindings/Finding';
 import type { HistoryEntry } from './bindings/HistoryEntry';
+import type { PageCursor } from './bindings/PageCursor';
 import type { Insights } from './bindings/Insights';
 import type { LiveStatus } from './bindings/LiveStatus';
 import type { MenuAction } from './bindings/MenuAction';
@@ -81,8 +82,15 @@ export function currentSession(): Promise<SessionInfo | null> {
   return call('current_session');
 }
 
-export function listChanges(query: TimelineQuery, offset: number, limit: number): Promise<ChangePage> {
-  return call('list_changes', { query, offset, limit });
+/** A page of changes: the rows after `after` (the previous page's last row) when given, else
+ * from `offset` (a jump into the list). */
+export function listChanges(
+  query: TimelineQuery,
+  offset: number,
+  limit: number,
+  after: PageCursor | null = null,
+): Promise<ChangePage> {
+  return call('list_changes', { query, offset, limit, after });
 }
 
 export function facets(query: TimelineQuery): Promise<Facets> {
@@ -93,8 +101,13 @@ export function changeDetail(seq: number): Promise<ChangeDetail> {
   return call('change_detail', { seq });
 }
 
-export function assetHistory(assetName: string): Promise<HistoryEntry[]> {
-  return call('asset_history', { assetName });
+/** One asset's events, newest first: `limit` of them, older than `before` when given. */
+export function assetHistory(
+  assetName: string,
+  before: PageCursor | null = null,
+  limit: number = 200,
+): Promise<HistoryEntry[]> {
+  return call('asset_history', { assetName, before, limit });
 }
 
 export function quarantined(): Promise<QuarantineEntry[]> {

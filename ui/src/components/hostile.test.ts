@@ -22,6 +22,7 @@ const COMMENT = '<script>window.__pwned=7</script>\n<b>not bold</b>';
 const row: ChangeRow = {
   seq: 7,
   time: '2024-05-05T14:01:03.712Z',
+  cursor: { time_us: 1714917663712000, seq: 7 },
   change: 'update',
   event_type: 'com.opshelm.asset.update',
   asset_name: 'ohn:<b>x</b>',

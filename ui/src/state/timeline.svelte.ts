@@ -163,7 +163,10 @@ export class Timeline {
   async #fetchPage(p: number, gen: number): Promise<void> {
     this.#inflight.add(p);
     try {
-      const page = await api.listChanges(this.viewQuery, p * PAGE_SIZE, PAGE_SIZE);
+      // The page after a cached full page is read by key (no rows skipped); a jump by offset.
+      const above = this.#pages.get(p - 1);
+      const after = above?.length === PAGE_SIZE ? above[PAGE_SIZE - 1]!.cursor : null;
+      const page = await api.listChanges(this.viewQuery, p * PAGE_SIZE, PAGE_SIZE, after);
       if (gen !== this.#generation) return;
       this.#pages.set(p, page.rows);
       for (const drop of pagesToEvict(this.#pages.keys(), this.#visible, this.#visibleCenter)) {

@@ -3,6 +3,7 @@
 // change, and annotations are re-read without unpausing.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
+import type { PageCursor } from '../api/bindings/PageCursor';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 
 /** Stored events: arrival number and event time (seconds); the store orders newest time first,
@@ -10,25 +11,28 @@ import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 const store = vi.hoisted(() => ({
   rows: [] as Array<{ seq: number; time: number }>,
   starred: new Set<number>(),
-  calls: [] as Array<{ offset: number; limit: number; maxSeq: number | null }>,
+  calls: [] as Array<{ offset: number; limit: number; maxSeq: number | null; after?: number }>,
 }));
 
 vi.mock('../api/tideline', () => ({
-  listChanges: async (q: TimelineQuery, offset: number, limit: number) => {
-    store.calls.push({ offset, limit, maxSeq: q.max_seq });
+  listChanges: async (q: TimelineQuery, offset: number, limit: number, after: PageCursor | null = null) => {
+    store.calls.push({ offset, limit, maxSeq: q.max_seq, ...(after ? { after: after.seq } : {}) });
     const rows = store.rows
       .filter((r) => q.max_seq === null || r.seq <= q.max_seq)
       .filter((r) => !q.starred_only || store.starred.has(r.seq))
       .sort((a, b) => b.time - a.time || b.seq - a.seq);
-    return { rows: rows.slice(offset, offset + limit).map((r) => fakeRow(r.seq)), total: rows.length };
+    // By key: the rows after the cursor's row, whatever the offset says.
+    const from = after ? rows.findIndex((r) => r.seq === after.seq) + 1 : offset;
+    return { rows: rows.slice(from, from + limit).map((r) => fakeRow(r.seq, r.time)), total: rows.length, next: null };
   },
   facets: async () => ({ tag: [], starred: 0, change: [], asset_type: [], method: [], principal: [], region: [], account: [] }),
 }));
 
-function fakeRow(seq: number): ChangeRow {
+function fakeRow(seq: number, timeUs: number = 0): ChangeRow {
   return {
     seq,
     time: '2024-05-05T14:00:00Z',
+    cursor: { time_us: timeUs, seq },
     change: 'update',
     event_type: 'com.opshelm.asset.update',
     asset_name: `a${seq}`,
@@ -86,6 +90,18 @@ describe('Timeline', () => {
     t.ensure(190, 230);
     await settle();
     expect(t.rowAt(200)?.seq).toBe(250);
+    // The page after a cached one is read by key, after page 0's last row.
+    expect(store.calls.at(-1)).toEqual({ offset: 200, limit: 200, maxSeq: 450, after: 251 });
+  });
+
+  it('a jump into the list reads by offset', async () => {
+    append(1000);
+    const t = new Timeline(latest());
+    await t.setQuery(emptyQuery());
+    t.ensure(610, 640);
+    await settle();
+    expect(store.calls.at(-1)).toEqual({ offset: 600, limit: 200, maxSeq: 1000 });
+    expect(t.rowAt(610)?.seq).toBe(390);
   });
 
   it('follow live: new rows appear at the top and the selection stays on its change', async () => {

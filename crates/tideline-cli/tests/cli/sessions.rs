@@ -228,7 +228,8 @@ fn verify_reports_intact_then_names_the_event_whose_byte_was_changed() {
     let raw = rusqlite::Connection::open(&path).unwrap();
     let changed = raw
         .execute(
-            "UPDATE events SET body = replace(body, '203.0.113.66/32', '203.0.113.67/32') WHERE event_id = '01HX0000000000000000000007'",
+            "UPDATE event_bodies SET body = replace(body, '203.0.113.66/32', '203.0.113.67/32') \
+             WHERE seq = (SELECT seq FROM events WHERE event_id = '01HX0000000000000000000007')",
             [],
         )
         .unwrap();
@@ -362,5 +363,43 @@ fn an_import_quarantines_bad_lines_and_keeps_the_good_ones() {
     assert_eq!(
         (info["events"].as_u64(), info["quarantined"].as_u64()),
         (Some(2), Some(2))
+    );
+}
+
+#[test]
+fn migrate_brings_a_schema_5_session_to_this_layout_with_progress_and_the_same_chain() {
+    let dir = TempDir::new().unwrap();
+    let session = dir.path().join("old.tideline");
+    std::fs::copy(
+        fixture("sessions/schema-5-seed-incident.tideline"),
+        &session,
+    )
+    .unwrap();
+    let output = cli()
+        .arg("migrate")
+        .arg("--session")
+        .arg(&session)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    for step in ["indexing events by facet", "indexing events for search"] {
+        assert!(stderr.contains(step), "progress names {step:?}: {stderr}");
+    }
+    assert!(
+        stderr.contains("12 events verified, chain head d22a8613a74f85dc5a68b3b2d859d4a1920f9a15080947c46b076710de90d59b"),
+        "{stderr}"
+    );
+    // Migrated: it is now read in place, and a second migrate has nothing to do.
+    let again = cli()
+        .arg("migrate")
+        .arg("--session")
+        .arg(&session)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && !stderr.contains("indexing"),
+        "{stderr}"
     );
 }

@@ -1,5 +1,6 @@
-//! events: stored events read back whole, by column name: one by its key or arrival number, an
-//! asset's history, those stored after an arrival number, and every event's key.
+//! events: stored events read back whole (row and verbatim body), by column name: one by its key
+//! or arrival number, a page of an asset's history, those stored after an arrival number, and
+//! every event's key.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row};
@@ -32,10 +33,41 @@ pub struct StoredEvent {
     pub body: String,
 }
 
-/// The columns [`stored_event`] reads, by name: their order here does not matter.
-pub(super) const EVENT_COLUMNS: &str = "seq, source, event_id, event_type, change, time_us, \
-     asset_name, asset_type, asset_display, asset_provider, asset_account, asset_region, \
-     principal, principal_id, assumed_role, method, source_ip, action, body";
+/// The columns [`stored_event`] reads, by name, from [`EVENTS_WITH_BODIES`]: their order here
+/// does not matter.
+pub(super) const EVENT_COLUMNS: &str = "e.seq AS seq, e.source AS source, \
+     e.event_id AS event_id, e.event_type AS event_type, e.change AS change, e.time_us AS time_us, \
+     e.asset_name AS asset_name, e.asset_type AS asset_type, e.asset_display AS asset_display, \
+     e.asset_provider AS asset_provider, e.asset_account AS asset_account, \
+     e.asset_region AS asset_region, e.principal AS principal, e.principal_id AS principal_id, \
+     e.assumed_role AS assumed_role, e.method AS method, e.source_ip AS source_ip, \
+     e.action AS action, b.body AS body";
+
+/// Each event's row (`e`) with its verbatim body (`b`).
+pub(super) const EVENTS_WITH_BODIES: &str = "events e JOIN event_bodies b ON b.seq = e.seq";
+
+/// Where a page of events starts: after the row at this (time, arrival number), in the page's
+/// direction. A page's last row is the next page's cursor (keyset paging).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PageCursor {
+    /// The row's event time, microseconds since the epoch (UTC).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub time_us: i64,
+    /// The row's arrival number.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: i64,
+}
+
+impl StoredEvent {
+    /// This event's place in time order: the cursor of the page that ends with it.
+    pub fn cursor(&self) -> PageCursor {
+        PageCursor {
+            time_us: self.time.timestamp_micros(),
+            seq: self.seq,
+        }
+    }
+}
 
 /// A row selected with [`EVENT_COLUMNS`] as a [`StoredEvent`].
 pub(super) fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
@@ -66,7 +98,9 @@ pub(super) fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
 impl Session {
     /// One event by its key.
     pub fn event(&self, source: &str, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE source = ?1 AND event_id = ?2");
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_BODIES} WHERE e.source = ?1 AND e.event_id = ?2"
+        );
         Ok(self
             .conn
             .query_row(&sql, [source, event_id], stored_event)
@@ -75,23 +109,46 @@ impl Session {
 
     /// One event by its arrival number.
     pub fn event_by_seq(&self, seq: i64) -> Result<Option<StoredEvent>, StoreError> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq = ?1");
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_BODIES} WHERE e.seq = ?1");
         Ok(self.conn.query_row(&sql, [seq], stored_event).optional()?)
     }
 
-    /// Every event of one asset, oldest first.
-    pub fn asset_events(&self, asset_name: &str) -> Result<Vec<StoredEvent>, StoreError> {
+    /// One asset's events, newest first: `limit` of them, older than `before` when given.
+    pub fn asset_events(
+        &self,
+        asset_name: &str,
+        before: Option<PageCursor>,
+        limit: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let before = before.unwrap_or(PageCursor {
+            time_us: i64::MAX,
+            seq: i64::MAX,
+        });
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE asset_name = ?1 ORDER BY time_us, seq"
+            "SELECT {EVENT_COLUMNS} FROM event_facets f \
+             JOIN events e ON e.seq = f.seq JOIN event_bodies b ON b.seq = f.seq \
+             WHERE f.asset = (SELECT id FROM facet_values WHERE facet = 'asset' AND value = ?1) \
+               AND (f.time_us, f.seq) < (?2, ?3) \
+             ORDER BY f.time_us DESC, f.seq DESC LIMIT ?4"
         );
         let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map([asset_name], stored_event)?;
+        let rows = statement.query_map(
+            rusqlite::params![
+                asset_name,
+                before.time_us,
+                before.seq,
+                limit.min(i64::MAX as u64) as i64
+            ],
+            stored_event,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Events with an arrival number above `seq`, in arrival order (for incremental detection).
     pub fn events_after(&self, seq: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq");
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_BODIES} WHERE e.seq > ?1 ORDER BY e.seq"
+        );
         let mut statement = self.conn.prepare_cached(&sql)?;
         let rows = statement.query_map([seq], stored_event)?;
         Ok(rows.collect::<Result<_, _>>()?)

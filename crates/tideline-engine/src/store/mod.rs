@@ -12,6 +12,7 @@
 mod annotations;
 mod assets;
 mod events;
+mod facet_values;
 mod filter;
 mod findings;
 mod integrity;
@@ -32,16 +33,17 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use annotations::{Annotations, Comment};
-pub use events::StoredEvent;
+pub use events::{PageCursor, StoredEvent};
 pub use findings::{EventRef, StoredFinding};
 pub use integrity::{ChainBreak, Verification};
 pub use lock::{lock_path, recorder_of};
 pub use meta::keys as meta_keys;
 pub use notes::{NotesLocation, notes_dir, use_notes_dir};
-pub use open::{APPLICATION_ID, BULK_CACHE_KIB, BULK_WAL_BYTES, SCHEMA_VERSION};
+pub use open::{APPLICATION_ID, BULK_CACHE_KIB, BULK_WAL_BYTES, MigrationProgress, SCHEMA_VERSION};
 pub use quarantine::QuarantineRow;
 pub use query::{Facet, TimelineQuery};
 pub use summary::{ChangeCounts, SessionSummary};
+pub use timeline::{COUNT_CAP, ChangeCount, PageStart};
 pub use values::format_time;
 pub use writer::{SessionWriter, WriterTotals};
 pub use writes::BatchOutcome;
@@ -183,6 +185,8 @@ pub struct Session {
     _lock: Option<lock::RecordingLock>,
     /// The private copy a review reads when the file cannot be read in place without writing.
     _snapshot: Option<std::sync::Arc<tempfile::TempDir>>,
+    /// The write path's facet ids (see [`facet_values`]).
+    facet_ids: facet_values::FacetIds,
 }
 
 impl Session {
@@ -190,14 +194,32 @@ impl Session {
     /// Takes the session's recording lock: a second recorder gets
     /// [`StoreError::BeingRecorded`]. A file that could not be created is removed again.
     pub fn open_or_create(path: &Path) -> Result<Session, StoreError> {
-        open::open(path, open::Mode::Record)
+        open::open(path, open::Mode::Record, &mut |_| {})
+    }
+
+    /// [`Session::open_or_create`], reporting a migration of an older session's layout as it
+    /// goes (it rewrites every event: minutes at millions of events).
+    pub fn open_or_create_reporting(
+        path: &Path,
+        progress: &mut dyn FnMut(MigrationProgress),
+    ) -> Result<Session, StoreError> {
+        open::open(path, open::Mode::Record, progress)
     }
 
     /// Opens an existing session for review. Never writes a byte to the file nor creates one
     /// beside it (works on a read-only file, folder or mount); notes and findings go to the
     /// notes database ([`notes_dir`]).
     pub fn open(path: &Path) -> Result<Session, StoreError> {
-        open::open(path, open::Mode::Review)
+        open::open(path, open::Mode::Review, &mut |_| {})
+    }
+
+    /// [`Session::open`], reporting the migration of the private copy a session of an older
+    /// layout is reviewed from (the file itself is never migrated by a review).
+    pub fn open_reporting(
+        path: &Path,
+        progress: &mut dyn FnMut(MigrationProgress),
+    ) -> Result<Session, StoreError> {
+        open::open(path, open::Mode::Review, progress)
     }
 
     pub fn path(&self) -> &Path {

@@ -11,6 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::lock::{RecordingLock, recorder_of};
 use super::meta::keys;
 use super::notes::{self, NotesLocation};
+use super::query::Facet;
 use super::{Session, StoreError};
 
 /// `PRAGMA application_id` of a Tideline session: "TDLN".
@@ -23,7 +24,20 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_annotations.sql"),
     include_str!("migrations/0004_findings.sql"),
     include_str!("migrations/0005_change_index.sql"),
+    include_str!("migrations/0006_layout.sql"),
 ];
+
+/// The schema version whose script is followed by [`backfill_layout`].
+const LAYOUT_VERSION: i64 = 6;
+
+/// How far a migration has come: `done` of `total` units of its current `step`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationProgress {
+    /// What is being done, in words ("indexing events for search").
+    pub step: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
 
 /// The WAL size, in bytes, at which a bulk-writing connection checkpoints (`wal_autocheckpoint`
 /// is this over the page size). The benchmark's bare-insert limit uses the same figure.
@@ -31,11 +45,10 @@ pub const BULK_WAL_BYTES: i64 = 64 << 20;
 /// The page cache of a bulk-writing connection, in KiB (`PRAGMA cache_size = -this`).
 pub const BULK_CACHE_KIB: i64 = 65_536;
 
-/// The oldest schema a review reads in place: from 2 on, every table a review reads is there
-/// (later migrations add annotation and finding tables that review keeps in the notes
-/// database instead, and an index). A schema-1 file lacks the integrity links: a review reads a
-/// migrated private copy.
-const REVIEW_IN_PLACE_FROM: i64 = 2;
+/// The oldest schema a review reads in place: the layout of migration 0006, which every read
+/// uses. An older file is reviewed from a migrated private copy; the file itself is migrated
+/// only when it is recorded or imported into again.
+const REVIEW_IN_PLACE_FROM: i64 = LAYOUT_VERSION;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -49,14 +62,17 @@ pub(super) enum Mode {
     Review,
 }
 
-pub(super) fn open(path: &Path, mode: Mode) -> Result<Session, StoreError> {
+/// Reports a migration's progress.
+type Progress<'a> = &'a mut dyn FnMut(MigrationProgress);
+
+pub(super) fn open(path: &Path, mode: Mode, progress: Progress<'_>) -> Result<Session, StoreError> {
     match mode {
-        Mode::Record => open_for_recording(path),
-        Mode::Review => open_for_review(path),
+        Mode::Record => open_for_recording(path, progress),
+        Mode::Review => open_for_review(path, progress),
     }
 }
 
-fn open_for_recording(path: &Path) -> Result<Session, StoreError> {
+fn open_for_recording(path: &Path, progress: Progress<'_>) -> Result<Session, StoreError> {
     let exists = path.exists();
     if exists {
         check_header(path)?;
@@ -74,7 +90,7 @@ fn open_for_recording(path: &Path) -> Result<Session, StoreError> {
         });
     }
     let mut lock = Some(RecordingLock::acquire(path)?);
-    let result = create_or_migrate(path, exists, &mut lock);
+    let result = create_or_migrate(path, exists, &mut lock, progress);
     if result.is_err() && !exists {
         // A session that could not be created leaves nothing behind; cleaned up while the lock
         // is still held (the lock file goes too: `RecordingLock::acquire` checks that the file
@@ -92,6 +108,7 @@ fn create_or_migrate(
     path: &Path,
     existed: bool,
     lock: &mut Option<RecordingLock>,
+    progress: Progress<'_>,
 ) -> Result<Session, StoreError> {
     let mut session = connect(path, path, false, None)?;
     if session.schema_version()? == 0 {
@@ -106,7 +123,7 @@ fn create_or_migrate(
     session.conn.pragma_update(None, "foreign_keys", "ON")?;
     // Only a schema-1 file has events without integrity links; checking any other file for them
     // would scan every row on every open.
-    if session.migrate().map_err(|e| e.on(path))? == 1 {
+    if session.migrate(progress).map_err(|e| e.on(path))? == 1 {
         session.fill_missing_links()?;
     }
     if session.meta(keys::SESSION_ID)?.is_none() {
@@ -137,7 +154,7 @@ enum ReviewAccess {
     Snapshot,
 }
 
-fn open_for_review(path: &Path) -> Result<Session, StoreError> {
+fn open_for_review(path: &Path, progress: Progress<'_>) -> Result<Session, StoreError> {
     if !path.exists() {
         return Err(StoreError::Missing {
             path: path.to_owned(),
@@ -157,11 +174,11 @@ fn open_for_review(path: &Path) -> Result<Session, StoreError> {
     let session = match access {
         ReviewAccess::Immutable => review_connection(path, "mode=ro&immutable=1")?,
         ReviewAccess::BesideRecorder => review_connection(path, "mode=ro")?,
-        ReviewAccess::Snapshot => return open_snapshot(path, pending_wal),
+        ReviewAccess::Snapshot => return open_snapshot(path, pending_wal, progress),
     };
     if session.schema_version()? < REVIEW_IN_PLACE_FROM {
         drop(session);
-        return open_snapshot(path, pending_wal);
+        return open_snapshot(path, pending_wal, progress);
     }
     finish_review(session)
 }
@@ -204,6 +221,7 @@ fn connect(
         notes: NotesLocation::Memory { why: String::new() },
         _lock: None,
         _snapshot: snapshot,
+        facet_ids: Default::default(),
     };
     session.check_identity()?;
     session.check_version()?;
@@ -212,7 +230,11 @@ fn connect(
 
 /// Reads a private copy of the session (and its pending WAL) made in a temporary folder, and
 /// migrates the copy when its schema is older; the evidence itself is only read.
-fn open_snapshot(path: &Path, pending_wal: bool) -> Result<Session, StoreError> {
+fn open_snapshot(
+    path: &Path,
+    pending_wal: bool,
+    progress: Progress<'_>,
+) -> Result<Session, StoreError> {
     let io_error = |source| StoreError::Io {
         path: path.to_owned(),
         source,
@@ -220,7 +242,7 @@ fn open_snapshot(path: &Path, pending_wal: bool) -> Result<Session, StoreError> 
     let folder = snapshot_of(path, pending_wal).map_err(io_error)?;
     let copy = folder.path().join("session.tideline");
     let mut session = connect(path, &copy, false, Some(folder))?;
-    if session.migrate()? == 1 {
+    if session.migrate(progress)? == 1 {
         session.fill_missing_links()?;
     }
     finish_review(session)
@@ -409,17 +431,117 @@ impl Session {
         Ok(())
     }
 
-    /// Applies pending migrations; returns the version the file had.
-    fn migrate(&self) -> Result<i64, StoreError> {
+    /// Applies pending migrations, each in one transaction; returns the version the file had.
+    fn migrate(&self, progress: Progress<'_>) -> Result<i64, StoreError> {
         let found = self.schema_version()?;
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             let version = index as i64 + 1;
-            self.conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE;\n{sql}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {version};\nCOMMIT;"
-            ))?;
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            let applied = (|| -> Result<(), StoreError> {
+                self.conn.execute_batch(sql)?;
+                if version == LAYOUT_VERSION {
+                    backfill_layout(&self.conn, progress)?;
+                }
+                self.conn.execute_batch(&format!(
+                    "PRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {version};\nCOMMIT;"
+                ))?;
+                Ok(())
+            })();
+            if let Err(error) = applied {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(error);
+            }
         }
         Ok(found)
     }
+}
+
+/// How many events one statement of [`backfill_layout`] fills at a time (progress is reported
+/// between them).
+const BACKFILL_CHUNK: i64 = 20_000;
+
+/// Fills migration 0006's tables for the events already stored, inside its transaction: the
+/// facet dictionary, each event's facet row, the search index and the per-value change counts.
+fn backfill_layout(conn: &Connection, progress: Progress<'_>) -> Result<(), StoreError> {
+    let (total, newest): (i64, Option<i64>) = conn.query_row(
+        "SELECT count(*) AS n, max(seq) AS newest FROM events",
+        [],
+        |row| Ok((row.get("n")?, row.get("newest")?)),
+    )?;
+    let total = total.max(0) as u64;
+    let newest = newest.unwrap_or(0);
+    // Facet name → the `events` column it was read from.
+    const SOURCES: [(Facet, &str); 7] = [
+        (Facet::Change, "change"),
+        (Facet::AssetType, "asset_type"),
+        (Facet::Method, "method"),
+        (Facet::Principal, "principal"),
+        (Facet::Region, "asset_region"),
+        (Facet::Account, "asset_account"),
+        (Facet::Asset, "asset_name"),
+    ];
+    progress(MigrationProgress {
+        step: "collecting facet values",
+        done: 0,
+        total,
+    });
+    for (facet, column) in SOURCES {
+        conn.execute(
+            &format!(
+                "INSERT OR IGNORE INTO facet_values (facet, value) \
+                 SELECT DISTINCT ?1, {column} FROM events WHERE {column} IS NOT NULL"
+            ),
+            [facet.name()],
+        )?;
+    }
+    let lookups: Vec<String> = SOURCES
+        .iter()
+        .map(|(facet, column)| {
+            format!(
+                "(SELECT id FROM facet_values WHERE facet = '{}' AND value = e.{column})",
+                facet.name()
+            )
+        })
+        .collect();
+    let fill_facets = format!(
+        "INSERT INTO event_facets (time_us, seq, change, asset_type, method, principal, region, \
+         account, asset) SELECT e.time_us, e.seq, {} FROM events e WHERE e.seq > ?1 AND e.seq <= ?2",
+        lookups.join(", ")
+    );
+    let fill_search = "INSERT INTO event_search (rowid, body) \
+         SELECT seq, body FROM event_bodies WHERE seq > ?1 AND seq <= ?2";
+    for (step, sql) in [
+        ("indexing events by facet", fill_facets.as_str()),
+        ("indexing events for search", fill_search),
+    ] {
+        let mut statement = conn.prepare(sql)?;
+        let mut done = 0u64;
+        let mut from = 0i64;
+        while from < newest {
+            let to = from.saturating_add(BACKFILL_CHUNK);
+            done += statement.execute([from, to])? as u64;
+            from = to;
+            progress(MigrationProgress { step, done, total });
+        }
+    }
+    progress(MigrationProgress {
+        step: "counting facet values",
+        done: total,
+        total,
+    });
+    for (facet, _) in SOURCES {
+        let column = facet.name();
+        conn.execute(
+            &format!(
+                "UPDATE facet_values SET changes = counted.n FROM \
+                 (SELECT {column} AS id, count(*) AS n FROM event_facets \
+                  WHERE change IS NOT NULL AND {column} IS NOT NULL GROUP BY {column}) AS counted \
+                 WHERE facet_values.id = counted.id"
+            ),
+            [],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub struct TimelineQuery {
 }
 
 /// The columns a facet can count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Facet {
     Asset,
     Change,
@@ -52,16 +52,27 @@ pub enum Facet {
 }
 
 impl Facet {
-    /// The `events` column this facet counts.
-    pub(super) fn column(self) -> &'static str {
+    /// Every facet, in `event_facets` column order.
+    pub const ALL: [Facet; 7] = [
+        Facet::Change,
+        Facet::AssetType,
+        Facet::Method,
+        Facet::Principal,
+        Facet::Region,
+        Facet::Account,
+        Facet::Asset,
+    ];
+
+    /// The facet's name in `facet_values.facet`, which is also its `event_facets` column.
+    pub(super) fn name(self) -> &'static str {
         match self {
-            Facet::Asset => "asset_name",
+            Facet::Asset => "asset",
             Facet::Change => "change",
             Facet::AssetType => "asset_type",
             Facet::Method => "method",
             Facet::Principal => "principal",
-            Facet::Region => "asset_region",
-            Facet::Account => "asset_account",
+            Facet::Region => "region",
+            Facet::Account => "account",
         }
     }
 }

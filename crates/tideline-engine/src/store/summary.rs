@@ -39,34 +39,40 @@ impl Session {
     }
 
     pub fn summary(&self) -> Result<SessionSummary, StoreError> {
-        let (events, asset_events, first_us, last_us, by_change): (
-            u64,
-            u64,
-            Option<i64>,
-            Option<i64>,
-            ChangeCounts,
-        ) = self.conn.query_row(
-            "SELECT count(*) AS events, count(change) AS asset_events, \
-                    min(time_us) AS first_us, max(time_us) AS last_us, \
-                    count(*) FILTER (WHERE change = 'create') AS creates, \
-                    count(*) FILTER (WHERE change = 'update') AS updates, \
-                    count(*) FILTER (WHERE change = 'delete') AS deletes \
-             FROM events",
-            [],
-            |row| {
-                Ok((
-                    count(row, "events")?,
-                    count(row, "asset_events")?,
-                    row.get("first_us")?,
-                    row.get("last_us")?,
-                    ChangeCounts {
-                        create: count(row, "creates")?,
-                        update: count(row, "updates")?,
-                        delete: count(row, "deletes")?,
-                    },
-                ))
-            },
-        )?;
+        // Counts come from the facet dictionary and the time extent from the time-ordered
+        // index: nothing here reads every row.
+        // (min and max each in a query of its own: SQLite reads either from one end of the
+        // index only when it is alone.)
+        let events = self
+            .conn
+            .query_row("SELECT count(*) AS n FROM event_facets", [], |row| {
+                count(row, "n")
+            })?;
+        let first_us: Option<i64> =
+            self.conn
+                .query_row("SELECT min(time_us) AS t FROM event_facets", [], |row| {
+                    row.get("t")
+                })?;
+        let last_us: Option<i64> =
+            self.conn
+                .query_row("SELECT max(time_us) AS t FROM event_facets", [], |row| {
+                    row.get("t")
+                })?;
+        let mut by_change = ChangeCounts::default();
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT value, changes FROM facet_values WHERE facet = 'change'")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let n = count(row, "changes")?;
+            match row.get::<_, String>("value")?.as_str() {
+                "create" => by_change.create = n,
+                "update" => by_change.update = n,
+                "delete" => by_change.delete = n,
+                _ => {}
+            }
+        }
+        let asset_events = by_change.create + by_change.update + by_change.delete;
         let quarantined: u64 =
             self.conn
                 .query_row("SELECT count(*) AS frames FROM quarantine", [], |row| {
@@ -80,7 +86,7 @@ impl Session {
         Ok(SessionSummary {
             events,
             asset_events,
-            other_events: events - asset_events,
+            other_events: events.saturating_sub(asset_events),
             quarantined,
             duplicates,
             first_time: first_us.map(|us| format_time(micros_to_time(us))),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-use super::{Session, StoreError, TimelineQuery};
+use super::{PageStart, Session, StoreError, TimelineQuery};
 use crate::model::{Frame, PositionedFrame, QuarantineReason};
 use crate::wire;
 
@@ -501,14 +501,18 @@ fn annotations_are_kept_per_event_and_filter_the_timeline() {
         starred_only: true,
         ..TimelineQuery::default()
     };
-    let page = session.page_changes(&starred, 0, 10).unwrap();
+    let page = session
+        .page_changes(&starred, PageStart::Offset(0), 10)
+        .unwrap();
     assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
     let tagged = TimelineQuery {
         tags: vec!["exfil".into()],
         ..TimelineQuery::default()
     };
     assert_eq!(session.count_changes(&tagged).unwrap(), 1);
-    let page = session.page_changes(&tagged, 0, 10).unwrap();
+    let page = session
+        .page_changes(&tagged, PageStart::Offset(0), 10)
+        .unwrap();
     let notes = session.annotations(page[0].seq).unwrap();
     assert_eq!(
         (notes.tags, notes.comments.len()),
@@ -526,29 +530,224 @@ fn annotations_are_kept_per_event_and_filter_the_timeline() {
     assert_eq!(session.count_changes(&starred).unwrap(), 0);
 }
 
+/// An event of `principal` from `ip` changing `asset`, with `config`.
+fn event_by(id: &str, time: &str, principal: &str, ip: &str, asset: &str, config: &str) -> String {
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","source":"/cloudAccounts/A","type":"com.opshelm.asset.update","time":"{time}","data":{{"asset":{{"name":"{asset}","type":"network.firewall","account":"111","region":"us-east-1","provider":"aws"}},"attribution":{{"principal":"{principal}","method":"cli","source_ip":"{ip}"}},"config":{config},"previous_config":{{}}}}}}"#
+    )
+}
+
+/// 200 changes by a busy automation role and 2 by a person, over 200 minutes.
+fn busy_and_rare(session: &mut Session) {
+    let frames: Vec<PositionedFrame> = (0..202)
+        .map(|i| {
+            let (principal, ip) = if i % 100 == 7 {
+                ("arn:aws:iam::111:user/mallory", "203.0.113.66")
+            } else {
+                ("arn:aws:sts::111:assumed-role/terraform/ci", "10.0.0.5")
+            };
+            let time = format!("2024-05-05T{:02}:{:02}:00Z", 10 + i / 60, i % 60);
+            let config = format!(r#"{{"Rules":[{{"Cidr":"10.17.{i}.0/24"}}]}}"#);
+            positioned(event_by(
+                &format!("e{i}"),
+                &time,
+                principal,
+                ip,
+                &format!("sg-{}", i % 9),
+                &config,
+            ))
+        })
+        .collect();
+    session.write_batch(&frames).unwrap();
+}
+
+fn query_plan(session: &Session, sql: &str, params: Vec<rusqlite::types::Value>) -> String {
+    let mut statement = session
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(params), |row| {
+            row.get::<_, String>("detail")
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+}
+
 #[test]
-fn the_change_list_is_counted_and_paged_from_its_partial_index() {
+fn a_page_walks_time_order_or_a_rare_filters_own_index_never_sorting_the_whole_list() {
     let dir = TempDir::new().unwrap();
-    let session = new_session(&dir);
-    let plan = |sql: &str| -> String {
-        let mut statement = session
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
-        let rows = statement
-            .query_map([], |row| row.get::<_, String>("detail"))
-            .unwrap();
-        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    let mut session = new_session(&dir);
+    busy_and_rare(&mut session);
+    let page_plan = |query: &TimelineQuery| {
+        let filter = super::filter::Filter::changes(&session.conn, query).unwrap();
+        let (condition, params) = filter.clause(None);
+        query_plan(
+            &session,
+            &format!(
+                "SELECT f.seq FROM {} WHERE {condition} ORDER BY f.time_us DESC, f.seq DESC LIMIT 200",
+                filter.source()
+            ),
+            params,
+        )
     };
-    let count = plan("SELECT count(*) FROM events WHERE change IS NOT NULL");
-    assert!(count.contains("events_changes_by_time"), "{count}");
-    let page = plan(
-        "SELECT seq FROM events WHERE change IS NOT NULL ORDER BY time_us DESC, seq DESC LIMIT 200",
-    );
+    let every = page_plan(&TimelineQuery::default());
     assert!(
-        page.contains("events_changes_by_time") && !page.contains("TEMP B-TREE"),
-        "{page}"
+        !every.contains("TEMP B-TREE") && !every.contains("events"),
+        "{every}"
     );
+    let rare = page_plan(&TimelineQuery {
+        principals: vec!["arn:aws:iam::111:user/mallory".into()],
+        ..TimelineQuery::default()
+    });
+    assert!(rare.contains("event_facets_by_principal"), "{rare}");
+    let common = page_plan(&TimelineQuery {
+        principals: vec!["arn:aws:sts::111:assumed-role/terraform/ci".into()],
+        ..TimelineQuery::default()
+    });
+    assert!(
+        !common.contains("by_principal") && !common.contains("TEMP B-TREE"),
+        "{common}"
+    );
+
+    // Keyset pages: the page after a cursor continues exactly where the last one ended.
+    let all = session
+        .page_changes(&TimelineQuery::default(), PageStart::Offset(0), 1_000)
+        .unwrap();
+    assert_eq!(all.len(), 202);
+    let first = session
+        .page_changes(&TimelineQuery::default(), PageStart::Offset(0), 50)
+        .unwrap();
+    let second = session
+        .page_changes(
+            &TimelineQuery::default(),
+            PageStart::After(first.last().unwrap().cursor()),
+            50,
+        )
+        .unwrap();
+    let seqs = |events: &[super::StoredEvent]| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(&second), seqs(&all[50..100]));
+}
+
+#[test]
+fn free_text_finds_an_ip_an_arn_fragment_and_a_changed_value_and_nothing_else() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    busy_and_rare(&mut session);
+    let found = |text: &str| {
+        session
+            .count_changes(&TimelineQuery {
+                text: Some(text.into()),
+                ..TimelineQuery::default()
+            })
+            .unwrap()
+    };
+    assert_eq!(found("203.0.113.66"), 2);
+    assert_eq!(found("user/mallory"), 2);
+    assert_eq!(found("assumed-role/terraform"), 200);
+    assert_eq!(found("10.17.107.0/24"), 1);
+    // A prefix of the last word matches; a different address does not.
+    assert_eq!(found("10.17.10"), 11);
+    assert_eq!(found("203.0.113.67"), 0);
+    // Search syntax in the text is text: no error, no match.
+    assert_eq!(found("NEAR(mallory) OR \"x"), 0);
+    assert_eq!(found("::"), 0);
+    // Two terms must both match.
+    assert_eq!(found("mallory 10.17.7.0/24"), 1);
+}
+
+#[test]
+fn facets_in_one_pass_equal_counting_each_facet_without_its_own_filter() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    busy_and_rare(&mut session);
+    store_created(&mut session, "c1", "2024-05-06T00:00:00Z", "sg-new");
+    let query = TimelineQuery {
+        principals: vec!["arn:aws:iam::111:user/mallory".into()],
+        methods: vec!["cli".into()],
+        ..TimelineQuery::default()
+    };
+    let counts = session
+        .facets_counts(&query, &super::Facet::ALL, 50)
+        .unwrap();
+    // Principal without its own filter: every principal among the cli changes.
+    assert_eq!(
+        counts[&super::Facet::Principal],
+        vec![
+            ("arn:aws:sts::111:assumed-role/terraform/ci".to_owned(), 200),
+            ("arn:aws:iam::111:user/mallory".to_owned(), 2),
+        ]
+    );
+    // Method without its own filter: mallory's changes are all cli.
+    assert_eq!(counts[&super::Facet::Method], vec![("cli".to_owned(), 2)]);
+    assert_eq!(
+        counts[&super::Facet::Change],
+        vec![("update".to_owned(), 2)]
+    );
+    // Unfiltered: read from the dictionary, the same as counting.
+    let every = session
+        .facets_counts(&TimelineQuery::default(), &[super::Facet::Method], 50)
+        .unwrap();
+    assert_eq!(
+        every[&super::Facet::Method],
+        vec![("cli".to_owned(), 202), ("console".to_owned(), 1)]
+    );
+    assert_eq!(
+        session.count_changes(&TimelineQuery::default()).unwrap(),
+        203
+    );
+    assert_eq!(session.count_changes(&query).unwrap(), 2);
+}
+
+#[test]
+fn a_rolled_back_batch_leaves_no_facet_ids_behind_in_the_writers_cache() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    // The second frame's insert fails (a trigger stands in for a full disk); the first frame's
+    // new facet values are rolled back with it.
+    session
+        .conn
+        .execute_batch(
+            "CREATE TRIGGER fail AFTER INSERT ON event_bodies WHEN NEW.seq = 2 \
+             BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+        )
+        .unwrap();
+    let batch = [
+        positioned(event_by(
+            "a",
+            "2024-05-05T10:00:00Z",
+            "p-new",
+            "1.2.3.4",
+            "sg-a",
+            "{}",
+        )),
+        positioned(event_by(
+            "b",
+            "2024-05-05T10:01:00Z",
+            "p-new",
+            "1.2.3.4",
+            "sg-b",
+            "{}",
+        )),
+    ];
+    assert!(session.write_batch(&batch).is_err());
+    session.conn.execute_batch("DROP TRIGGER fail").unwrap();
+    session.write_batch(&batch).unwrap();
+    let principals = session
+        .facet_counts(&TimelineQuery::default(), super::Facet::Principal, 10)
+        .unwrap();
+    assert_eq!(principals, vec![("p-new".to_owned(), 2)]);
+    let page = session
+        .page_changes(
+            &TimelineQuery {
+                principals: vec!["p-new".into()],
+                ..TimelineQuery::default()
+            },
+            PageStart::Offset(0),
+            10,
+        )
+        .unwrap();
+    assert_eq!(page.len(), 2);
 }
 
 #[test]
@@ -762,8 +961,11 @@ fn a_growing_session_is_verified_incrementally_from_the_last_intact_head() {
 
     // A change after the checkpoint is found by the incremental check …
     let raw = Connection::open(&path).unwrap();
-    raw.execute("UPDATE events SET body = body || ' ' WHERE seq = 3", [])
-        .unwrap();
+    raw.execute(
+        "UPDATE event_bodies SET body = body || ' ' WHERE seq = 3",
+        [],
+    )
+    .unwrap();
     let broken_after_first = || {
         let review = Session::open(&path).unwrap();
         review
@@ -775,12 +977,111 @@ fn a_growing_session_is_verified_incrementally_from_the_last_intact_head() {
     };
     assert_eq!(broken_after_first(), 3);
     // … one before it only by the full one, which the badge's button runs.
-    raw.execute("UPDATE events SET body = body || ' ' WHERE seq = 1", [])
-        .unwrap();
+    raw.execute(
+        "UPDATE event_bodies SET body = body || ' ' WHERE seq = 1",
+        [],
+    )
+    .unwrap();
     let review = Session::open(&path).unwrap();
     assert_eq!(review.verify().unwrap().broken.unwrap().seq, 1);
     // A checkpoint whose head no longer matches the stored link is not trusted.
     raw.execute("UPDATE events SET link = zeroblob(32) WHERE seq = 2", [])
         .unwrap();
     assert_eq!(broken_after_first(), 1);
+}
+
+/// A session written by the previous release (schema 5: bodies inside `events`): the seed
+/// incident and one quarantined frame, imported by `tideline-cli import` at 4cc9b01. Its chain
+/// head then was d22a86…
+const SCHEMA_5_SESSION: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/sessions/schema-5-seed-incident.tideline"
+);
+const SCHEMA_5_HEAD: &str = "d22a8613a74f85dc5a68b3b2d859d4a1920f9a15080947c46b076710de90d59b";
+
+#[test]
+fn a_schema_5_session_is_migrated_in_place_with_progress_keeping_its_chain() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("old.tideline");
+    std::fs::copy(SCHEMA_5_SESSION, &path).unwrap();
+
+    // Review reads a migrated private copy and leaves the file as it was.
+    let before = fingerprint(dir.path());
+    let review = Session::open(&path).unwrap();
+    let verification = review.verify().unwrap();
+    assert!(verification.is_intact(), "{verification:?}");
+    assert_eq!(
+        (verification.verified, verification.head.as_str()),
+        (12, SCHEMA_5_HEAD)
+    );
+    drop(review);
+    assert_eq!(fingerprint(dir.path()), before);
+
+    // Recording into it migrates it in place, reporting each step.
+    let mut steps = Vec::new();
+    let session = Session::open_or_create_reporting(&path, &mut |progress| {
+        if steps.last() != Some(&progress.step) {
+            steps.push(progress.step);
+        }
+        assert!(progress.done <= progress.total, "{progress:?}");
+    })
+    .unwrap();
+    assert_eq!(
+        steps,
+        [
+            "collecting facet values",
+            "indexing events by facet",
+            "indexing events for search",
+            "counting facet values"
+        ]
+    );
+    let verification = session.verify().unwrap();
+    assert_eq!(
+        (verification.verified, verification.head.as_str()),
+        (12, SCHEMA_5_HEAD)
+    );
+    assert!(verification.is_intact());
+    let summary = session.summary().unwrap();
+    assert_eq!(
+        (summary.events, summary.quarantined),
+        (12, 1),
+        "{summary:?}"
+    );
+    assert_eq!(
+        (
+            summary.by_change.create,
+            summary.by_change.update,
+            summary.by_change.delete
+        ),
+        (3, 7, 2)
+    );
+    // The new layout answers: the counts the dictionary keeps equal counting the rows, and the
+    // search index holds the old events.
+    let counted = session
+        .facets_counts(
+            &TimelineQuery {
+                time_from: Some("2000-01-01T00:00:00Z".into()),
+                ..TimelineQuery::default()
+            },
+            &super::Facet::ALL,
+            50,
+        )
+        .unwrap();
+    let read = session
+        .facets_counts(&TimelineQuery::default(), &super::Facet::ALL, 50)
+        .unwrap();
+    assert_eq!(counted, read);
+    let searched = session
+        .count_changes(&TimelineQuery {
+            text: Some("203.0.113.66".into()),
+            ..TimelineQuery::default()
+        })
+        .unwrap();
+    assert!(
+        searched >= 1,
+        "the attacker's address is found after migration"
+    );
+    drop(session);
+    let again = Session::open(&path).unwrap();
+    assert_eq!(again.verify().unwrap().head, SCHEMA_5_HEAD);
 }

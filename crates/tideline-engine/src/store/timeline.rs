@@ -1,20 +1,55 @@
 //! timeline: the filtered reads behind the incident view and exports: every matching event in
-//! time order, pages of changes, counts, facets, the time extent and histograms.
+//! time order, keyset pages of changes, counts, facets, the time extent and histograms. All of
+//! them read the narrow `event_facets` rows (migration 0006); whole events are joined only for
+//! the rows returned.
+
+use std::collections::HashMap;
 
 use rusqlite::types::Value as SqlValue;
 
-use super::events::{EVENT_COLUMNS, StoredEvent, stored_event};
-use super::filter::{filter_clause, where_clause};
+use super::events::{EVENT_COLUMNS, PageCursor, StoredEvent, stored_event};
+use super::facet_values::{top_values, values_of};
+use super::filter::Filter;
 use super::query::{Facet, TimelineQuery};
 use super::values::count;
 use super::{Session, StoreError};
+
+/// Where a page of the change list starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStart {
+    /// Skip this many rows from the newest (a jump to a place in the list).
+    Offset(u64),
+    /// The rows after this one, newest first (the next page: keyset, no rows skipped).
+    After(PageCursor),
+}
+
+/// How many changes a filtered total counts before it stops (the total is then "at least").
+pub const COUNT_CAP: u64 = 10_000;
+
+/// A count that may have stopped at [`COUNT_CAP`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeCount {
+    pub count: u64,
+    /// `false` when there are more than `count`.
+    pub exact: bool,
+}
 
 /// A count or limit as an SQL integer.
 fn integer(value: u64) -> SqlValue {
     SqlValue::Integer(value.min(i64::MAX as u64) as i64)
 }
 
+/// The joins that turn `f` rows into whole events.
+const WHOLE_EVENTS: &str = "JOIN events e ON e.seq = f.seq JOIN event_bodies b ON b.seq = f.seq";
+
 impl Session {
+    fn filter(&self, query: Option<&TimelineQuery>) -> Result<Filter, StoreError> {
+        match query {
+            Some(query) => Filter::changes(&self.conn, query),
+            None => Ok(Filter::all_events()),
+        }
+    }
+
     /// Calls `visit` for every event in time order (then arrival order), one row at a time,
     /// so a caller can stream any number of events in constant memory. With a `filter`, only
     /// the asset changes it matches, as the change list shows them.
@@ -26,9 +61,12 @@ impl Session {
     where
         E: From<StoreError>,
     {
-        let (condition, params) = filter_clause(filter)?;
-        let sql =
-            format!("SELECT {EVENT_COLUMNS} FROM events WHERE {condition} ORDER BY time_us, seq");
+        let filter = self.filter(filter)?;
+        let (condition, params) = filter.clause(None);
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM event_facets f {WHOLE_EVENTS} \
+             WHERE {condition} ORDER BY f.time_us, f.seq"
+        );
         let mut statement = self.conn.prepare(&sql).map_err(StoreError::from)?;
         let mut rows = statement
             .query(rusqlite::params_from_iter(params))
@@ -39,10 +77,14 @@ impl Session {
         Ok(())
     }
 
-    /// How many events [`Session::for_each_event`] visits with `filter`.
+    /// How many events [`Session::for_each_event`] visits with `filter` (exact).
     pub fn count_events(&self, filter: Option<&TimelineQuery>) -> Result<u64, StoreError> {
-        let (condition, params) = filter_clause(filter)?;
-        let sql = format!("SELECT count(*) AS n FROM events WHERE {condition}");
+        let filter = self.filter(filter)?;
+        let (condition, params) = filter.clause(None);
+        let sql = format!(
+            "SELECT count(*) AS n FROM {} WHERE {condition}",
+            filter.source()
+        );
         Ok(self
             .conn
             .query_row(&sql, rusqlite::params_from_iter(params), |row| {
@@ -50,21 +92,82 @@ impl Session {
             })?)
     }
 
-    /// How many asset changes match `query`.
+    /// How many asset changes match `query` (the whole list's total is read from the facet
+    /// dictionary; a filtered one is counted over the narrow rows).
     pub fn count_changes(&self, query: &TimelineQuery) -> Result<u64, StoreError> {
-        self.count_events(Some(query))
+        let filter = Filter::changes(&self.conn, query)?;
+        if filter.is_every_change() {
+            return self.change_total();
+        }
+        let (condition, params) = filter.clause(None);
+        let sql = format!(
+            "SELECT count(*) AS n FROM {} WHERE {condition}",
+            filter.source()
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, rusqlite::params_from_iter(params), |row| {
+                count(row, "n")
+            })?)
     }
 
-    /// Asset changes matching `query`, newest first, `limit` of them from `offset`.
+    /// [`Session::count_changes`], counting a filtered total only up to [`COUNT_CAP`].
+    pub fn count_changes_capped(&self, query: &TimelineQuery) -> Result<ChangeCount, StoreError> {
+        let filter = Filter::changes(&self.conn, query)?;
+        if filter.is_every_change() {
+            return Ok(ChangeCount {
+                count: self.change_total()?,
+                exact: true,
+            });
+        }
+        let (condition, params) = filter.clause(None);
+        let sql = format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM {} WHERE {condition} LIMIT {})",
+            filter.source(),
+            COUNT_CAP + 1
+        );
+        let n = self
+            .conn
+            .query_row(&sql, rusqlite::params_from_iter(params), |row| {
+                count(row, "n")
+            })?;
+        Ok(ChangeCount {
+            count: n.min(COUNT_CAP),
+            exact: n <= COUNT_CAP,
+        })
+    }
+
+    /// Every asset change the session holds, from the facet dictionary's counts.
+    pub(super) fn change_total(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(changes), 0) AS n FROM facet_values WHERE facet = 'change'",
+            [],
+            |row| count(row, "n"),
+        )?)
+    }
+
+    /// Asset changes matching `query`, newest first: `limit` of them from `start`.
     pub fn page_changes(
         &self,
         query: &TimelineQuery,
-        offset: u64,
+        start: PageStart,
         limit: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let (filter, mut params) = where_clause(query, None)?;
+        let filter = Filter::changes(&self.conn, query)?;
+        let (mut condition, mut params) = filter.clause(None);
+        let mut offset = 0;
+        match start {
+            PageStart::Offset(n) => offset = n,
+            PageStart::After(cursor) => {
+                condition.push_str(" AND (f.time_us, f.seq) < (?, ?)");
+                params.push(SqlValue::Integer(cursor.time_us));
+                params.push(SqlValue::Integer(cursor.seq));
+            }
+        }
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE {filter} ORDER BY time_us DESC, seq DESC LIMIT ? OFFSET ?"
+            "SELECT {EVENT_COLUMNS} FROM {} {WHOLE_EVENTS} WHERE {condition} \
+             ORDER BY f.time_us DESC, f.seq DESC LIMIT ? OFFSET ?",
+            filter.source()
         );
         params.push(integer(limit));
         params.push(integer(offset));
@@ -80,32 +183,141 @@ impl Session {
         facet: Facet,
         limit: u64,
     ) -> Result<Vec<(String, u64)>, StoreError> {
-        let (filter, mut params) = where_clause(query, Some(facet))?;
-        let column = facet.column();
+        let mut counts = self.facets_counts(query, &[facet], limit)?;
+        Ok(counts.remove(&facet).unwrap_or_default())
+    }
+
+    /// For each of `facets`, its `limit` most frequent values under `query`, each facet counted
+    /// without its own filter. One pass over the matching `event_facets` rows for all of them;
+    /// the unfiltered counts are read from the facet dictionary instead.
+    pub fn facets_counts(
+        &self,
+        query: &TimelineQuery,
+        facets: &[Facet],
+        limit: u64,
+    ) -> Result<HashMap<Facet, Vec<(String, u64)>>, StoreError> {
+        let filter = Filter::changes(&self.conn, query)?;
+        if filter.is_every_change() {
+            return facets
+                .iter()
+                .map(|facet| Ok((*facet, top_values(&self.conn, *facet, limit)?)))
+                .collect();
+        }
+        // Every facet column is read; a row counts for facet i when it passes every facet
+        // filter but i's own.
+        let (condition, params) = filter.base_clause();
         let sql = format!(
-            "SELECT {column} AS value, count(*) AS n FROM events WHERE {filter} AND {column} IS NOT NULL \
-             GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
+            "SELECT f.change, f.asset_type, f.method, f.principal, f.region, f.account, f.asset \
+             FROM event_facets f WHERE {condition}"
         );
-        params.push(integer(limit));
+        let columns = Facet::ALL;
+        let filters: Vec<(usize, &[i64])> = filter
+            .facets
+            .iter()
+            .map(|(facet, ids)| {
+                let column = columns.iter().position(|c| c == facet).unwrap_or(0);
+                (column, ids.as_slice())
+            })
+            .collect();
+        let wanted: Vec<usize> = facets
+            .iter()
+            .filter_map(|facet| columns.iter().position(|c| c == facet))
+            .collect();
+        let mut tallies: Vec<Vec<u32>> = vec![Vec::new(); columns.len()];
         let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(params), |row| {
-            Ok((row.get::<_, String>("value")?, count(row, "n")?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+        let mut ids = [None::<i64>; 7];
+        while let Some(row) = rows.next()? {
+            for (i, id) in ids.iter_mut().enumerate() {
+                *id = row.get(i)?;
+            }
+            // Which facet filters this row fails: counted for a facet only if it fails none
+            // but (at most) that facet's own.
+            let mut failed = 0u32;
+            let mut failed_column = usize::MAX;
+            for (column, allowed) in &filters {
+                let passes = ids[*column].is_some_and(|id| allowed.contains(&id));
+                if !passes {
+                    failed += 1;
+                    failed_column = *column;
+                }
+            }
+            if failed > 1 {
+                continue;
+            }
+            for &column in &wanted {
+                if failed == 1 && failed_column != column {
+                    continue;
+                }
+                if let Some(id) = ids[column] {
+                    let tally = &mut tallies[column];
+                    let slot = id.max(0) as usize;
+                    if tally.len() <= slot {
+                        tally.resize(slot + 1, 0);
+                    }
+                    tally[slot] += 1;
+                }
+            }
+        }
+        let mut result = HashMap::new();
+        for &column in &wanted {
+            let mut top: Vec<(i64, u64)> = tallies[column]
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(id, n)| (id as i64, u64::from(*n)))
+                .collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let names = values_of(&self.conn, top.iter().map(|(id, _)| *id))?;
+            let mut named: Vec<(String, u64)> = top
+                .into_iter()
+                .filter_map(|(id, n)| names.get(&id).map(|value| (value.clone(), n)))
+                .collect();
+            named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            named.truncate(limit.min(usize::MAX as u64) as usize);
+            result.insert(columns[column], named);
+        }
+        Ok(result)
     }
 
     /// The extent of the changes matching `query`: (oldest, newest) time in microseconds.
     pub fn time_extent(&self, query: &TimelineQuery) -> Result<Option<(i64, i64)>, StoreError> {
-        let (filter, params) = where_clause(query, None)?;
+        let filter = Filter::changes(&self.conn, query)?;
+        let (condition, params) = filter.clause(None);
+        let end = |order: &str| -> Result<Option<i64>, StoreError> {
+            let sql = format!(
+                "SELECT f.time_us AS time_us FROM {} WHERE {condition} \
+                 ORDER BY f.time_us {order}, f.seq {order} LIMIT 1",
+                filter.source()
+            );
+            let mut statement = self.conn.prepare_cached(&sql)?;
+            let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
+            Ok(match rows.next()? {
+                Some(row) => Some(row.get("time_us")?),
+                None => None,
+            })
+        };
+        Ok(end("ASC")?.zip(end("DESC")?))
+    }
+
+    /// Reads the (time, change) of every change matching `query`, in time order.
+    fn for_each_change_time(
+        &self,
+        query: &TimelineQuery,
+        mut visit: impl FnMut(i64, i64),
+    ) -> Result<(), StoreError> {
+        let filter = Filter::changes(&self.conn, query)?;
+        let (condition, params) = filter.clause(None);
         let sql = format!(
-            "SELECT min(time_us) AS oldest, max(time_us) AS newest FROM events WHERE {filter}"
+            "SELECT f.time_us, f.change FROM event_facets f WHERE {condition} \
+             ORDER BY f.time_us, f.seq"
         );
-        let (oldest, newest): (Option<i64>, Option<i64>) =
-            self.conn
-                .query_row(&sql, rusqlite::params_from_iter(params), |row| {
-                    Ok((row.get("oldest")?, row.get("newest")?))
-                })?;
-        Ok(oldest.zip(newest))
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+        while let Some(row) = rows.next()? {
+            visit(row.get(0)?, row.get(1)?);
+        }
+        Ok(())
     }
 
     /// Changes matching `query` per time bucket of `bucket_us` and change type:
@@ -115,21 +327,25 @@ impl Session {
         query: &TimelineQuery,
         bucket_us: i64,
     ) -> Result<Vec<(i64, String, u64)>, StoreError> {
-        let (filter, mut params) = where_clause(query, None)?;
-        let sql = format!(
-            "SELECT (time_us / ?) * ? AS bucket, change, count(*) AS n FROM events WHERE {filter} \
-             GROUP BY 1, 2 ORDER BY 1"
-        );
-        let mut all = vec![
-            SqlValue::Integer(bucket_us.max(1)),
-            SqlValue::Integer(bucket_us.max(1)),
-        ];
-        all.append(&mut params);
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(all), |row| {
-            Ok((row.get("bucket")?, row.get("change")?, count(row, "n")?))
+        let width = bucket_us.max(1);
+        let mut buckets: Vec<(i64, i64, u64)> = Vec::new();
+        self.for_each_change_time(query, |time_us, change| {
+            let start = time_us.div_euclid(width) * width;
+            match buckets
+                .iter_mut()
+                .rev()
+                .take(3)
+                .find(|(s, c, _)| *s == start && *c == change)
+            {
+                Some((_, _, n)) => *n += 1,
+                None => buckets.push((start, change, 1)),
+            }
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let names = values_of(&self.conn, buckets.iter().map(|(_, change, _)| *change))?;
+        Ok(buckets
+            .into_iter()
+            .filter_map(|(start, change, n)| names.get(&change).map(|c| (start, c.clone(), n)))
+            .collect())
     }
 
     /// Changes matching `query` per (weekday from Monday = 0, UTC hour).
@@ -137,21 +353,24 @@ impl Session {
         &self,
         query: &TimelineQuery,
     ) -> Result<Vec<(u8, u8, u64)>, StoreError> {
-        let (filter, params) = where_clause(query, None)?;
-        // SQLite's %w counts from Sunday (0); ours from Monday.
-        let sql = format!(
-            "SELECT (CAST(strftime('%w', time_us / 1000000, 'unixepoch') AS INTEGER) + 6) % 7 AS weekday, \
-                    CAST(strftime('%H', time_us / 1000000, 'unixepoch') AS INTEGER) AS hour, count(*) AS n \
-             FROM events WHERE {filter} GROUP BY 1, 2"
-        );
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(params), |row| {
-            Ok((
-                row.get::<_, i64>("weekday")? as u8,
-                row.get::<_, i64>("hour")? as u8,
-                count(row, "n")?,
-            ))
+        const HOUR_US: i64 = 3_600_000_000;
+        const DAY_US: i64 = 24 * HOUR_US;
+        let mut cells = [[0u64; 24]; 7];
+        self.for_each_change_time(query, |time_us, _| {
+            let day = time_us.div_euclid(DAY_US);
+            // 1970-01-01 was a Thursday (3 when Monday is 0).
+            let weekday = (day + 3).rem_euclid(7) as usize;
+            let hour = (time_us.rem_euclid(DAY_US) / HOUR_US) as usize;
+            cells[weekday][hour] += 1;
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut counts = Vec::new();
+        for (weekday, hours) in cells.iter().enumerate() {
+            for (hour, n) in hours.iter().enumerate() {
+                if *n > 0 {
+                    counts.push((weekday as u8, hour as u8, *n));
+                }
+            }
+        }
+        Ok(counts)
     }
 }

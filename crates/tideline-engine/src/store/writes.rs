@@ -1,8 +1,11 @@
-//! writes: storing a batch of frames in one transaction, with the stream position it reaches.
+//! writes: storing a batch of frames in one transaction, with the stream position it reaches:
+//! each event's row, its verbatim body, its facet ids and search entry, its asset's state.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{TransactionBehavior, params};
 
+use super::facet_values::FacetIds;
+use super::query::Facet;
 use super::{Session, StoreError, integrity};
 use crate::model::{ChangeKind, EventRecord, Frame, PositionedFrame, QuarantinedFrame};
 
@@ -19,8 +22,15 @@ pub struct BatchOutcome {
 
 const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (source, event_id, event_type, change, time_us, \
      asset_name, asset_type, asset_display, asset_provider, asset_account, asset_region, \
-     principal, principal_id, assumed_role, method, source_ip, action, received_us, body, link) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+     principal, principal_id, assumed_role, method, source_ip, action, received_us, link) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+
+const INSERT_BODY: &str = "INSERT INTO event_bodies (seq, body) VALUES (?1, ?2)";
+
+const INSERT_FACETS: &str = "INSERT INTO event_facets (time_us, seq, change, asset_type, method, \
+     principal, region, account, asset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+const INSERT_SEARCH: &str = "INSERT INTO event_search (rowid, body) VALUES (?1, ?2)";
 
 // The newest event (by its own time, then arrival) defines the asset's state; older events
 // arriving late only count. Every SET expression sees the row as it was before the update.
@@ -50,11 +60,21 @@ impl Session {
     /// A full disk is [`StoreError::DiskFull`]; the batch is rolled back and the file stays valid.
     pub fn write_batch(&mut self, frames: &[PositionedFrame]) -> Result<BatchOutcome, StoreError> {
         let path = self.path.clone();
-        self.write_batch_once(frames)
-            .map_err(|error| error.on(&path))
+        let mut facet_ids = std::mem::take(&mut self.facet_ids);
+        let result = self.write_batch_once(frames, &mut facet_ids);
+        match result {
+            Ok(_) => facet_ids.committed(),
+            Err(_) => facet_ids.rolled_back(),
+        }
+        self.facet_ids = facet_ids;
+        result.map_err(|error| error.on(&path))
     }
 
-    fn write_batch_once(&mut self, frames: &[PositionedFrame]) -> Result<BatchOutcome, StoreError> {
+    fn write_batch_once(
+        &mut self,
+        frames: &[PositionedFrame],
+        facet_ids: &mut FacetIds,
+    ) -> Result<BatchOutcome, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -66,6 +86,9 @@ impl Session {
             let mut insert_event = tx.prepare_cached(INSERT_EVENT)?;
             let mut upsert_asset = tx.prepare_cached(UPSERT_ASSET)?;
             let mut insert_quarantine = tx.prepare_cached(INSERT_QUARANTINE)?;
+            let mut insert_body = tx.prepare_cached(INSERT_BODY)?;
+            let mut insert_facets = tx.prepare_cached(INSERT_FACETS)?;
+            let mut insert_search = tx.prepare_cached(INSERT_SEARCH)?;
             for positioned in frames {
                 let received_us = positioned.received_at.timestamp_micros();
                 match &positioned.frame {
@@ -77,8 +100,25 @@ impl Session {
                             head = link;
                             outcome.stored += 1;
                             outcome.newest_time = outcome.newest_time.max(Some(event.time));
+                            let seq = tx.last_insert_rowid();
+                            insert_body.execute(params![seq, event.body])?;
+                            insert_search.execute(params![seq, event.body])?;
+                            let ids = facet_row(&tx, facet_ids, event)?;
+                            insert_facets.execute(params![
+                                event.time.timestamp_micros(),
+                                seq,
+                                ids[0],
+                                ids[1],
+                                ids[2],
+                                ids[3],
+                                ids[4],
+                                ids[5],
+                                ids[6],
+                            ])?;
+                            if event.change.is_some() {
+                                facet_ids.count_change(ids.into_iter().flatten());
+                            }
                             if let (Some(change), Some(name)) = (event.change, &event.asset.name) {
-                                let seq = tx.last_insert_rowid();
                                 upsert_asset.execute(params![
                                     name,
                                     event.asset.asset_type,
@@ -113,6 +153,7 @@ impl Session {
                     outcome.position = Some(id.clone());
                 }
             }
+            facet_ids.write_counts(&tx)?;
             tx.execute(
                 ADVANCE_STREAM,
                 params![outcome.position, outcome.duplicates as i64],
@@ -121,6 +162,30 @@ impl Session {
         tx.commit()?;
         Ok(outcome)
     }
+}
+
+/// The event's facet ids, in [`Facet::ALL`] order (the `event_facets` columns).
+fn facet_row(
+    tx: &rusqlite::Transaction<'_>,
+    facet_ids: &mut FacetIds,
+    event: &EventRecord,
+) -> Result<[Option<i64>; 7], StoreError> {
+    let mut ids = [None; 7];
+    for (slot, facet) in ids.iter_mut().zip(Facet::ALL) {
+        let value = match facet {
+            Facet::Change => event.change.map(ChangeKind::as_str),
+            Facet::AssetType => event.asset.asset_type.as_deref(),
+            Facet::Method => event.attribution.method.as_deref(),
+            Facet::Principal => event.attribution.principal.as_deref(),
+            Facet::Region => event.asset.region.as_deref(),
+            Facet::Account => event.asset.account.as_deref(),
+            Facet::Asset => event.asset.name.as_deref(),
+        };
+        if let Some(value) = value {
+            *slot = Some(facet_ids.id(tx, facet, value)?);
+        }
+    }
+    Ok(ids)
 }
 
 fn insert_event_row(
@@ -148,7 +213,6 @@ fn insert_event_row(
         event.attribution.source_ip,
         event.attribution.action,
         received_us,
-        event.body,
         link.as_slice(),
     ])
 }
