@@ -552,6 +552,15 @@ fn build(path: &Path, count: u64) {
             );
         }
     }
+    let t = Instant::now();
+    let indexed = session
+        .index_for_search(u64::MAX)
+        .expect("index for search");
+    println!(
+        "indexed {indexed} events for search in {:.1} s ({:.0} events/s)",
+        t.elapsed().as_secs_f64(),
+        indexed as f64 / t.elapsed().as_secs_f64()
+    );
     drop(session);
     println!(
         "built {count} events in {:.1} s: generate {generate_s:.1} s, decode_frame {decode_s:.1} s, \

@@ -84,6 +84,8 @@ pub fn import_file(
         }
         if batch.len() >= BATCH || (done && !batch.is_empty()) {
             add(&mut outcome, session.write_batch(&batch)?);
+            // Searchable as it goes (an import has no idle moments for the writer's way).
+            session.index_for_search(u64::MAX)?;
             batch.clear();
             if !progress(frames.bytes_read(), total) {
                 return Err(ImportError::Cancelled(outcome.frames));

@@ -12,6 +12,7 @@ use rusqlite::types::Value as SqlValue;
 use super::StoreError;
 use super::facet_values::ids_of;
 use super::query::{Facet, TimelineQuery};
+use super::search::{SEARCH_CONDITION, cover_tail};
 
 /// Below this share of all asset changes, a facet filter's own index is walked instead of the
 /// time order (a page of a rare principal finds its rows at once; a common type's rows are
@@ -109,10 +110,9 @@ impl Filter {
         if let Some(text) = query.text.as_deref().filter(|text| !text.trim().is_empty()) {
             match search_expression(text) {
                 Some(expression) => {
-                    base.push(
-                        "f.seq IN (SELECT rowid FROM event_search WHERE event_search MATCH ?)"
-                            .to_owned(),
-                    );
+                    cover_tail(conn)?;
+                    base.push(SEARCH_CONDITION.to_owned());
+                    base_params.push(SqlValue::Text(expression.clone()));
                     base_params.push(SqlValue::Text(expression));
                 }
                 // Nothing searchable (only punctuation): nothing matches.

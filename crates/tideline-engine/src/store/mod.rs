@@ -22,6 +22,7 @@ mod notes;
 mod open;
 mod quarantine;
 mod query;
+mod search;
 mod summary;
 mod timeline;
 mod values;

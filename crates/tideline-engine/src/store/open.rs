@@ -510,6 +510,10 @@ fn backfill_layout(conn: &Connection, progress: Progress<'_>) -> Result<(), Stor
     );
     let fill_search = "INSERT INTO event_search (rowid, body) \
          SELECT seq, body FROM event_bodies WHERE seq > ?1 AND seq <= ?2";
+    conn.execute(
+        "UPDATE search_state SET indexed_to = (SELECT coalesce(max(seq), 0) FROM events)",
+        [],
+    )?;
     for (step, sql) in [
         ("indexing events by facet", fill_facets.as_str()),
         ("indexing events for search", fill_search),

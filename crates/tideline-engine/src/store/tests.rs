@@ -1085,3 +1085,81 @@ fn a_schema_5_session_is_migrated_in_place_with_progress_keeping_its_chain() {
     let again = Session::open(&path).unwrap();
     assert_eq!(again.verify().unwrap().head, SCHEMA_5_HEAD);
 }
+
+fn indexed_to(session: &Session) -> i64 {
+    session
+        .conn
+        .query_row("SELECT indexed_to FROM search_state", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_search_finds_the_same_on_either_side_of_the_index_mark_and_review_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    let mut session = Session::open_or_create(&path).unwrap();
+    busy_and_rare(&mut session);
+    let counts = |session: &Session| -> Vec<u64> {
+        ["203.0.113.66", "terraform", "10.17.10", "10.17.201.0/24"]
+            .iter()
+            .map(|text| {
+                session
+                    .count_changes(&TimelineQuery {
+                        text: Some((*text).into()),
+                        ..TimelineQuery::default()
+                    })
+                    .unwrap()
+            })
+            .collect()
+    };
+    let expected = vec![2, 200, 11, 1];
+    assert_eq!(
+        indexed_to(&session),
+        0,
+        "write_batch leaves indexing to the writer"
+    );
+    assert_eq!(
+        counts(&session),
+        expected,
+        "nothing indexed: all from the tail"
+    );
+    assert_eq!(session.index_for_search(100).unwrap(), 100);
+    assert_eq!(counts(&session), expected, "half indexed");
+    drop(session);
+
+    // A review of the half-indexed file: the tail is indexed in memory, the file is untouched.
+    let before = fingerprint(dir.path());
+    let review = Session::open(&path).unwrap();
+    assert_eq!(counts(&review), expected);
+    drop(review);
+    assert_eq!(fingerprint(dir.path()), before);
+
+    let mut session = Session::open_or_create(&path).unwrap();
+    assert_eq!(session.index_for_search(u64::MAX).unwrap(), 102);
+    assert_eq!(session.index_for_search(u64::MAX).unwrap(), 0);
+    assert_eq!(counts(&session), expected, "all indexed");
+}
+
+#[tokio::test]
+async fn the_writer_indexes_for_search_when_idle_and_before_it_closes() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    let writer = super::SessionWriter::spawn(Session::open_or_create(&path).unwrap()).unwrap();
+    for i in 0..30 {
+        let time = format!("2024-05-05T10:00:{i:02}Z");
+        writer
+            .send(positioned(event_by(
+                &format!("w{i}"),
+                &time,
+                "p",
+                "192.0.2.9",
+                "sg-w",
+                "{}",
+            )))
+            .await
+            .unwrap();
+    }
+    writer.flush().await.unwrap();
+    let session = writer.close().await.unwrap();
+    assert_eq!(indexed_to(&session), 30);
+}

@@ -2,7 +2,8 @@
 //! at most [`BATCH_MAX`] frames, and within [`FLUSH_WITHIN`] of the first uncommitted one.
 //!
 //! The queue in front of it is bounded, so a slow disk slows the stream reader down instead
-//! of growing memory.
+//! of growing memory. When the queue is empty, and before it closes, it brings the search index
+//! up to date (store/search.rs).
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -15,6 +16,9 @@ use super::{Session, StoreError};
 use crate::model::PositionedFrame;
 
 pub const BATCH_MAX: usize = 2_000;
+/// Events the writer adds to the search index at a time when its queue is empty (~0.15 s of
+/// work: a frame arriving meanwhile waits at most that long).
+const SEARCH_CHUNK: u64 = 5_000;
 pub const FLUSH_WITHIN: Duration = Duration::from_millis(100);
 const QUEUE_CAPACITY: usize = 8_192;
 
@@ -135,7 +139,29 @@ fn run(
 ) -> Result<Session, StoreError> {
     let mut batch: Vec<PositionedFrame> = Vec::with_capacity(BATCH_MAX);
     let mut flushes: Vec<oneshot::Sender<Option<String>>> = Vec::new();
-    while let Ok(first) = queue.recv() {
+    // Named before the queue and the waiting flushes are dropped, so whoever notices first
+    // reads the real cause.
+    let fail = |error: StoreError| {
+        if let Ok(mut slot) = failure.lock() {
+            *slot = Some(error.shared_copy());
+        }
+        error
+    };
+    loop {
+        // Idle: bring the search index up to date, a chunk at a time, between frames.
+        let first = match queue.try_recv() {
+            Ok(command) => command,
+            Err(flume::TryRecvError::Disconnected) => break,
+            Err(flume::TryRecvError::Empty) => {
+                if session.index_for_search(SEARCH_CHUNK).map_err(fail)? > 0 {
+                    continue;
+                }
+                match queue.recv() {
+                    Ok(command) => command,
+                    Err(_) => break,
+                }
+            }
+        };
         let deadline = Instant::now() + FLUSH_WITHIN;
         let mut next = Some(first);
         while let Some(command) = next.take() {
@@ -152,17 +178,7 @@ fn run(
             next = queue.recv_deadline(deadline).ok();
         }
         if !batch.is_empty() {
-            let outcome = match session.write_batch(&batch) {
-                Ok(outcome) => outcome,
-                Err(error) => {
-                    // Named before the queue and the waiting flushes are dropped, so whoever
-                    // notices first reads the real cause.
-                    if let Ok(mut slot) = failure.lock() {
-                        *slot = Some(error.shared_copy());
-                    }
-                    return Err(error);
-                }
-            };
+            let outcome = session.write_batch(&batch).map_err(fail)?;
             batch.clear();
             totals_tx.send_modify(|totals| {
                 totals.stored += outcome.stored;
@@ -178,5 +194,7 @@ fn run(
             let _ = reply.send(totals_tx.borrow().position.clone());
         }
     }
+    // The recording ends with its search index complete.
+    while session.index_for_search(SEARCH_CHUNK).map_err(fail)? > 0 {}
     Ok(session)
 }

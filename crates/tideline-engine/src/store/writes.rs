@@ -1,5 +1,6 @@
 //! writes: storing a batch of frames in one transaction, with the stream position it reaches:
-//! each event's row, its verbatim body, its facet ids and search entry, its asset's state.
+//! each event's row, its verbatim body, its facet ids, its asset's state (the search index is
+//! kept apart: store/search.rs).
 
 use chrono::{DateTime, Utc};
 use rusqlite::{TransactionBehavior, params};
@@ -29,8 +30,6 @@ const INSERT_BODY: &str = "INSERT INTO event_bodies (seq, body) VALUES (?1, ?2)"
 
 const INSERT_FACETS: &str = "INSERT INTO event_facets (time_us, seq, change, asset_type, method, \
      principal, region, account, asset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-
-const INSERT_SEARCH: &str = "INSERT INTO event_search (rowid, body) VALUES (?1, ?2)";
 
 // The newest event (by its own time, then arrival) defines the asset's state; older events
 // arriving late only count. Every SET expression sees the row as it was before the update.
@@ -88,7 +87,6 @@ impl Session {
             let mut insert_quarantine = tx.prepare_cached(INSERT_QUARANTINE)?;
             let mut insert_body = tx.prepare_cached(INSERT_BODY)?;
             let mut insert_facets = tx.prepare_cached(INSERT_FACETS)?;
-            let mut insert_search = tx.prepare_cached(INSERT_SEARCH)?;
             for positioned in frames {
                 let received_us = positioned.received_at.timestamp_micros();
                 match &positioned.frame {
@@ -102,7 +100,6 @@ impl Session {
                             outcome.newest_time = outcome.newest_time.max(Some(event.time));
                             let seq = tx.last_insert_rowid();
                             insert_body.execute(params![seq, event.body])?;
-                            insert_search.execute(params![seq, event.body])?;
                             let ids = facet_row(&tx, facet_ids, event)?;
                             insert_facets.execute(params![
                                 event.time.timestamp_micros(),

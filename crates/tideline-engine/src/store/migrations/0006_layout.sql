@@ -60,3 +60,12 @@ CREATE VIRTUAL TABLE event_search USING fts5 (
     columnsize = 0,
     tokenize = 'unicode61 remove_diacritics 2'
 );
+
+-- How far `event_search` covers the events: every seq up to `indexed_to` is in it. The writer
+-- indexes newer events when it is idle and before it closes (store/search.rs), so indexing
+-- never slows a recording; a search also reads the few events past it.
+CREATE TABLE search_state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_to INTEGER NOT NULL
+);
+INSERT INTO search_state (id, indexed_to) VALUES (1, 0);
