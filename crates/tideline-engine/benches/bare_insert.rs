@@ -8,20 +8,22 @@
 //! - `events`: a plain `rusqlite::Connection` to that file, with the SAME pragmas as the
 //!   recorder's writer connection (`store/open.rs`: WAL, synchronous = NORMAL, foreign_keys =
 //!   ON, busy timeout, and `tune_for_bulk_writes`'s 64 MiB WAL checkpoint and page cache from
-//!   `store::BULK_WAL_BYTES` / `BULK_CACHE_KIB`), and one prepared
+//!   `store::BULK_WAL_BYTES` / `BULK_CACHE_KIB`), and per row one prepared
 //!   `INSERT OR IGNORE INTO events` of every column (as the session's schema has them, `link`
-//!   included, copied from the recorded session) per row. This is the limit.
-//! - `events+assets`: the same, plus what else `store/writes.rs` does per event and per batch:
-//!   the integrity link computed (SHA-256 of the previous link and the body), the `assets`
-//!   upsert for every asset change, and the `stream_state` update once per transaction. The two
-//!   bracket the real SQL work.
+//!   included, copied from the recorded session) and the body's row in `event_bodies`: a floor.
+//! - `events+link+assets` (**the limit: the same rows**): the same, plus everything else
+//!   `store/writes.rs` writes per event and per batch: the integrity link computed (SHA-256 of
+//!   the previous link and the body), the event's `event_facets` row (with the recorded
+//!   session's facet ids: its `facet_values` dictionary is copied in before the clock starts),
+//!   the per-batch `facet_values.changes` updates, the `assets` upsert for every asset change,
+//!   and the `stream_state` update once per transaction. The search index is not written by
+//!   `write_batch` (the writer indexes when idle: store/search.rs), so not here either.
 //! - `write_batch`: the engine's own [`Session::write_batch`] on frames decoded beforehand: the
 //!   real store code without the SSE client, the parse or the queue.
 //! - `decode`: [`wire::decode_frame`] alone over the same bodies, on one thread: the parse cost.
 //!
-//! With `--what-if` it also times `events+link+assets` on files set up differently (with or
-//! without the change list's partial index of migration 0005; SQLite's default WAL
-//! auto-checkpoint and page cache), to show what a store change would cost or buy. These files
+//! With `--what-if` it also times `events+link+assets` on a file set up differently (SQLite's
+//! default WAL auto-checkpoint and page cache), to show what that setting buys. These files
 //! are not what the engine creates today.
 //!
 //! It prints the recorder's own rate (first to last arrival, from `received_us`) and its ratio
@@ -67,7 +69,8 @@ const UPSERT_ASSET: &str = "INSERT INTO assets (name, asset_type, display_name, 
 const ADVANCE_STREAM: &str = "UPDATE stream_state SET last_event_id = coalesce(?1, last_event_id), \
      duplicates = duplicates + ?2 WHERE id = 1";
 
-/// The events table's columns (all but `seq`) and where the ones the upsert needs are.
+/// The events table's columns (all but `seq`) and where the ones the upsert needs are. A
+/// [`Row`] holds them, then the body, then the event's seven facet ids ([`FACET_COLUMNS`]).
 struct Columns {
     names: Vec<String>,
     change: usize,
@@ -111,7 +114,7 @@ impl Columns {
                 at("asset_region"),
             ],
             event_id: at("event_id"),
-            body: at("body"),
+            body: names.len(),
             received_us: at("received_us"),
             link: names.iter().position(|n| n == "link"),
             names,
@@ -128,8 +131,24 @@ impl Columns {
     }
 }
 
-/// One stored event: every column but `seq`, in [`Columns`] order.
+/// One stored event: every column but `seq`, in [`Columns`] order, then its body and its facet
+/// ids.
 type Row = Vec<Value>;
+
+/// The `event_facets` columns after `time_us, seq`, as `store/writes.rs` inserts them.
+const FACET_COLUMNS: [&str; 7] = [
+    "change",
+    "asset_type",
+    "method",
+    "principal",
+    "region",
+    "account",
+    "asset",
+];
+const INSERT_BODY: &str = "INSERT INTO event_bodies (seq, body) VALUES (?1, ?2)";
+const INSERT_FACETS: &str = "INSERT INTO event_facets (time_us, seq, change, asset_type, method, \
+     principal, region, account, asset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const ADD_CHANGES: &str = "UPDATE facet_values SET changes = changes + ?2 WHERE id = ?1";
 
 fn text(row: &Row, index: usize) -> Option<&str> {
     match &row[index] {
@@ -184,16 +203,57 @@ fn parse_args() -> Args {
 fn load_rows(path: &Path, columns: &Columns) -> Vec<Row> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .expect("open the recorded session");
+    let mut facets: std::collections::HashMap<i64, Vec<Value>> = std::collections::HashMap::new();
+    {
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT seq, {} FROM event_facets",
+                FACET_COLUMNS.join(", ")
+            ))
+            .expect("prepare facets");
+        let mut rows = statement.query([]).expect("facets");
+        while let Some(row) = rows.next().expect("facet row") {
+            let ids = (1..=FACET_COLUMNS.len())
+                .map(|i| row.get::<_, Value>(i))
+                .collect::<Result<_, _>>()
+                .expect("facet ids");
+            facets.insert(row.get(0).expect("seq"), ids);
+        }
+    }
     let sql = format!(
-        "SELECT {} FROM events ORDER BY seq",
-        columns.names.join(", ")
+        "SELECT e.seq, {}, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq ORDER BY e.seq",
+        columns
+            .names
+            .iter()
+            .map(|name| format!("e.{name}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut statement = conn.prepare(&sql).expect("prepare");
-    let n = columns.names.len();
+    let n = columns.names.len() + 1;
     let rows = statement
-        .query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
+        .query_map([], |r| {
+            let seq: i64 = r.get(0)?;
+            let mut row: Row = (1..=n)
+                .map(|i| r.get::<_, Value>(i))
+                .collect::<Result<_, _>>()?;
+            row.extend(facets.remove(&seq).expect("every event has a facet row"));
+            Ok(row)
+        })
         .expect("query");
     rows.collect::<Result<_, _>>().expect("read rows")
+}
+
+/// Copies the recorded session's facet dictionary (ids and values, no counts) into the fresh
+/// file at `path`, before the clock starts: the ids the copied facet rows point at.
+fn copy_dictionary(conn: &Connection, from: &Path) {
+    conn.execute("ATTACH DATABASE ?1 AS recorded", [from.to_string_lossy()])
+        .expect("attach the recorded session");
+    conn.execute_batch(
+        "INSERT INTO facet_values (id, facet, value) SELECT id, facet, value FROM recorded.facet_values; \
+         DETACH DATABASE recorded;",
+    )
+    .expect("copy the facet dictionary");
 }
 
 fn remove_session(path: &Path) {
@@ -280,6 +340,9 @@ fn plain_connection(path: &Path, setup: Setup) -> Connection {
 /// last COMMIT.
 fn bare_insert(conn: &mut Connection, columns: &Columns, rows: &[Row], with_assets: bool) -> f64 {
     let insert_sql = columns.insert_sql();
+    let event_columns = columns.names.len();
+    let facets = columns.body + 1;
+    let mut change_counts: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     let mut head = [0u8; 32];
     let mut row_buffer: Row = Vec::new();
     let start = Instant::now();
@@ -290,6 +353,8 @@ fn bare_insert(conn: &mut Connection, columns: &Columns, rows: &[Row], with_asse
         {
             let mut insert = tx.prepare_cached(&insert_sql).expect("prepare insert");
             let mut upsert = tx.prepare_cached(UPSERT_ASSET).expect("prepare upsert");
+            let mut insert_body = tx.prepare_cached(INSERT_BODY).expect("prepare body");
+            let mut insert_facets = tx.prepare_cached(INSERT_FACETS).expect("prepare facets");
             for row in chunk {
                 let inserted = match (with_assets, columns.link) {
                     (true, Some(link)) => {
@@ -298,20 +363,48 @@ fn bare_insert(conn: &mut Connection, columns: &Columns, rows: &[Row], with_asse
                         hasher.update(head);
                         hasher.update(text(row, columns.body).unwrap_or_default().as_bytes());
                         head = hasher.finalize().into();
-                        row_buffer.clone_from(row);
+                        row_buffer.clear();
+                        row_buffer.extend_from_slice(&row[..event_columns]);
                         row_buffer[link] = Value::Blob(head.to_vec());
                         insert.execute(params_from_iter(row_buffer.iter()))
                     }
-                    _ => insert.execute(params_from_iter(row.iter())),
+                    _ => insert.execute(params_from_iter(row[..event_columns].iter())),
                 }
                 .expect("insert");
-                if !with_assets || inserted == 0 {
+                if inserted == 0 {
                     continue;
+                }
+                let seq = tx.last_insert_rowid();
+                insert_body
+                    .execute(params![seq, &row[columns.body]])
+                    .expect("insert body");
+                if !with_assets {
+                    continue;
+                }
+                let ids = &row[facets..facets + FACET_COLUMNS.len()];
+                insert_facets
+                    .execute(params![
+                        integer(row, columns.time_us),
+                        seq,
+                        ids[0],
+                        ids[1],
+                        ids[2],
+                        ids[3],
+                        ids[4],
+                        ids[5],
+                        ids[6]
+                    ])
+                    .expect("insert facets");
+                if text(row, columns.change).is_some() {
+                    for id in ids {
+                        if let Value::Integer(id) = id {
+                            *change_counts.entry(*id).or_default() += 1;
+                        }
+                    }
                 }
                 if let (Some(change), Some(name)) =
                     (text(row, columns.change), text(row, columns.asset_name))
                 {
-                    let seq = tx.last_insert_rowid();
                     let [kind, display, provider, account, region] = columns.asset.map(|i| &row[i]);
                     upsert
                         .execute(params![
@@ -330,6 +423,10 @@ fn bare_insert(conn: &mut Connection, columns: &Columns, rows: &[Row], with_asse
                 }
             }
             if with_assets {
+                let mut add = tx.prepare_cached(ADD_CHANGES).expect("prepare counts");
+                for (id, n) in change_counts.drain() {
+                    add.execute(params![id, n]).expect("add change counts");
+                }
                 let last = chunk.last().and_then(|row| text(row, columns.event_id));
                 tx.execute(ADVANCE_STREAM, params![last, 0i64])
                     .expect("advance stream");
@@ -445,6 +542,7 @@ struct Run {
 
 fn run_once(
     variant: &Variant,
+    from: &Path,
     path: &Path,
     columns: &Columns,
     rows: &[Row],
@@ -454,6 +552,7 @@ fn run_once(
         Variant::Bare { setup, with_assets } => {
             fresh_session(path, *setup);
             let mut conn = plain_connection(path, *setup);
+            copy_dictionary(&conn, from);
             let (io, cpu) = (Io::now(), cpu_seconds());
             let seconds = bare_insert(&mut conn, columns, rows, *with_assets);
             let (io, cpu) = (Io::now().since(io), cpu_seconds() - cpu);
@@ -573,45 +672,14 @@ fn main() {
         ("decode_frame only", Variant::Decode),
     ];
     if args.what_if {
-        // The change list's partial index: what it costs the writer, whichever way round the
-        // schema has it (migration 0005 added it).
-        let recorded = Connection::open_with_flags(&args.from, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open the recorded session");
-        let existing: Option<String> = recorded
-            .query_row(
-                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' \
-                 AND sql LIKE '%WHERE change IS NOT NULL%' LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .ok();
-        let index_what_if: (&str, &'static str) = match existing {
-            Some(name) => (
-                "what-if: without the change-list index",
-                String::leak(format!("DROP INDEX {name}")),
-            ),
-            None => (
-                "what-if: + partial index for the change list",
-                "CREATE INDEX events_changes ON events (time_us, seq) WHERE change IS NOT NULL",
-            ),
-        };
-        let what_ifs = [
-            (
-                index_what_if.0,
-                Setup {
-                    extra_schema: Some(index_what_if.1),
-                    ..REAL
-                },
-            ),
-            (
-                "what-if: SQLite's default checkpoint and cache",
-                Setup {
-                    wal_autocheckpoint: None,
-                    cache_kib: None,
-                    ..REAL
-                },
-            ),
-        ];
+        let what_ifs = [(
+            "what-if: SQLite's default checkpoint and cache",
+            Setup {
+                wal_autocheckpoint: None,
+                cache_kib: None,
+                ..REAL
+            },
+        )];
         variants.extend(what_ifs.map(|(name, setup)| {
             (
                 name,
@@ -640,7 +708,7 @@ fn main() {
         .collect();
     for round in 1..=args.runs {
         for ((name, variant), figure) in variants.iter().zip(&mut figures) {
-            let run = run_once(variant, &path, &columns, &rows, &frames);
+            let run = run_once(variant, &args.from, &path, &columns, &rows, &frames);
             eprintln!(
                 "  round {round}: {name}: {:.3} s wall, {:.2} s CPU",
                 run.seconds, run.cpu
