@@ -64,6 +64,11 @@ pub struct SimConfig {
     /// per event: for benchmarks, where the server shares the machine with the client it
     /// measures (a real EventStream runs elsewhere).
     pub pregenerate: bool,
+    /// Set each valid event's `time` to the moment its frame is written (RFC 3339, UTC,
+    /// microseconds), so a client on the same machine can measure socket → screen latency
+    /// from the event alone (`scripts/bench-live`). Ids stay; the JSON is written again
+    /// (same content, keys in sorted order).
+    pub stamp_time: bool,
 }
 
 /// The `load` scenario's default number of events.
@@ -84,6 +89,7 @@ impl SimConfig {
             keepalive: Duration::from_secs(15),
             span: None,
             pregenerate: false,
+            stamp_time: false,
         }
     }
 

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use tokio::time::{Instant, sleep_until};
 
 use crate::badframes;
+use crate::events;
 use crate::plan::{Plan, Position, Slot};
 use crate::server::Shared;
 use crate::sse;
@@ -163,7 +164,12 @@ impl Connection {
         match slot {
             Slot::Valid(i) | Slot::Dup(i) => {
                 let event = source.event(i);
-                sse::write_frame(out, &event.sse_id, "data", &event.json);
+                if shared.stamp_time {
+                    let json = events::with_time(&event.json, chrono::Utc::now());
+                    sse::write_frame(out, &event.sse_id, "data", &json);
+                } else {
+                    sse::write_frame(out, &event.sse_id, "data", &event.json);
+                }
                 match source.canonical(i) {
                     Some(canonical) => shared.tracker.record_valid(canonical),
                     None => shared.tracker.record_bad(),

@@ -1,9 +1,10 @@
 //! A change event as the server sends it (SSE id + verbatim JSON), and the in-memory
 //! list that replays and the seed-incident scenario are served from.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 /// The pair that identifies an event on the EventStream contract.
@@ -61,6 +62,19 @@ fn inspect(json: &str) -> (Option<EventKey>, Option<DateTime<Utc>>) {
         _ => None,
     };
     (key, time)
+}
+
+/// The event JSON with its top-level `time` set to `time` (RFC 3339, UTC, microseconds);
+/// anything but an object is returned as it is.
+pub(crate) fn with_time(json: &str, time: DateTime<Utc>) -> Cow<'_, str> {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(mut map)) => {
+            let stamp = time.to_rfc3339_opts(SecondsFormat::Micros, true);
+            map.insert("time".to_owned(), Value::String(stamp));
+            Cow::Owned(Value::Object(map).to_string())
+        }
+        _ => Cow::Borrowed(json),
+    }
 }
 
 /// Events held in memory, with the lookups the server needs.
@@ -125,6 +139,7 @@ impl EventList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn only_objects_with_the_four_required_fields_have_a_key() {
@@ -138,6 +153,19 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn with_time_replaces_only_the_top_level_time() {
+        let json = r#"{"id":"a","time":"2024-05-05T14:03:11.482Z","data":{"time":"x"}}"#;
+        let at = Utc.timestamp_micros(1_767_225_600_123_456).unwrap();
+        let stamped: Value = serde_json::from_str(&with_time(json, at)).unwrap();
+        assert_eq!(stamped["time"], "2026-01-01T00:00:00.123456Z");
+        assert_eq!(
+            (&stamped["id"], &stamped["data"]["time"]),
+            (&"a".into(), &"x".into())
+        );
+        assert_eq!(with_time("[1]", at), "[1]");
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub async fn start(config: SimConfig, port: u16) -> Result<RunningSim, SimError>
         span: config.span.map(|span| Span::new(&source, span)),
         retry_ms: config.retry_ms,
         keepalive: config.keepalive,
+        stamp_time: config.stamp_time,
         stop: stop_rx.clone(),
         source,
     });

@@ -53,6 +53,10 @@ struct Args {
     /// for benchmarks, where this server shares the machine with the client it measures.
     #[arg(long)]
     pregenerate: bool,
+    /// Set each event's `time` to the moment it is sent (wall clock, microseconds): for
+    /// measuring socket → screen latency on the same machine.
+    #[arg(long)]
+    stamp_time: bool,
 }
 
 /// Exactly one of the two stream sources.
@@ -92,6 +96,7 @@ impl Args {
         config.keepalive = Duration::from_millis(self.keepalive_ms);
         config.span = span;
         config.pregenerate = self.pregenerate;
+        config.stamp_time = self.stamp_time;
         Ok((config, self.port))
     }
 }

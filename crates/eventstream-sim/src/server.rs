@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub span: Option<Span>,
     pub retry_ms: u64,
     pub keepalive: Duration,
+    /// Valid events carry their send time as `time` (`SimConfig::stamp_time`).
+    pub stamp_time: bool,
     /// Turns true on shutdown; every open stream then ends.
     pub stop: watch::Receiver<bool>,
 }

@@ -513,6 +513,10 @@ fn build(path: &Path, count: u64) {
     remove_session(path);
     let started = Instant::now();
     let mut session = Session::open_or_create(path).expect("create session");
+    // As the recorder's writer does (SessionWriter::spawn).
+    session
+        .tune_for_bulk_writes()
+        .expect("tune_for_bulk_writes");
     let mut generator = Generator::new(count);
     let mut generate_s = 0.0;
     let mut decode_s = 0.0;

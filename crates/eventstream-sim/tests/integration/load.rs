@@ -80,3 +80,33 @@ async fn a_pregenerated_load_stream_is_the_same_stream_and_resumes_the_same() {
     assert_eq!(streams[0].1.len(), 19, "resumed after the 41st");
     assert_eq!(streams[0], streams[1]);
 }
+
+#[tokio::test]
+async fn stamped_events_carry_the_moment_they_were_sent_as_their_time() {
+    let mut config = config(StreamSource::Scenario(Scenario::Load));
+    config.count = Some(5);
+    config.rate = Some(20.0);
+    config.pregenerate = true;
+    config.stamp_time = true;
+    let sim = serve(config).await;
+    let before = chrono::Utc::now();
+    let frames = client::frames(
+        &client::stream(&sim.url(), KEY, None)
+            .await
+            .collect(IDLE)
+            .await,
+    );
+    let after = chrono::Utc::now();
+    assert_eq!(frames.len(), 5);
+    let mut times = Vec::new();
+    for (n, frame) in frames.iter().enumerate() {
+        let event: Value = serde_json::from_str(&frame.data).unwrap();
+        assert_eq!(event["id"].as_str(), frame.id.as_deref(), "frame {n}");
+        let time = chrono::DateTime::parse_from_rfc3339(event["time"].as_str().unwrap()).unwrap();
+        assert!(before <= time && time <= after, "frame {n} stamped {time}");
+        times.push(time);
+    }
+    // Paced at 20 per second: the stamps are the send times, 50 ms apart.
+    let spread = times[4] - times[0];
+    assert!(spread.num_milliseconds() >= 190, "{spread}");
+}

@@ -44,7 +44,7 @@ pub use open::{APPLICATION_ID, BULK_CACHE_KIB, BULK_WAL_BYTES, MigrationProgress
 pub use quarantine::QuarantineRow;
 pub use query::{Facet, TimelineQuery};
 pub use summary::{ChangeCounts, SessionSummary};
-pub use timeline::{COUNT_CAP, ChangeCount, PageStart};
+pub use timeline::PageStart;
 pub use values::format_time;
 pub use writer::{SessionWriter, WriterTotals};
 pub use writes::BatchOutcome;

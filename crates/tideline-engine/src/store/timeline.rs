@@ -23,17 +23,6 @@ pub enum PageStart {
     After(PageCursor),
 }
 
-/// How many changes a filtered total counts before it stops (the total is then "at least").
-pub const COUNT_CAP: u64 = 10_000;
-
-/// A count that may have stopped at [`COUNT_CAP`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChangeCount {
-    pub count: u64,
-    /// `false` when there are more than `count`.
-    pub exact: bool,
-}
-
 /// A count or limit as an SQL integer.
 fn integer(value: u64) -> SqlValue {
     SqlValue::Integer(value.min(i64::MAX as u64) as i64)
@@ -79,7 +68,10 @@ impl Session {
 
     /// How many events [`Session::for_each_event`] visits with `filter` (exact).
     pub fn count_events(&self, filter: Option<&TimelineQuery>) -> Result<u64, StoreError> {
-        let filter = self.filter(filter)?;
+        self.count_matching(&self.filter(filter)?)
+    }
+
+    fn count_matching(&self, filter: &Filter) -> Result<u64, StoreError> {
         let (condition, params) = filter.clause(None);
         let sql = format!(
             "SELECT count(*) AS n FROM {} WHERE {condition}",
@@ -99,42 +91,7 @@ impl Session {
         if filter.is_every_change() {
             return self.change_total();
         }
-        let (condition, params) = filter.clause(None);
-        let sql = format!(
-            "SELECT count(*) AS n FROM {} WHERE {condition}",
-            filter.source()
-        );
-        Ok(self
-            .conn
-            .query_row(&sql, rusqlite::params_from_iter(params), |row| {
-                count(row, "n")
-            })?)
-    }
-
-    /// [`Session::count_changes`], counting a filtered total only up to [`COUNT_CAP`].
-    pub fn count_changes_capped(&self, query: &TimelineQuery) -> Result<ChangeCount, StoreError> {
-        let filter = Filter::changes(&self.conn, query)?;
-        if filter.is_every_change() {
-            return Ok(ChangeCount {
-                count: self.change_total()?,
-                exact: true,
-            });
-        }
-        let (condition, params) = filter.clause(None);
-        let sql = format!(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM {} WHERE {condition} LIMIT {})",
-            filter.source(),
-            COUNT_CAP + 1
-        );
-        let n = self
-            .conn
-            .query_row(&sql, rusqlite::params_from_iter(params), |row| {
-                count(row, "n")
-            })?;
-        Ok(ChangeCount {
-            count: n.min(COUNT_CAP),
-            exact: n <= COUNT_CAP,
-        })
+        self.count_matching(&filter)
     }
 
     /// Every asset change the session holds, from the facet dictionary's counts.
