@@ -1,5 +1,6 @@
 //! filter: a [`TimelineQuery`] as conditions on `event_facets` (aliased `f`), for every filtered
-//! read: facet values resolved to their dictionary ids, free text as an FTS5 query, and the
+//! read: facet values resolved to their dictionary ids, the search box's query language
+//! (search_syntax.rs), and the
 //! access path (which index a page walks) chosen from the dictionary's counts.
 //!
 //! The clause is made of fixed column names and `?` parameters; no value from a query or an
@@ -12,7 +13,8 @@ use rusqlite::types::Value as SqlValue;
 use super::StoreError;
 use super::facet_values::ids_of;
 use super::query::{Facet, TimelineQuery};
-use super::search::{SEARCH_CONDITION, cover_tail};
+use super::search::cover_tail;
+use super::search_syntax;
 
 /// Below this share of all asset changes, a facet filter's own index is walked instead of the
 /// time order (a page of a rare principal finds its rows at once; a common type's rows are
@@ -108,12 +110,12 @@ impl Filter {
             base_params.extend(query.tags.iter().map(|tag| SqlValue::Text(tag.clone())));
         }
         if let Some(text) = query.text.as_deref().filter(|text| !text.trim().is_empty()) {
-            match search_expression(text) {
-                Some(expression) => {
-                    cover_tail(conn)?;
-                    base.push(SEARCH_CONDITION.to_owned());
-                    base_params.push(SqlValue::Text(expression.clone()));
-                    base_params.push(SqlValue::Text(expression));
+            match search_syntax::parse(text)? {
+                Some(search) => {
+                    if search.has_text() {
+                        cover_tail(conn)?;
+                    }
+                    base.push(search.condition(&mut base_params));
                 }
                 // Nothing searchable (only punctuation): nothing matches.
                 None => base.push("0".to_owned()),
@@ -209,38 +211,8 @@ fn access_path(
     Ok(best.map(|(_, index)| index))
 }
 
-/// Free text as an FTS5 query: each whitespace-separated term is a phrase of its words (the
-/// tokenizer splits `203.0.113.66` or an ARN at its punctuation) whose last word may be a
-/// prefix, and every term must match. `None` when no term has a word character.
-pub(super) fn search_expression(text: &str) -> Option<String> {
-    let terms: Vec<String> = text
-        .split_whitespace()
-        .filter(|term| term.chars().any(char::is_alphanumeric))
-        .map(|term| format!("\"{}\" *", term.replace('"', "\"\"")))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" AND "))
-}
-
 fn micros(text: &str) -> Result<i64, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|time| time.timestamp_micros())
         .map_err(|_| StoreError::BadQuery(format!("not an RFC 3339 time: {text:?}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn free_text_is_quoted_as_phrases_so_fts_syntax_in_it_is_only_text() {
-        assert_eq!(
-            search_expression("203.0.113.66").as_deref(),
-            Some("\"203.0.113.66\" *")
-        );
-        assert_eq!(
-            search_expression(" a\"b  OR NEAR(x) ").as_deref(),
-            Some("\"a\"\"b\" * AND \"OR\" * AND \"NEAR(x)\" *")
-        );
-        assert_eq!(search_expression("-- :: /"), None);
-    }
 }

@@ -23,6 +23,7 @@ mod open;
 mod quarantine;
 mod query;
 mod search;
+mod search_syntax;
 mod summary;
 mod timeline;
 mod values;

@@ -649,11 +649,29 @@ fn free_text_finds_an_ip_an_arn_fragment_and_a_changed_value_and_nothing_else() 
     // A prefix of the last word matches; a different address does not.
     assert_eq!(found("10.17.10"), 11);
     assert_eq!(found("203.0.113.67"), 0);
-    // Search syntax in the text is text: no error, no match.
-    assert_eq!(found("NEAR(mallory) OR \"x"), 0);
+    // FTS5 syntax in the text is only text.
+    assert_eq!(found("NEAR(mallory)"), 0);
     assert_eq!(found("::"), 0);
     // Two terms must both match.
     assert_eq!(found("mallory 10.17.7.0/24"), 1);
+    // The query language: fields, NOT, OR, time.
+    assert_eq!(found("principal:mallory"), 2);
+    assert_eq!(found("-principal:mallory"), 200);
+    assert_eq!(found("principal:MALLORY OR 10.17.201.0/24"), 3);
+    assert_eq!(found("time>=2024-05-05T13:00 time<2024-05-05T13:10"), 10);
+    assert_eq!(found("time:2024-05-05 NOT terraform"), 2);
+    assert_eq!(found("\"user mallory\""), 2);
+    // A malformed query is an error naming where, not an empty list.
+    let error = session
+        .count_changes(&TimelineQuery {
+            text: Some("mallory \"open".into()),
+            ..TimelineQuery::default()
+        })
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid query: search, at column 9: this quote is never closed"
+    );
 }
 
 #[test]
