@@ -20,6 +20,8 @@ pub use crate::store::{Facet, PageCursor, PageStart, TimelineQuery};
 const SUMMARY_ITEMS: usize = 4;
 /// The most rows one page may ask for.
 const PAGE_LIMIT_MAX: u64 = 1_000;
+/// How far a page's filtered total is counted (the exact figure comes with the facets).
+pub const TOTAL_CAP: u64 = 10_000;
 /// The most values a facet lists.
 const FACET_VALUES: u64 = 50;
 /// How much of a quarantined frame the view shows.
@@ -62,8 +64,11 @@ pub struct ChangeRow {
 pub struct ChangePage {
     /// Newest first.
     pub rows: Vec<ChangeRow>,
-    /// How many changes match the query in all.
+    /// How many changes match the query in all; when `total_is_lower_bound`, at least this many
+    /// (a filtered total is counted up to [`TOTAL_CAP`] with the page; [`Facets::total`] is the
+    /// exact figure).
     pub total: u64,
+    pub total_is_lower_bound: bool,
     /// Where the next page starts (the last row's place), when this page was full.
     pub next: Option<PageCursor>,
 }
@@ -90,6 +95,8 @@ pub struct Facets {
     pub tag: Vec<FacetCount>,
     /// How many events the analyst starred, over the whole session.
     pub starred: u64,
+    /// How many changes match the query (exact).
+    pub total: u64,
 }
 
 /// Who made a change, how and from where.
@@ -191,9 +198,11 @@ pub fn list_changes(
         .then(|| events.last().map(StoredEvent::cursor))
         .flatten();
     let rows = annotated_rows(session, &events)?;
+    let (total, exact) = session.count_changes_up_to(query, TOTAL_CAP)?;
     Ok(ChangePage {
         rows,
-        total: session.count_changes(query)?,
+        total,
+        total_is_lower_bound: !exact,
         next,
     })
 }
@@ -226,7 +235,7 @@ pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreE
         Facet::Region,
         Facet::Account,
     ];
-    let mut counts = session.facets_counts(query, &listed, FACET_VALUES)?;
+    let (mut counts, total) = session.facets_and_total(query, &listed, FACET_VALUES)?;
     let mut take = |facet: Facet, label: fn(&str) -> String| -> Vec<FacetCount> {
         counts
             .remove(&facet)
@@ -257,6 +266,7 @@ pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreE
             })
             .collect(),
         starred: session.starred_count()?,
+        total,
     })
 }
 

@@ -40,6 +40,7 @@ const q: TimelineQuery = {
   hour: 14,
   finding: 'reverted_change:ohn:sg|3|4',
   max_seq: 42,
+  after_seq: null,
 };
 
 describe('commands', () => {

@@ -60,6 +60,7 @@ describe('query building', () => {
       hour: null,
       finding: null,
       max_seq: null,
+      after_seq: null,
     });
   });
 

@@ -240,6 +240,7 @@ export function toQuery(state: FilterState): TimelineQuery {
     hour: state.hour,
     finding: state.finding?.key ?? null,
     max_seq: null,
+    after_seq: null,
   };
 }
 
@@ -247,6 +248,12 @@ export function toQuery(state: FilterState): TimelineQuery {
  * way does not change when later events arrive, wherever their times would put them. */
 export function uptoSeq(query: TimelineQuery, maxSeq: number | null): TimelineQuery {
   return query.max_seq === maxSeq ? query : { ...query, max_seq: maxSeq };
+}
+
+/** `query` limited to the events stored after `afterSeq` and up to `maxSeq`: what arrived since
+ * a view up to `afterSeq` was taken. */
+export function arrivedBetween(query: TimelineQuery, afterSeq: number | null, maxSeq: number | null): TimelineQuery {
+  return { ...query, after_seq: afterSeq, max_seq: maxSeq };
 }
 
 export function sameQuery(a: TimelineQuery, b: TimelineQuery): boolean {

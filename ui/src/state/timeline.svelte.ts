@@ -9,11 +9,12 @@
 // rows on screen end, even when a late event's time would put it among them; new rows are only
 // counted ("N new").
 import * as api from '../api/tideline';
+import type { ChangePage } from '../api/bindings/ChangePage';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
 import type { AppError } from '../api/errors';
 import type { Facets } from '../api/bindings/Facets';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
-import { emptyFilters, sameQuery, toQuery, uptoSeq } from '../lib/filters';
+import { arrivedBetween, emptyFilters, sameQuery, toQuery, uptoSeq } from '../lib/filters';
 import { PAGE_SIZE, pagesFor, pagesToEvict } from '../lib/pages';
 import { moveSelection, type Move } from '../lib/selection';
 
@@ -32,6 +33,10 @@ export class Timeline {
   query: TimelineQuery = $state.raw(emptyQuery());
   /** Rows in the list as shown (frozen while follow is off). */
   total = $state(0);
+  /** `total` is "at least": a filtered page counts up to a cap; the facets bring the exact one. */
+  totalIsLowerBound = $state(false);
+  /** The exact total the last facets gave, and the query (JSON) they were for. */
+  #exactTotal: { query: string; total: number } | null = null;
   /** Bumped whenever the cached pages change, so readers of rowAt() re-run. */
   version = $state(0);
   /** True until the first page of the current query has arrived. */
@@ -114,7 +119,7 @@ export class Timeline {
       // A refresh that started after this call carries the same query and wins.
       if (gen !== this.#generation) return;
       this.#pages = new Map([[0, page.rows]]);
-      this.total = page.total;
+      this.#takeTotal(page);
       this.error = null;
       this.#afterFirstPage(0);
       this.version++;
@@ -124,6 +129,7 @@ export class Timeline {
       this.error = e as AppError;
       this.#pages = new Map();
       this.total = 0;
+      this.totalIsLowerBound = false;
       this.loading = false;
       this.version++;
     }
@@ -240,7 +246,7 @@ export class Timeline {
           want.forEach((p, i) => pages.set(p, results[i]!.rows));
           const before = this.total;
           this.#pages = pages;
-          this.total = results[results.length - 1]!.total;
+          this.#takeTotal(results[results.length - 1]!);
           if (advance) this.newCount = 0;
           this.error = null;
           this.#afterFirstPage(advance ? this.total - before : null);
@@ -260,6 +266,19 @@ export class Timeline {
     }
   }
 
+  /** A page's total, or the exact one the facets gave for the same query when the page's is
+   * only "at least". */
+  #takeTotal(page: ChangePage): void {
+    const exact = this.#exactTotal;
+    if (page.total_is_lower_bound && exact !== null && exact.query === JSON.stringify(this.viewQuery) && exact.total >= page.total) {
+      this.total = exact.total;
+      this.totalIsLowerBound = false;
+    } else {
+      this.total = page.total;
+      this.totalIsLowerBound = page.total_is_lower_bound;
+    }
+  }
+
   async #countNew(): Promise<void> {
     if (this.#counting) {
       this.#countAgain = true;
@@ -270,9 +289,10 @@ export class Timeline {
       do {
         this.#countAgain = false;
         const gen = this.#generation;
-        const page = await api.listChanges(uptoSeq(this.query, this.#latestSeq), 0, 0);
+        // What arrived since the view was taken: a small count, whatever the list's size.
+        const page = await api.listChanges(arrivedBetween(this.query, this.#viewSeq, this.#latestSeq), 0, 0);
         if (gen !== this.#generation || (this.follow && !this.held)) continue;
-        this.newCount = Math.max(0, page.total - this.total);
+        this.newCount = page.total;
       } while (this.#countAgain);
     } catch (e) {
       this.error = e as AppError;
@@ -389,6 +409,13 @@ export class Timeline {
           if (sameQuery(query, this.viewQuery)) {
             this.facets = f;
             this.facetsError = null;
+            this.#exactTotal = { query: JSON.stringify(query), total: f.total };
+            if (this.totalIsLowerBound && f.total >= this.total) {
+              this.total = f.total;
+              this.totalIsLowerBound = false;
+              this.version++;
+              this.ensure(this.#visibleFirst(), this.#visibleEnd());
+            }
           } else {
             this.#facetsAgain = true;
           }

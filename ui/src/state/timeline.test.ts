@@ -12,21 +12,36 @@ const store = vi.hoisted(() => ({
   rows: [] as Array<{ seq: number; time: number }>,
   starred: new Set<number>(),
   calls: [] as Array<{ offset: number; limit: number; maxSeq: number | null; after?: number }>,
+  /** Rust counts a page's total up to this many. */
+  cap: Infinity,
 }));
 
-vi.mock('../api/tideline', () => ({
-  listChanges: async (q: TimelineQuery, offset: number, limit: number, after: PageCursor | null = null) => {
-    store.calls.push({ offset, limit, maxSeq: q.max_seq, ...(after ? { after: after.seq } : {}) });
-    const rows = store.rows
+vi.mock('../api/tideline', () => {
+  const matching = (q: TimelineQuery) =>
+    store.rows
       .filter((r) => q.max_seq === null || r.seq <= q.max_seq)
+      .filter((r) => q.after_seq === null || q.after_seq === undefined || r.seq > q.after_seq)
       .filter((r) => !q.starred_only || store.starred.has(r.seq))
       .sort((a, b) => b.time - a.time || b.seq - a.seq);
-    // By key: the rows after the cursor's row, whatever the offset says.
-    const from = after ? rows.findIndex((r) => r.seq === after.seq) + 1 : offset;
-    return { rows: rows.slice(from, from + limit).map((r) => fakeRow(r.seq, r.time)), total: rows.length, next: null };
-  },
-  facets: async () => ({ tag: [], starred: 0, change: [], asset_type: [], method: [], principal: [], region: [], account: [] }),
-}));
+  return {
+    listChanges: async (q: TimelineQuery, offset: number, limit: number, after: PageCursor | null = null) => {
+      store.calls.push({ offset, limit, maxSeq: q.max_seq, ...(after ? { after: after.seq } : {}) });
+      const rows = matching(q);
+      // By key: the rows after the cursor's row, whatever the offset says.
+      const from = after ? rows.findIndex((r) => r.seq === after.seq) + 1 : offset;
+      return {
+        rows: rows.slice(from, from + limit).map((r) => fakeRow(r.seq, r.time)),
+        total: Math.min(rows.length, store.cap),
+        total_is_lower_bound: rows.length > store.cap,
+        next: null,
+      };
+    },
+    facets: async (q: TimelineQuery) => ({
+      tag: [], starred: 0, change: [], asset_type: [], method: [], principal: [], region: [], account: [],
+      total: matching(q).length,
+    }),
+  };
+});
 
 function fakeRow(seq: number, timeUs: number = 0): ChangeRow {
   return {
@@ -76,6 +91,7 @@ beforeEach(() => {
   store.rows = [];
   store.starred = new Set();
   store.calls = [];
+  store.cap = Infinity;
 });
 
 describe('Timeline', () => {
@@ -92,6 +108,35 @@ describe('Timeline', () => {
     expect(t.rowAt(200)?.seq).toBe(250);
     // The page after a cached one is read by key, after page 0's last row.
     expect(store.calls.at(-1)).toEqual({ offset: 200, limit: 200, maxSeq: 450, after: 251 });
+  });
+
+  it('a capped total shows as "at least" until the facets bring the exact one', async () => {
+    append(450);
+    store.cap = 100;
+    const t = new Timeline(latest());
+    await t.setQuery(emptyQuery());
+    await settle();
+    await settle();
+    expect(t.total).toBe(450);
+    expect(t.totalIsLowerBound).toBe(false);
+    // A refresh whose page is capped keeps the exact figure for the same query.
+    t.onNewRows(latest());
+    await settle();
+    await settle();
+    expect(t.total).toBe(450);
+  });
+
+  it('counts what arrived since a paused view, not the difference of two totals', async () => {
+    append(300);
+    store.cap = 50;
+    const t = new Timeline(latest());
+    await t.setQuery(emptyQuery());
+    t.setFollow(false);
+    append(7);
+    t.onNewRows(latest());
+    await settle();
+    await settle();
+    expect(t.newCount).toBe(7);
   });
 
   it('a jump into the list reads by offset', async () => {

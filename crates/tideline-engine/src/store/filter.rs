@@ -81,6 +81,10 @@ impl Filter {
             base.push("f.seq <= ?".to_owned());
             base_params.push(SqlValue::Integer(max_seq));
         }
+        if let Some(after_seq) = query.after_seq {
+            base.push("f.seq > ?".to_owned());
+            base_params.push(SqlValue::Integer(after_seq));
+        }
         // SQLite's %w counts from Sunday (0); ours from Monday.
         if let Some(weekday) = query.weekday {
             base.push(

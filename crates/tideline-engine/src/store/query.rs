@@ -37,6 +37,10 @@ pub struct TimelineQuery {
     /// while new events arrive.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub max_seq: Option<i64>,
+    /// Only events stored after this arrival number: what arrived since a paused view was
+    /// taken (its "N new").
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub after_seq: Option<i64>,
 }
 
 /// The columns a facet can count.

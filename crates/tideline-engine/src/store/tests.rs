@@ -1181,3 +1181,36 @@ async fn the_writer_indexes_for_search_when_idle_and_before_it_closes() {
     let session = writer.close().await.unwrap();
     assert_eq!(indexed_to(&session), 30);
 }
+
+#[test]
+fn a_capped_count_says_it_is_a_lower_bound_and_the_facet_pass_gives_the_exact_total() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    busy_and_rare(&mut session);
+    let busy = TimelineQuery {
+        principals: vec!["arn:aws:sts::111:assumed-role/terraform/ci".into()],
+        ..TimelineQuery::default()
+    };
+    assert_eq!(session.count_changes_up_to(&busy, 50).unwrap(), (50, false));
+    assert_eq!(
+        session.count_changes_up_to(&busy, 200).unwrap(),
+        (200, true)
+    );
+    let (_, total) = session
+        .facets_and_total(&busy, &[super::Facet::Method], 10)
+        .unwrap();
+    assert_eq!(total, 200);
+    // The unfiltered total is exact whatever the cap: it is read, not counted.
+    assert_eq!(
+        session
+            .count_changes_up_to(&TimelineQuery::default(), 1)
+            .unwrap(),
+        (202, true)
+    );
+    // What arrived after a paused view: counted from its arrival number.
+    let since = TimelineQuery {
+        after_seq: Some(190),
+        ..busy
+    };
+    assert_eq!(session.count_changes(&since).unwrap(), 12);
+}

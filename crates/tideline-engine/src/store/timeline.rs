@@ -94,6 +94,32 @@ impl Session {
         self.count_matching(&filter)
     }
 
+    /// [`Session::count_changes`], but a filtered count stops at `cap`: `(count, exact)`, where
+    /// `exact` is false when more than `cap` match (`count` is then `cap`). What a first page
+    /// needs at once; the exact figure comes with the facets ([`Session::facets_counts`]).
+    pub fn count_changes_up_to(
+        &self,
+        query: &TimelineQuery,
+        cap: u64,
+    ) -> Result<(u64, bool), StoreError> {
+        let filter = Filter::changes(&self.conn, query)?;
+        if filter.is_every_change() {
+            return Ok((self.change_total()?, true));
+        }
+        let (condition, params) = filter.clause(None);
+        let sql = format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM {} WHERE {condition} LIMIT {})",
+            filter.source(),
+            cap.saturating_add(1).min(i64::MAX as u64)
+        );
+        let n = self
+            .conn
+            .query_row(&sql, rusqlite::params_from_iter(params), |row| {
+                count(row, "n")
+            })?;
+        Ok((n.min(cap), n <= cap))
+    }
+
     /// Every asset change the session holds, from the facet dictionary's counts.
     pub(super) fn change_total(&self) -> Result<u64, StoreError> {
         Ok(self.conn.query_row(
@@ -153,12 +179,24 @@ impl Session {
         facets: &[Facet],
         limit: u64,
     ) -> Result<HashMap<Facet, Vec<(String, u64)>>, StoreError> {
+        Ok(self.facets_and_total(query, facets, limit)?.0)
+    }
+
+    /// [`Session::facets_counts`] and, from the same pass, how many changes match `query`
+    /// (exact).
+    pub fn facets_and_total(
+        &self,
+        query: &TimelineQuery,
+        facets: &[Facet],
+        limit: u64,
+    ) -> Result<(HashMap<Facet, Vec<(String, u64)>>, u64), StoreError> {
         let filter = Filter::changes(&self.conn, query)?;
         if filter.is_every_change() {
-            return facets
+            let counts = facets
                 .iter()
                 .map(|facet| Ok((*facet, top_values(&self.conn, *facet, limit)?)))
-                .collect();
+                .collect::<Result<_, StoreError>>()?;
+            return Ok((counts, self.change_total()?));
         }
         // Every facet column is read; a row counts for facet i when it passes every facet
         // filter but i's own.
@@ -184,6 +222,7 @@ impl Session {
         let mut statement = self.conn.prepare_cached(&sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(params))?;
         let mut ids = [None::<i64>; 7];
+        let mut total = 0u64;
         while let Some(row) = rows.next()? {
             for (i, id) in ids.iter_mut().enumerate() {
                 *id = row.get(i)?;
@@ -201,6 +240,9 @@ impl Session {
             }
             if failed > 1 {
                 continue;
+            }
+            if failed == 0 {
+                total += 1;
             }
             for &column in &wanted {
                 if failed == 1 && failed_column != column {
@@ -234,7 +276,7 @@ impl Session {
             named.truncate(limit.min(usize::MAX as u64) as usize);
             result.insert(columns[column], named);
         }
-        Ok(result)
+        Ok((result, total))
     }
 
     /// The extent of the changes matching `query`: (oldest, newest) time in microseconds.

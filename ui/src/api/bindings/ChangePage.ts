@@ -8,9 +8,11 @@ export type ChangePage = {
  */
 rows: Array<ChangeRow>, 
 /**
- * How many changes match the query in all.
+ * How many changes match the query in all; when `total_is_lower_bound`, at least this many
+ * (a filtered total is counted up to [`TOTAL_CAP`] with the page; [`Facets::total`] is the
+ * exact figure).
  */
-total: number, 
+total: number, total_is_lower_bound: boolean, 
 /**
  * Where the next page starts (the last row's place), when this page was full.
  */

@@ -12,4 +12,8 @@ tag: Array<FacetCount>,
 /**
  * How many events the analyst starred, over the whole session.
  */
-starred: number, };
+starred: number, 
+/**
+ * How many changes match the query (exact).
+ */
+total: number, };

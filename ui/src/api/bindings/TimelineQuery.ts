@@ -41,4 +41,9 @@ finding: string | null,
  * Only events stored up to this arrival number: a paused view stays exactly as it was
  * while new events arrive.
  */
-max_seq: number | null, };
+max_seq: number | null, 
+/**
+ * Only events stored after this arrival number: what arrived since a paused view was
+ * taken (its "N new").
+ */
+after_seq: number | null, };
