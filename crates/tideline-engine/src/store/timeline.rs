@@ -28,6 +28,9 @@ fn integer(value: u64) -> SqlValue {
     SqlValue::Integer(value.min(i64::MAX as u64) as i64)
 }
 
+/// Per facet, its most frequent values with their counts.
+pub type FacetValueCounts = HashMap<Facet, Vec<(String, u64)>>;
+
 /// The joins that turn `f` rows into whole events.
 const WHOLE_EVENTS: &str = "JOIN events e ON e.seq = f.seq JOIN event_bodies b ON b.seq = f.seq";
 
@@ -178,7 +181,7 @@ impl Session {
         query: &TimelineQuery,
         facets: &[Facet],
         limit: u64,
-    ) -> Result<HashMap<Facet, Vec<(String, u64)>>, StoreError> {
+    ) -> Result<FacetValueCounts, StoreError> {
         Ok(self.facets_and_total(query, facets, limit)?.0)
     }
 
@@ -189,7 +192,7 @@ impl Session {
         query: &TimelineQuery,
         facets: &[Facet],
         limit: u64,
-    ) -> Result<(HashMap<Facet, Vec<(String, u64)>>, u64), StoreError> {
+    ) -> Result<(FacetValueCounts, u64), StoreError> {
         let filter = Filter::changes(&self.conn, query)?;
         if filter.is_every_change() {
             let counts = facets
