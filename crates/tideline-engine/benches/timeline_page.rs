@@ -1,615 +1,174 @@
-//! timeline_page: the incident view's reads on a session of 1,000,000 events.
-//!
-//! The session is built through the real write path: generated contract-shaped JSON (CloudEvents
-//! envelope, `data.asset`, `data.attribution`, `config` / `previous_config` chained per asset, a
-//! CloudTrail-like `raw`), decoded by [`wire::decode_frame`] and stored by
-//! [`Session::write_batch`] in batches of 2,000. It is kept at `--session` and reused when it
-//! already holds `--events` events (it takes a while to build); `scripts/bench` deletes it.
-//!
-//! Each case is timed warm (one connection, after one untimed call) and cold (a fresh
-//! [`Session::open`] before every call, so SQLite's page cache is empty; the operating system's
-//! file cache is NOT dropped). Each case runs at least `--min-runs` times and until its
-//! `--budget` seconds are spent or `--max-runs` is reached; median and p95 (nearest rank) are
-//! printed. `--os-cold` also times the first page with the session file evicted from the
-//! operating system's page cache (`dd iflag=nocache`, this file only). `--what-if` times the
-//! same SQL against schema changes made in a transaction that is rolled back.
+//! timeline_page: what an analyst waits for on a large session (issue 10), as one JSON object.
 //!
 //! ```text
+//! cargo build --release -p tideline-cli      # the subprocess cases run it (scripts/bench does this)
 //! CARGO_TARGET_DIR=target/bench cargo bench -p tideline-engine --bench timeline_page -- \
-//!     [--session /tmp/tideline-bench/timeline-1m.tideline] [--events 1000000] \
-//!     [--min-runs 3] [--max-runs 15] [--budget 10] [--what-if] [--os-cold]
+//!     --session FILE --events N --json OUT [--cli PATH] [--min-runs 3] [--max-runs 15] \
+//!     [--budget 10] [--export-runs 2] [--detect-runs 1] [--os-cold]
 //! ```
+//!
+//! The session at `--session` is reused when this build's writer made it with `--events` events;
+//! otherwise it is built through the real write path (`timeline_page/generate.rs`). OUT gets
+//! `{"events": N, "session_bytes": B, "cases": {NAME: {"median_ms": X, "p95_ms": Y}, …}}`; the
+//! subprocess cases add `peak_rss_mb`; a run that built the session adds `record_rate_first_100k`
+//! and `record_rate_overall` as `{"events_per_s": X}`. A table of the same figures (with the
+//! issue's targets) goes to standard output.
+//!
+//! The cases (warm OS file cache throughout; the session file fits in RAM):
+//!
+//! - `open`: a fresh [`Session::open`] and the first page of the change list: what the app does
+//!   before the first page is on screen.
+//! - `first_page`: the unfiltered change list's first page of 200 (`timeline::list_changes`).
+//! - `filter_two_facets`: type `network.firewall` and region `us-east-1`, first page.
+//! - `filter_rare`: change `delete` and one principal, first page.
+//! - `filter_time_range`: one UTC day in the middle of the session, first page.
+//! - `search_common`: free text "payments" (a team in every eighth asset's name), first page.
+//! - `search_indicator`: free text of a source IP (that of an event in the middle of the list,
+//!   found before timing; it occurs in a few events), first page.
+//! - `search_arn_fragment`: free text "assumed-role/BreakGlass" (part of a principal ARN).
+//! - `search_changed_value`: free text "10.17.42.0/24", a CIDR that only the configurations
+//!   hold (a value updates change).
+//! - `facets`: `timeline::facets` of the default query; `facets_filtered`: of type + region.
+//! - `page_deep`: the page after the middle row of the list, by its key ([`later_page`]).
+//! - `asset_history`: the busiest asset's history, first page of 200 ([`asset_history_page`]).
+//! - `histogram`: the insights view's change histogram of the default query ([`histogram`]).
+//! - `export_csv`: `tideline-cli export --format csv` of every event to a file, as a subprocess:
+//!   wall time and peak RSS (`peak_rss_mb`).
+//! - `detect_rebuild`: `tideline-cli findings` (every detection rebuilt from scratch), as a
+//!   subprocess: wall time and peak RSS.
+//! - `record_rate_first_100k` / `record_rate_overall`: `Session::write_batch`'s events per second
+//!   over the first 100,000 events of the build, and over the whole build (with the writer's
+//!   bulk pragmas, as the recorder's writer runs); `search_index`: `Session::index_for_search`'s
+//!   events per second after the build (the writer indexes when idle, outside `write_batch`).
+//!
+//! In-process cases run on one connection, as the app holds one: one untimed call, then at least
+//! `--min-runs` calls, until `--budget` seconds or `--max-runs`; the JSON has their median and
+//! p95 (nearest rank: with few runs, close to the maximum). The table also shows them "cold": a
+//! fresh connection before every call (SQLite's page cache empty, the open itself not counted).
+//! Subprocess cases run `--export-runs` / `--detect-runs` times, with `TIDELINE_NOTES_DIR` set to
+//! a fresh folder so the user's notes are never touched; so does this process's own session.
+//! `--os-cold` also times `open` with the session file dropped from the OS page cache (table only).
+//!
+//! The cases use the engine's API only, through the wrappers below where it is about to change;
+//! the facts they need are read by the engine too, except the busiest asset: the one table this
+//! benchmark reads itself is `assets` ([`busiest_asset`]).
+
+#[path = "timeline_page/generate.rs"]
+mod generate;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Days, Utc};
 use rusqlite::{Connection, OpenFlags};
-use serde_json::{Value, json};
-use tideline_engine::model::{ChangeKind, PositionedFrame};
+use serde_json::{Map, Value, json};
+use tideline_engine::model::ChangeKind;
 use tideline_engine::store::{SCHEMA_VERSION, Session};
-use tideline_engine::timeline::{self, TimelineQuery};
-use tideline_engine::wire;
+use tideline_engine::timeline::{self, PageCursor, PageStart, TimelineQuery};
 
-const BATCH: usize = 2_000;
 const PAGE: u64 = 200;
 
 // ---------------------------------------------------------------------------------------------
-// The generated stream.
+// The engine calls whose signatures are changing (issue 10): each case calls these, so the
+// switch to keyset paging is made here once.
 
-/// splitmix64: small, fast and deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
+/// The first page of `query`, as the change list shows it first.
+fn first_page(session: &Session, query: &TimelineQuery) -> usize {
+    timeline::list_changes(session, query, PageStart::Offset(0), PAGE)
+        .expect("list_changes")
+        .rows
+        .len()
 }
 
-const ACCOUNTS: [(&str, &str); 5] = [
-    ("123456789012", "/cloudAccounts/01HQ7M2W4K9D8E5R3T1Y6U0P2A"),
-    ("345678901234", "/cloudAccounts/01HQ9B3X5N7R2T4V6W8Y0Z1C3D"),
-    ("456789012345", "/cloudAccounts/01HQAC4Y6P8S3V5X7Z9B1D3F5G"),
-    ("567890123456", "/cloudAccounts/01HQBD5Z7Q9T4W6Y8A0C2E4G6H"),
-    ("678901234567", "/cloudAccounts/01HQCE6A8R0V5X7Z9B1D3F5H7J"),
-];
-const REGIONS: [&str; 6] = [
-    "us-east-1",
-    "us-east-2",
-    "us-west-2",
-    "eu-west-1",
-    "eu-central-1",
-    "ap-southeast-2",
-];
-/// (normalized type, provider type, service, id prefix, create / update / delete API call)
-const TYPES: [(&str, &str, &str, &str, [&str; 3]); 12] = [
-    (
-        "network.firewall",
-        "AWS::EC2::SecurityGroup",
-        "ec2",
-        "sg-",
-        [
-            "CreateSecurityGroup",
-            "AuthorizeSecurityGroupIngress",
-            "DeleteSecurityGroup",
-        ],
-    ),
-    (
-        "storage.bucket",
-        "AWS::S3::Bucket",
-        "s3",
-        "",
-        ["CreateBucket", "PutBucketPolicy", "DeleteBucket"],
-    ),
-    (
-        "compute.instance",
-        "AWS::EC2::Instance",
-        "ec2",
-        "i-",
-        [
-            "RunInstances",
-            "ModifyInstanceAttribute",
-            "TerminateInstances",
-        ],
-    ),
-    (
-        "serverless.function",
-        "AWS::Lambda::Function",
-        "lambda",
-        "fn-",
-        [
-            "CreateFunction20150331",
-            "UpdateFunctionConfiguration20150331v2",
-            "DeleteFunction20150331",
-        ],
-    ),
-    (
-        "iam.role",
-        "AWS::IAM::Role",
-        "iam",
-        "role-",
-        ["CreateRole", "PutRolePolicy", "DeleteRole"],
-    ),
-    (
-        "database.instance",
-        "AWS::RDS::DBInstance",
-        "rds",
-        "db-",
-        ["CreateDBInstance", "ModifyDBInstance", "DeleteDBInstance"],
-    ),
-    (
-        "network.vpc",
-        "AWS::EC2::VPC",
-        "ec2",
-        "vpc-",
-        ["CreateVpc", "ModifyVpcAttribute", "DeleteVpc"],
-    ),
-    (
-        "network.load_balancer",
-        "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        "elasticloadbalancing",
-        "lb-",
-        [
-            "CreateLoadBalancer",
-            "ModifyLoadBalancerAttributes",
-            "DeleteLoadBalancer",
-        ],
-    ),
-    (
-        "storage.snapshot",
-        "AWS::EC2::Snapshot",
-        "ec2",
-        "snap-",
-        [
-            "CreateSnapshot",
-            "ModifySnapshotAttribute",
-            "DeleteSnapshot",
-        ],
-    ),
-    (
-        "kms.key",
-        "AWS::KMS::Key",
-        "kms",
-        "key-",
-        ["CreateKey", "PutKeyPolicy", "ScheduleKeyDeletion"],
-    ),
-    (
-        "dns.record",
-        "AWS::Route53::RecordSet",
-        "route53",
-        "rr-",
-        [
-            "ChangeResourceRecordSets",
-            "ChangeResourceRecordSets",
-            "ChangeResourceRecordSets",
-        ],
-    ),
-    (
-        "container.cluster",
-        "AWS::EKS::Cluster",
-        "eks",
-        "eks-",
-        ["CreateCluster", "UpdateClusterConfig", "DeleteCluster"],
-    ),
-];
-const TEAMS: [&str; 8] = [
-    "payments", "checkout", "search", "ledger", "auth", "data", "web", "batch",
-];
-const USERS: [&str; 12] = [
-    "jdoe", "asmith", "mgarcia", "lchen", "okafor", "pnovak", "rkumar", "sliu", "tbrown", "ukim",
-    "vrossi", "wnguyen",
-];
-const ROLES: [(&str, &str); 6] = [
-    ("TerraformDeploy", "terraform"),
-    ("ci-deployer", "sdk"),
-    ("AdminSSO", "console"),
-    ("platform-ops", "cli"),
-    ("data-pipeline", "sdk"),
-    ("BreakGlass", "console"),
-];
-const SERVICES: [&str; 3] = [
-    "autoscaling.amazonaws.com",
-    "lambda.amazonaws.com",
-    "backup.amazonaws.com",
-];
-
-/// Assets in the session; the first [`HOT`] take [`HOT_PERCENT`]% of the changes.
-const ASSETS: u64 = 3_000;
-const HOT: u64 = 25;
-const HOT_PERCENT: u64 = 10;
-/// Non-asset `com.opshelm.*` events (no change, no asset).
-const OTHER_PERCENT: u64 = 2;
-
-struct AssetState {
-    alive: bool,
-    revision: u64,
+/// Where a later page starts: the middle row of the change list, by its position and by its key
+/// (keyset paging: the page is read after it, `PageStart::After(PageCursor { time_us, seq })`).
+#[derive(Debug, Clone)]
+struct PageMark {
+    #[allow(dead_code)] // printed with the case; the page itself is read by key
+    offset: u64,
+    time_us: i64,
+    seq: i64,
 }
 
-struct Generator {
-    rng: Rng,
-    count: u64,
-    start: DateTime<Utc>,
-    assets: Vec<AssetState>,
-}
-
-fn asset_type(
-    k: u64,
-) -> &'static (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    [&'static str; 3],
-) {
-    // Skewed: security groups, buckets and instances are the most common.
-    const WEIGHTS: [u64; 12] = [20, 14, 14, 10, 8, 6, 4, 6, 6, 4, 4, 4];
-    let total: u64 = WEIGHTS.iter().sum();
-    let mut x = (k.wrapping_mul(2_654_435_761)) % total;
-    for (i, w) in WEIGHTS.iter().enumerate() {
-        if x < *w {
-            return &TYPES[i];
-        }
-        x -= w;
-    }
-    &TYPES[0]
-}
-
-fn display_name(k: u64) -> String {
-    let kind = asset_type(k).0;
-    let team = TEAMS[(k % 8) as usize];
-    format!("{team}-{}-{k}", kind.rsplit('.').next().unwrap_or(kind))
-}
-
-fn config(k: u64, revision: u64) -> Value {
-    let (kind, _, _, prefix, _) = *asset_type(k);
-    let team = TEAMS[(k % 8) as usize];
-    let size = ["small", "medium", "large", "xlarge"][(revision % 4) as usize];
-    let env = if k.is_multiple_of(3) {
-        "staging"
-    } else {
-        "prod"
+/// The page of `query` after `mark`, by key.
+fn later_page(session: &Session, query: &TimelineQuery, mark: &PageMark) -> usize {
+    let cursor = PageCursor {
+        time_us: mark.time_us,
+        seq: mark.seq,
     };
-    let owner = USERS[(k % 12) as usize];
-    let rules: Vec<Value> = (0..(1 + revision % 3))
-        .map(|r| {
-            json!({
-                "Protocol": "tcp",
-                "Port": 443 + r * 1000 + (revision % 7),
-                "Cidr": format!("10.{}.{}.0/24", k % 250, (revision + r) % 250),
-            })
-        })
-        .collect();
-    json!({
-        "Id": format!("{prefix}{k:017x}"),
-        "Name": format!("{team}-{}-{k}", kind.replace('.', "-")),
-        "Revision": revision,
-        "Enabled": !revision.is_multiple_of(5),
-        "Size": size,
-        "Rules": rules,
-        "Tags": [
-            {"Key": "team", "Value": team},
-            {"Key": "env", "Value": env},
-            {"Key": "owner", "Value": owner},
-        ],
-    })
+    timeline::list_changes(session, query, PageStart::After(cursor), PAGE)
+        .expect("list_changes")
+        .rows
+        .len()
 }
 
-impl Generator {
-    fn new(count: u64) -> Generator {
-        Generator {
-            rng: Rng(0x71de_11e0),
-            count,
-            start: Utc
-                .with_ymd_and_hms(2024, 4, 1, 0, 0, 0)
-                .single()
-                .expect("valid time"),
-            assets: (0..ASSETS)
-                .map(|_| AssetState {
-                    alive: false,
-                    revision: 0,
-                })
-                .collect(),
-        }
-    }
-
-    /// Event `i`'s JSON; events arrive in time order give or take a minute, over 30 days.
-    fn event(&mut self, i: u64) -> String {
-        let span_ms = 30 * 24 * 3600 * 1000;
-        let jitter = self.rng.below(120_000) as i64 - 60_000;
-        let time = self.start
-            + Duration::milliseconds((i as i128 * span_ms / self.count as i128) as i64 + jitter);
-        let time_text = time.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let id = format!("01J{i:023}");
-        if self.rng.chance(OTHER_PERCENT) {
-            let (_, source) = ACCOUNTS[self.rng.below(5) as usize];
-            return json!({
-                "specversion": "1.0",
-                "id": id,
-                "source": source,
-                "type": "com.opshelm.inventory.sync",
-                "time": time_text,
-                "datacontenttype": "application/json",
-                "data": {"assets_seen": self.rng.below(5000), "duration_ms": self.rng.below(90_000)},
-            })
-            .to_string();
-        }
-        let k = if self.rng.chance(HOT_PERCENT) {
-            self.rng.below(HOT)
-        } else {
-            self.rng.below(ASSETS)
-        };
-        let (kind, provider_type, service, prefix, calls) = *asset_type(k);
-        let (account, source) = ACCOUNTS[(k % 5) as usize];
-        let region = if kind.starts_with("iam.") || kind == "dns.record" {
-            "global"
-        } else {
-            REGIONS[((k / 5) % 6) as usize]
-        };
-        let provider_id = format!("{prefix}{k:017x}");
-        let name = format!(
-            "ohn:aws:{account}:{region}:{}:{provider_id}",
-            kind.replace('.', "-")
-        );
-        let team = TEAMS[(k % 8) as usize];
-        let display = display_name(k);
-
-        let state = &mut self.assets[k as usize];
-        let change = if !state.alive {
-            ChangeKind::Create
-        } else if self.rng.chance(5) {
-            ChangeKind::Delete
-        } else {
-            ChangeKind::Update
-        };
-        let previous = (change != ChangeKind::Create).then(|| config(k, state.revision));
-        if change != ChangeKind::Delete {
-            state.revision += 1;
-        }
-        state.alive = change != ChangeKind::Delete;
-        let current = (change != ChangeKind::Delete).then(|| config(k, state.revision));
-        let call = calls[match change {
-            ChangeKind::Create => 0,
-            ChangeKind::Update => 1,
-            ChangeKind::Delete => 2,
-        }];
-
-        // Who: people from the console or CLI, roles through automation, the provider itself.
-        let who = self.rng.below(100);
-        let (principal, principal_id, assumed_role, method, agent, identity_type) = if who < 45 {
-            let user = *self.rng.pick(&USERS);
-            let console = self.rng.chance(60);
-            (
-                format!("arn:aws:iam::{account}:user/{user}"),
-                format!("AIDA{:016X}", self.rng.below(1 << 40)),
-                None,
-                if console { "console" } else { "cli" },
-                if console {
-                    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
-                } else {
-                    "aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.5 md/arch#x86_64 lang/python#3.11.8 command/ec2"
-                },
-                "IAMUser",
-            )
-        } else if who < 92 {
-            let (role, method) = *self.rng.pick(&ROLES);
-            let session = *self.rng.pick(&USERS);
-            (
-                format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
-                format!("AROA{:016X}:{session}", self.rng.below(1 << 40)),
-                Some(format!("arn:aws:iam::{account}:role/{role}")),
-                method,
-                match method {
-                    "terraform" => {
-                        "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.42.0"
-                    }
-                    "sdk" => {
-                        "Boto3/1.34.70 md/Botocore#1.34.70 ua/2.0 os/linux#5.10 md/arch#x86_64 lang/python#3.12.2"
-                    }
-                    "console" => {
-                        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
-                    }
-                    _ => {
-                        "aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/macos#23.4 md/arch#arm64 lang/python#3.11.8"
-                    }
-                },
-                "AssumedRole",
-            )
-        } else {
-            let service = *self.rng.pick(&SERVICES);
-            (
-                service.to_owned(),
-                service.to_owned(),
-                None,
-                "provider",
-                service,
-                "AWSService",
-            )
-        };
-        let source_ip = if identity_type == "AWSService" {
-            service.to_owned() + ".amazonaws.com"
-        } else {
-            format!(
-                "{}.{}.{}.{}",
-                [198, 203, 10, 172][(who % 4) as usize],
-                self.rng.below(256),
-                self.rng.below(256),
-                1 + self.rng.below(254)
-            )
-        };
-        let associations: Vec<Value> = (0..self.rng.below(3))
-            .map(|_| {
-                let other = self.rng.below(ASSETS);
-                let (okind, _, _, oprefix, _) = *asset_type(other);
-                let (oaccount, _) = ACCOUNTS[(other % 5) as usize];
-                let oregion = REGIONS[((other / 5) % 6) as usize];
-                let relation = ["member_of", "protects", "uses"][(other % 3) as usize];
-                json!({
-                    "name": format!("ohn:aws:{oaccount}:{oregion}:{}:{oprefix}{other:017x}", okind.replace('.', "-")),
-                    "type": okind,
-                    "relation": relation,
-                })
-            })
-            .collect();
-        let request_id = format!(
-            "{:032x}",
-            (self.rng.next() as u128) << 64 | self.rng.next() as u128
-        );
-        let event_id = format!(
-            "{:032x}",
-            (self.rng.next() as u128) << 64 | self.rng.next() as u128
-        );
-        json!({
-            "specversion": "1.0",
-            "id": id,
-            "source": source,
-            "type": format!("com.opshelm.asset.{}", change.as_str()),
-            "time": time_text,
-            "subject": name,
-            "datacontenttype": "application/json",
-            "data": {
-                "asset": {
-                    "name": name,
-                    "provider": "aws",
-                    "account": account,
-                    "region": region,
-                    "type": kind,
-                    "provider_type": provider_type,
-                    "provider_name": format!("arn:aws:{service}:{region}:{account}:{provider_id}"),
-                    "provider_id": provider_id,
-                    "display_name": display,
-                    "tags": {"Name": display, "team": team},
-                },
-                "attribution": {
-                    "principal": principal,
-                    "principal_id": principal_id,
-                    "assumed_id": null,
-                    "assumed_role": assumed_role,
-                    "source_ip": source_ip,
-                    "user_agent": agent,
-                    "method": method,
-                    "action": call,
-                },
-                "associations": associations,
-                "config": current,
-                "previous_config": previous,
-                "raw": {
-                    "eventVersion": "1.09",
-                    "userIdentity": {"type": identity_type, "principalId": principal_id, "arn": principal, "accountId": account},
-                    "eventTime": time.to_rfc3339_opts(SecondsFormat::Secs, true),
-                    "eventSource": format!("{service}.amazonaws.com"),
-                    "eventName": call,
-                    "awsRegion": region,
-                    "sourceIPAddress": source_ip,
-                    "userAgent": agent,
-                    "requestParameters": {"resourceId": provider_id},
-                    "responseElements": {"_return": true},
-                    "requestID": request_id,
-                    "eventID": event_id,
-                    "readOnly": false,
-                    "eventType": "AwsApiCall",
-                    "managementEvent": true,
-                    "recipientAccountId": account,
-                },
-            },
-        })
-        .to_string()
-    }
+/// The first page (newest 200) of an asset's history.
+fn asset_history_page(session: &Session, asset_name: &str) -> usize {
+    timeline::asset_history(session, asset_name, None, PAGE)
+        .expect("asset_history")
+        .len()
 }
 
-fn build(path: &Path, count: u64) {
-    remove_session(path);
-    let started = Instant::now();
-    let mut session = Session::open_or_create(path).expect("create session");
-    // As the recorder's writer does (SessionWriter::spawn).
+/// The insights view's change histogram of `query`: the changes' time extent, then their counts
+/// per bucket and change, with the bucket width `insights` picks (the first of its widths that
+/// gives at most 200 buckets).
+fn histogram(session: &Session, query: &TimelineQuery) -> usize {
+    const WIDTHS_S: [i64; 8] = [60, 300, 900, 3_600, 21_600, 86_400, 604_800, 2_592_000];
+    let Some((oldest, newest)) = session.time_extent(query).expect("time_extent") else {
+        return 0;
+    };
+    let width_us = WIDTHS_S
+        .iter()
+        .map(|s| s * 1_000_000)
+        .find(|width| (newest - oldest) / width < 200)
+        .unwrap_or(WIDTHS_S[WIDTHS_S.len() - 1] * 1_000_000);
     session
-        .tune_for_bulk_writes()
-        .expect("tune_for_bulk_writes");
-    let mut generator = Generator::new(count);
-    let mut generate_s = 0.0;
-    let mut decode_s = 0.0;
-    let mut write_s = 0.0;
-    let mut body_bytes = 0usize;
-    let mut i = 0;
-    while i < count {
-        let n = BATCH.min((count - i) as usize);
-        let t = Instant::now();
-        let bodies: Vec<String> = (i..i + n as u64).map(|j| generator.event(j)).collect();
-        generate_s += t.elapsed().as_secs_f64();
-        body_bytes += bodies.iter().map(String::len).sum::<usize>();
-        let t = Instant::now();
-        let frames: Vec<PositionedFrame> = bodies
-            .into_iter()
-            .enumerate()
-            .map(|(j, body)| PositionedFrame {
-                frame: wire::decode_frame(body),
-                sse_id: Some(format!("01J{:023}", i + j as u64)),
-                received_at: Utc::now(),
-            })
-            .collect();
-        decode_s += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let outcome = session.write_batch(&frames).expect("write_batch");
-        write_s += t.elapsed().as_secs_f64();
-        assert_eq!(
-            outcome.stored as usize, n,
-            "every generated event is stored"
-        );
-        i += n as u64;
-        if i % 100_000 == 0 {
-            eprintln!(
-                "  built {i} events in {:.0} s (write_batch {:.0} events/s so far)",
-                started.elapsed().as_secs_f64(),
-                i as f64 / write_s
-            );
-        }
-    }
-    let t = Instant::now();
-    let indexed = session
-        .index_for_search(u64::MAX)
-        .expect("index for search");
-    println!(
-        "indexed {indexed} events for search in {:.1} s ({:.0} events/s)",
-        t.elapsed().as_secs_f64(),
-        indexed as f64 / t.elapsed().as_secs_f64()
-    );
-    drop(session);
-    println!(
-        "built {count} events in {:.1} s: generate {generate_s:.1} s, decode_frame {decode_s:.1} s, \
-         write_batch {write_s:.1} s ({:.0} events/s with the table growing to {count}); \
-         mean body {:.0} B; file {:.2} GB",
-        started.elapsed().as_secs_f64(),
-        count as f64 / write_s,
-        body_bytes as f64 / count as f64,
-        file_size(path) as f64 / 1e9
-    );
+        .change_histogram(query, width_us)
+        .expect("change_histogram")
+        .len()
 }
 
-fn remove_session(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(name));
-    }
-}
-
-fn file_size(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+/// The asset with the most events, and how many. The one fact read with SQL (the engine's facet
+/// count would scan every event): the `assets` table's running count.
+fn busiest_asset(path: &Path) -> (String, u64) {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open read-only");
+    conn.query_row(
+        "SELECT name, event_count FROM assets ORDER BY event_count DESC, name LIMIT 1",
+        [],
+        |row| Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64)),
+    )
+    .expect("the busiest asset")
 }
 
 // ---------------------------------------------------------------------------------------------
-// Timing.
+// Arguments.
 
 struct Args {
     session: PathBuf,
     events: u64,
+    json: Option<PathBuf>,
+    cli: Option<PathBuf>,
     min_runs: usize,
     max_runs: usize,
     budget: f64,
-    what_if: bool,
+    export_runs: usize,
+    detect_runs: usize,
     os_cold: bool,
 }
 
 fn parse_args() -> Args {
     let mut parsed = Args {
-        session: std::env::temp_dir().join("tideline-bench/timeline-1m.tideline"),
+        session: std::env::temp_dir().join("tideline-bench/timeline-1000000.tideline"),
         events: 1_000_000,
+        json: None,
+        cli: std::env::var_os("TIDELINE_CLI").map(PathBuf::from),
         min_runs: 3,
         max_runs: 15,
         budget: 10.0,
-        what_if: false,
+        export_runs: 2,
+        detect_runs: 1,
         os_cold: false,
     };
     let mut args = std::env::args().skip(1);
@@ -618,10 +177,13 @@ fn parse_args() -> Args {
         match arg.as_str() {
             "--session" => parsed.session = PathBuf::from(value()),
             "--events" => parsed.events = value().parse().expect("--events N"),
+            "--json" => parsed.json = Some(PathBuf::from(value())),
+            "--cli" => parsed.cli = Some(PathBuf::from(value())),
             "--min-runs" => parsed.min_runs = value().parse().expect("--min-runs N"),
             "--max-runs" => parsed.max_runs = value().parse().expect("--max-runs N"),
             "--budget" => parsed.budget = value().parse().expect("--budget SECS"),
-            "--what-if" => parsed.what_if = true,
+            "--export-runs" => parsed.export_runs = value().parse().expect("--export-runs N"),
+            "--detect-runs" => parsed.detect_runs = value().parse().expect("--detect-runs N"),
             "--os-cold" => parsed.os_cold = true,
             "--bench" => {}
             other => panic!("unknown argument {other:?}"),
@@ -631,6 +193,19 @@ fn parse_args() -> Args {
     parsed.max_runs = parsed.max_runs.max(parsed.min_runs);
     parsed
 }
+
+/// `tideline-cli` beside this benchmark's binary (`target/<profile>/deps/timeline_page-…` →
+/// `target/<profile>/tideline-cli`), unless `--cli` or `TIDELINE_CLI` names one.
+fn cli_path(args: &Args) -> Option<PathBuf> {
+    let path = args.cli.clone().or_else(|| {
+        let exe = std::env::current_exe().ok()?;
+        Some(exe.parent()?.parent()?.join("tideline-cli"))
+    })?;
+    path.is_file().then_some(path)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing.
 
 struct Stats {
     runs: usize,
@@ -665,89 +240,200 @@ fn repeat(args: &Args, mut op: impl FnMut() -> f64) -> Vec<f64> {
     ms
 }
 
-type Op<'a> = Box<dyn Fn(&Session) -> usize + 'a>;
-
-struct Case<'a> {
-    name: String,
-    op: Op<'a>,
-    target_ms: Option<f64>,
+/// One in-process case: its JSON name, what it does, and the call (returning the rows it got).
+struct Case {
+    name: &'static str,
+    what: String,
+    op: Box<dyn Fn(&Session) -> usize>,
 }
 
-fn time_case(args: &Args, case: &Case<'_>) -> (Stats, Stats, usize) {
+/// The issue's targets in milliseconds (at 1M events, at 10M), by case name.
+fn target_ms(name: &str, events: u64) -> Option<f64> {
+    let (at_1m, at_10m) = match name {
+        "open" => (300.0, 500.0),
+        "first_page" | "filter_two_facets" | "filter_rare" | "filter_time_range" => (50.0, 100.0),
+        n if n.starts_with("search_") => (100.0, 300.0),
+        "facets" | "facets_filtered" | "histogram" => (200.0, 1_000.0),
+        "page_deep" | "asset_history" => (50.0, 50.0),
+        "export_csv" => (5_000.0, 60_000.0),
+        "detect_rebuild" => (30_000.0, 300_000.0),
+        _ => return None,
+    };
+    Some(if events <= 1_000_000 { at_1m } else { at_10m })
+}
+
+/// The figures of a run, as they go to the JSON and the table.
+struct Report {
+    events: u64,
+    cases: Map<String, Value>,
+}
+
+impl Report {
+    fn new(events: u64) -> Report {
+        println!();
+        println!(
+            "{:<22} {:<46} {:>6} {:>9} {:>9} {:>9} {:>9} {:>5}  target",
+            "case", "what", "rows", "cold med", "cold p95", "med ms", "p95 ms", "runs"
+        );
+        Report {
+            events,
+            cases: Map::new(),
+        }
+    }
+
+    fn verdict(&self, name: &str, median_ms: f64) -> String {
+        match target_ms(name, self.events) {
+            Some(target) if median_ms <= target => format!("<= {target} ms: met"),
+            Some(target) => format!("<= {target} ms: MISSED x{:.1}", median_ms / target),
+            None => String::new(),
+        }
+    }
+
+    fn timed(&mut self, name: &str, what: &str, rows: &str, cold: Option<&Stats>, warm: &Stats) {
+        let cold_text = |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{v:.1}"));
+        let line = format!(
+            "{name:<22} {what:<46} {rows:>6} {:>9} {:>9} {:>9.1} {:>9.1} {:>5}  {}",
+            cold_text(cold.map(|s| s.median_ms)),
+            cold_text(cold.map(|s| s.p95_ms)),
+            warm.median_ms,
+            warm.p95_ms,
+            warm.runs,
+            self.verdict(name, warm.median_ms)
+        );
+        println!("{line}");
+        self.cases.insert(
+            name.to_owned(),
+            json!({"median_ms": round(warm.median_ms), "p95_ms": round(warm.p95_ms)}),
+        );
+    }
+
+    fn peak_rss(&mut self, name: &str, peak_rss_mb: f64) {
+        println!("{:<22} peak RSS {peak_rss_mb:.0} MB", "");
+        if let Some(Value::Object(case)) = self.cases.get_mut(name) {
+            case.insert("peak_rss_mb".into(), json!(round(peak_rss_mb)));
+        }
+    }
+
+    fn rate(&mut self, name: &str, what: &str, events_per_s: f64) {
+        println!("{name:<22} {what:<46} {events_per_s:>9.0} events/s");
+        self.cases.insert(
+            name.to_owned(),
+            json!({"events_per_s": events_per_s.round()}),
+        );
+    }
+}
+
+fn round(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+fn time_case(args: &Args, report: &mut Report, path: &Path, case: &Case) {
     // Cold: a fresh connection (empty SQLite page cache) before every call.
-    let mut size = 0;
-    let cold = repeat(args, || {
-        let session = Session::open(&args.session).expect("open");
+    let mut rows = 0;
+    let cold = stats(repeat(args, || {
+        let session = Session::open(path).expect("open");
         let t = Instant::now();
-        size = std::hint::black_box((case.op)(&session));
+        rows = std::hint::black_box((case.op)(&session));
         t.elapsed().as_secs_f64() * 1e3
-    });
+    }));
     // Warm: one connection, one untimed call first.
-    let session = Session::open(&args.session).expect("open");
+    let session = Session::open(path).expect("open");
     (case.op)(&session);
-    let warm = repeat(args, || {
+    let warm = stats(repeat(args, || {
         let t = Instant::now();
         std::hint::black_box((case.op)(&session));
         t.elapsed().as_secs_f64() * 1e3
-    });
-    (stats(cold), stats(warm), size)
+    }));
+    report.timed(case.name, &case.what, &rows.to_string(), Some(&cold), &warm);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Subprocesses: wall time and peak RSS.
+
+/// Runs `command` to its end; returns its wall time in ms and its peak RSS in MB
+/// (`wait4`'s `ru_maxrss`, this child only).
+fn run_measured(command: &mut Command) -> (f64, f64) {
+    let started = Instant::now();
+    let child = command.spawn().expect("start tideline-cli");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills; the child is ours and not waited for
+    // elsewhere (`child` is dropped without `wait`, which does not reap or kill).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall_ms = started.elapsed().as_secs_f64() * 1e3;
+    drop(child);
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{command:?} failed (status {status})"
+    );
+    (wall_ms, usage.ru_maxrss as f64 / 1024.0)
+}
+
+fn subprocess_case(
+    report: &mut Report,
+    name: &str,
+    what: &str,
+    runs: usize,
+    mut command: impl FnMut() -> Command,
+) {
+    let mut ms = Vec::new();
+    let mut peak_mb = 0.0f64;
+    for _ in 0..runs.max(1) {
+        let (wall, peak) = run_measured(&mut command());
+        ms.push(wall);
+        peak_mb = peak_mb.max(peak);
+    }
+    report.timed(name, what, "", None, &stats(ms));
+    report.peak_rss(name, peak_mb);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 fn main() {
     let args = parse_args();
-    if let Some(dir) = args.session.parent() {
+    let path = args.session.clone();
+    if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("create the session's directory");
     }
-    // Reuse only a session this build's writer made (an older schema would be migrated on open,
-    // which is not the file today's writer produces).
-    let version: i64 = Connection::open_with_flags(&args.session, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
-        .unwrap_or(-1);
-    let reuse = args.session.exists()
-        && version == SCHEMA_VERSION
-        && Session::open(&args.session)
-            .and_then(|s| s.summary())
-            .map(|s| s.events == args.events)
-            .unwrap_or(false);
-    if reuse {
+    // Every notes database this run opens (its own and the CLI's) lives in a folder of its own.
+    let scratch = tempfile::Builder::new()
+        .prefix("timeline-page-")
+        .tempdir_in(path.parent().unwrap_or(Path::new(".")))
+        .expect("a scratch folder beside the session");
+    let notes = scratch.path().join("notes");
+    assert!(tideline_engine::store::use_notes_dir(notes.clone()));
+
+    let build = if reusable(&path, args.events) {
         println!(
             "reusing {} ({} events, {:.2} GB)",
-            args.session.display(),
+            path.display(),
             args.events,
-            file_size(&args.session) as f64 / 1e9
+            generate::session_bytes(&path) as f64 / 1e9
         );
+        None
     } else {
         eprintln!(
             "building {} with {} events (once; reused until deleted)",
-            args.session.display(),
+            path.display(),
             args.events
         );
-        build(&args.session, args.events);
-    }
+        Some(generate::build(&path, args.events))
+    };
 
-    // Facts about the session the cases need (read-only, outside any timing).
-    let plain = Connection::open_with_flags(&args.session, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("open read-only");
-    let (busiest, busiest_events): (String, i64) = plain
-        .query_row(
-            "SELECT name, event_count FROM assets ORDER BY event_count DESC, name LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("busiest asset");
-    let update_seq: i64 = plain
-        .query_row(
-            "SELECT max(seq) FROM events WHERE change = 'update'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("an update");
-    let summary = Session::open(&args.session)
-        .and_then(|s| s.summary())
-        .expect("summary");
+    // Facts the cases need, outside any timing.
+    let session = Session::open(&path).expect("open");
+    let summary = session.summary().expect("summary");
+    let (busiest, busiest_events) = busiest_asset(&path);
+    let default = TimelineQuery::default();
+    let middle = middle_of_list(&session, summary.asset_events);
+    let indicator = source_ip_near(&session, &middle);
+    let day = middle_day(summary.first_time.as_deref(), summary.last_time.as_deref());
+    drop(session);
     println!(
         "session: {} events ({} asset changes: {} create, {} update, {} delete), {} to {}; \
-         busiest asset {busiest} with {busiest_events} events; {:.2} GB",
+         busiest asset {busiest} with {busiest_events} events; {:.2} GB ({:.0} B per event)",
         summary.events,
         summary.asset_events,
         summary.by_change.create,
@@ -755,238 +441,291 @@ fn main() {
         summary.by_change.delete,
         summary.first_time.as_deref().unwrap_or("-"),
         summary.last_time.as_deref().unwrap_or("-"),
-        file_size(&args.session) as f64 / 1e9
+        generate::session_bytes(&path) as f64 / 1e9,
+        generate::session_bytes(&path) as f64 / summary.events.max(1) as f64
     );
 
-    let default = TimelineQuery::default();
-    let filtered = TimelineQuery {
-        asset_types: vec!["network.firewall".into()],
-        regions: vec!["us-east-1".into()],
-        ..TimelineQuery::default()
-    };
-    let filtered_rare = TimelineQuery {
-        changes: vec![ChangeKind::Delete],
-        principals: vec!["arn:aws:iam::123456789012:user/jdoe".into()],
-        ..TimelineQuery::default()
-    };
-    let text_common = TimelineQuery {
-        text: Some("payments".into()),
-        ..TimelineQuery::default()
-    };
-    let text_rare = TimelineQuery {
-        text: Some(display_name(1003)),
-        ..TimelineQuery::default()
-    };
-    let pivot = TimelineQuery {
-        asset_name: Some(busiest.clone()),
-        ..TimelineQuery::default()
-    };
-    let list = |query: &TimelineQuery, offset: u64| -> Op<'static> {
-        let query = query.clone();
-        Box::new(move |s: &Session| {
-            timeline::list_changes(s, &query, timeline::PageStart::Offset(offset), PAGE)
-                .expect("list_changes")
-                .rows
-                .len()
-        })
-    };
-    let page_only = |query: &TimelineQuery, offset: u64| -> Op<'static> {
-        let query = query.clone();
-        Box::new(move |s: &Session| {
-            s.page_changes(&query, timeline::PageStart::Offset(offset), PAGE)
-                .expect("page")
-                .len()
-        })
-    };
-    let count_only = |query: &TimelineQuery| -> Op<'static> {
-        let query = query.clone();
-        Box::new(move |s: &Session| s.count_changes(&query).expect("count") as usize)
-    };
-    let case = |name: String, op: Op<'static>, target_ms: Option<f64>| Case {
-        name,
-        op,
-        target_ms,
-    };
-    let target = Some(50.0);
-    let history_name = busiest.clone();
-    let cases: Vec<Case<'_>> = vec![
-        case(
-            "list_changes default, first page (200)".into(),
-            list(&default, 0),
-            target,
-        ),
-        case(
-            "  page_changes alone (the 200 rows)".into(),
-            page_only(&default, 0),
-            None,
-        ),
-        case(
-            "  count_changes alone (the total)".into(),
-            count_only(&default),
-            None,
-        ),
-        case(
-            "list_changes pivot to busiest asset".into(),
-            list(&pivot, 0),
-            target,
-        ),
-        case(
-            "list_changes type+region filter".into(),
-            list(&filtered, 0),
-            target,
-        ),
-        case("  page_changes alone".into(), page_only(&filtered, 0), None),
-        case(
-            "list_changes change=delete+principal filter".into(),
-            list(&filtered_rare, 0),
-            target,
-        ),
-        case(
-            "  page_changes alone".into(),
-            page_only(&filtered_rare, 0),
-            None,
-        ),
-        case(
-            "list_changes free text \"payments\"".into(),
-            list(&text_common, 0),
-            target,
-        ),
-        case(
-            format!("list_changes free text {:?}", display_name(1003)),
-            list(&text_rare, 0),
-            target,
-        ),
-        case(
-            "  page_changes alone".into(),
-            page_only(&text_rare, 0),
-            None,
-        ),
-        case(
-            "list_changes default, offset 500,000".into(),
-            list(&default, 500_000),
-            None,
-        ),
-        case(
-            "  page_changes alone".into(),
-            page_only(&default, 500_000),
-            None,
-        ),
-        case(
-            "facets default (6 facets)".into(),
-            Box::new(|s: &Session| {
-                timeline::facets(s, &TimelineQuery::default())
-                    .expect("facets")
-                    .change
-                    .len()
-            }),
-            None,
-        ),
-        case(
-            "facets type+region filter".into(),
-            {
-                let query = filtered.clone();
-                Box::new(move |s: &Session| {
-                    timeline::facets(s, &query).expect("facets").change.len()
-                })
-            },
-            None,
-        ),
-        case(
-            format!("change_detail (update, seq {update_seq})"),
-            Box::new(move |s: &Session| {
-                timeline::change_detail(s, update_seq)
-                    .expect("detail")
-                    .expect("exists")
-                    .changes
-                    .len()
-            }),
-            None,
-        ),
-        case(
-            format!("asset_history busiest ({busiest_events} events)"),
-            Box::new(move |s: &Session| {
-                timeline::asset_history(s, &history_name, None, PAGE)
-                    .expect("history")
-                    .len()
-            }),
-            None,
-        ),
-    ];
-    println!();
-    println!(
-        "{:<46} {:>5} {:>11} {:>11} {:>5} {:>11} {:>11} {:>7}  target",
-        "case", "rows", "cold med ms", "cold p95 ms", "runs", "warm med ms", "warm p95 ms", "runs"
-    );
-    // Opening the session is what every cold call above pays first (not included in them).
+    let mut report = Report::new(args.events);
     let open = stats(repeat(&args, || {
         let t = Instant::now();
-        let session = Session::open(&args.session).expect("open");
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        drop(session);
-        ms
+        let session = Session::open(&path).expect("open");
+        std::hint::black_box(first_page(&session, &default));
+        t.elapsed().as_secs_f64() * 1e3
     }));
-    println!(
-        "{:<46} {:>5} {:>11.1} {:>11.1} {:>5} {:>11} {:>11} {:>7}",
-        "Session::open (fresh connection)",
-        "",
-        open.median_ms,
-        open.p95_ms,
-        open.runs,
-        "-",
-        "-",
-        ""
+    report.timed(
+        "open",
+        "Session::open + first page",
+        &PAGE.to_string(),
+        None,
+        &open,
     );
-    for case in &cases {
-        let (cold, warm, size) = time_case(&args, case);
-        let verdict = match case.target_ms {
-            Some(target) if warm.median_ms <= target && cold.median_ms <= target => {
-                format!("<= {target} ms: met")
-            }
-            Some(target) => format!(
-                "<= {target} ms: MISSED (x{:.1} warm)",
-                warm.median_ms / target
-            ),
-            None => String::new(),
-        };
+    if args.os_cold {
+        os_cold_open(&args, &path, &default);
+    }
+    for case in cases(&middle, &busiest, indicator.as_deref(), day) {
+        time_case(&args, &mut report, &path, &case);
+    }
+
+    match cli_path(&args) {
+        Some(cli) => {
+            println!("{:<22} ({})", "", cli.display());
+            let csv = scratch.path().join("export.csv");
+            subprocess_case(
+                &mut report,
+                "export_csv",
+                "tideline-cli export --format csv (all events)",
+                args.export_runs,
+                || {
+                    let mut command = Command::new(&cli);
+                    command
+                        .args(["export", "--format", "csv", "--session"])
+                        .arg(&path)
+                        .arg("--out")
+                        .arg(&csv)
+                        .env("TIDELINE_NOTES_DIR", &notes)
+                        .stderr(Stdio::null());
+                    command
+                },
+            );
+            println!(
+                "{:<22} ({:.0} MB of CSV)",
+                "",
+                std::fs::metadata(&csv).map_or(0, |m| m.len()) as f64 / 1e6
+            );
+            let _ = std::fs::remove_file(&csv);
+            let mut run = 0;
+            subprocess_case(
+                &mut report,
+                "detect_rebuild",
+                "tideline-cli findings (from scratch)",
+                args.detect_runs,
+                || {
+                    // A fresh notes folder per run: nothing carried over.
+                    run += 1;
+                    let mut command = Command::new(&cli);
+                    command
+                        .args(["findings", "--session"])
+                        .arg(&path)
+                        .env(
+                            "TIDELINE_NOTES_DIR",
+                            scratch.path().join(format!("detect-notes-{run}")),
+                        )
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null());
+                    command
+                },
+            );
+        }
+        None => println!(
+            "(no tideline-cli: export_csv and detect_rebuild skipped; build it with \
+             `cargo build --release -p tideline-cli` in the same target dir, or pass --cli PATH)"
+        ),
+    }
+
+    if let Some(build) = &build {
+        report.rate(
+            "record_rate_first_100k",
+            "write_batch over the first 100,000 events",
+            build.first_rate,
+        );
+        report.rate(
+            "record_rate_overall",
+            "write_batch over the whole build",
+            build.overall_rate,
+        );
+        report.rate(
+            "search_index",
+            "index_for_search after the build",
+            build.index_rate,
+        );
+        let share = build.overall_rate / build.first_rate;
+        let need = if args.events <= 1_000_000 { 0.8 } else { 0.7 };
         println!(
-            "{:<46} {:>5} {:>11.1} {:>11.1} {:>5} {:>11.1} {:>11.1} {:>7}  {verdict}",
-            case.name,
-            size,
-            cold.median_ms,
-            cold.p95_ms,
-            cold.runs,
-            warm.median_ms,
-            warm.p95_ms,
-            warm.runs
+            "{:<22} overall / first 100k = {:.0} % (target >= {:.0} %: {})",
+            "",
+            100.0 * share,
+            100.0 * need,
+            if share >= need { "met" } else { "MISSED" }
         );
     }
 
-    if args.os_cold {
-        os_cold(&args, &cases[..4]);
+    let json = json!({
+        "events": args.events,
+        "session_bytes": generate::session_bytes(&path),
+        "cases": report.cases,
+    });
+    if let Some(out) = &args.json {
+        std::fs::write(out, format!("{json}\n")).expect("write the JSON");
+        println!();
+        println!("wrote {}", out.display());
     }
+}
 
-    println!();
-    println!("query plans (EXPLAIN QUERY PLAN of the SQL store/timeline.rs builds):");
-    for sql in [
-        "SELECT count(*) FROM events WHERE change IS NOT NULL",
-        "SELECT seq FROM events WHERE change IS NOT NULL ORDER BY time_us DESC, seq DESC LIMIT 200 OFFSET 0",
-        "SELECT method, count(*) AS n FROM events WHERE change IS NOT NULL AND method IS NOT NULL GROUP BY method ORDER BY n DESC, method LIMIT 50",
-    ] {
-        let mut statement = plain
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .expect("explain");
-        let plan: Vec<String> = statement
-            .query_map([], |r| r.get::<_, String>(3))
-            .expect("plan")
-            .collect::<Result<_, _>>()
-            .expect("plan rows");
-        println!("  {sql}\n    -> {}", plan.join("; "));
+/// Whether the session at `path` is this build's writer's, with `events` events (an older
+/// schema would be migrated on open, which is not the file today's writer makes).
+fn reusable(path: &Path, events: u64) -> bool {
+    if !path.exists() {
+        return false;
     }
-    drop(plain);
+    let version: i64 = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .unwrap_or(-1);
+    version == SCHEMA_VERSION
+        && Session::open(path)
+            .and_then(|s| s.summary())
+            .is_ok_and(|s| s.events == events)
+}
 
-    if args.what_if {
-        what_if(&args);
+/// The middle row of the unfiltered change list: its position and key.
+fn middle_of_list(session: &Session, changes: u64) -> PageMark {
+    let offset = changes / 2;
+    let page = timeline::list_changes(
+        session,
+        &TimelineQuery::default(),
+        PageStart::Offset(offset),
+        1,
+    )
+    .expect("list_changes");
+    let row = page.rows.first().expect("a row in the middle");
+    PageMark {
+        offset,
+        time_us: row.cursor.time_us,
+        seq: row.cursor.seq,
     }
+}
+
+/// A source IP address (not a service name) of a change at or after `mark`.
+fn source_ip_near(session: &Session, mark: &PageMark) -> Option<String> {
+    timeline::list_changes(
+        session,
+        &TimelineQuery::default(),
+        PageStart::Offset(mark.offset),
+        PAGE,
+    )
+    .expect("list_changes")
+    .rows
+    .into_iter()
+    .filter_map(|row| row.source_ip)
+    .find(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+}
+
+/// The UTC day in the middle of the session: (its first instant, its last), RFC 3339.
+fn middle_day(first: Option<&str>, last: Option<&str>) -> Option<(String, String)> {
+    let time = |text: Option<&str>| {
+        DateTime::parse_from_rfc3339(text?)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let (first, last) = (time(first)?, time(last)?);
+    let start = (first + (last - first) / 2)
+        .date_naive()
+        .and_hms_opt(0, 0, 0)?
+        .and_utc();
+    let end = start.checked_add_days(Days::new(1))? - chrono::Duration::microseconds(1);
+    let text = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    Some((text(start), text(end)))
+}
+
+fn cases(
+    middle: &PageMark,
+    busiest: &str,
+    indicator: Option<&str>,
+    day: Option<(String, String)>,
+) -> Vec<Case> {
+    let query = |edit: &dyn Fn(&mut TimelineQuery)| {
+        let mut query = TimelineQuery::default();
+        edit(&mut query);
+        query
+    };
+    let page = |name: &'static str, what: String, query: TimelineQuery| Case {
+        name,
+        what,
+        op: Box::new(move |s| first_page(s, &query)),
+    };
+    let search = |name: &'static str, text: &str| {
+        page(
+            name,
+            format!("free text {text:?}, first page"),
+            query(&|q| q.text = Some(text.to_owned())),
+        )
+    };
+    let two_facets = query(&|q| {
+        q.asset_types = vec!["network.firewall".into()];
+        q.regions = vec!["us-east-1".into()];
+    });
+    let mut cases = vec![
+        page(
+            "first_page",
+            "list_changes, no filter".into(),
+            TimelineQuery::default(),
+        ),
+        page(
+            "filter_two_facets",
+            "type network.firewall + region us-east-1".into(),
+            two_facets.clone(),
+        ),
+        page(
+            "filter_rare",
+            "change delete + one principal".into(),
+            query(&|q| {
+                q.changes = vec![ChangeKind::Delete];
+                q.principals = vec![generate::RARE_PRINCIPAL.into()];
+            }),
+        ),
+    ];
+    if let Some((from, to)) = day {
+        cases.push(page(
+            "filter_time_range",
+            format!("one day, {}", &from[..10]),
+            query(&|q| {
+                q.time_from = Some(from.clone());
+                q.time_to = Some(to.clone());
+            }),
+        ));
+    }
+    cases.push(search("search_common", generate::COMMON_TEXT));
+    match indicator {
+        Some(ip) => cases.push(search("search_indicator", ip)),
+        None => {
+            println!("(no source IP found in the middle of the list: search_indicator skipped)")
+        }
+    }
+    cases.push(search("search_arn_fragment", generate::ARN_FRAGMENT));
+    cases.push(search("search_changed_value", generate::CHANGED_CIDR));
+    cases.push(Case {
+        name: "facets",
+        what: "timeline::facets, no filter".into(),
+        op: Box::new(|s| {
+            let facets = timeline::facets(s, &TimelineQuery::default()).expect("facets");
+            facets.asset_type.len()
+        }),
+    });
+    cases.push(Case {
+        name: "facets_filtered",
+        what: "timeline::facets, type + region".into(),
+        op: Box::new(move |s| {
+            let facets = timeline::facets(s, &two_facets).expect("facets");
+            facets.asset_type.len()
+        }),
+    });
+    let mark = middle.clone();
+    cases.push(Case {
+        name: "page_deep",
+        what: format!("the page after row {} (seq {})", mark.offset, mark.seq),
+        op: Box::new(move |s| later_page(s, &TimelineQuery::default(), &mark)),
+    });
+    let asset = busiest.to_owned();
+    cases.push(Case {
+        name: "asset_history",
+        what: "the busiest asset's history, first page".into(),
+        op: Box::new(move |s| asset_history_page(s, &asset)),
+    });
+    cases.push(Case {
+        name: "histogram",
+        what: "insights' change histogram, no filter".into(),
+        op: Box::new(|s| histogram(s, &TimelineQuery::default())),
+    });
+    cases
 }
 
 /// Evicts the session file from the operating system's page cache (its clean pages only; no
@@ -995,228 +734,36 @@ fn drop_file_cache(path: &Path) -> bool {
     if let Ok(file) = std::fs::File::open(path) {
         let _ = file.sync_all();
     }
-    std::process::Command::new("dd")
+    Command::new("dd")
         .arg(format!("if={}", path.display()))
         .args(["iflag=nocache", "count=0", "status=none"])
         .status()
-        .map(|status| status.success())
-        .unwrap_or(false)
+        .is_ok_and(|status| status.success())
 }
 
-fn os_cold(args: &Args, cases: &[Case<'_>]) {
-    println!();
-    println!(
-        "OS-cold: the session file dropped from the OS page cache before each call (fresh connection too):"
-    );
-    for case in cases {
-        let mut ms = Vec::new();
-        let mut open_ms = Vec::new();
-        for _ in 0..args.min_runs {
-            if !drop_file_cache(&args.session) {
-                println!("  (dd iflag=nocache failed; skipping the OS-cold runs)");
-                return;
-            }
-            let t = Instant::now();
-            let session = Session::open(&args.session).expect("open");
-            open_ms.push(t.elapsed().as_secs_f64() * 1e3);
-            let t = Instant::now();
-            std::hint::black_box((case.op)(&session));
-            ms.push(t.elapsed().as_secs_f64() * 1e3);
+/// `open` with the session file out of the OS page cache first (table only).
+fn os_cold_open(args: &Args, path: &Path, query: &TimelineQuery) {
+    let mut ms = Vec::new();
+    for _ in 0..args.min_runs {
+        if !drop_file_cache(path) {
+            println!("  (dd iflag=nocache failed; OS-cold open skipped)");
+            return;
         }
-        let (s, o) = (stats(ms), stats(open_ms));
-        println!(
-            "  {:<46} median {:>9.1} ms  p95 {:>9.1} ms  ({} runs), after Session::open median {:>8.1} ms",
-            case.name, s.median_ms, s.p95_ms, s.runs, o.median_ms
-        );
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// What-ifs: the same SQL against schema changes made inside a transaction that is rolled back,
-// so the session file is left as the engine wrote it.
-
-fn time_sql(args: &Args, conn: &Connection, sql: &str) -> Stats {
-    let run = || {
         let t = Instant::now();
-        let mut statement = conn.prepare_cached(sql).expect("prepare");
-        let mut rows = statement.query([]).expect("query");
-        let mut n = 0;
-        while rows.next().expect("row").is_some() {
-            n += 1;
-        }
-        std::hint::black_box(n);
-        t.elapsed().as_secs_f64() * 1e3
-    };
-    run();
-    stats(repeat(args, run))
-}
-
-/// All six facet counts of the default query in one pass over `table`, counted in Rust.
-fn facets_one_pass(args: &Args, conn: &Connection, table: &str) -> Stats {
-    let sql = format!(
-        "SELECT change, asset_type, method, principal, asset_region, asset_account FROM {table} \
-         WHERE change IS NOT NULL"
-    );
-    let run = || {
-        let t = Instant::now();
-        let mut counts: Vec<std::collections::HashMap<String, u64>> = vec![Default::default(); 6];
-        let mut statement = conn.prepare_cached(&sql).expect("prepare");
-        let mut rows = statement.query([]).expect("query");
-        while let Some(row) = rows.next().expect("row") {
-            for (column, map) in counts.iter_mut().enumerate() {
-                if let Ok(Some(value)) = row.get_ref(column).expect("column").as_str_or_null() {
-                    match map.get_mut(value) {
-                        Some(n) => *n += 1,
-                        None => {
-                            map.insert(value.to_owned(), 1);
-                        }
-                    }
-                }
-            }
-        }
-        std::hint::black_box(counts);
-        t.elapsed().as_secs_f64() * 1e3
-    };
-    run();
-    stats(repeat(args, run))
-}
-
-/// The name of a partial index of the change list, if the schema has one (migration 0005).
-fn change_list_index(conn: &Connection) -> Option<String> {
-    conn.query_row(
-        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' \
-         AND sql LIKE '%WHERE change IS NOT NULL%' LIMIT 1",
-        [],
-        |r| r.get(0),
-    )
-    .ok()
-}
-
-fn what_if(args: &Args) {
-    println!();
-    println!("what-if (warm, one connection; schema changes rolled back afterwards):");
-    let conn = Connection::open(&args.session).expect("open");
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .expect("busy timeout");
-    let count = "SELECT count(*) FROM events WHERE change IS NOT NULL";
-    let facet = "SELECT method, count(*) AS n FROM events WHERE change IS NOT NULL AND method IS NOT NULL GROUP BY method ORDER BY n DESC, method LIMIT 50";
-    let filtered_count = "SELECT count(*) FROM events WHERE change IS NOT NULL AND asset_type IN ('network.firewall') AND asset_region IN ('us-east-1')";
-    let report = |label: &str, sql: &str, s: Stats| {
-        println!(
-            "  {label:<58} median {:>8.1} ms  p95 {:>8.1} ms  ({} runs)   {sql}",
-            s.median_ms, s.p95_ms, s.runs
-        );
-    };
-    report("today: count", count, time_sql(args, &conn, count));
-    report(
-        "today: one facet (method)",
-        facet,
-        time_sql(args, &conn, facet),
-    );
-    report(
-        "today: filtered count",
-        filtered_count,
-        time_sql(args, &conn, filtered_count),
-    );
-    let deep = "SELECT seq, body FROM events WHERE change IS NOT NULL ORDER BY time_us DESC, seq DESC LIMIT 200 OFFSET 500000";
-    report(
-        "today: page at offset 500,000",
-        deep,
-        time_sql(args, &conn, deep),
-    );
-    // The same facet and count with the planner kept off the indexes: a plain table scan.
-    let facet_scan = facet.replace("FROM events", "FROM events NOT INDEXED");
-    report(
-        "today, table scan forced: one facet (method)",
-        &facet_scan,
-        time_sql(args, &conn, &facet_scan),
-    );
-    let filtered_scan = filtered_count.replace("FROM events", "FROM events NOT INDEXED");
-    report(
-        "today, table scan forced: filtered count",
-        &filtered_scan,
-        time_sql(args, &conn, &filtered_scan),
-    );
-    // What Session::open runs on every open (store/integrity.rs, fill_missing_links).
-    let open_check = "SELECT EXISTS (SELECT 1 FROM events WHERE link IS NULL)";
-    report(
-        "today: the integrity check every Session::open runs",
-        open_check,
-        time_sql(args, &conn, open_check),
-    );
-    let capped = "SELECT count(*) FROM (SELECT 1 FROM events WHERE change IS NOT NULL ORDER BY time_us DESC, seq DESC LIMIT 10001)";
-    report(
-        "today: total capped at 10,000+",
-        capped,
-        time_sql(args, &conn, capped),
-    );
-    report(
-        "today: all six facets in one pass",
-        "(one SELECT of the six columns, counted in Rust)",
-        facets_one_pass(args, &conn, "events"),
-    );
-
-    conn.execute_batch("BEGIN").expect("begin");
-    let t = Instant::now();
-    conn.execute_batch(
-        "CREATE TABLE narrow AS SELECT seq, change, time_us, asset_name, asset_type, \
-         asset_account, asset_region, principal, method FROM events;",
-    )
-    .expect("narrow copy");
-    println!(
-        "  (built a copy of the events table without body in {:.1} s)",
-        t.elapsed().as_secs_f64()
-    );
-    let narrow_count = count.replace("events", "narrow");
-    let narrow_facet = facet.replace("events", "narrow");
-    let narrow_filtered = filtered_count.replace("events", "narrow");
-    report(
-        "body moved out of the row: count",
-        &narrow_count,
-        time_sql(args, &conn, &narrow_count),
-    );
-    report(
-        "body moved out of the row: one facet",
-        &narrow_facet,
-        time_sql(args, &conn, &narrow_facet),
-    );
-    report(
-        "body moved out of the row: filtered count",
-        &narrow_filtered,
-        time_sql(args, &conn, &narrow_filtered),
-    );
-    report(
-        "body moved out of the row: all six facets in one pass",
-        "(one SELECT of the six columns, counted in Rust)",
-        facets_one_pass(args, &conn, "narrow"),
-    );
-
-    if let Some(name) = change_list_index(&conn) {
-        println!(
-            "  (the schema already has the partial index {name} on (time_us, seq) WHERE change IS NOT \
-             NULL: the \"today\" lines above use it)"
-        );
-        conn.execute_batch("ROLLBACK").expect("rollback");
-        return;
+        let session = Session::open(path).expect("open");
+        std::hint::black_box(first_page(&session, query));
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    let t = Instant::now();
-    conn.execute_batch(
-        "CREATE INDEX what_if_changes ON events (time_us, seq) WHERE change IS NOT NULL;",
-    )
-    .expect("partial index");
+    let s = stats(ms);
     println!(
-        "  (built a partial index ON events (time_us, seq) WHERE change IS NOT NULL in {:.1} s)",
-        t.elapsed().as_secs_f64()
+        "{:<22} {:<46} {:>6} {:>9} {:>9} {:>9.1} {:>9.1} {:>5}",
+        "  (OS-cold)",
+        "open, session file dropped from the OS cache",
+        PAGE,
+        "-",
+        "-",
+        s.median_ms,
+        s.p95_ms,
+        s.runs
     );
-    report(
-        "partial index on changes: count",
-        count,
-        time_sql(args, &conn, count),
-    );
-    report(
-        "partial index on changes: page at offset 500,000",
-        deep,
-        time_sql(args, &conn, deep),
-    );
-    conn.execute_batch("ROLLBACK").expect("rollback");
 }

@@ -118,7 +118,7 @@ const NUMBER_TOKEN: &str = "$serde_json_lenient::private::Number";
 
 /// Builds a [`Value`] like the library's own deserializer, except that an object is never
 /// mistaken for a number's text (see [`NUMBER_TOKEN`]); duplicate names: last wins.
-struct ValueSeed;
+pub(crate) struct ValueSeed;
 
 impl<'de> DeserializeSeed<'de> for ValueSeed {
     type Value = Value;

@@ -1,0 +1,119 @@
+//! rows: CSV rows made on worker threads and written in order, in bounded memory.
+//!
+//! The session's thread reads the events (and the analyst's notes on them) in batches and hands
+//! each batch to a pool of workers, which make its CSV records; the finished batches are written
+//! in the order they were read. At most [`IN_FLIGHT_PER_WORKER`] batches per worker are read
+//! and not yet written, so memory stays constant however many events there are.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::{ExportError, NotedEvent, RowFormat, Ticker};
+use crate::store::{Session, TimelineQuery};
+
+/// Events per batch handed to a worker.
+const BATCH: usize = 256;
+/// Workers at most: past a few, reading the events is the bound.
+const MAX_WORKERS: usize = 4;
+/// Batches per worker read and not yet written.
+const IN_FLIGHT_PER_WORKER: u64 = 2;
+
+/// Writes the header and every event of `session` matching `filter` as `format` rows to `out`;
+/// returns the number of rows.
+pub(super) fn write(
+    session: &Session,
+    filter: Option<&TimelineQuery>,
+    format: RowFormat,
+    mut out: impl Write,
+    ticker: &mut Ticker<'_>,
+) -> Result<u64, ExportError> {
+    out.write_all(&format.header()?)?;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_WORKERS);
+    let (work, batches) = flume::bounded::<(u64, Vec<NotedEvent>)>(workers);
+    let (done, finished) = flume::unbounded::<(u64, usize, Result<Vec<u8>, ExportError>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (batches, done) = (batches.clone(), done.clone());
+            scope.spawn(move || {
+                for (index, events) in batches.iter() {
+                    let records = format.records(&events);
+                    if done.send((index, events.len(), records)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((batches, done));
+        // Returning drops `work` and `finished`, so the workers stop before the scope ends,
+        // also when reading or writing failed.
+        let mut writer = InOrder {
+            out: &mut out,
+            next: 0,
+            waiting: BTreeMap::new(),
+            ticker,
+        };
+        let mut sent = 0u64;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut hand_over = |batch: Vec<NotedEvent>, writer: &mut InOrder<'_, '_, '_, _>| {
+            while sent - writer.next >= IN_FLIGHT_PER_WORKER * workers as u64 {
+                writer.accept(finished.recv().map_err(|_| worker_gone())?)?;
+            }
+            work.send((sent, batch)).map_err(|_| worker_gone())?;
+            sent += 1;
+            while let Ok(result) = finished.try_recv() {
+                writer.accept(result)?;
+            }
+            Ok::<(), ExportError>(())
+        };
+        session.for_each_event(filter, |event| {
+            batch.push(NotedEvent::read(session, event)?);
+            if batch.len() == BATCH {
+                hand_over(
+                    std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                    &mut writer,
+                )?;
+            }
+            Ok::<(), ExportError>(())
+        })?;
+        if !batch.is_empty() {
+            hand_over(batch, &mut writer)?;
+        }
+        drop(work);
+        while writer.next < sent {
+            writer.accept(finished.recv().map_err(|_| worker_gone())?)?;
+        }
+        out.flush()?;
+        Ok(ticker.rows)
+    })
+}
+
+/// A worker that stopped without an answer has panicked; the scope re-raises its panic.
+fn worker_gone() -> ExportError {
+    ExportError::Io(std::io::Error::other("an export worker stopped"))
+}
+
+/// Finished batches, written in the order they were read.
+struct InOrder<'o, 't, 'p, W: Write> {
+    out: &'o mut W,
+    /// The index of the next batch to write.
+    next: u64,
+    waiting: BTreeMap<u64, (usize, Vec<u8>)>,
+    ticker: &'t mut Ticker<'p>,
+}
+
+impl<W: Write> InOrder<'_, '_, '_, W> {
+    fn accept(
+        &mut self,
+        (index, rows, records): (u64, usize, Result<Vec<u8>, ExportError>),
+    ) -> Result<(), ExportError> {
+        self.waiting.insert(index, (rows, records?));
+        while let Some((rows, records)) = self.waiting.remove(&self.next) {
+            self.out.write_all(&records)?;
+            self.next += 1;
+            self.ticker.advance(rows as u64)?;
+        }
+        Ok(())
+    }
+}
