@@ -19,7 +19,9 @@
 //! opens with `: connected` and `retry: N`, then sends change frames (`id:`,
 //! `event: data`, `data:`), and keep-alives every interval (alternately `event: ping` with
 //! `data: {}` and a `: keep-alive` comment). After the last event it stays open with
-//! keep-alives: a live stream never ends by itself.
+//! keep-alives: a live stream never ends by itself. With `--stamp-time` each valid event's
+//! `time` is the wall-clock moment its frame was written, so a client on the same machine can
+//! measure its latency from the event alone (`scripts/bench-live`).
 //!
 //! # Resuming
 //!

@@ -8,8 +8,14 @@ use tokio::time::Instant;
 
 use crate::source::Source;
 
+/// How far behind its schedule a rate-limited stream may fall and still catch up.
+const CATCH_UP: Duration = Duration::from_millis(50);
+
 /// At most `rate` frames per second over all connections: each frame reserves the
-/// next free slot, one interval after the previous reservation.
+/// next free slot, one interval after the previous reservation. A sender that wakes late
+/// (tokio's timer has 1 ms steps, and a busy machine adds more) keeps the schedule, sending
+/// the slots it missed at once, so a stream at 1,000/s is 1,000/s; one further behind than
+/// `CATCH_UP` (no client, a slow one) starts a new schedule rather than burst.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     interval: Duration,
@@ -24,10 +30,14 @@ impl RateLimiter {
         }
     }
 
-    /// Reserves a send time no earlier than `earliest`.
+    /// Reserves the next slot: no earlier than `earliest`, unless `earliest` is less than
+    /// `CATCH_UP` past it (then the slot is in the past and the frame goes at once).
     pub fn reserve(&self, earliest: Instant) -> Instant {
         let mut next = self.next.lock().expect("rate lock");
-        let slot = next.map_or(earliest, |n| n.max(earliest));
+        let slot = match *next {
+            Some(n) if n + CATCH_UP >= earliest => n,
+            _ => earliest,
+        };
         *next = Some(slot + self.interval);
         slot
     }
@@ -93,5 +103,20 @@ mod tests {
         let now = Instant::now();
         let (a, b) = (limiter.reserve(now), limiter.reserve(now));
         assert_eq!(b - a, Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn rate_limiter_keeps_its_schedule_when_the_sender_wakes_late() {
+        let limiter = RateLimiter::new(1000.0);
+        let start = Instant::now();
+        let mut slot = limiter.reserve(start);
+        for _ in 0..99 {
+            // Each frame goes 1.5 ms after its slot: later than the interval.
+            slot = limiter.reserve(slot + Duration::from_micros(1500));
+        }
+        assert_eq!(slot - start, Duration::from_millis(99));
+        // Far behind (no client for a second): a new schedule from then, no burst.
+        let later = start + Duration::from_secs(1);
+        assert_eq!(limiter.reserve(later), later);
     }
 }
