@@ -378,9 +378,13 @@ fn subprocess_case(
     runs: usize,
     mut command: impl FnMut() -> Command,
 ) {
+    if runs == 0 {
+        println!("{name:<22} {what}: skipped (0 runs asked)");
+        return;
+    }
     let mut ms = Vec::new();
     let mut peak_mb = 0.0f64;
-    for _ in 0..runs.max(1) {
+    for _ in 0..runs {
         let (wall, peak) = run_measured(&mut command());
         ms.push(wall);
         peak_mb = peak_mb.max(peak);
@@ -405,6 +409,15 @@ fn main() {
     let notes = scratch.path().join("notes");
     assert!(tideline_engine::store::use_notes_dir(notes.clone()));
 
+    // A kept session whose search index a killed run left unfinished is finished first (as
+    // its recorder would have before closing), so review reads it in place.
+    if path.exists() {
+        let mut session = Session::open_or_create(&path).expect("open the kept session");
+        let indexed = generate::finish_search_index(&mut session);
+        if indexed > 0 {
+            println!("indexed {indexed} events the kept session's search index lacked");
+        }
+    }
     let build = if reusable(&path, args.events) {
         println!(
             "reusing {} ({} events, {:.2} GB)",
