@@ -523,9 +523,7 @@ pub struct Build {
 pub fn finish_search_index(session: &mut Session) -> u64 {
     let mut indexed = 0;
     loop {
-        let added = session
-            .index_for_search(100_000)
-            .expect("index_for_search");
+        let added = session.index_for_search(100_000).expect("index_for_search");
         if added == 0 {
             return indexed;
         }
