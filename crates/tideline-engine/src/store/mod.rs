@@ -33,7 +33,10 @@ use rusqlite::Connection;
 
 pub use annotations::{Annotations, Comment};
 pub use events::StoredEvent;
-pub use findings::{EventRef, StoredFinding};
+pub use findings::{
+    Committed, EventRef, FindingRow, FindingsBatch, FindingsWatermark, FindingsWriter, RowWrite,
+    StoredFinding, TimedEventRef, WatermarkUpdate, WriteKind, finding_key_hash,
+};
 pub use integrity::{ChainBreak, Verification};
 pub use lock::{lock_path, recorder_of};
 pub use meta::keys as meta_keys;
