@@ -19,7 +19,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use tideline_engine::detect::{DetectionSettings, Detector};
+use tideline_engine::detect::keeper::LOOK_AGAIN_EVERY;
+use tideline_engine::detect::{DetectionRunner, DetectionSettings, Opened, RebuildReason};
 use tideline_engine::export;
 use tideline_engine::store::{MigrationProgress, Session};
 use tideline_engine::timeline::TimelineQuery;
@@ -69,7 +70,9 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
     },
-    /// Run the detection rules over a session and print what they find (the file is not changed).
+    /// Print what the detection rules find in a session. Findings are kept in the session's
+    /// notes database and caught up from where the last run stopped (the session file is not
+    /// changed); a repeated finding is one line with its count and first and last times.
     Findings {
         #[arg(long)]
         session: PathBuf,
@@ -78,6 +81,9 @@ enum Command {
         /// A JSON detection settings file (see the README); defaults apply to what it omits.
         #[arg(long)]
         settings: Option<PathBuf>,
+        /// Run every rule over every event again, even if the kept findings are current.
+        #[arg(long)]
+        rebuild: bool,
     },
     /// Bring a session written by an older Tideline to this version's layout, in place, with
     /// progress (recording or importing into it does the same; a review never changes it).
@@ -134,7 +140,8 @@ fn main() -> ExitCode {
             session,
             json,
             settings,
-        } => findings(session, json, settings),
+            rebuild,
+        } => findings(session, json, settings, rebuild),
         Command::Key { action } => api_key::run(action),
     };
     match result {
@@ -302,56 +309,108 @@ pub(crate) fn detection_settings(
         .with_context(|| format!("{} is not valid detection settings", file.display()))
 }
 
-fn findings(path: PathBuf, json: bool, settings: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// Brings the session's kept findings up to date (resumed, or rebuilt when not current or when
+/// asked), then prints them one at a time: any number in constant memory.
+fn findings(
+    path: PathBuf,
+    json: bool,
+    settings: Option<PathBuf>,
+    rebuild: bool,
+) -> anyhow::Result<ExitCode> {
     let settings = detection_settings(settings.as_deref())?;
-    let session = Session::open(&path)?;
-    let mut detector = Detector::new(settings);
-    session.for_each_event(None, |event| {
-        detector.observe(&event);
-        Ok::<(), tideline_engine::store::StoreError>(())
-    })?;
-    let findings = detector.findings();
-    if json {
-        let out: Vec<serde_json::Value> = findings
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "rule": f.rule,
-                    "severity": f.severity,
-                    "events": f.events.iter().map(|e| &e.event_id).collect::<Vec<_>>(),
-                    "asset": f.asset,
-                    "principal": f.principal,
-                    "summary": f.summary,
-                    "time": f.time,
-                    "event_keys": f.events.iter().map(|e| [&e.source, &e.event_id]).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        out!("{}", serde_json::to_string_pretty(&out)?);
+    let mut session = Session::open(&path)?;
+    let (mut runner, opened) = if rebuild {
+        let runner = DetectionRunner::rebuild(&mut session, settings)?;
+        (runner, Opened::Rebuilt(RebuildReason::Asked))
     } else {
-        for status in detector
-            .statuses()
-            .iter()
-            .filter(|status| status.note.is_some())
-        {
-            eprintln!(
-                "{}: {}",
-                status.rule.as_str(),
-                status.note.as_deref().unwrap_or_default()
-            );
+        DetectionRunner::open(&mut session, settings)?
+    };
+    while runner.is_waiting() {
+        if !json {
+            eprintln!("another process is rebuilding these findings: waiting for it");
         }
-        for f in &findings {
-            out!(
-                "{} [{}] {} {}",
-                f.time,
-                f.severity.as_str(),
-                f.rule.as_str(),
-                f.summary
-            );
-        }
-        eprintln!("{} findings", findings.len());
+        std::thread::sleep(LOOK_AGAIN_EVERY);
+        runner.catch_up(&mut session)?;
     }
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut count = 0u64;
+    if json {
+        writeln!(out, "[")?;
+        session.for_each_finding(|f| {
+            let finding = serde_json::json!({
+                "rule": f.rule,
+                "severity": f.severity,
+                "events": f.events.iter().map(|e| &e.event_id).collect::<Vec<_>>(),
+                "asset": f.asset,
+                "principal": f.principal,
+                "summary": f.summary,
+                "time": f.time,
+                "count": f.count,
+                "first_time": f.first_time,
+                "last_time": f.last_time,
+                "event_keys": f.events.iter().map(|e| [&e.source, &e.event_id]).collect::<Vec<_>>(),
+            });
+            let separator = if count == 0 { "" } else { ",\n" };
+            write!(out, "{separator}{}", serde_json::to_string(&finding)?)?;
+            count += 1;
+            Ok::<(), anyhow::Error>(())
+        })?;
+        writeln!(out, "\n]")?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for status in runner
+        .statuses()
+        .iter()
+        .filter(|status| status.note.is_some())
+    {
+        eprintln!(
+            "{}: {}",
+            status.rule.as_str(),
+            status.note.as_deref().unwrap_or_default()
+        );
+    }
+    session.for_each_finding(|f| {
+        write!(
+            out,
+            "{} [{}] {} {}",
+            f.time,
+            f.severity.as_str(),
+            f.rule.as_str(),
+            f.summary
+        )?;
+        if f.count > 1 {
+            write!(
+                out,
+                " (×{}, first {}, last {})",
+                f.count, f.first_time, f.last_time
+            )?;
+        }
+        writeln!(out)?;
+        count += 1;
+        Ok::<(), anyhow::Error>(())
+    })?;
+    out.flush()?;
+    let how = match opened {
+        Opened::Resumed { caught_up } => {
+            format!("kept in the session's notes; {caught_up} events read since the last run")
+        }
+        Opened::Rebuilt(reason) => {
+            format!("rebuilt from every event ({})", rebuilt_because(reason))
+        }
+        Opened::Waiting => "after an unfinished rebuild (finished or redone)".to_owned(),
+    };
+    eprintln!("{count} findings, {how}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn rebuilt_because(reason: RebuildReason) -> &'static str {
+    match reason {
+        RebuildReason::Missing => "none were kept",
+        RebuildReason::Settings => "other settings or rules",
+        RebuildReason::OtherEvents => "they were made from other events",
+        RebuildReason::Asked => "--rebuild",
+    }
 }
 
 fn verify(path: PathBuf, json: bool) -> anyhow::Result<ExitCode> {

@@ -80,6 +80,9 @@ const finding: Finding = {
   summary: SUMMARY,
   time: row.time,
   time_us: 1714917663712000,
+  count: 1,
+  first_time: row.time,
+  last_time: row.time,
 };
 const statuses: RuleStatus[] = [
   { rule: 'impossible_travel', active: false, note: 'off: cannot read the GeoIP database <img src=x onerror=alert(4)>' },

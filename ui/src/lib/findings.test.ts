@@ -8,6 +8,7 @@ import {
   RULE_IDS,
   eventCount,
   findingCounts,
+  groupSpan,
   findingsOfSeq,
   firstSeq,
   flagTitle,
@@ -30,6 +31,9 @@ const f = (key: string, rule: RuleId, severity: Severity, seqs: number[], t: num
   summary: key,
   time: new Date(t * 1000).toISOString(),
   time_us: t * 1_000_000,
+  count: seqs.length,
+  first_time: new Date(t * 1000).toISOString(),
+  last_time: new Date((t + seqs.length - 1) * 1000).toISOString(),
 });
 
 // Oldest first, as Rust sends them.
@@ -112,6 +116,19 @@ describe('findings of one change', () => {
     expect(firstSeq({ ...ALL[1]!, events: [] })).toBeNull();
     expect(eventCount(ALL[0]!)).toBe('1 event');
     expect(eventCount(ALL[3]!)).toBe('4 events');
+  });
+
+  it('counts every event of a grouped finding, not only the ones it lists', () => {
+    const grouped: Finding = {
+      ...ALL[0]!,
+      count: 1204,
+      first_time: '2024-05-01T12:00:00Z',
+      last_time: '2024-05-02T09:15:30Z',
+    };
+    expect(eventCount(grouped)).toBe('1,204 events');
+    expect(groupSpan(grouped, 'utc')).toBe('×1,204 · first 05-01 12:00:00 · last 05-02 09:15:30');
+    expect(groupSpan(ALL[0]!, 'utc')).toBeNull();
+    expect(groupSpan({ ...grouped, first_time: 'not a time' }, 'utc')).toContain('first not a time');
   });
 
   it('titles a row flag with the rule names, each once', () => {

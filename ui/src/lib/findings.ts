@@ -4,6 +4,7 @@
 import type { Finding } from '../api/bindings/Finding';
 import type { RuleId } from '../api/bindings/RuleId';
 import type { Severity } from '../api/bindings/Severity';
+import { formatCount, timeParts, type Zone } from './format';
 
 /** In the order the settings file and Rust list them. */
 export const RULE_IDS: readonly RuleId[] = [
@@ -81,7 +82,8 @@ export function findingCounts(all: readonly Finding[]): { rule: Map<RuleId, numb
   return { rule, severity };
 }
 
-/** The findings that include event `seq`, most severe first. */
+/** The findings that list event `seq` (a grouped finding lists its first events only), most
+ * severe first. */
 export function findingsOfSeq(all: readonly Finding[], seq: number): Finding[] {
   return all
     .filter((f) => f.events.some((e) => e.seq === seq))
@@ -104,7 +106,20 @@ export function flagTitle(rules: readonly string[]): string {
   return `${names.length === 1 ? 'Finding' : 'Findings'}: ${names.join(', ')}`;
 }
 
-/** "1 event", "2 events". */
+/** "1 event", "1,204 events": every event behind the finding, not only those it lists. */
 export function eventCount(f: Finding): string {
-  return `${f.events.length} ${f.events.length === 1 ? 'event' : 'events'}`;
+  return `${formatCount(f.count)} ${f.count === 1 ? 'event' : 'events'}`;
+}
+
+/** "05-01 12:00", a finding's time in the list's short form (the text as it came if unreadable). */
+function shortTime(iso: string, zone: Zone): string {
+  const t = timeParts(iso, zone);
+  return t ? `${t.date.slice(5)} ${t.time}` : iso;
+}
+
+/** For a finding that groups several events (a principal's new address, a day off-hours):
+ * "×3 · first 05-01 12:00 · last 05-02 09:15" in `zone`; null for a finding of one event. */
+export function groupSpan(f: Finding, zone: Zone): string | null {
+  if (f.count <= 1) return null;
+  return `×${formatCount(f.count)} · first ${shortTime(f.first_time, zone)} · last ${shortTime(f.last_time, zone)}`;
 }

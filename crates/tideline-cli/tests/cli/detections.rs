@@ -1,5 +1,6 @@
 //! `tideline-cli findings` over the seed-incident scenario recorded from the real stream
-//! server: the announcement's attack is found, the week of benign background is not.
+//! server: the announcement's attack is found, the week of benign background is not, and the
+//! findings the recorder kept are those a rebuild makes (and are read, not made again).
 
 use tempfile::TempDir;
 
@@ -15,8 +16,30 @@ async fn the_seed_incident_attack_is_found_and_its_terraform_and_autoscaling_bac
     assert_success(&record(&sim.url(), &session, "1", &["--findings"]).await);
     sim.shutdown().await;
 
+    // `record --findings` kept the findings current while it recorded, in the session's notes
+    // (the recording the desktop app starts does the same): `findings` reads them as kept.
+    test_notes_dir();
+    let kept = tideline_engine::store::Session::open(&session)
+        .unwrap()
+        .findings()
+        .unwrap();
+    let listed = cli()
+        .args(["findings", "--session"])
+        .arg(&session)
+        .output()
+        .unwrap();
+    assert_success(&listed);
+    let said = String::from_utf8_lossy(&listed.stderr);
+    assert!(
+        said.contains(&format!(
+            "{} findings, kept in the session's notes",
+            kept.len()
+        )),
+        "{said}"
+    );
+
     let output = cli()
-        .args(["findings", "--json", "--session"])
+        .args(["findings", "--json", "--rebuild", "--session"])
         .arg(&session)
         .output()
         .unwrap();
@@ -63,9 +86,17 @@ async fn the_seed_incident_attack_is_found_and_its_terraform_and_autoscaling_bac
             "asset",
             "principal",
             "summary",
+            "count",
+            "first_time",
+            "last_time",
         ] {
             assert!(finding.get(key).is_some(), "{key} missing in {finding}");
         }
+        assert!(
+            finding["count"].as_u64().unwrap()
+                >= finding["events"].as_array().unwrap().len() as u64,
+            "{finding}"
+        );
         let principal = finding["principal"].as_str().unwrap_or_default();
         assert!(
             !principal.contains("terraform-ci") && !principal.contains("autoscaling"),
@@ -73,23 +104,18 @@ async fn the_seed_incident_attack_is_found_and_its_terraform_and_autoscaling_bac
         );
     }
 
-    // `record --findings` kept the same findings current while it recorded, in the session's
-    // notes (the recording the desktop app starts does the same): nothing to rebuild on review.
-    test_notes_dir();
-    let kept = tideline_engine::store::Session::open(&session)
-        .unwrap()
-        .findings()
-        .unwrap();
-    let mut kept_keys: Vec<(String, String)> = kept
+    // The recorder's findings are a rebuild's: same rules, summaries and counts.
+    let mut kept_keys: Vec<(String, String, u64)> = kept
         .iter()
-        .map(|f| (f.rule.as_str().to_owned(), f.summary.clone()))
+        .map(|f| (f.rule.as_str().to_owned(), f.summary.clone(), f.count))
         .collect();
-    let mut printed: Vec<(String, String)> = findings
+    let mut printed: Vec<(String, String, u64)> = findings
         .iter()
         .map(|f| {
             (
                 f["rule"].as_str().unwrap().to_owned(),
                 f["summary"].as_str().unwrap().to_owned(),
+                f["count"].as_u64().unwrap(),
             )
         })
         .collect();

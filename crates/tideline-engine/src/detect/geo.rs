@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use maxminddb::geoip2;
 
 /// Where an address is, as far as the database knows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Place {
     pub latitude: f64,
     pub longitude: f64,

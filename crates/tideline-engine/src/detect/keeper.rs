@@ -1,11 +1,13 @@
-//! keeper: keeps one session's findings current for as long as it is open — a rebuild when it
-//! starts and whenever the settings change, then only the events stored since, each time the
-//! session says it changed. The one loop behind findings while recording (app and CLI alike)
-//! and while reviewing a saved session.
+//! keeper: keeps one session's findings current for as long as it is open — resumed from the
+//! stored watermark when it starts (a rebuild only if they are not current, see
+//! [`DetectionRunner::open`]) and whenever the settings change to others, then only the events
+//! stored since, each time the session says it changed. The one loop behind findings while
+//! recording (app and CLI alike) and while reviewing a saved session.
 //!
 //! Each pass reads through a review connection of its own and writes findings into the
 //! session's notes database (never the evidence), on a blocking thread, at most every
-//! [`CATCH_UP_EVERY`].
+//! [`CATCH_UP_EVERY`]; while another process rebuilds them, it looks again every
+//! [`LOOK_AGAIN_EVERY`].
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,11 +16,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{DetectionRunner, DetectionSettings, RuleStatus};
+use super::{DetectionRunner, DetectionSettings, Opened, RuleStatus};
 use crate::store::{Session, StoreError};
 
 /// New events are looked at no more often than this.
 pub const CATCH_UP_EVERY: Duration = Duration::from_millis(300);
+
+/// While another process rebuilds the findings, they are looked at again this often.
+pub const LOOK_AGAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// What the rules have found so far, for a status bar or a findings panel.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,7 +51,7 @@ pub struct FindingsKeeper {
 
 impl FindingsKeeper {
     /// Starts keeping the findings of the session at `session` with `settings` (a rebuild on
-    /// every change of it). Needs a Tokio runtime.
+    /// every change to other settings). Needs a Tokio runtime.
     pub fn start(session: PathBuf, settings: watch::Receiver<DetectionSettings>) -> FindingsKeeper {
         let (state_tx, state) = watch::channel(FindingsState::default());
         let (changed, changes) = watch::channel(0);
@@ -125,27 +130,29 @@ async fn keep(
         }
         // Finishing: one last pass for what was stored since, then done.
         let last = ends.finishing.is_cancelled();
-        if last && !changes.has_changed().unwrap_or(false) {
+        let waiting = kept.as_ref().is_some_and(DetectionRunner::is_waiting);
+        if last && !waiting && !changes.has_changed().unwrap_or(false) {
             return;
         }
-        let rebuild = kept.is_none() || settings.has_changed().unwrap_or(false);
         let current = settings.borrow_and_update().clone();
         changes.borrow_and_update();
         let path = path.clone();
         let taken = kept.take();
-        let outcome = tokio::task::spawn_blocking(move || one_pass(&path, taken, rebuild, current))
+        let outcome = tokio::task::spawn_blocking(move || one_pass(&path, taken, current))
             .await
             .map_err(|error| format!("the findings pass failed: {error}"))
             .and_then(|pass| pass.map_err(|error| error.to_string()));
+        let mut waiting = false;
         match outcome {
-            Ok((runner, changed)) => {
-                if changed > 0 || rebuild {
+            Ok(pass) => {
+                if pass.changed > 0 {
                     version += 1;
                 }
+                waiting = pass.runner.is_waiting();
                 let next = FindingsState {
-                    count: runner.findings().len() as u64,
+                    count: pass.count,
                     version,
-                    statuses: runner.statuses().to_vec(),
+                    statuses: pass.runner.statuses().to_vec(),
                     problem: None,
                 };
                 state.send_if_modified(|now| {
@@ -153,13 +160,20 @@ async fn keep(
                     *now = next;
                     modified
                 });
-                kept = Some(runner);
+                kept = Some(pass.runner);
             }
             // The session cannot be read right now: say why and try again on the next change.
             Err(problem) => state.send_modify(|now| now.problem = Some(problem)),
         }
-        if last {
+        if last && !waiting {
             return;
+        }
+        if waiting {
+            // Another process rebuilds the findings: look again in a while.
+            tokio::select! {
+                _ = ends.stop.cancelled() => return,
+                _ = tokio::time::sleep(LOOK_AGAIN_EVERY) => continue,
+            }
         }
         tokio::select! {
             _ = ends.stop.cancelled() => return,
@@ -184,25 +198,43 @@ struct Ends {
     finishing: CancellationToken,
 }
 
-/// One pass on a blocking thread: a rebuild, or the events stored since the last pass. The
-/// session is opened anew each pass: a review connection reads a file as it was when opened,
-/// and an import may have written to it since.
+/// What one pass did.
+struct Pass {
+    runner: DetectionRunner,
+    /// How many findings changed (a rebuild or takeover counts them all).
+    changed: usize,
+    /// How many findings the session has.
+    count: u64,
+}
+
+/// One pass on a blocking thread: open (resume or rebuild) the first time or with other
+/// settings, else the events stored since the last pass. The session is opened anew each
+/// pass: a review connection reads a file as it was when opened, and an import may have
+/// written to it since.
 fn one_pass(
     path: &std::path::Path,
     kept: Option<DetectionRunner>,
-    rebuild: bool,
     settings: DetectionSettings,
-) -> Result<(DetectionRunner, usize), StoreError> {
+) -> Result<Pass, StoreError> {
     let mut session = Session::open(path)?;
-    match kept {
-        Some(mut runner) if !rebuild => {
+    let (runner, changed) = match kept {
+        Some(mut runner) if *runner.settings() == settings => {
             let changed = runner.catch_up(&mut session)?;
-            Ok((runner, changed))
+            (runner, changed)
         }
         _ => {
-            let runner = DetectionRunner::rebuild(&mut session, settings)?;
-            let count = runner.findings().len();
-            Ok((runner, count.max(1)))
+            let (runner, opened) = DetectionRunner::open(&mut session, settings)?;
+            let changed = match opened {
+                Opened::Resumed { caught_up: 0 } | Opened::Waiting => 0,
+                _ => usize::MAX,
+            };
+            (runner, changed)
         }
-    }
+    };
+    let count = session.finding_count()?;
+    Ok(Pass {
+        runner,
+        changed,
+        count,
+    })
 }

@@ -3,31 +3,52 @@
 //! managed as code, unexpected principals and regions, off-hours activity, changes made and
 //! undone, assets that lived for minutes.
 //!
-//! Rules are deterministic: they read only stored events, in (time, arrival) order, and use the
-//! events' own times as the clock. The [`Detector`] takes events one at a time, so it runs
-//! incrementally while recording and rebuilds identically over a reopened session.
+//! Rules are deterministic: they read only stored events and use the events' own times as the
+//! clock. Their state is kept per principal, asset, account and hour (never per event), and
+//! findings that recur for one subject are grouped: one finding per principal and address,
+//! per principal and day, per asset and principal, with its event count and first and last
+//! times. [`DetectionRunner`] keeps the stored findings caught up from a watermark; its docs
+//! say which rules stay exact when events arrive out of time order.
 
+mod body;
+mod detector;
 mod geo;
 mod hours;
 mod identity;
 pub mod keeper;
+mod ledger;
 mod lifecycle;
+mod pairs;
+mod replay;
 mod runner;
 pub mod settings;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
 
-use crate::json::{self, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::principal_short;
 use crate::model::ChangeKind;
-use crate::store::{StoredEvent, StoredFinding, format_time};
+use crate::store::{FindingRow, Session, StoredEvent, TimedEventRef, format_time};
 
 // The store keeps the events behind a finding; the type is its own.
 pub use crate::store::EventRef;
-pub use runner::DetectionRunner;
+pub use runner::{DetectionRunner, Opened, RebuildReason};
 pub use settings::{DetectionSettings, InvalidSetting};
+
+/// Bumped whenever a rule's meaning or its stored state changes: stored findings of another
+/// version are rebuilt.
+pub const RULES_VERSION: u32 = 2;
+
+/// How late (event time behind the newest event seen) an event may arrive and still leave
+/// every rule exactly as a rebuild would (see [`DetectionRunner`]).
+pub const LATENESS_TOLERANCE_US: i64 = 15 * 60 * 1_000_000;
+
+/// How many of its first events a finding lists; all of them are linked to it.
+pub const EVENTS_LISTED: usize = 50;
+
+/// An event's place in (time, arrival) order: its time in microseconds and its seq.
+pub(crate) type Order = (i64, i64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -98,7 +119,9 @@ impl Severity {
     }
 }
 
-/// Something a rule flagged, with the events behind it and why, in plain words.
+/// Something a rule flagged, with the events behind it and why, in plain words. A finding that
+/// recurs for one subject (a principal's address, a principal's day off-hours, a console change
+/// to one managed asset by one principal) is one finding with a count and first and last times.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Finding {
@@ -106,53 +129,52 @@ pub struct Finding {
     pub key: String,
     pub rule: RuleId,
     pub severity: Severity,
+    /// Its first events in (time, arrival) order, at most [`EVENTS_LISTED`]; the change list's
+    /// finding filter shows all `count` of them.
     pub events: Vec<EventRef>,
     pub asset: Option<String>,
     /// The asset's display name or short id.
     pub asset_label: Option<String>,
     pub principal: Option<String>,
     pub principal_short: Option<String>,
+    /// About its first event (a grouped finding's later events are counted, not described).
     pub summary: String,
     /// RFC 3339 UTC: the first event's time.
     pub time: String,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub time_us: i64,
+    /// How many events are behind it (1 for most; more for a grouped finding).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: u64,
+    /// RFC 3339 UTC: the first and the last event's times.
+    pub first_time: String,
+    pub last_time: String,
 }
 
-impl From<&Finding> for StoredFinding {
-    fn from(finding: &Finding) -> StoredFinding {
-        StoredFinding {
-            key: finding.key.clone(),
-            rule: finding.rule.as_str().to_owned(),
-            severity: finding.severity.as_str().to_owned(),
-            events: finding.events.clone(),
-            asset: finding.asset.clone(),
-            asset_label: finding.asset_label.clone(),
-            principal: finding.principal.clone(),
-            principal_short: finding.principal_short.clone(),
-            summary: finding.summary.clone(),
-            time_us: finding.time_us,
-        }
-    }
+fn rfc3339(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(format_time)
+        .unwrap_or_default()
 }
 
-impl From<StoredFinding> for Finding {
+impl From<FindingRow> for Finding {
     /// A rule or severity this version does not know reads as off-hours and low.
-    fn from(stored: StoredFinding) -> Finding {
+    fn from(row: FindingRow) -> Finding {
         Finding {
-            rule: RuleId::parse(&stored.rule).unwrap_or(RuleId::OffHours),
-            severity: Severity::parse(&stored.severity).unwrap_or(Severity::Low),
-            time: chrono::DateTime::from_timestamp_micros(stored.time_us)
-                .map(format_time)
-                .unwrap_or_default(),
-            key: stored.key,
-            events: stored.events,
-            asset: stored.asset,
-            asset_label: stored.asset_label,
-            principal: stored.principal,
-            principal_short: stored.principal_short,
-            summary: stored.summary,
-            time_us: stored.time_us,
+            rule: RuleId::parse(&row.rule).unwrap_or(RuleId::OffHours),
+            severity: Severity::parse(&row.severity).unwrap_or(Severity::Low),
+            time: rfc3339(row.first_us),
+            first_time: rfc3339(row.first_us),
+            last_time: rfc3339(row.last_us),
+            time_us: row.first_us,
+            count: row.count,
+            key: row.key,
+            events: row.events.into_iter().map(|e| e.event).collect(),
+            asset: row.asset,
+            asset_label: row.asset_label,
+            principal: row.principal,
+            principal_short: row.principal_short,
+            summary: row.summary,
         }
     }
 }
@@ -170,57 +192,57 @@ pub struct RuleStatus {
 pub(crate) struct Change<'a> {
     pub event: &'a StoredEvent,
     pub kind: ChangeKind,
+    pub order: Order,
     pub time_us: i64,
     /// Who, for "before" comparisons. Automation (Terraform, SDKs) assumes a role with a new
     /// session name every run, so its identity is the role; a person keeps one session name
     /// (often their e-mail) under a shared role, so theirs is the full principal.
-    pub identity: Option<String>,
-    pub who: String,
+    pub identity: Option<&'a str>,
     pub asset: Option<&'a str>,
-    pub label: String,
-    pub config: Option<Value>,
-    pub previous: Option<Value>,
+    /// The asset's display name, else its provider id, else its name's last part.
+    pub label: Cow<'a, str>,
+    /// Fingerprints of `data.config` and `data.previous_config` (see `body`).
+    pub config: Option<body::ConfigHash>,
+    pub previous: Option<body::ConfigHash>,
 }
 
 impl<'a> Change<'a> {
-    fn new(event: &'a StoredEvent, kind: ChangeKind) -> Change<'a> {
-        let body = json::parse_or_null(&event.body);
-        let data = &body["data"];
-        let present = |value: &Value| Some(value.clone()).filter(|v| !v.is_null());
+    /// The change `event` is, reading its body.
+    pub fn new(event: &'a StoredEvent, kind: ChangeKind) -> Change<'a> {
+        Change::with_body(event, kind, body::read(&event.body))
+    }
+
+    /// The change `event` is, with the parts of its body the rules read (`fields`, read
+    /// beforehand: the body itself is not looked at).
+    pub fn with_body(
+        event: &'a StoredEvent,
+        kind: ChangeKind,
+        fields: body::BodyFields,
+    ) -> Change<'a> {
         let automation = matches!(event.method.as_deref(), Some("terraform" | "sdk"));
         let identity = match &event.assumed_role {
-            Some(role) if automation => Some(role.clone()),
-            _ => event
-                .principal
-                .clone()
-                .or_else(|| event.assumed_role.clone()),
+            Some(role) if automation => Some(role.as_str()),
+            _ => event.principal.as_deref().or(event.assumed_role.as_deref()),
         };
-        let who = event
-            .principal
-            .as_deref()
-            .map(principal_short)
-            .unwrap_or_else(|| "an unknown principal".into());
-        let label = event
-            .asset_display
-            .clone()
-            .or_else(|| json::text(&data["asset"]["provider_id"]).map(str::to_owned))
-            .or_else(|| {
-                event
-                    .asset_name
-                    .as_deref()
-                    .map(|n| n.rsplit(':').next().unwrap_or(n).to_owned())
-            })
-            .unwrap_or_else(|| "an unnamed asset".into());
+        let label = match (&event.asset_display, fields.provider_id) {
+            (Some(display), _) => Cow::Borrowed(display.as_str()),
+            (None, Some(id)) => Cow::Owned(id),
+            (None, None) => match event.asset_name.as_deref() {
+                Some(name) => Cow::Borrowed(name.rsplit(':').next().unwrap_or(name)),
+                None => Cow::Borrowed("an unnamed asset"),
+            },
+        };
+        let time_us = event.time.timestamp_micros();
         Change {
             event,
             kind,
-            time_us: event.time.timestamp_micros(),
+            order: (time_us, event.seq),
+            time_us,
             identity,
-            who,
             asset: event.asset_name.as_deref(),
             label,
-            config: present(&data["config"]),
-            previous: present(&data["previous_config"]),
+            config: fields.config,
+            previous: fields.previous,
         }
     }
 
@@ -228,159 +250,130 @@ impl<'a> Change<'a> {
         self.event.method.as_deref().unwrap_or("unknown")
     }
 
-    pub fn reference(&self) -> EventRef {
-        EventRef {
-            seq: self.event.seq,
-            source: self.event.source.clone(),
-            event_id: self.event.event_id.clone(),
+    /// Who, as summaries name them: the principal's short name.
+    pub fn who(&self) -> String {
+        self.event
+            .principal
+            .as_deref()
+            .map(principal_short)
+            .unwrap_or_else(|| "an unknown principal".into())
+    }
+
+    pub fn action(&self) -> &str {
+        self.event.action.as_deref().unwrap_or("a change")
+    }
+
+    pub fn reference(&self) -> TimedEventRef {
+        TimedEventRef {
+            time_us: self.time_us,
+            event: EventRef {
+                seq: self.event.seq,
+                source: self.event.source.clone(),
+                event_id: self.event.event_id.clone(),
+            },
         }
     }
-
-    pub fn time_text(&self) -> String {
-        format_time(self.event.time)
-    }
 }
 
-/// The findings so far, and which changed since they were last taken.
-#[derive(Default)]
-pub(crate) struct FindingSet {
-    all: BTreeMap<String, Finding>,
-    changed: BTreeSet<String>,
-}
-
-impl FindingSet {
-    /// Adds a finding, or replaces the one with the same key (a grouped finding that grew).
-    pub fn put(&mut self, finding: Finding) {
-        self.changed.insert(finding.key.clone());
-        self.all.insert(finding.key.clone(), finding);
-    }
-
-    pub fn get(&self, key: &str) -> Option<&Finding> {
-        self.all.get(key)
-    }
-}
-
-/// What the rules need from the settings and the session's clock.
+/// What the rules need besides the event: the settings, the session's clock, and the session
+/// itself (to look up an event a finding names).
 pub(crate) struct Context<'a> {
     pub settings: &'a DetectionSettings,
     /// Until this time (the first event's plus the learning period), rules only learn.
     pub learning_until_us: i64,
+    /// Steps older than this (the newest event's time less the tolerance) are settled.
+    pub horizon_us: i64,
+    /// Whether this event comes before one already seen (it arrived late).
+    pub late: bool,
+    pub session: &'a Session,
 }
 
 impl Context<'_> {
-    pub fn learning(&self, change: &Change<'_>) -> bool {
-        change.time_us < self.learning_until_us
+    pub fn learning(&self, time_us: i64) -> bool {
+        time_us < self.learning_until_us
     }
 
     pub fn enabled(&self, rule: RuleId) -> bool {
         self.settings.rule(rule).enabled
     }
 
-    /// A finding of `rule` with its configured severity.
-    pub fn finding(
+    /// A finding of `rule` about `change` (its first event) with its configured severity;
+    /// `key` is what it groups by, `events` its events (`change`'s alone if empty).
+    pub fn row(
         &self,
         rule: RuleId,
-        key: String,
-        events: Vec<EventRef>,
-        first: &Change<'_>,
+        key: &str,
+        change: &Change<'_>,
+        events: Vec<TimedEventRef>,
         principal: Option<String>,
         summary: String,
-    ) -> Finding {
-        Finding {
-            key: format!("{}:{key}", rule.as_str()),
-            rule,
-            severity: self.settings.rule(rule).severity,
-            events,
-            asset: first.asset.map(str::to_owned),
-            asset_label: first.asset.map(|_| first.label.clone()),
+    ) -> FindingRow {
+        let events = if events.is_empty() {
+            vec![change.reference()]
+        } else {
+            events
+        };
+        let subject = Subject {
+            asset: change.asset.map(str::to_owned),
+            label: change.label.to_string(),
+        };
+        self.row_about(rule, key, &subject, events, principal, summary)
+    }
+
+    /// A finding of `rule` about `subject` with the events `events` (at least one).
+    pub fn row_about(
+        &self,
+        rule: RuleId,
+        key: &str,
+        subject: &Subject,
+        events: Vec<TimedEventRef>,
+        principal: Option<String>,
+        summary: String,
+    ) -> FindingRow {
+        let order = |e: &TimedEventRef| (e.time_us, e.event.seq);
+        let first = events.iter().map(order).min().unwrap_or_default();
+        let last = events.iter().map(order).max().unwrap_or_default();
+        FindingRow {
+            id: 0,
+            key: finding_key(rule, key),
+            rule: rule.as_str().to_owned(),
+            severity: self.settings.rule(rule).severity.as_str().to_owned(),
+            asset: subject.asset.clone(),
+            asset_label: subject.asset.as_ref().map(|_| subject.label.clone()),
             principal_short: principal.as_deref().map(principal_short),
             principal,
             summary,
-            time: first.time_text(),
-            time_us: first.time_us,
+            first_us: first.0,
+            first_seq: first.1,
+            last_us: last.0,
+            last_seq: last.1,
+            count: events.len() as u64,
+            events,
+            detail: None,
         }
     }
 }
 
-/// Runs every rule over events given in (time, arrival) order.
-pub struct Detector {
-    settings: DetectionSettings,
-    learning_until_us: Option<i64>,
-    identity: identity::IdentityRules,
-    hours: hours::HoursRules,
-    lifecycle: lifecycle::LifecycleRules,
-    findings: FindingSet,
-    statuses: Vec<RuleStatus>,
+/// The asset a finding is about, and how it is named.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Subject {
+    pub asset: Option<String>,
+    pub label: String,
 }
 
-impl Detector {
-    pub fn new(settings: DetectionSettings) -> Detector {
-        let (travel, travel_note) = geo::GeoIp::open(settings.geoip_database.as_deref());
-        let hours = hours::HoursRules::new(&settings.off_hours);
-        let statuses = RuleId::ALL
-            .into_iter()
-            .map(|rule| {
-                let enabled = settings.rule(rule).enabled;
-                let (active, note) = match rule {
-                    _ if !enabled => (false, Some("turned off in the settings".to_owned())),
-                    RuleId::ImpossibleTravel if travel.is_none() => (false, travel_note.clone()),
-                    RuleId::OffHours if hours.note().is_some() => {
-                        (true, hours.note().map(str::to_owned))
-                    }
-                    _ => (true, None),
-                };
-                RuleStatus { rule, active, note }
-            })
-            .collect();
-        Detector {
-            identity: identity::IdentityRules::new(travel),
-            hours,
-            lifecycle: lifecycle::LifecycleRules::default(),
-            settings,
-            learning_until_us: None,
-            findings: FindingSet::default(),
-            statuses,
-        }
-    }
+/// Describes the grouped finding `row` anew from `fresh` (made from its new first event),
+/// keeping its id, totals and events.
+pub(crate) fn redescribe(row: &mut FindingRow, fresh: FindingRow) {
+    row.asset = fresh.asset;
+    row.asset_label = fresh.asset_label;
+    row.principal = fresh.principal;
+    row.principal_short = fresh.principal_short;
+    row.summary = fresh.summary;
+}
 
-    /// Feeds one stored event; events that are not asset changes are ignored.
-    pub fn observe(&mut self, event: &StoredEvent) {
-        let Some(kind) = event.change else {
-            return;
-        };
-        let change = Change::new(event, kind);
-        let learning_hours = self.settings.learning_period_hours.max(0.0);
-        let learning_until_us = *self
-            .learning_until_us
-            .get_or_insert(change.time_us + (learning_hours * 3_600_000_000.0) as i64);
-        let context = Context {
-            settings: &self.settings,
-            learning_until_us,
-        };
-        self.identity.observe(&change, &context, &mut self.findings);
-        self.hours.observe(&change, &context, &mut self.findings);
-        self.lifecycle
-            .observe(&change, &context, &mut self.findings);
-    }
-
-    /// Every finding so far, in time order.
-    pub fn findings(&self) -> Vec<Finding> {
-        let mut all: Vec<Finding> = self.findings.all.values().cloned().collect();
-        all.sort_by(|a, b| (a.time_us, &a.key).cmp(&(b.time_us, &b.key)));
-        all
-    }
-
-    /// The findings added or changed since the last call.
-    pub fn take_changed(&mut self) -> Vec<Finding> {
-        let keys = std::mem::take(&mut self.findings.changed);
-        keys.iter()
-            .filter_map(|key| self.findings.all.get(key).cloned())
-            .collect()
-    }
-
-    pub fn statuses(&self) -> &[RuleStatus] {
-        &self.statuses
-    }
+/// `rule:subject`, the key of a finding.
+pub(crate) fn finding_key(rule: RuleId, subject: &str) -> String {
+    format!("{}:{subject}", rule.as_str())
 }
 
 /// A duration as people say it: `16m45s`, `2h05m`, `3d4h`.

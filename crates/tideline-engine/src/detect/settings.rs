@@ -122,6 +122,20 @@ impl DetectionSettings {
         Ok(())
     }
 
+    /// What stored findings are current for: these settings and [`super::RULES_VERSION`], as a
+    /// SHA-256 in hex.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(format!("rules {}\n", super::RULES_VERSION));
+        hasher.update(serde_json::to_string(self).unwrap_or_default());
+        hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     pub fn rule(&self, rule: RuleId) -> &RuleSettings {
         match rule {
             RuleId::NewSourceIp => &self.new_source_ip,

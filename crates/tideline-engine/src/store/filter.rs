@@ -100,7 +100,11 @@ impl Filter {
             base_params.push(SqlValue::Integer(i64::from(hour)));
         }
         if let Some(key) = &query.finding {
-            base.push("f.seq IN (SELECT seq FROM notes.finding_events WHERE key = ?)".to_owned());
+            base.push(
+                "f.seq IN (SELECT seq FROM notes.finding_events WHERE key_hash = ? AND key = ?)"
+                    .to_owned(),
+            );
+            base_params.push(SqlValue::Integer(super::finding_key_hash(key)));
             base_params.push(SqlValue::Text(key.clone()));
         }
         if query.starred_only {

@@ -1,13 +1,21 @@
-//! findings: storing what the detection rules found (in the notes database), and reading it
-//! back. The store keeps findings as plain rows; `detect` converts them to and from its types.
+//! findings: what the detection rules found, kept in the notes database together with the
+//! watermark it covers, and read back. One row per finding (a grouped finding counts its
+//! events), one link row per event behind a finding, the rules' own state, and the meta that
+//! says which settings, rules version and events the rows are current for. `detect` converts
+//! the rows to and from its types and decides when to rebuild; this module only stores.
+//!
+//! Invariant: a [`Session::commit_findings`] writes rows, links, rule state and watermark in
+//! one transaction, so the stored findings always equal the rules' output over exactly the
+//! events up to the watermark.
 
 use std::collections::HashMap;
 
 // Deferred transactions: under review the session file is read-only, and an immediate one
 // would ask for a write lock on every attached database, the evidence included.
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
+use super::events::{EVENT_COLUMNS, EVENTS_WITH_BODIES, StoredEvent, stored_event};
 use super::{Session, StoreError};
 
 /// An event behind a finding.
@@ -20,8 +28,19 @@ pub struct EventRef {
     pub event_id: String,
 }
 
-/// A finding as stored, one row of `notes.findings`: the rule and severity by name, the time of
-/// its first event in microseconds.
+/// An event behind a finding with its time in microseconds: a finding keeps its first events
+/// in (time, arrival) order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimedEventRef {
+    pub time_us: i64,
+    #[serde(flatten)]
+    pub event: EventRef,
+}
+
+/// A finding as the first stores kept it: the rule and severity by name, the time of its first
+/// event in microseconds. Kept for callers that store or read findings whole
+/// ([`Session::replace_stored_findings`], [`Session::stored_findings`]); the rules write
+/// [`FindingRow`]s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredFinding {
     /// Unique per finding.
@@ -37,81 +56,646 @@ pub struct StoredFinding {
     pub principal_short: Option<String>,
 }
 
+/// One row of `notes.findings`: a finding, grouped or not. Times are microseconds since the
+/// epoch (UTC); `(first_us, first_seq)` and `(last_us, last_seq)` are its first and last events
+/// in (time, arrival) order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRow {
+    /// Assigned by the writer (from [`FindingsWatermark::next_id`]) and kept for the finding's
+    /// life; links name their finding by it.
+    pub id: i64,
+    /// Unique per finding: the rule and what it groups by.
+    pub key: String,
+    pub rule: String,
+    pub severity: String,
+    pub asset: Option<String>,
+    pub asset_label: Option<String>,
+    pub principal: Option<String>,
+    pub principal_short: Option<String>,
+    pub summary: String,
+    pub first_us: i64,
+    pub first_seq: i64,
+    pub last_us: i64,
+    pub last_seq: i64,
+    /// How many events the finding covers (every one is linked).
+    pub count: u64,
+    /// Its first events in (time, arrival) order, at most as many as the rule keeps.
+    pub events: Vec<TimedEventRef>,
+    /// The rule's own JSON for a grouped finding (what it needs to update the summary).
+    pub detail: Option<String>,
+}
+
+/// Which rules output the stored findings are, and up to which event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingsWatermark {
+    /// Changes with every rebuild: a runner holding another epoch was replaced.
+    pub epoch: u64,
+    /// The settings and rules version the findings were made with.
+    pub fingerprint: String,
+    /// False from a rebuild's start until its last commit.
+    pub complete: bool,
+    /// Every event with an arrival number up to this one has been seen by the rules.
+    pub seq: i64,
+    /// The key of the event at `seq`, so that a notes database never follows other events.
+    pub seq_event: Option<(String, String)>,
+    /// Counts commits: a runner that did not make the last one is out of date.
+    pub generation: u64,
+    /// The secret the rules hash their keys with (fixed per rebuild).
+    pub salt: u64,
+    /// The next free finding id.
+    pub next_id: i64,
+}
+
+/// What a commit moves the watermark to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatermarkUpdate {
+    pub seq: i64,
+    pub seq_event: Option<(String, String)>,
+    pub complete: bool,
+}
+
+/// A finding row to write, and how. The row is shared (the writer may keep it at hand while
+/// another thread commits it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowWrite {
+    pub row: std::sync::Arc<FindingRow>,
+    pub kind: WriteKind,
+}
+
+/// How a [`RowWrite`] changes the stored findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// A finding not stored yet: inserted, its events linked.
+    Insert,
+    /// A stored finding that grew: updated; its new links are in [`FindingsBatch::links`].
+    Update,
+    /// A stored finding written whole: updated, its links replaced by its events.
+    Replace,
+}
+
+/// Everything one commit writes, in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingsBatch {
+    /// The epoch and generation the writer last saw; another's commit since refuses the batch.
+    pub epoch: u64,
+    pub generation: u64,
+    pub rows: Vec<RowWrite>,
+    /// Finding ids to delete, with their links.
+    pub removed: Vec<i64>,
+    /// `(finding id, event seq)` links to add.
+    pub links: Vec<(i64, i64)>,
+    /// Rule state rows: a key and its JSON, or `None` to delete it.
+    pub state: Vec<(String, Option<String>)>,
+    /// (principal, address) pairs first seen or given another finding since the last commit:
+    /// `(hash, finding id)`, 0 for none.
+    pub pairs: Vec<(i64, i64)>,
+    pub watermark: Option<WatermarkUpdate>,
+}
+
+/// How a commit went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Written; the new generation.
+    Done(u64),
+    /// Nothing written: another runner committed (or rebuilt) since this batch's generation.
+    Superseded,
+}
+
+/// The stored findings' meta, in `notes.notes_meta`.
+mod meta {
+    pub const EPOCH: &str = "findings_epoch";
+    pub const FINGERPRINT: &str = "findings_fingerprint";
+    pub const COMPLETE: &str = "findings_complete";
+    pub const SEQ: &str = "findings_seq";
+    pub const SEQ_EVENT: &str = "findings_seq_event";
+    pub const GENERATION: &str = "findings_generation";
+    pub const SALT: &str = "findings_salt";
+    pub const ALL: [&str; 7] = [
+        EPOCH,
+        FINGERPRINT,
+        COMPLETE,
+        SEQ,
+        SEQ_EVENT,
+        GENERATION,
+        SALT,
+    ];
+}
+
+/// Separates source and event id in the stored key of the watermark's event.
+const KEY_SEPARATOR: char = '\u{1f}';
+
+/// Finds a finding by key (`key_hash = ? AND key = ?`). Dropped while a rebuild runs.
+const FINDINGS_KEY_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS notes.findings_by_key ON findings (key_hash)";
+
+const ROW_COLUMNS: &str = "id, key, rule, severity, asset, asset_label, principal, \
+     principal_short, summary, time_us, first_seq, last_us, last_seq, count, events, detail";
+
+/// The hash `notes.findings.key_hash` indexes a finding's key by (FNV-1a, 64 bits, as a signed
+/// integer): stable across versions, so a query can look a key up as `key_hash = ? AND key = ?`.
+pub fn finding_key_hash(key: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// A finding's listed events as the `events` column keeps them: a JSON array of
+/// `[time_us, seq, source, event_id]`.
+fn encode_events(events: &[TimedEventRef]) -> String {
+    let tuples: Vec<(i64, i64, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.time_us,
+                e.event.seq,
+                e.event.source.as_str(),
+                e.event.event_id.as_str(),
+            )
+        })
+        .collect();
+    serde_json::to_string(&tuples).unwrap_or_else(|_| "[]".into())
+}
+
+/// The `events` column read back (nothing if it cannot be read).
+fn decode_events(text: &str) -> Vec<TimedEventRef> {
+    let tuples: Vec<(i64, i64, String, String)> = serde_json::from_str(text).unwrap_or_default();
+    tuples
+        .into_iter()
+        .map(|(time_us, seq, source, event_id)| TimedEventRef {
+            time_us,
+            event: EventRef {
+                seq,
+                source,
+                event_id,
+            },
+        })
+        .collect()
+}
+
+fn finding_row(row: &Row<'_>) -> rusqlite::Result<FindingRow> {
+    let events: String = row.get("events")?;
+    let count: i64 = row.get("count")?;
+    Ok(FindingRow {
+        id: row.get("id")?,
+        key: row.get("key")?,
+        rule: row.get("rule")?,
+        severity: row.get("severity")?,
+        asset: row.get("asset")?,
+        asset_label: row.get("asset_label")?,
+        principal: row.get("principal")?,
+        principal_short: row.get("principal_short")?,
+        summary: row.get("summary")?,
+        first_us: row.get("time_us")?,
+        first_seq: row.get("first_seq")?,
+        last_us: row.get("last_us")?,
+        last_seq: row.get("last_seq")?,
+        count: count.max(0) as u64,
+        events: decode_events(&events),
+        detail: row.get("detail")?,
+    })
+}
+
+impl From<&FindingRow> for StoredFinding {
+    fn from(row: &FindingRow) -> StoredFinding {
+        StoredFinding {
+            key: row.key.clone(),
+            rule: row.rule.clone(),
+            severity: row.severity.clone(),
+            asset: row.asset.clone(),
+            principal: row.principal.clone(),
+            summary: row.summary.clone(),
+            time_us: row.first_us,
+            events: row.events.iter().map(|e| e.event.clone()).collect(),
+            asset_label: row.asset_label.clone(),
+            principal_short: row.principal_short.clone(),
+        }
+    }
+}
+
 impl Session {
-    /// Replaces every stored finding with `findings` (after a rebuild) and returns the new
-    /// findings epoch: a number that changes with every replacement, so a runner can tell that
-    /// another one (another process, a settings change) rebuilt the findings since its own.
+    /// The stored findings' watermark, or `None` when the rules never ran on this session (or
+    /// its findings were made by a version without one).
+    pub fn findings_watermark(&self) -> Result<Option<FindingsWatermark>, StoreError> {
+        let mut values: HashMap<String, String> = HashMap::new();
+        let mut statement = self.conn.prepare_cached(
+            "SELECT key, value FROM notes.notes_meta WHERE key LIKE 'findings_%'",
+        )?;
+        let rows = statement.query_map([], |row| Ok((row.get("key")?, row.get("value")?)))?;
+        for row in rows {
+            let (key, value) = row?;
+            values.insert(key, value);
+        }
+        let number = |key: &str| values.get(key).and_then(|text| text.parse::<u64>().ok());
+        let (Some(epoch), Some(fingerprint), Some(seq), Some(generation), Some(salt)) = (
+            number(meta::EPOCH),
+            values.get(meta::FINGERPRINT),
+            values
+                .get(meta::SEQ)
+                .and_then(|text| text.parse::<i64>().ok()),
+            number(meta::GENERATION),
+            number(meta::SALT),
+        ) else {
+            return Ok(None);
+        };
+        let next_id: i64 = self.conn.query_row(
+            "SELECT coalesce(max(id), 0) + 1 AS next FROM notes.findings",
+            [],
+            |row| row.get("next"),
+        )?;
+        Ok(Some(FindingsWatermark {
+            epoch,
+            fingerprint: fingerprint.clone(),
+            complete: values.get(meta::COMPLETE).is_some_and(|v| v == "1"),
+            seq,
+            seq_event: values
+                .get(meta::SEQ_EVENT)
+                .and_then(|text| text.split_once(KEY_SEPARATOR))
+                .map(|(source, id)| (source.to_owned(), id.to_owned())),
+            generation,
+            salt,
+            next_id,
+        }))
+    }
+
+    /// The epoch of the stored findings (see [`FindingsWatermark::epoch`]); 0 before any
+    /// rebuild.
+    pub fn findings_epoch(&self) -> Result<u64, StoreError> {
+        Ok(self.findings_watermark()?.map_or(0, |mark| mark.epoch))
+    }
+
+    /// Deletes every finding, link, rule state row and pair, and starts a rebuild with
+    /// `fingerprint`: a new epoch and salt, the watermark at 0, not complete. Returns the
+    /// watermark to commit against.
+    pub fn begin_findings_rebuild(
+        &self,
+        fingerprint: &str,
+    ) -> Result<FindingsWatermark, StoreError> {
+        let mark = FindingsWatermark {
+            epoch: rand::random::<u64>() >> 1,
+            fingerprint: fingerprint.to_owned(),
+            complete: false,
+            seq: 0,
+            seq_event: None,
+            generation: 0,
+            salt: rand::random::<u64>() >> 1,
+            next_id: 1,
+        };
+        let tx = self.conn.unchecked_transaction()?;
+        // The key index is made again at the end (from sorted keys: far cheaper than
+        // random inserts); meanwhile the rules find their findings by id.
+        tx.execute_batch(
+            "DELETE FROM notes.finding_links; DELETE FROM notes.findings; \
+             DELETE FROM notes.detect_state; DELETE FROM notes.detect_pairs; \
+             DROP INDEX IF EXISTS notes.findings_by_key;",
+        )?;
+        write_meta(&tx, &mark)?;
+        tx.commit()?;
+        Ok(mark)
+    }
+
+    /// Writes `batch` in one transaction, unless another runner committed since its epoch
+    /// and generation ([`Committed::Superseded`], nothing written).
+    pub fn commit_findings(&self, batch: &FindingsBatch) -> Result<Committed, StoreError> {
+        commit(&self.conn, batch)
+    }
+
+    /// A connection of its own to this session's notes database, for committing findings
+    /// from another thread ([`FindingsWriter`]); `None` when the notes are kept in memory
+    /// (then only this connection can reach them).
+    pub fn findings_writer(&self) -> Result<Option<FindingsWriter>, StoreError> {
+        let super::NotesLocation::File(file) = self.notes() else {
+            return Ok(None);
+        };
+        let conn = rusqlite::Connection::open_in_memory()?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let absolute = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+        conn.execute(
+            "ATTACH DATABASE ?1 AS notes",
+            [absolute.to_string_lossy().as_ref()],
+        )?;
+        // A WAL of some 64 MiB between checkpoints: pages rewritten by many commits are
+        // copied once, and finding a page in the WAL stays cheap.
+        conn.execute_batch(
+            "PRAGMA notes.synchronous = NORMAL; PRAGMA notes.cache_size = -8192; \
+             PRAGMA wal_autocheckpoint = 16384;",
+        )?;
+        Ok(Some(FindingsWriter { conn }))
+    }
+}
+
+/// A connection to a session's notes database alone, that commits findings batches (from
+/// a thread of their own while the rules run: see [`Session::findings_writer`]). Checkpoints
+/// what it can of its WAL when dropped (without waiting for readers).
+pub struct FindingsWriter {
+    conn: rusqlite::Connection,
+}
+
+impl FindingsWriter {
+    /// As [`Session::commit_findings`].
+    pub fn commit(&self, batch: &FindingsBatch) -> Result<Committed, StoreError> {
+        commit(&self.conn, batch)
+    }
+}
+
+impl Drop for FindingsWriter {
+    fn drop(&mut self) {
+        // What a reader still needs is checkpointed later.
+        let _ = self
+            .conn
+            .query_row("PRAGMA notes.wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
+}
+
+/// Writes `batch` in one transaction on `conn` (see [`Session::commit_findings`]).
+fn commit(conn: &rusqlite::Connection, batch: &FindingsBatch) -> Result<Committed, StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    let stored = read_meta_numbers(&tx)?;
+    if stored != Some((batch.epoch, batch.generation)) {
+        return Ok(Committed::Superseded);
+    }
+    {
+        let mut unlink = tx.prepare_cached("DELETE FROM notes.finding_links WHERE finding = ?1")?;
+        let mut delete = tx.prepare_cached("DELETE FROM notes.findings WHERE id = ?1")?;
+        for id in &batch.removed {
+            unlink.execute([id])?;
+            delete.execute([id])?;
+        }
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO notes.findings (id, key, key_hash, rule, severity, asset, asset_label, \
+               principal, principal_short, summary, time_us, first_seq, last_us, last_seq, \
+               count, events, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        )?;
+        let mut update = tx.prepare_cached(
+            "UPDATE notes.findings SET rule = ?2, severity = ?3, asset = ?4, asset_label = ?5, \
+               principal = ?6, principal_short = ?7, summary = ?8, time_us = ?9, \
+               first_seq = ?10, last_us = ?11, last_seq = ?12, count = ?13, events = ?14, \
+               detail = ?15 \
+             WHERE id = ?1",
+        )?;
+        let mut link = tx.prepare_cached(
+            "INSERT OR IGNORE INTO notes.finding_links (finding, seq) VALUES (?1, ?2)",
+        )?;
+        for RowWrite { row, kind } in &batch.rows {
+            let events = encode_events(&row.events);
+            let count = row.count.min(i64::MAX as u64) as i64;
+            if *kind == WriteKind::Insert {
+                insert.execute(params![
+                    row.id,
+                    row.key,
+                    finding_key_hash(&row.key),
+                    row.rule,
+                    row.severity,
+                    row.asset,
+                    row.asset_label,
+                    row.principal,
+                    row.principal_short,
+                    row.summary,
+                    row.first_us,
+                    row.first_seq,
+                    row.last_us,
+                    row.last_seq,
+                    count,
+                    events,
+                    row.detail,
+                ])?;
+            } else {
+                update.execute(params![
+                    row.id,
+                    row.rule,
+                    row.severity,
+                    row.asset,
+                    row.asset_label,
+                    row.principal,
+                    row.principal_short,
+                    row.summary,
+                    row.first_us,
+                    row.first_seq,
+                    row.last_us,
+                    row.last_seq,
+                    count,
+                    events,
+                    row.detail,
+                ])?;
+            }
+            if *kind == WriteKind::Replace {
+                unlink.execute([row.id])?;
+            }
+            if *kind != WriteKind::Update {
+                for event in &row.events {
+                    link.execute([row.id, event.event.seq])?;
+                }
+            }
+        }
+        for (finding, seq) in &batch.links {
+            link.execute([finding, seq])?;
+        }
+        let mut put_state = tx.prepare_cached(
+            "INSERT INTO notes.detect_state (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?;
+        let mut delete_state =
+            tx.prepare_cached("DELETE FROM notes.detect_state WHERE key = ?1")?;
+        for (key, value) in &batch.state {
+            match value {
+                Some(value) => put_state.execute([key, value])?,
+                None => delete_state.execute([key])?,
+            };
+        }
+        let mut pair =
+            tx.prepare_cached("INSERT INTO notes.detect_pairs (hash, finding) VALUES (?1, ?2)")?;
+        for (hash, finding) in &batch.pairs {
+            pair.execute([hash, finding])?;
+        }
+    }
+    let generation = batch.generation + 1;
+    set_meta(&tx, meta::GENERATION, &generation.to_string())?;
+    if let Some(mark) = &batch.watermark {
+        set_meta(&tx, meta::SEQ, &mark.seq.to_string())?;
+        set_meta(
+            &tx,
+            meta::SEQ_EVENT,
+            &mark
+                .seq_event
+                .as_ref()
+                .map(|(source, id)| format!("{source}{KEY_SEPARATOR}{id}"))
+                .unwrap_or_default(),
+        )?;
+        set_meta(&tx, meta::COMPLETE, if mark.complete { "1" } else { "0" })?;
+        if mark.complete {
+            tx.execute_batch(FINDINGS_KEY_INDEX)?;
+        }
+    }
+    tx.commit()?;
+    Ok(Committed::Done(generation))
+}
+
+impl Session {
+    /// The finding with `key`, if one is stored (a scan while a rebuild runs: its key index is
+    /// made at its end).
+    pub fn finding_row(&self, key: &str) -> Result<Option<FindingRow>, StoreError> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM notes.findings WHERE key_hash = ?1 AND key = ?2 LIMIT 1"
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        Ok(statement
+            .query_row(params![finding_key_hash(key), key], finding_row)
+            .optional()?)
+    }
+
+    /// Calls `visit` for every stored finding, oldest first (by first event), one row at a
+    /// time, so any number of findings can be read in constant memory.
+    pub fn for_each_finding_row<E>(
+        &self,
+        mut visit: impl FnMut(FindingRow) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<StoreError>,
+    {
+        let sql = format!("SELECT {ROW_COLUMNS} FROM notes.findings ORDER BY time_us, key");
+        let mut statement = self.conn.prepare(&sql).map_err(StoreError::from)?;
+        let mut rows = statement.query([]).map_err(StoreError::from)?;
+        while let Some(row) = rows.next().map_err(StoreError::from)? {
+            visit(finding_row(row).map_err(StoreError::from)?)?;
+        }
+        Ok(())
+    }
+
+    /// How many findings are stored.
+    pub fn finding_count(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            self.conn
+                .query_row("SELECT count(*) AS n FROM notes.findings", [], |row| {
+                    row.get("n")
+                })?;
+        Ok(count.max(0) as u64)
+    }
+
+    /// Every rule state row: its key and JSON.
+    pub fn detect_state(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT key, value FROM notes.detect_state ORDER BY key")?;
+        let rows = statement.query_map([], |row| Ok((row.get("key")?, row.get("value")?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many (principal, address) pairs are stored (an upper bound: counts rewrites too).
+    pub fn detect_pair_rows(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            self.conn
+                .query_row("SELECT count(*) AS n FROM notes.detect_pairs", [], |row| {
+                    row.get("n")
+                })?;
+        Ok(count.max(0) as u64)
+    }
+
+    /// Calls `visit` with every stored (principal, address) pair: its hash and the id of its
+    /// finding (0: none), the latest written for each, in ascending order of the hash read as
+    /// unsigned.
+    pub fn for_each_detect_pair(&self, mut visit: impl FnMut(i64, i64)) -> Result<(), StoreError> {
+        let mut statement = self.conn.prepare(
+            "SELECT hash, finding FROM notes.detect_pairs WHERE rowid IN \
+               (SELECT max(rowid) FROM notes.detect_pairs GROUP BY hash) \
+             ORDER BY hash < 0, hash",
+        )?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            visit(row.get("hash")?, row.get("finding")?);
+        }
+        Ok(())
+    }
+
+    /// The finding with id `id`, if one is stored.
+    pub fn finding_row_by_id(&self, id: i64) -> Result<Option<FindingRow>, StoreError> {
+        let sql = format!("SELECT {ROW_COLUMNS} FROM notes.findings WHERE id = ?1");
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        Ok(statement.query_row([id], finding_row).optional()?)
+    }
+
+    /// At most `limit` events with an arrival number above `seq`, in arrival order: the
+    /// detections' catch-up reads what was stored since its watermark in bounded chunks.
+    pub fn events_after_limited(
+        &self,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_BODIES} WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2"
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            params![seq, limit.min(i64::MAX as usize) as i64],
+            stored_event,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Readies this connection to write all of a session's findings: room for `kib` KiB of
+    /// the notes database's pages, WAL commits synced at checkpoints only (`NORMAL`: a power
+    /// cut may lose the last commits, never the database), and checkpoints every 64 MiB of
+    /// WAL until [`Session::end_findings_bulk`] (pages rewritten by many commits are copied
+    /// once).
+    pub fn begin_findings_bulk(&self, kib: u32) -> Result<(), StoreError> {
+        self.conn.execute_batch(&format!(
+            "PRAGMA notes.cache_size = -{kib}; PRAGMA notes.synchronous = NORMAL; \
+             PRAGMA wal_autocheckpoint = 16384;"
+        ))?;
+        Ok(())
+    }
+
+    /// Checkpoints the notes database's WAL into it (truncating the WAL) and turns automatic
+    /// checkpoints back on (SQLite's default, every 1000 pages).
+    pub fn end_findings_bulk(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA notes.wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn
+            .execute_batch("PRAGMA wal_autocheckpoint = 1000;")?;
+        Ok(())
+    }
+
+    /// Replaces every stored finding with `findings` and returns the new epoch. The findings
+    /// are then not current for any settings: the next runner rebuilds them.
     pub fn replace_stored_findings(
         &mut self,
         findings: &[StoredFinding],
     ) -> Result<u64, StoreError> {
-        let epoch = rand::random::<u64>() >> 1;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        tx.execute("DELETE FROM notes.finding_events", [])?;
-        tx.execute("DELETE FROM notes.findings", [])?;
-        upsert(&tx, findings)?;
-        tx.execute(
-            "INSERT INTO notes.notes_meta (key, value) VALUES ('findings_epoch', ?1) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [epoch.to_string()],
-        )?;
-        tx.commit()?;
-        Ok(epoch)
-    }
-
-    /// The epoch of the stored findings (see [`Session::replace_stored_findings`]); 0 before
-    /// any rebuild.
-    pub fn findings_epoch(&self) -> Result<u64, StoreError> {
-        let epoch: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM notes.notes_meta WHERE key = 'findings_epoch'",
-                [],
-                |row| row.get("value"),
-            )
-            .optional()?;
-        Ok(epoch.and_then(|text| text.parse().ok()).unwrap_or(0))
-    }
-
-    /// Adds findings, or replaces those with the same key (a grouped finding that grew).
-    pub fn upsert_stored_findings(&mut self, findings: &[StoredFinding]) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        upsert(&tx, findings)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Every stored finding, oldest first.
-    pub fn stored_findings(&self) -> Result<Vec<StoredFinding>, StoreError> {
-        let mut statement = self.conn.prepare(
-            "SELECT key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short FROM notes.findings ORDER BY time_us, key",
-        )?;
-        let rows = statement.query_map([], |row| {
-            let events: String = row.get("events")?;
-            Ok(StoredFinding {
-                key: row.get("key")?,
-                rule: row.get("rule")?,
-                severity: row.get("severity")?,
-                asset: row.get("asset")?,
-                principal: row.get("principal")?,
-                summary: row.get("summary")?,
-                time_us: row.get("time_us")?,
-                events: serde_json::from_str(&events).unwrap_or_default(),
-                asset_label: row.get("asset_label")?,
-                principal_short: row.get("principal_short")?,
+        let mark = self.begin_findings_rebuild("")?;
+        let rows = findings
+            .iter()
+            .enumerate()
+            .map(|(index, finding)| RowWrite {
+                row: std::sync::Arc::new(row_of(index as i64 + 1, finding)),
+                kind: WriteKind::Insert,
             })
+            .collect();
+        self.commit_findings(&FindingsBatch {
+            epoch: mark.epoch,
+            generation: mark.generation,
+            rows,
+            ..FindingsBatch::default()
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(mark.epoch)
+    }
+
+    /// Every stored finding, oldest first, as [`StoredFinding`]s.
+    pub fn stored_findings(&self) -> Result<Vec<StoredFinding>, StoreError> {
+        let mut all = Vec::new();
+        self.for_each_finding_row(|row| {
+            all.push(StoredFinding::from(&row));
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(all)
     }
 
     /// The rules that flagged each of `seqs`.
     pub fn finding_rules_of(&self, seqs: &[i64]) -> Result<HashMap<i64, Vec<String>>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT DISTINCT f.rule AS rule FROM notes.finding_events fe JOIN notes.findings f ON f.key = fe.key WHERE fe.seq = ?1 ORDER BY f.rule",
+            "SELECT DISTINCT f.rule AS rule FROM notes.finding_links l \
+             JOIN notes.findings f ON f.id = l.finding WHERE l.seq = ?1 ORDER BY f.rule",
         )?;
         let mut found = HashMap::new();
         for &seq in seqs {
@@ -126,34 +710,66 @@ impl Session {
     }
 }
 
-fn upsert(tx: &rusqlite::Transaction<'_>, findings: &[StoredFinding]) -> Result<(), StoreError> {
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO notes.findings (key, rule, severity, asset, principal, summary, time_us, events, asset_label, principal_short) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-         ON CONFLICT (key) DO UPDATE SET rule = excluded.rule, severity = excluded.severity, \
-           asset = excluded.asset, principal = excluded.principal, summary = excluded.summary, \
-           time_us = excluded.time_us, events = excluded.events, \
-           asset_label = excluded.asset_label, principal_short = excluded.principal_short",
-    )?;
-    let mut link =
-        tx.prepare_cached("INSERT OR IGNORE INTO notes.finding_events (key, seq) VALUES (?1, ?2)")?;
-    for finding in findings {
-        let events = serde_json::to_string(&finding.events).unwrap_or_else(|_| "[]".into());
-        insert.execute(params![
-            finding.key,
-            finding.rule,
-            finding.severity,
-            finding.asset,
-            finding.principal,
-            finding.summary,
-            finding.time_us,
-            events,
-            finding.asset_label,
-            finding.principal_short
-        ])?;
-        for event in &finding.events {
-            link.execute(params![finding.key, event.seq])?;
-        }
+/// A whole finding as a row with id `id`: every event linked, its time its first.
+fn row_of(id: i64, finding: &StoredFinding) -> FindingRow {
+    let seqs = finding.events.iter().map(|e| e.seq);
+    FindingRow {
+        id,
+        key: finding.key.clone(),
+        rule: finding.rule.clone(),
+        severity: finding.severity.clone(),
+        asset: finding.asset.clone(),
+        asset_label: finding.asset_label.clone(),
+        principal: finding.principal.clone(),
+        principal_short: finding.principal_short.clone(),
+        summary: finding.summary.clone(),
+        first_us: finding.time_us,
+        first_seq: seqs.clone().min().unwrap_or(0),
+        last_us: finding.time_us,
+        last_seq: seqs.max().unwrap_or(0),
+        count: finding.events.len() as u64,
+        events: finding
+            .events
+            .iter()
+            .map(|event| TimedEventRef {
+                time_us: finding.time_us,
+                event: event.clone(),
+            })
+            .collect(),
+        detail: None,
     }
+}
+
+fn set_meta(tx: &rusqlite::Transaction<'_>, key: &str, value: &str) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO notes.notes_meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
     Ok(())
+}
+
+fn write_meta(tx: &rusqlite::Transaction<'_>, mark: &FindingsWatermark) -> Result<(), StoreError> {
+    for key in meta::ALL {
+        tx.execute("DELETE FROM notes.notes_meta WHERE key = ?1", [key])?;
+    }
+    set_meta(tx, meta::EPOCH, &mark.epoch.to_string())?;
+    set_meta(tx, meta::FINGERPRINT, &mark.fingerprint)?;
+    set_meta(tx, meta::COMPLETE, if mark.complete { "1" } else { "0" })?;
+    set_meta(tx, meta::SEQ, &mark.seq.to_string())?;
+    set_meta(tx, meta::GENERATION, &mark.generation.to_string())?;
+    set_meta(tx, meta::SALT, &mark.salt.to_string())?;
+    Ok(())
+}
+
+/// The stored epoch and generation, if a rebuild ever started.
+fn read_meta_numbers(tx: &rusqlite::Transaction<'_>) -> Result<Option<(u64, u64)>, StoreError> {
+    let mut read = tx.prepare_cached("SELECT value FROM notes.notes_meta WHERE key = ?1")?;
+    let mut number = |key: &str| -> Result<Option<u64>, StoreError> {
+        Ok(read
+            .query_row([key], |row| row.get::<_, String>("value"))
+            .optional()?
+            .and_then(|text| text.parse().ok()))
+    };
+    Ok(number(meta::EPOCH)?.zip(number(meta::GENERATION)?))
 }

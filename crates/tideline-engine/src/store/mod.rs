@@ -36,7 +36,10 @@ use rusqlite::Connection;
 
 pub use annotations::{Annotations, Comment};
 pub use events::{PageCursor, StoredEvent};
-pub use findings::{EventRef, StoredFinding};
+pub use findings::{
+    Committed, EventRef, FindingRow, FindingsBatch, FindingsWatermark, FindingsWriter, RowWrite,
+    StoredFinding, TimedEventRef, WatermarkUpdate, WriteKind, finding_key_hash,
+};
 pub use integrity::{ChainBreak, Verification};
 pub use lock::{lock_path, recorder_of};
 pub use meta::keys as meta_keys;

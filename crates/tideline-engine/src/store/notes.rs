@@ -15,8 +15,9 @@ use sha2::{Digest, Sha256};
 
 use super::StoreError;
 
-/// The notes schema: the annotation and finding tables of migrations 0003 and 0004, without
-/// foreign keys to `events` (which lives in another database file).
+/// The notes schema: the annotation tables of migration 0003, without foreign keys to
+/// `events` (which lives in another database file). The findings have a schema of their own
+/// ([`FINDINGS_SCHEMA`]).
 const NOTES_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS notes.notes_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS notes.event_stars (seq INTEGER PRIMARY KEY, starred_us INTEGER NOT NULL);
@@ -26,15 +27,66 @@ CREATE INDEX IF NOT EXISTS notes.event_tags_by_tag ON event_tags (tag, seq);
 CREATE TABLE IF NOT EXISTS notes.event_comments (
     id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL, created_us INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS notes.event_comments_by_seq ON event_comments (seq);
-CREATE TABLE IF NOT EXISTS notes.findings (
-    key TEXT PRIMARY KEY, rule TEXT NOT NULL, severity TEXT NOT NULL, asset TEXT, asset_label TEXT,
-    principal TEXT, principal_short TEXT, summary TEXT NOT NULL, time_us INTEGER NOT NULL,
-    events TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS notes.findings_by_time ON findings (time_us);
-CREATE TABLE IF NOT EXISTS notes.finding_events (
-    key TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS notes.finding_events_by_seq ON finding_events (seq);
 ";
+
+/// The layout of the findings tables below; a notes database with another (or none) has its
+/// findings dropped and made again by the rules (they are derived from the events).
+const FINDINGS_LAYOUT: &str = "3";
+
+/// Findings (see `findings.rs`): one row per finding, found by key through `key_hash`; one
+/// link per event behind a finding (`finding_events` reads them by key, as version 1's table
+/// did); the rules' own state and the (principal, address) pairs they have seen, so that a
+/// later run catches up from the watermark (kept in `notes_meta`) instead of starting again.
+const FINDINGS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS notes.findings (
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL, key_hash INTEGER NOT NULL, rule TEXT NOT NULL,
+    severity TEXT NOT NULL, asset TEXT, asset_label TEXT, principal TEXT, principal_short TEXT,
+    summary TEXT NOT NULL, time_us INTEGER NOT NULL, first_seq INTEGER NOT NULL,
+    last_us INTEGER NOT NULL, last_seq INTEGER NOT NULL, count INTEGER NOT NULL,
+    events TEXT NOT NULL, detail TEXT);
+CREATE INDEX IF NOT EXISTS notes.findings_by_key ON findings (key_hash);
+CREATE INDEX IF NOT EXISTS notes.findings_by_time ON findings (time_us);
+CREATE TABLE IF NOT EXISTS notes.finding_links (
+    finding INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (finding, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS notes.finding_links_by_seq ON finding_links (seq);
+CREATE VIEW IF NOT EXISTS notes.finding_events AS
+    SELECT f.key AS key, f.key_hash AS key_hash, l.seq AS seq
+    FROM finding_links l JOIN findings f ON f.id = l.finding;
+CREATE TABLE IF NOT EXISTS notes.detect_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notes.detect_pairs (hash INTEGER NOT NULL, finding INTEGER NOT NULL);
+";
+
+/// Creates the findings tables, first dropping those of another layout (and their watermark).
+fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
+    let layout: Option<String> = conn
+        .query_row(
+            "SELECT value FROM notes.notes_meta WHERE key = 'findings_layout'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if layout.as_deref() == Some(FINDINGS_LAYOUT) {
+        return Ok(());
+    }
+    let finding_events_is_a_table = has_table(conn, "notes", "finding_events")?;
+    let mut sql = String::from("BEGIN;");
+    if finding_events_is_a_table {
+        sql.push_str("DROP TABLE notes.finding_events;");
+    } else {
+        sql.push_str("DROP VIEW IF EXISTS notes.finding_events;");
+    }
+    sql.push_str(
+        "DROP TABLE IF EXISTS notes.finding_links; DROP TABLE IF EXISTS notes.findings; \
+         DROP TABLE IF EXISTS notes.detect_state; DROP TABLE IF EXISTS notes.detect_pairs; \
+         DELETE FROM notes.notes_meta WHERE key LIKE 'findings_%';",
+    );
+    sql.push_str(FINDINGS_SCHEMA);
+    sql.push_str(&format!(
+        "INSERT INTO notes.notes_meta (key, value) VALUES ('findings_layout', '{FINDINGS_LAYOUT}'); COMMIT;"
+    ));
+    conn.execute_batch(&sql)?;
+    Ok(())
+}
 
 /// The annotation tables copied between a session file's own tables and its notes.
 const ANNOTATION_TABLES: [&str; 3] = ["event_stars", "event_tags", "event_comments"];
@@ -134,6 +186,7 @@ pub(super) fn attach(conn: &Connection, identity: &str) -> Result<NotesLocation,
     };
     conn.execute("ATTACH DATABASE ':memory:' AS notes", [])?;
     conn.execute_batch(NOTES_SCHEMA)?;
+    findings_schema(conn)?;
     import_legacy(conn)?;
     Ok(NotesLocation::Memory { why })
 }
@@ -147,6 +200,7 @@ fn attach_file(conn: &Connection, file: &Path) -> Result<(), StoreError> {
     )?;
     conn.query_row("PRAGMA notes.journal_mode = WAL", [], |_| Ok(()))?;
     conn.execute_batch(NOTES_SCHEMA)?;
+    findings_schema(conn)?;
     import_legacy(conn)
 }
 

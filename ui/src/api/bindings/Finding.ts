@@ -4,18 +4,37 @@ import type { RuleId } from "./RuleId";
 import type { Severity } from "./Severity";
 
 /**
- * Something a rule flagged, with the events behind it and why, in plain words.
+ * Something a rule flagged, with the events behind it and why, in plain words. A finding that
+ * recurs for one subject (a principal's address, a principal's day off-hours, a console change
+ * to one managed asset by one principal) is one finding with a count and first and last times.
  */
 export type Finding = { 
 /**
  * Unique per finding: the rule and what it groups by.
  */
-key: string, rule: RuleId, severity: Severity, events: Array<EventRef>, asset: string | null, 
+key: string, rule: RuleId, severity: Severity, 
+/**
+ * Its first events in (time, arrival) order, at most [`EVENTS_LISTED`]; the change list's
+ * finding filter shows all `count` of them.
+ */
+events: Array<EventRef>, asset: string | null, 
 /**
  * The asset's display name or short id.
  */
-asset_label: string | null, principal: string | null, principal_short: string | null, summary: string, 
+asset_label: string | null, principal: string | null, principal_short: string | null, 
+/**
+ * About its first event (a grouped finding's later events are counted, not described).
+ */
+summary: string, 
 /**
  * RFC 3339 UTC: the first event's time.
  */
-time: string, time_us: number, };
+time: string, time_us: number, 
+/**
+ * How many events are behind it (1 for most; more for a grouped finding).
+ */
+count: number, 
+/**
+ * RFC 3339 UTC: the first and the last event's times.
+ */
+first_time: string, last_time: string, };
