@@ -62,13 +62,22 @@ enum Command {
         #[arg(long)]
         starred: bool,
     },
-    /// Import an NDJSON or `.sse` capture into a session (created if missing), through the same
-    /// validation and quarantine as a live stream.
+    /// Import a file or a folder (walked recursively, gzip read transparently) into a session
+    /// (created if missing): cloud audit logs (AWS CloudTrail, GCP Cloud Audit Logs, Azure
+    /// Activity Log), normalized to the EventStream's events, or EventStream captures (`.sse`,
+    /// NDJSON). Records are stored in event-time order through the same validation and
+    /// quarantine as a live stream; files that are not logs are skipped and listed.
     Import {
         #[arg(long)]
         session: PathBuf,
         #[arg(long)]
         input: PathBuf,
+        /// What the files are: `auto` recognises each file by its records.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cloudtrail", "gcp-audit", "azure-activity", "eventstream"])]
+        from: String,
+        /// Print the import's report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Print what the detection rules find in a session. Findings are kept in the session's
     /// notes database and caught up from where the last run stopped (the session file is not
@@ -133,7 +142,12 @@ fn main() -> ExitCode {
             out,
             starred,
         } => export_to(session, format, out, starred),
-        Command::Import { session, input } => import(session, input),
+        Command::Import {
+            session,
+            input,
+            from,
+            json,
+        } => import(session, input, &from, json),
         Command::Verify { session, json } => verify(session, json),
         Command::Migrate { session } => migrate(session),
         Command::Findings {
@@ -281,19 +295,87 @@ fn migrate(path: PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn import(path: PathBuf, input: PathBuf) -> anyhow::Result<ExitCode> {
+fn import(path: PathBuf, input: PathBuf, from: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let from = tideline_engine::auditlog::LogFormat::parse(from);
     let mut session = Session::open_or_create_reporting(&path, &mut print_migration(&path))?;
-    let outcome = tideline_engine::import::import_file(&mut session, &input, &mut |_, _| true)?;
-    eprintln!(
-        "imported {} frames from {} into {}: {} stored, {} duplicates, {} quarantined",
-        outcome.frames,
-        input.display(),
-        path.display(),
-        outcome.stored,
-        outcome.duplicates,
-        outcome.quarantined
-    );
+    let mut last_report = std::time::Instant::now();
+    let mut progress = |done: u64, total: u64| {
+        if total > 0 && last_report.elapsed().as_secs() >= 2 {
+            eprintln!("importing: {done} of {total} records");
+            last_report = std::time::Instant::now();
+        }
+        true
+    };
+    let report = tideline_engine::import::import_path(&mut session, &input, from, &mut progress)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    for line in import_summary(&report, &input, &path) {
+        eprintln!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What an import did, in lines a person reads: what was recognised, what was skipped, and
+/// where every record went (the counts add up).
+fn import_summary(
+    report: &tideline_engine::import::LogImportReport,
+    input: &std::path::Path,
+    session: &std::path::Path,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let recognised: Vec<String> = report
+        .files_by_format
+        .iter()
+        .map(|(format, files)| {
+            let title = tideline_engine::auditlog::LogFormat::parse(format)
+                .map_or(format.as_str(), |format| format.title());
+            format!(
+                "{title} ({files} file{})",
+                if *files == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    lines.push(format!(
+        "read {} as {}",
+        input.display(),
+        if recognised.is_empty() {
+            "nothing Tideline reads".to_owned()
+        } else {
+            recognised.join(", ")
+        }
+    ));
+    if !report.skipped.is_empty() {
+        lines.push(format!(
+            "skipped {} file(s) that are not logs:",
+            report.skipped.len()
+        ));
+        for skipped in &report.skipped {
+            lines.push(format!("  {}: {}", skipped.path, skipped.reason));
+        }
+    }
+    if report.records > 0 || report.quarantined_records > 0 {
+        lines.push(format!(
+            "{} audit-log records: {} changed assets ({} asset changes), {} kept as activity, {} quarantined",
+            report.records,
+            report.change_records,
+            report.changes,
+            report.activity_records,
+            report.quarantined_records
+        ));
+    }
+    let frames = &report.eventstream;
+    if frames.frames > 0 {
+        lines.push(format!("{} EventStream frames", frames.frames));
+    }
+    lines.push(format!(
+        "into {}: {} events stored, {} already in the session, {} quarantined",
+        session.display(),
+        report.stored + frames.stored,
+        report.duplicates + frames.duplicates,
+        report.quarantined + frames.quarantined
+    ));
+    lines
 }
 
 /// The detection settings in `file` (JSON; defaults for what it omits), or the defaults.

@@ -67,6 +67,16 @@ where
     }
 }
 
+/// Reads the outline of a JSON text into `T` under the same parser settings as [`parse`],
+/// typically with `&RawValue` fields, so the parts stay the exact slices of `text` they were
+/// (the audit-log reader splits a file into records this way, each kept verbatim). Strings
+/// skipped inside a raw value are not decoded; each part is read under [`parse`] afterwards.
+pub(crate) fn parse_outline<'de, T: serde::Deserialize<'de>>(
+    text: &'de str,
+) -> Result<T, JsonError> {
+    parse_strict_with(text, std::marker::PhantomData::<T>)
+}
+
 /// A body that is unreadable (it never is for a stored event: wire parsed it) reads as `null`.
 pub fn parse_or_null(text: &str) -> Value {
     parse(text).unwrap_or(Value::Null)

@@ -6,6 +6,7 @@
 //! and the CLI are callers; the engine never knows which one is calling.
 
 pub mod attribution;
+pub mod auditlog;
 pub mod capture;
 pub mod detect;
 pub mod diff;

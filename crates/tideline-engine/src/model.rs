@@ -108,6 +108,12 @@ pub enum QuarantineReason {
     },
     /// A saved capture ended before the blank line that completes its last frame.
     IncompleteTrailingFrame,
+    /// A part of a cloud audit log (a record, a line, a damaged file's tail) that could not be
+    /// read as a record of its log: where it was, and why.
+    UnreadableLogRecord {
+        location: String,
+        detail: String,
+    },
 }
 
 impl fmt::Display for QuarantineReason {
@@ -141,6 +147,9 @@ impl fmt::Display for QuarantineReason {
                     f,
                     "frame is not valid UTF-8 (first bad byte at offset {valid_up_to})"
                 )
+            }
+            QuarantineReason::UnreadableLogRecord { location, detail } => {
+                write!(f, "audit-log record at {location}: {detail}")
             }
             QuarantineReason::IncompleteTrailingFrame => f.write_str(
                 "incomplete trailing frame: the file ends before the blank line that completes it",

@@ -3,6 +3,7 @@
 //! The CLI runs as its own process, so it can be killed; the server runs in the test process so
 //! its manifest can be read directly. Shared helpers live here.
 
+mod auditlogs;
 mod detections;
 mod evidence;
 mod hostile_streams;

@@ -1,5 +1,6 @@
 //! import: bring a saved stream (`.sse` capture or NDJSON, such as an NDJSON export) into a
-//! session through the same validation, deduplication and quarantine as the live path.
+//! session through the same validation, deduplication and quarantine as the live path; cloud
+//! audit logs (CloudTrail, GCP, Azure) go the same way after normalization ([`logs`]).
 //! Imports never move the session's live stream position. A frame that cannot be read (too
 //! large, not UTF-8, or cut short by the end of the file) is quarantined like any bad frame.
 
@@ -12,6 +13,10 @@ use crate::capture::{self, CapturedFrame, Frames};
 use crate::model::PositionedFrame;
 use crate::store::{BatchOutcome, Session, StoreError};
 use crate::wire;
+
+mod logs;
+
+pub use logs::{LogImportReport, import_path};
 
 const BATCH: usize = 2_000;
 

@@ -1,0 +1,309 @@
+//! import::logs: a file or folder of cloud audit logs into a session — found, recognised,
+//! ordered by event time, normalized ([`crate::auditlog`]) and stored through the same
+//! [`wire`] mapping, deduplication and quarantine as the live stream.
+//!
+//! Two passes over the files: the first splits each into records and notes their times (and
+//! keeps the records while they fit [`KEEP_FROM_SCAN_BYTES`], so a small import reads once);
+//! the second merges them in time order, so each change's previous configuration is the one
+//! before it in time, whatever file it was in. EventStream files met on the way go through
+//! [`super::import_file`] unchanged.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use super::{ImportError, ImportOutcome, Progress};
+use crate::auditlog::order::{FileTimes, TimeOrdered, order_key};
+use crate::auditlog::{self, Inventory, LogFile, LogFormat, RecordText, SkippedFile};
+use crate::json::{self, Value};
+use crate::model::{Frame, PositionedFrame, QuarantineReason};
+use crate::store::{PageCursor, Session, StoreError};
+use crate::wire;
+
+const BATCH: usize = 2_000;
+/// Records kept from the first pass for the second, in bytes of text: 64 MiB.
+const KEEP_FROM_SCAN_BYTES: usize = 64 << 20;
+
+/// What an import of logs did. Every record read is in exactly one of `change_records`,
+/// `activity_records` and `quarantined_records`; every event made is stored, a duplicate of
+/// one already in the session, or quarantined.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LogImportReport {
+    /// Files read as each log (`cloudtrail`: 36), recognised or as `--from` said.
+    pub files_by_format: BTreeMap<String, u64>,
+    /// Files that are not logs, with the reason.
+    pub skipped: Vec<SkippedFile>,
+    /// Audit-log records read.
+    pub records: u64,
+    /// Records that changed at least one asset.
+    pub change_records: u64,
+    /// Records kept as activity (sign-ins, role assumptions, reads, refused calls).
+    pub activity_records: u64,
+    /// Records (and unreadable parts of log files) quarantined with a reason.
+    pub quarantined_records: u64,
+    /// Asset changes made from the records (one record can change several assets).
+    pub changes: u64,
+    /// Activity events made.
+    pub activity: u64,
+    /// Events newly stored, events already in the session, and quarantined parts.
+    pub stored: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    /// Frames of EventStream files imported on the way.
+    pub eventstream: ImportOutcome,
+}
+
+/// Imports `input` (a file, or a folder walked recursively) into `session`: the one import
+/// every caller uses. `from` says which log the files are (`Eventstream`: captures and
+/// contract NDJSON); `None` recognises each file by its records. `progress` gets
+/// `(records done, records in all)` (`(0, 0)` while the files are first read).
+///
+/// Errors: `input` or one of its files cannot be read; the session cannot be written;
+/// cancelled (what was stored stays).
+pub fn import_path(
+    session: &mut Session,
+    input: &Path,
+    from: Option<LogFormat>,
+    progress: Progress<'_>,
+) -> Result<LogImportReport, ImportError> {
+    let read_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| ImportError::Read { path, source }
+    };
+    let paths = auditlog::walk(input).map_err(read_error(input))?;
+    session.tune_for_bulk_writes()?;
+    let mut report = LogImportReport::default();
+    let mut writer = BatchWriter::default();
+
+    // Pass 1: split, recognise, note times.
+    let mut log_files: Vec<(PathBuf, LogFormat)> = Vec::new();
+    let mut times: Vec<FileTimes> = Vec::new();
+    let mut kept: Vec<Option<Vec<RecordText>>> = Vec::new();
+    let mut kept_bytes = 0_usize;
+    let mut eventstream_files = Vec::new();
+    for path in &paths {
+        if !progress(0, 0) {
+            return Err(ImportError::Cancelled(report.records));
+        }
+        match auditlog::read_log_file(path, from).map_err(read_error(path))? {
+            LogFile::Skipped(reason) => report.skipped.push(SkippedFile {
+                path: shown(input, path),
+                reason,
+            }),
+            LogFile::Eventstream => eventstream_files.push(path.clone()),
+            LogFile::Records {
+                format,
+                records,
+                damage,
+            } => {
+                *report
+                    .files_by_format
+                    .entry(format.as_str().to_owned())
+                    .or_default() += 1;
+                for part in damage {
+                    report.quarantined_records += 1;
+                    let reason = QuarantineReason::UnreadableLogRecord {
+                        location: format!("{}, {}", shown(input, path), part.location),
+                        detail: part.detail,
+                    };
+                    writer.push(wire::quarantine(reason, &part.raw), session, &mut report)?;
+                }
+                let file = log_files.len();
+                times.push(FileTimes {
+                    file,
+                    times: records
+                        .iter()
+                        .map(|record| order_key(format, record))
+                        .collect(),
+                });
+                report.records += records.len() as u64;
+                let size: usize = records.iter().map(String::len).sum();
+                if kept_bytes + size <= KEEP_FROM_SCAN_BYTES {
+                    kept_bytes += size;
+                    kept.push(Some(records));
+                } else {
+                    kept.push(None);
+                }
+                log_files.push((path.clone(), format));
+            }
+        }
+    }
+
+    // Pass 2: in time order, normalize and store.
+    let total = report.records;
+    let mut done = 0_u64;
+    {
+        let files = &log_files;
+        let load = Box::new(move |file: usize| -> Vec<RecordText> {
+            if let Some(records) = kept.get_mut(file).and_then(Option::take) {
+                return records;
+            }
+            let (path, format) = &files[file];
+            match auditlog::read_log_file(path, Some(*format)) {
+                Ok(LogFile::Records { records, .. }) => records,
+                // The file changed between the passes: its records are missing from the
+                // count check below, which reports them.
+                _ => Vec::new(),
+            }
+        });
+        // The inventory reads the session between writes; the two never overlap in time.
+        let shared = RefCell::new(&mut *session);
+        let now_us = Cell::new(i64::MAX);
+        let mut inventory = Inventory::with_prior(Box::new(|asset| {
+            latest_config(&shared.borrow(), asset, now_us.get())
+        }));
+        for (file, record) in TimeOrdered::new(times, load) {
+            let (path, format) = &log_files[file];
+            done += 1;
+            now_us.set(order_key(*format, &record) >> 2);
+
+            let events = json::parse(&record)
+                .map_err(|error| auditlog::RecordError(format!("not JSON: {error}")))
+                .and_then(|value| auditlog::normalize(*format, &value, &mut inventory));
+            match events {
+                Ok(events) if !events.is_empty() => {
+                    let changes = events
+                        .iter()
+                        .filter(|event| matches!(event.kind, auditlog::EventKind::Change(_)))
+                        .count() as u64;
+                    if changes > 0 {
+                        report.change_records += 1;
+                    } else {
+                        report.activity_records += 1;
+                    }
+                    report.changes += changes;
+                    report.activity += events.len() as u64 - changes;
+                    for event in events {
+                        let frame = wire::decode_frame(event.to_contract_json(&record));
+                        writer.push(frame, &mut shared.borrow_mut(), &mut report)?;
+                    }
+                }
+                Ok(_) => {
+                    report.quarantined_records += 1;
+                    let reason = unreadable(input, path, "the normalizer made no event of it");
+                    writer.push(
+                        wire::quarantine(reason, record.as_bytes()),
+                        &mut shared.borrow_mut(),
+                        &mut report,
+                    )?;
+                }
+                Err(error) => {
+                    report.quarantined_records += 1;
+                    let reason = unreadable(input, path, &error.0);
+                    writer.push(
+                        wire::quarantine(reason, record.as_bytes()),
+                        &mut shared.borrow_mut(),
+                        &mut report,
+                    )?;
+                }
+            }
+            if done.is_multiple_of(BATCH as u64) && !progress(done, total) {
+                writer.flush(&mut shared.borrow_mut(), &mut report)?;
+                return Err(ImportError::Cancelled(done));
+            }
+        }
+    }
+    writer.flush(session, &mut report)?;
+    if done != total {
+        // A file changed between the passes: say so rather than report counts that do not add up.
+        return Err(ImportError::Read {
+            path: input.display().to_string(),
+            source: std::io::Error::other(format!(
+                "the files changed while being imported: {total} records on the first read, {done} on the second"
+            )),
+        });
+    }
+    for path in eventstream_files {
+        let outcome = super::import_file(session, &path, progress)?;
+        report.eventstream.frames += outcome.frames;
+        report.eventstream.stored += outcome.stored;
+        report.eventstream.duplicates += outcome.duplicates;
+        report.eventstream.quarantined += outcome.quarantined;
+        *report
+            .files_by_format
+            .entry(LogFormat::Eventstream.as_str().to_owned())
+            .or_default() += 1;
+    }
+    progress(total, total);
+    Ok(report)
+}
+
+/// Frames gathered into batches, each written in one transaction.
+#[derive(Default)]
+struct BatchWriter {
+    batch: Vec<PositionedFrame>,
+}
+
+impl BatchWriter {
+    fn push(
+        &mut self,
+        frame: Frame,
+        session: &mut Session,
+        report: &mut LogImportReport,
+    ) -> Result<(), StoreError> {
+        self.batch.push(PositionedFrame {
+            frame,
+            sse_id: None,
+            received_at: Utc::now(),
+        });
+        if self.batch.len() >= BATCH {
+            self.flush(session, report)?;
+        }
+        Ok(())
+    }
+
+    fn flush(
+        &mut self,
+        session: &mut Session,
+        report: &mut LogImportReport,
+    ) -> Result<(), StoreError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let outcome = session.write_batch(&self.batch)?;
+        report.stored += outcome.stored;
+        report.duplicates += outcome.duplicates;
+        report.quarantined += outcome.quarantined;
+        session.index_for_search(u64::MAX)?;
+        self.batch.clear();
+        Ok(())
+    }
+}
+
+/// The last configuration the session holds for `asset` at or before `at_us`: what an import
+/// of older logs into a session of newer ones must not mistake for the state before.
+fn latest_config(session: &Session, asset: &str, at_us: i64) -> Option<Value> {
+    let before = PageCursor {
+        time_us: at_us.saturating_add(1),
+        seq: i64::MIN,
+    };
+    let newest = session
+        .asset_events(asset, Some(before), 1)
+        .ok()?
+        .into_iter()
+        .next()?;
+    if newest.change == Some(crate::model::ChangeKind::Delete) {
+        return None;
+    }
+    let body = json::parse(&newest.body).ok()?;
+    Some(body["data"]["config"].clone()).filter(|config| !config.is_null())
+}
+
+fn unreadable(input: &Path, path: &Path, detail: &str) -> QuarantineReason {
+    QuarantineReason::UnreadableLogRecord {
+        location: shown(input, path),
+        detail: detail.to_owned(),
+    }
+}
+
+/// A path as the user knows it: relative to the folder they named.
+fn shown(input: &Path, path: &Path) -> String {
+    path.strip_prefix(input)
+        .ok()
+        .filter(|relative| !relative.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
