@@ -24,7 +24,7 @@ fn main() {
         "add_comment",
         "delete_comment",
         "export_session",
-        "import_capture",
+        "import_events",
         "cancel_task",
         "findings",
         "rule_statuses",

@@ -18,6 +18,8 @@ pub enum FileDialog {
         suggested: String,
         filter: Option<(&'static str, &'static [&'static str])>,
     },
+    /// A folder (walked recursively by what reads it).
+    OpenFolder { title: &'static str },
 }
 
 /// Shows the dialog; `None` when the user cancels it.
@@ -35,6 +37,7 @@ pub async fn choose_file(
                 .set_title(title)
                 .add_filter(name, extensions)
                 .blocking_pick_file(),
+            FileDialog::OpenFolder { title } => builder.set_title(title).blocking_pick_folder(),
             FileDialog::Save {
                 title,
                 suggested,

@@ -104,7 +104,7 @@ pub fn run() {
             annotations::add_comment,
             annotations::delete_comment,
             tasks::export_session,
-            tasks::import_capture,
+            tasks::import_events,
             tasks::cancel_task,
             findings::findings,
             findings::rule_statuses,

@@ -31,11 +31,18 @@ pub enum ExportKind {
 pub enum MenuAction {
     NewSession,
     Open,
-    OpenPath { path: String },
+    OpenPath {
+        path: String,
+    },
     SaveCopy,
     Close,
-    Export { kind: ExportKind },
-    Import,
+    Export {
+        kind: ExportKind,
+    },
+    /// Import a file (`folder: false`) or a folder of cloud audit logs or EventStream captures.
+    Import {
+        folder: bool,
+    },
 }
 
 /// Where menu choices go: the page's channel, once it asked for them.
@@ -90,8 +97,13 @@ pub fn build<R: Runtime>(app: &AppHandle<R>, recent: &[String]) -> tauri::Result
         .build()?;
     let import = SubmenuBuilder::new(app, "Import")
         .item(
-            &MenuItemBuilder::with_id("import", "NDJSON or .sse Capture…")
+            &MenuItemBuilder::with_id("import", "Cloud Audit Log or Capture File…")
                 .accelerator("CmdOrCtrl+I")
+                .build(app)?,
+        )
+        .item(
+            &MenuItemBuilder::with_id("import_folder", "Folder of Cloud Audit Logs…")
+                .accelerator("CmdOrCtrl+Shift+I")
                 .build(app)?,
         )
         .build()?;
@@ -139,7 +151,8 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, id: &str) {
         "open" => MenuAction::Open,
         "save_copy" => MenuAction::SaveCopy,
         "close" => MenuAction::Close,
-        "import" => MenuAction::Import,
+        "import" => MenuAction::Import { folder: false },
+        "import_folder" => MenuAction::Import { folder: true },
         "export:csv_view" => MenuAction::Export {
             kind: ExportKind::CsvView,
         },

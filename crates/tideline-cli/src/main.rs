@@ -310,72 +310,11 @@ fn import(path: PathBuf, input: PathBuf, from: &str, json: bool) -> anyhow::Resu
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
-    for line in import_summary(&report, &input, &path) {
+    eprintln!("imported {} into {}:", input.display(), path.display());
+    for line in report.summary_lines() {
         eprintln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// What an import did, in lines a person reads: what was recognised, what was skipped, and
-/// where every record went (the counts add up).
-fn import_summary(
-    report: &tideline_engine::import::LogImportReport,
-    input: &std::path::Path,
-    session: &std::path::Path,
-) -> Vec<String> {
-    let mut lines = Vec::new();
-    let recognised: Vec<String> = report
-        .files_by_format
-        .iter()
-        .map(|(format, files)| {
-            let title = tideline_engine::auditlog::LogFormat::parse(format)
-                .map_or(format.as_str(), |format| format.title());
-            format!(
-                "{title} ({files} file{})",
-                if *files == 1 { "" } else { "s" }
-            )
-        })
-        .collect();
-    lines.push(format!(
-        "read {} as {}",
-        input.display(),
-        if recognised.is_empty() {
-            "nothing Tideline reads".to_owned()
-        } else {
-            recognised.join(", ")
-        }
-    ));
-    if !report.skipped.is_empty() {
-        lines.push(format!(
-            "skipped {} file(s) that are not logs:",
-            report.skipped.len()
-        ));
-        for skipped in &report.skipped {
-            lines.push(format!("  {}: {}", skipped.path, skipped.reason));
-        }
-    }
-    if report.records > 0 || report.quarantined_records > 0 {
-        lines.push(format!(
-            "{} audit-log records: {} changed assets ({} asset changes), {} kept as activity, {} quarantined",
-            report.records,
-            report.change_records,
-            report.changes,
-            report.activity_records,
-            report.quarantined_records
-        ));
-    }
-    let frames = &report.eventstream;
-    if frames.frames > 0 {
-        lines.push(format!("{} EventStream frames", frames.frames));
-    }
-    lines.push(format!(
-        "into {}: {} events stored, {} already in the session, {} quarantined",
-        session.display(),
-        report.stored + frames.stored,
-        report.duplicates + frames.duplicates,
-        report.quarantined + frames.quarantined
-    ));
-    lines
 }
 
 /// The detection settings in `file` (JSON; defaults for what it omits), or the defaults.

@@ -270,14 +270,16 @@ fn csv_cells(noted: &NotedEvent) -> [Cow<'_, str>; 21] {
     let DataView {
         config,
         previous_config,
+        changed_part,
         asset,
         attribution,
     } = body.data;
     let summary = match event.change {
         // Only an update's summary reads the configurations (see `change_summary`).
-        Some(ChangeKind::Update) => {
-            change_summary(event.change, &body::configs(config, previous_config))
-        }
+        Some(ChangeKind::Update) => change_summary(
+            event.change,
+            &body::configs(config, previous_config, changed_part),
+        ),
         change => change_summary(change, &Value::Null),
     };
     [

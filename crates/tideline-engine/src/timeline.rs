@@ -136,13 +136,15 @@ pub struct Association {
     pub known: bool,
 }
 
-/// A whole configuration shown as it is: a create's new one, a delete's last known one.
+/// A whole configuration shown as it is: a create's new one, a delete's last known one, or
+/// (`requested`) what a call asked for when the configuration after it is unknown (events
+/// normalized from audit logs: `data.requested_change`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConfigView {
     #[cfg_attr(
         feature = "ts",
-        ts(type = "\"new\" | \"deleted\" | \"previous\" | \"current\"")
+        ts(type = "\"new\" | \"deleted\" | \"previous\" | \"current\" | \"requested\"")
     )]
     pub label: &'static str,
     pub text: String,
@@ -280,6 +282,10 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
     let present = |value: &Value| -> Option<Value> { Some(value.clone()).filter(|v| !v.is_null()) };
     let config = present(&data["config"]);
     let previous = present(&data["previous_config"]);
+    let requested = present(&data["requested_change"]);
+    let part = &data["changed_part"];
+    let changed_part = (part["before"].is_object() && part["after"].is_object())
+        .then(|| (part["before"].clone(), part["after"].clone()));
 
     let mut detail = ChangeDetail {
         row: annotated_rows(session, std::slice::from_ref(&event))?.remove(0),
@@ -300,20 +306,42 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
             text: canonical_pretty(value),
         })
     };
+    let diff_into = |detail: &mut ChangeDetail, before: &Value, after: &Value| {
+        let diff = diff::diff_configs(Some(before), Some(after));
+        detail.changes = diff.changes.into_iter().map(field_change_view).collect();
+        detail.unified = Some(diff.unified).filter(|text| !text.is_empty());
+        detail.side_by_side = diff.side_by_side;
+    };
     match (event.change, &previous, &config) {
+        // From an audit log, configuration unknown: the part the call proves, or what it asked.
+        (Some(ChangeKind::Update), None, None) if changed_part.is_some() => {
+            if let Some((before, after)) = &changed_part {
+                diff_into(&mut detail, before, after);
+            }
+            detail.diff_note = Some(
+                "the configuration before this call is unknown: showing only the part the call changed"
+                    .into(),
+            );
+        }
+        (Some(_), _, None) if requested.is_some() && event.change != Some(ChangeKind::Delete) => {
+            if let Some(requested) = &requested {
+                detail.config = view("requested", requested);
+            }
+            detail.diff_note = Some(
+                "the configuration after this call is unknown: showing what the call requested"
+                    .into(),
+            );
+        }
         (Some(ChangeKind::Create), _, Some(config)) => detail.config = view("new", config),
         (Some(ChangeKind::Delete), Some(previous), _) => detail.config = view("deleted", previous),
         (Some(ChangeKind::Delete), None, _) => {
             detail.diff_note = Some("the stream did not include the deleted configuration".into());
         }
         (Some(ChangeKind::Update), Some(previous), Some(config)) => {
-            let diff = diff::diff_configs(Some(previous), Some(config));
-            if diff.changes.is_empty() {
+            diff_into(&mut detail, previous, config);
+            if detail.changes.is_empty() {
                 detail.diff_note = Some("the configuration did not change".into());
             }
-            detail.changes = diff.changes.into_iter().map(field_change_view).collect();
-            detail.unified = Some(diff.unified).filter(|text| !text.is_empty());
-            detail.side_by_side = diff.side_by_side;
         }
         (Some(ChangeKind::Update), None, Some(config)) => {
             detail.config = view("current", config);
@@ -432,6 +460,16 @@ fn name_tail(name: &str) -> String {
 pub(crate) fn change_summary(change: Option<ChangeKind>, data: &Value) -> String {
     let config = data.get("config").filter(|value| !value.is_null());
     let previous = data.get("previous_config").filter(|value| !value.is_null());
+    let part = data.get("changed_part");
+    let part = part.and_then(|part| Some((part.get("before")?, part.get("after")?)));
+    if let (Some(ChangeKind::Update), None, None, Some((before, after))) =
+        (change, previous, config, part)
+    {
+        let changes = diff::field_changes(before, after);
+        if !changes.is_empty() {
+            return diff::summarize(&changes, SUMMARY_ITEMS);
+        }
+    }
     match (change, previous, config) {
         (Some(ChangeKind::Create), _, _) => "created".to_owned(),
         (Some(ChangeKind::Delete), _, _) => "deleted".to_owned(),

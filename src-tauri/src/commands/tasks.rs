@@ -180,18 +180,31 @@ pub async fn export_session(
     .await
 }
 
-/// Asks for an NDJSON or `.sse` capture and imports it into the open session.
+/// Asks for a file (`folder: false`) or a folder and imports it into the open session: cloud
+/// audit logs (CloudTrail, GCP, Azure; gzip and the providers' export layouts) or EventStream
+/// captures, recognised by their records. The outcome's summary says what was recognised,
+/// what was skipped and where every record went.
 #[tauri::command]
-pub async fn import_capture(
+pub async fn import_events(
     app: AppHandle,
     host: State<'_, SessionHost>,
     running: State<'_, RunningTask>,
+    folder: bool,
     on_progress: Channel<TaskProgress>,
 ) -> Result<Option<TaskOutcome>, CommandError> {
     host.path()?;
-    let dialog = FileDialog::Open {
-        title: "Import events into this session",
-        filter: ("Event captures", &["ndjson", "jsonl", "json", "sse", "txt"]),
+    let dialog = if folder {
+        FileDialog::OpenFolder {
+            title: "Import a folder of cloud audit logs into this session",
+        }
+    } else {
+        FileDialog::Open {
+            title: "Import a cloud audit log or an event capture into this session",
+            filter: (
+                "Audit logs and captures",
+                &["json", "gz", "ndjson", "jsonl", "log", "sse", "txt"],
+            ),
+        }
     };
     let Some(input) = choose_file(app, dialog).await? else {
         return Ok(None);
@@ -201,21 +214,18 @@ pub async fn import_capture(
         task: "import".into(),
         done: 0,
         total: 0,
-        unit: "bytes".into(),
+        unit: "records".into(),
     });
-    let mut progress = reporter("import", "bytes", on_progress, cancel);
+    let mut progress = reporter("import", "records", on_progress, cancel);
     // An import writes events: it takes the session's recording lock like a recorder does, and
     // is refused while the session is being recorded.
     let path = host.path()?;
     let outcome = tauri::async_runtime::spawn_blocking(move || {
         let session = &mut Session::open_or_create(&path)?;
-        let outcome = import::import_file(session, &input, &mut progress)?;
+        let report = import::import_path(session, &input, None, &mut progress)?;
         Ok(TaskOutcome {
             path: input.display().to_string(),
-            summary: format!(
-                "Imported {} frames: {} new events, {} already in the session, {} quarantined",
-                outcome.frames, outcome.stored, outcome.duplicates, outcome.quarantined
-            ),
+            summary: report.summary_lines().join("\n"),
         })
     })
     .await

@@ -134,9 +134,10 @@ describe('commands', () => {
     expect(calls[1]?.args.query).toBeNull();
     calls.splice(1, 1);
     seen.pop();
-    expect(await api.importCapture((p) => seen.push(p))).toBeNull();
-    expect(calls[1]?.cmd).toBe('import_capture');
-    expect(Object.keys(calls[1]!.args)).toEqual(['onProgress']);
+    expect(await api.importEvents(true, (p) => seen.push(p))).toBeNull();
+    expect(calls[1]?.cmd).toBe('import_events');
+    expect(Object.keys(calls[1]!.args)).toEqual(['folder', 'onProgress']);
+    expect(calls[1]?.args.folder).toBe(true);
     expect(seen).toHaveLength(2);
   });
 

@@ -174,8 +174,9 @@ export function exportSession(
   return call('export_session', { kind, query, onProgress: new Channel<TaskProgress>(onProgress) });
 }
 
-export function importCapture(onProgress: (p: TaskProgress) => void): Promise<TaskOutcome | null> {
-  return call('import_capture', { onProgress: new Channel<TaskProgress>(onProgress) });
+/** Asks for a file, or a folder when `folder`, of cloud audit logs or captures, and imports it. */
+export function importEvents(folder: boolean, onProgress: (p: TaskProgress) => void): Promise<TaskOutcome | null> {
+  return call('import_events', { folder, onProgress: new Channel<TaskProgress>(onProgress) });
 }
 
 /** The running export or import then rejects with kind `cancelled`. */

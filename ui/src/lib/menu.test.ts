@@ -14,7 +14,8 @@ describe('File menu choices', () => {
     expect(menuIntent({ action: 'open_path', path: '/s/a.tideline' }, open)).toEqual({ do: 'open', path: '/s/a.tideline' });
     expect(menuIntent({ action: 'save_copy' }, open)).toEqual({ do: 'save_copy' });
     expect(menuIntent({ action: 'close' }, open)).toEqual({ do: 'close' });
-    expect(menuIntent({ action: 'import' }, open)).toEqual({ do: 'import' });
+    expect(menuIntent({ action: 'import', folder: false }, open)).toEqual({ do: 'import', folder: false });
+    expect(menuIntent({ action: 'import', folder: true }, open)).toEqual({ do: 'import', folder: true });
     expect(menuIntent({ action: 'resume' }, open)).toEqual({ do: 'resume' });
   });
 
@@ -37,7 +38,7 @@ describe('File menu choices', () => {
     for (const action of [
       { action: 'save_copy' },
       { action: 'close' },
-      { action: 'import' },
+      { action: 'import', folder: true },
       { action: 'export', kind: 'ndjson' },
     ] as const) {
       expect(menuIntent(action, none).do).toBe('refuse');

@@ -13,7 +13,7 @@ export type Intent =
   | { readonly do: 'save_copy' }
   | { readonly do: 'close' }
   | { readonly do: 'export'; readonly kind: ExportKind; readonly query: TimelineQuery | null }
-  | { readonly do: 'import' }
+  | { readonly do: 'import'; readonly folder: boolean }
   | { readonly do: 'resume' }
   | { readonly do: 'refuse'; readonly message: string };
 
@@ -50,9 +50,10 @@ export function menuIntent(action: PageAction, ctx: MenuContext): Intent {
       return { do: 'open', path: action.path };
     case 'save_copy':
     case 'close':
-    case 'import':
     case 'resume':
       return ctx.hasSession ? { do: action.action } : noSession();
+    case 'import':
+      return ctx.hasSession ? { do: 'import', folder: action.folder } : noSession();
     case 'export':
       if (!ctx.hasSession) return noSession();
       // Only the current view follows the filters; the other exports are of everything (the

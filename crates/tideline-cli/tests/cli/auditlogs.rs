@@ -46,7 +46,7 @@ fn the_drift_story_as_raw_cloudtrail_gives_the_added_address_and_the_reverted_an
     let (report, said) = import(&session, &story, "auto");
 
     // `auto` says what it recognised and what it skipped; the counts add up.
-    assert!(said.contains("as AWS CloudTrail (36 files)"), "{said}");
+    assert!(said.contains("Read as AWS CloudTrail (36 files)"), "{said}");
     assert!(
         said.contains("CloudTrail-Digest") && said.contains("README.md: not JSON"),
         "{said}"
@@ -221,7 +221,10 @@ fn a_gcp_rendition_of_the_drift_story_gives_the_added_range_and_the_reverted_and
     let dir = TempDir::new().unwrap();
     let session = dir.path().join("gcp.tideline");
     let (report, said) = import(&session, &fixture("auditlog/gcp-story"), "auto");
-    assert!(said.contains("as GCP Cloud Audit Logs (1 file)"), "{said}");
+    assert!(
+        said.contains("Read as GCP Cloud Audit Logs (1 file)"),
+        "{said}"
+    );
     let accounted =
         report["change_records"].as_u64().unwrap() + report["activity_records"].as_u64().unwrap();
     assert_eq!(accounted, report["records"].as_u64().unwrap());

@@ -19,6 +19,8 @@ pub(super) struct BodyView {
 pub(super) struct DataView {
     pub(super) config: Option<Value>,
     pub(super) previous_config: Option<Value>,
+    /// `data.changed_part` (audit-log imports: the part a call proves when the whole is unknown).
+    pub(super) changed_part: Option<Value>,
     pub(super) asset: AssetView,
     pub(super) attribution: AttributionView,
 }
@@ -43,9 +45,17 @@ impl BodyView {
 }
 
 /// The configurations as the tree's `data` would hold them (for `timeline::change_summary`).
-pub(super) fn configs(config: Option<Value>, previous_config: Option<Value>) -> Value {
+pub(super) fn configs(
+    config: Option<Value>,
+    previous_config: Option<Value>,
+    changed_part: Option<Value>,
+) -> Value {
     let mut data = json::Map::new();
-    for (name, value) in [("config", config), ("previous_config", previous_config)] {
+    for (name, value) in [
+        ("config", config),
+        ("previous_config", previous_config),
+        ("changed_part", changed_part),
+    ] {
         if let Some(value) = value {
             data.insert(name.to_owned(), value);
         }
@@ -82,6 +92,7 @@ impl Fields for BodyView {
 pub(super) enum DataField {
     Config,
     PreviousConfig,
+    ChangedPart,
     Asset,
     Attribution,
 }
@@ -93,6 +104,7 @@ impl Fields for DataView {
         Some(match name {
             "config" => DataField::Config,
             "previous_config" => DataField::PreviousConfig,
+            "changed_part" => DataField::ChangedPart,
             "asset" => DataField::Asset,
             "attribution" => DataField::Attribution,
             _ => return None,
@@ -109,6 +121,7 @@ impl Fields for DataView {
             DataField::PreviousConfig => {
                 self.previous_config = Some(map.next_value_seed(ValueSeed)?)
             }
+            DataField::ChangedPart => self.changed_part = Some(map.next_value_seed(ValueSeed)?),
             DataField::Asset => self.asset = object(map)?,
             DataField::Attribution => self.attribution = object(map)?,
         }

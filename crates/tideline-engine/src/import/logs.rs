@@ -230,6 +230,63 @@ pub fn import_path(
     Ok(report)
 }
 
+impl LogImportReport {
+    /// What the import did, in lines a person reads: what was recognised, what was skipped,
+    /// and where every record went (the counts add up). The CLI prints them; the app shows them.
+    pub fn summary_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let recognised: Vec<String> = self
+            .files_by_format
+            .iter()
+            .map(|(format, files)| {
+                let title =
+                    LogFormat::parse(format).map_or(format.as_str(), |format| format.title());
+                format!(
+                    "{title} ({files} file{})",
+                    if *files == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        lines.push(if recognised.is_empty() {
+            "Found nothing Tideline reads".to_owned()
+        } else {
+            format!("Read as {}", recognised.join(", "))
+        });
+        if !self.skipped.is_empty() {
+            lines.push(format!(
+                "Skipped {} file{} that {} not logs:",
+                self.skipped.len(),
+                if self.skipped.len() == 1 { "" } else { "s" },
+                if self.skipped.len() == 1 { "is" } else { "are" }
+            ));
+            for skipped in &self.skipped {
+                lines.push(format!("  {}: {}", skipped.path, skipped.reason));
+            }
+        }
+        if self.records > 0 || self.quarantined_records > 0 {
+            lines.push(format!(
+                "{} audit-log records: {} changed assets ({} asset changes), {} kept as activity, {} quarantined",
+                self.records,
+                self.change_records,
+                self.changes,
+                self.activity_records,
+                self.quarantined_records
+            ));
+        }
+        let frames = &self.eventstream;
+        if frames.frames > 0 {
+            lines.push(format!("{} EventStream frames", frames.frames));
+        }
+        lines.push(format!(
+            "{} events stored, {} already in the session, {} quarantined",
+            self.stored + frames.stored,
+            self.duplicates + frames.duplicates,
+            self.quarantined + frames.quarantined
+        ));
+        lines
+    }
+}
+
 /// Frames gathered into batches, each written in one transaction.
 #[derive(Default)]
 struct BatchWriter {
@@ -306,4 +363,98 @@ fn shown(input: &Path, path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::timeline;
+
+    fn fixture(path: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/auditlog/cloudtrail")
+            .join(path)
+    }
+
+    /// The session's event whose body's action is `action`, with its detail.
+    fn detail_of(session: &Session, action: &str) -> timeline::ChangeDetail {
+        let newest = session.newest_seq().unwrap().unwrap();
+        (1..=newest)
+            .filter_map(|seq| timeline::change_detail(session, seq).unwrap())
+            .find(|detail| detail.row.action.as_deref() == Some(action))
+            .unwrap_or_else(|| panic!("no {action}"))
+    }
+
+    #[test]
+    fn a_change_of_unknown_configuration_shows_the_part_the_call_proves_or_what_it_requested() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let folder = fixture("stratus-red-team");
+        let report = import_path(&mut session, &folder, None, &mut |_, _| true).unwrap();
+        assert_eq!(report.records, 310);
+        assert_eq!(report.files_by_format.get("cloudtrail"), Some(&35));
+
+        let opened = detail_of(&session, "AuthorizeSecurityGroupIngress");
+        assert_eq!(opened.changes.len(), 1, "{:?}", opened.changes);
+        assert_eq!(opened.changes[0].path, "IpPermissions[0]");
+        assert_eq!(opened.changes[0].op, crate::diff::ChangeOp::Added);
+        assert!(
+            opened
+                .diff_note
+                .unwrap()
+                .contains("only the part the call changed")
+        );
+
+        let reset = detail_of(&session, "UpdateLoginProfile");
+        let requested = reset.config.expect("the requested change");
+        assert_eq!(requested.label, "requested");
+        assert!(
+            requested
+                .text
+                .contains("stratus-red-team-update-login-profile-user")
+        );
+    }
+
+    #[test]
+    fn older_logs_imported_into_a_session_of_newer_ones_do_not_take_the_newer_state_as_previous() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        import_path(&mut session, &fixture("seed-story"), None, &mut |_, _| true).unwrap();
+        // A record from the Thursday before: the session knows prod-db-sg's configuration only
+        // from Friday on, so the state before this call is unknown, not Sunday's.
+        let thursday = dir.path().join("thursday.json");
+        std::fs::write(
+            &thursday,
+            r#"{"Records":[{"eventVersion":"1.09","eventTime":"2024-05-02T09:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"CreateTags","awsRegion":"us-east-1","recipientAccountId":"123456789012","eventID":"thu-1","readOnly":false,"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/kpatel"},"requestParameters":{"resourcesSet":{"items":[{"resourceId":"sg-0db5e1c2a3b4c5d6e"}]},"tagSet":{"items":[{"key":"owner","value":"kpatel"}]}}}]}"#,
+        )
+        .unwrap();
+        import_path(&mut session, &thursday, None, &mut |_, _| true).unwrap();
+        let tagged = (1..=session.newest_seq().unwrap().unwrap())
+            .filter_map(|seq| timeline::change_detail(&session, seq).unwrap())
+            .find(|detail| detail.row.time.starts_with("2024-05-02"))
+            .unwrap();
+        assert_eq!(tagged.row.action.as_deref(), Some("CreateTags"));
+        assert!(tagged.changes.is_empty(), "{:?}", tagged.changes);
+        assert_eq!(tagged.config.map(|c| c.label), Some("requested"));
+
+        // A record after Sunday does take Sunday's configuration as the state before it.
+        let monday = dir.path().join("monday.json");
+        std::fs::write(
+            &monday,
+            std::fs::read_to_string(&thursday)
+                .unwrap()
+                .replace("2024-05-02", "2024-05-06")
+                .replace("thu-1", "mon-1"),
+        )
+        .unwrap();
+        import_path(&mut session, &monday, None, &mut |_, _| true).unwrap();
+        let tagged = (1..=session.newest_seq().unwrap().unwrap())
+            .filter_map(|seq| timeline::change_detail(&session, seq).unwrap())
+            .find(|detail| detail.row.time.starts_with("2024-05-06"))
+            .unwrap();
+        assert_eq!(tagged.changes.len(), 1, "{:?}", tagged.changes);
+        assert_eq!(tagged.changes[0].path, "Tags[Key=owner]");
+    }
 }
