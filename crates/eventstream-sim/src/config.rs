@@ -33,6 +33,12 @@ impl FromStr for Scenario {
 pub enum StreamSource {
     /// An `.sse` capture or an NDJSON file, sent as recorded.
     Replay(PathBuf),
+    /// A file or folder of raw cloud audit logs, normalized by Tideline's engine into the
+    /// contract's events (in event-time order) and sent as those.
+    AuditLog {
+        path: PathBuf,
+        format: tideline_engine::auditlog::LogFormat,
+    },
     Scenario(Scenario),
 }
 

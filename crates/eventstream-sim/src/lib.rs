@@ -149,6 +149,7 @@ pub async fn start(config: SimConfig, port: u16) -> Result<RunningSim, SimError>
 fn build_source(config: &SimConfig) -> Result<Source, SimError> {
     let list = match &config.source {
         StreamSource::Replay(path) => replay::load(path)?,
+        StreamSource::AuditLog { path, format } => replay::load_audit_log(path, *format)?,
         StreamSource::Scenario(Scenario::SeedIncident) => scenario::seed_incident(config.seed),
         StreamSource::Scenario(Scenario::Load) => {
             let load = load::LoadScenario {

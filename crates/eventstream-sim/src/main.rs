@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use eventstream_sim::{Faults, Scenario, SimConfig, StreamSource, parse_faults, start};
+use tideline_engine::auditlog::LogFormat;
 
 /// An EventStream-compatible SSE server: demo stream, test peer and load source.
 #[derive(Debug, Parser)]
@@ -57,14 +58,19 @@ struct Args {
     /// measuring socket → screen latency on the same machine.
     #[arg(long)]
     stamp_time: bool,
+    /// What `--replay` reads: `eventstream` (a capture, sent as recorded) or raw cloud audit
+    /// logs (`cloudtrail`, `gcp-audit`, `azure-activity`: a file or a folder, normalized as
+    /// `tideline-cli import` would, in event-time order).
+    #[arg(long, default_value = "eventstream", value_parser = ["eventstream", "cloudtrail", "gcp-audit", "azure-activity"])]
+    from: String,
 }
 
 /// Exactly one of the two stream sources.
 #[derive(Debug, clap::Args)]
 #[group(required = true, multiple = false)]
 struct Stream {
-    /// Replay an `.sse` capture or an NDJSON file.
-    #[arg(long, value_name = "FILE")]
+    /// Replay an `.sse` capture or an NDJSON file, or (with `--from`) raw cloud audit logs.
+    #[arg(long, value_name = "PATH")]
     replay: Option<PathBuf>,
     /// Generate a stream: `seed-incident` or `load`.
     #[arg(long, value_name = "NAME")]
@@ -73,7 +79,11 @@ struct Stream {
 
 impl Args {
     fn into_config(self) -> anyhow::Result<(SimConfig, u16)> {
+        let from = LogFormat::parse(&self.from).context("--from")?;
         let source = match (self.stream.replay, self.stream.scenario) {
+            (Some(path), _) if from != LogFormat::Eventstream => {
+                StreamSource::AuditLog { path, format: from }
+            }
             (Some(path), _) => StreamSource::Replay(path),
             (None, Some(scenario)) => StreamSource::Scenario(scenario),
             (None, None) => anyhow::bail!("one of --replay or --scenario is required"),

@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+use tideline_engine::auditlog::read::LogRecords;
+use tideline_engine::auditlog::{self, Inventory, LogFormat};
+
 use crate::error::SimError;
 use crate::events::{Event, EventList};
 use crate::sse;
@@ -19,6 +22,41 @@ pub(crate) fn load(path: &Path) -> Result<EventList, SimError> {
     } else {
         from_sse(&text)
     };
+    if events.is_empty() {
+        return Err(SimError::EmptyReplay {
+            path: path.to_owned(),
+        });
+    }
+    Ok(EventList::new(events))
+}
+
+/// Reads raw audit logs (a file or a folder) and normalizes them with Tideline's engine, as
+/// an import would: the events of every record, in event-time order, each with the record
+/// verbatim as `data.raw`. A record the engine cannot read is left out and counted on stderr
+/// (an import would quarantine it).
+pub(crate) fn load_audit_log(path: &Path, format: LogFormat) -> Result<EventList, SimError> {
+    let read_error = |source| SimError::ReadReplay {
+        path: path.to_owned(),
+        source,
+    };
+    let records = LogRecords::open(path, Some(format), &mut || true).map_err(read_error)?;
+    let mut inventory = Inventory::empty();
+    let mut events = Vec::new();
+    let mut unreadable = 0_u64;
+    for record in records {
+        match auditlog::normalize_text(record.format, &record.text, &mut inventory) {
+            Ok(normalized) => events.extend(normalized.into_iter().map(|event| {
+                Event::from_json(Some(event.id.clone()), event.to_contract_json(&record.text))
+            })),
+            Err(_) => unreadable += 1,
+        }
+    }
+    if unreadable > 0 {
+        eprintln!(
+            "eventstream-sim: {unreadable} {} records could not be read and are not served",
+            format.title()
+        );
+    }
     if events.is_empty() {
         return Err(SimError::EmptyReplay {
             path: path.to_owned(),

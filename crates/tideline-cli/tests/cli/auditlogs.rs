@@ -277,3 +277,41 @@ fn a_gcp_rendition_of_the_drift_story_gives_the_added_range_and_the_reverted_and
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_cloudtrail_served_live_by_the_simulator_records_the_same_events_as_an_import() {
+    let dir = TempDir::new().unwrap();
+    let story = fixture("auditlog/cloudtrail/seed-story");
+    let sim = serve(
+        eventstream_sim::StreamSource::AuditLog {
+            path: story.clone(),
+            format: tideline_engine::auditlog::LogFormat::Cloudtrail,
+        },
+        |_| {},
+    )
+    .await;
+    let live = dir.path().join("live.tideline");
+    assert_success(&record(&sim.url(), &live, "1", &[]).await);
+    sim.shutdown().await;
+    let imported = dir.path().join("imported.tideline");
+    let (report, _) = import(&imported, &story, "cloudtrail");
+    assert_eq!(report["stored"], 81);
+
+    // The same events, byte for byte, whichever way they came in.
+    let keys_and_bodies = |path: &Path| {
+        let session = tideline_engine::store::Session::open(path).unwrap();
+        let mut events: Vec<(String, String)> = session
+            .event_keys()
+            .unwrap()
+            .into_iter()
+            .map(|(source, id)| {
+                let event = session.event(&source, &id).unwrap().unwrap();
+                (format!("{source} {id}"), event.body)
+            })
+            .collect();
+        events.sort();
+        events
+    };
+    test_notes_dir();
+    assert_eq!(keys_and_bodies(&live), keys_and_bodies(&imported));
+}

@@ -15,6 +15,7 @@ pub mod gcp;
 pub mod inventory;
 pub mod method;
 pub mod order;
+pub mod read;
 
 use std::fmt;
 
@@ -129,6 +130,23 @@ impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// [`normalize`] of a record's text, read under [`crate::json::parse`]'s policy.
+///
+/// Errors: the text is not JSON, or as [`normalize`].
+pub fn normalize_text(
+    format: LogFormat,
+    text: &str,
+    inventory: &mut Inventory<'_>,
+) -> Result<Vec<NormalizedEvent>, RecordError> {
+    let record =
+        crate::json::parse(text).map_err(|error| RecordError(format!("not JSON: {error}")))?;
+    let events = normalize(format, &record, inventory)?;
+    if events.is_empty() {
+        return Err(RecordError("the record gave no event".to_owned()));
+    }
+    Ok(events)
 }
 
 /// Normalizes one record of `format` into contract events, filling each change's previous

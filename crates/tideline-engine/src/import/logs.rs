@@ -2,29 +2,26 @@
 //! ordered by event time, normalized ([`crate::auditlog`]) and stored through the same
 //! [`wire`] mapping, deduplication and quarantine as the live stream.
 //!
-//! Two passes over the files: the first splits each into records and notes their times (and
-//! keeps the records while they fit [`KEEP_FROM_SCAN_BYTES`], so a small import reads once);
-//! the second merges them in time order, so each change's previous configuration is the one
-//! before it in time, whatever file it was in. EventStream files met on the way go through
-//! [`super::import_file`] unchanged.
+//! The records come in event-time order from [`LogRecords`]; the previous configuration of an
+//! asset the import has not met yet is read from the session, as of the record's time.
+//! EventStream files met on the way go through [`super::import_file`] unchanged.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::Utc;
 
 use super::{ImportError, ImportOutcome, Progress};
-use crate::auditlog::order::{FileTimes, TimeOrdered, order_key};
-use crate::auditlog::{self, Inventory, LogFile, LogFormat, RecordText, SkippedFile};
+use crate::auditlog::order::order_key;
+use crate::auditlog::read::LogRecords;
+use crate::auditlog::{self, Inventory, LogFormat, SkippedFile};
 use crate::json::{self, Value};
 use crate::model::{Frame, PositionedFrame, QuarantineReason};
 use crate::store::{PageCursor, Session, StoreError};
 use crate::wire;
 
 const BATCH: usize = 2_000;
-/// Records kept from the first pass for the second, in bytes of text: 64 MiB.
-const KEEP_FROM_SCAN_BYTES: usize = 64 << 20;
 
 /// What an import of logs did. Every record read is in exactly one of `change_records`,
 /// `activity_records` and `quarantined_records`; every event made is stored, a duplicate of
@@ -68,102 +65,49 @@ pub fn import_path(
     from: Option<LogFormat>,
     progress: Progress<'_>,
 ) -> Result<LogImportReport, ImportError> {
-    let read_error = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| ImportError::Read { path, source }
+    let read_error = |source| ImportError::Read {
+        path: input.display().to_string(),
+        source,
     };
-    let paths = auditlog::walk(input).map_err(read_error(input))?;
+    let mut records = LogRecords::open(input, from, &mut || progress(0, 0)).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::Interrupted {
+            ImportError::Cancelled(0)
+        } else {
+            read_error(error)
+        }
+    })?;
     session.tune_for_bulk_writes()?;
-    let mut report = LogImportReport::default();
+    let mut report = LogImportReport {
+        files_by_format: records.files_by_format.clone(),
+        skipped: std::mem::take(&mut records.skipped),
+        records: records.records,
+        ..LogImportReport::default()
+    };
     let mut writer = BatchWriter::default();
-
-    // Pass 1: split, recognise, note times.
-    let mut log_files: Vec<(PathBuf, LogFormat)> = Vec::new();
-    let mut times: Vec<FileTimes> = Vec::new();
-    let mut kept: Vec<Option<Vec<RecordText>>> = Vec::new();
-    let mut kept_bytes = 0_usize;
-    let mut eventstream_files = Vec::new();
-    for path in &paths {
-        if !progress(0, 0) {
-            return Err(ImportError::Cancelled(report.records));
-        }
-        match auditlog::read_log_file(path, from).map_err(read_error(path))? {
-            LogFile::Skipped(reason) => report.skipped.push(SkippedFile {
-                path: shown(input, path),
-                reason,
-            }),
-            LogFile::Eventstream => eventstream_files.push(path.clone()),
-            LogFile::Records {
-                format,
-                records,
-                damage,
-            } => {
-                *report
-                    .files_by_format
-                    .entry(format.as_str().to_owned())
-                    .or_default() += 1;
-                for part in damage {
-                    report.quarantined_records += 1;
-                    let reason = QuarantineReason::UnreadableLogRecord {
-                        location: format!("{}, {}", shown(input, path), part.location),
-                        detail: part.detail,
-                    };
-                    writer.push(wire::quarantine(reason, &part.raw), session, &mut report)?;
-                }
-                let file = log_files.len();
-                times.push(FileTimes {
-                    file,
-                    times: records
-                        .iter()
-                        .map(|record| order_key(format, record))
-                        .collect(),
-                });
-                report.records += records.len() as u64;
-                let size: usize = records.iter().map(String::len).sum();
-                if kept_bytes + size <= KEEP_FROM_SCAN_BYTES {
-                    kept_bytes += size;
-                    kept.push(Some(records));
-                } else {
-                    kept.push(None);
-                }
-                log_files.push((path.clone(), format));
-            }
-        }
+    for part in std::mem::take(&mut records.damaged) {
+        report.quarantined_records += 1;
+        let reason = QuarantineReason::UnreadableLogRecord {
+            location: part.location,
+            detail: part.detail,
+        };
+        writer.push(wire::quarantine(reason, &part.raw), session, &mut report)?;
     }
+    let eventstream_files = std::mem::take(&mut records.eventstream_files);
 
-    // Pass 2: in time order, normalize and store.
     let total = report.records;
     let mut done = 0_u64;
     {
-        let files = &log_files;
-        let load = Box::new(move |file: usize| -> Vec<RecordText> {
-            if let Some(records) = kept.get_mut(file).and_then(Option::take) {
-                return records;
-            }
-            let (path, format) = &files[file];
-            match auditlog::read_log_file(path, Some(*format)) {
-                Ok(LogFile::Records { records, .. }) => records,
-                // The file changed between the passes: its records are missing from the
-                // count check below, which reports them.
-                _ => Vec::new(),
-            }
-        });
         // The inventory reads the session between writes; the two never overlap in time.
         let shared = RefCell::new(&mut *session);
         let now_us = Cell::new(i64::MAX);
         let mut inventory = Inventory::with_prior(Box::new(|asset| {
             latest_config(&shared.borrow(), asset, now_us.get())
         }));
-        for (file, record) in TimeOrdered::new(times, load) {
-            let (path, format) = &log_files[file];
+        for record in records {
             done += 1;
-            now_us.set(order_key(*format, &record) >> 2);
-
-            let events = json::parse(&record)
-                .map_err(|error| auditlog::RecordError(format!("not JSON: {error}")))
-                .and_then(|value| auditlog::normalize(*format, &value, &mut inventory));
-            match events {
-                Ok(events) if !events.is_empty() => {
+            now_us.set(order_key(record.format, &record.text) >> 2);
+            match auditlog::normalize_text(record.format, &record.text, &mut inventory) {
+                Ok(events) => {
                     let changes = events
                         .iter()
                         .filter(|event| matches!(event.kind, auditlog::EventKind::Change(_)))
@@ -176,24 +120,18 @@ pub fn import_path(
                     report.changes += changes;
                     report.activity += events.len() as u64 - changes;
                     for event in events {
-                        let frame = wire::decode_frame(event.to_contract_json(&record));
+                        let frame = wire::decode_frame(event.to_contract_json(&record.text));
                         writer.push(frame, &mut shared.borrow_mut(), &mut report)?;
                     }
                 }
-                Ok(_) => {
-                    report.quarantined_records += 1;
-                    let reason = unreadable(input, path, "the normalizer made no event of it");
-                    writer.push(
-                        wire::quarantine(reason, record.as_bytes()),
-                        &mut shared.borrow_mut(),
-                        &mut report,
-                    )?;
-                }
                 Err(error) => {
                     report.quarantined_records += 1;
-                    let reason = unreadable(input, path, &error.0);
+                    let reason = QuarantineReason::UnreadableLogRecord {
+                        location: record.location,
+                        detail: error.0,
+                    };
                     writer.push(
-                        wire::quarantine(reason, record.as_bytes()),
+                        wire::quarantine(reason, record.text.as_bytes()),
                         &mut shared.borrow_mut(),
                         &mut report,
                     )?;
@@ -208,12 +146,9 @@ pub fn import_path(
     writer.flush(session, &mut report)?;
     if done != total {
         // A file changed between the passes: say so rather than report counts that do not add up.
-        return Err(ImportError::Read {
-            path: input.display().to_string(),
-            source: std::io::Error::other(format!(
-                "the files changed while being imported: {total} records on the first read, {done} on the second"
-            )),
-        });
+        return Err(read_error(std::io::Error::other(format!(
+            "the files changed while being imported: {total} records on the first read, {done} on the second"
+        ))));
     }
     for path in eventstream_files {
         let outcome = super::import_file(session, &path, progress)?;
@@ -346,23 +281,6 @@ fn latest_config(session: &Session, asset: &str, at_us: i64) -> Option<Value> {
     }
     let body = json::parse(&newest.body).ok()?;
     Some(body["data"]["config"].clone()).filter(|config| !config.is_null())
-}
-
-fn unreadable(input: &Path, path: &Path, detail: &str) -> QuarantineReason {
-    QuarantineReason::UnreadableLogRecord {
-        location: shown(input, path),
-        detail: detail.to_owned(),
-    }
-}
-
-/// A path as the user knows it: relative to the folder they named.
-fn shown(input: &Path, path: &Path) -> String {
-    path.strip_prefix(input)
-        .ok()
-        .filter(|relative| !relative.as_os_str().is_empty())
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }
 
 #[cfg(test)]
