@@ -37,10 +37,32 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A display number no running X server holds. A lock file left by a server that was killed
+/// (its pid is gone) does not hold it: Xvfb replaces such a stale lock itself.
 fn free_display() -> u32 {
     (90..200)
-        .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+        .find(|n| {
+            let lock = format!("/tmp/.X{n}-lock");
+            match std::fs::read_to_string(&lock) {
+                Err(_) => true,
+                Ok(pid) => pid
+                    .trim()
+                    .parse::<u32>()
+                    .is_ok_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()),
+            }
+        })
         .expect("a free X display number")
+}
+
+/// The screen, `WIDTHxHEIGHT`: `E2E_SCREEN` (to look at a run at 1024x700 or 2560x1440), else
+/// 1280x800.
+fn screen() -> (u32, u32) {
+    let text = std::env::var("E2E_SCREEN").unwrap_or_else(|_| "1280x800".to_owned());
+    let (width, height) = text.split_once('x').expect("E2E_SCREEN is WIDTHxHEIGHT");
+    (
+        width.parse().expect("a width"),
+        height.parse().expect("a height"),
+    )
 }
 
 fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
@@ -57,9 +79,16 @@ impl Desktop {
         let turn = ONE_AT_A_TIME.lock().await;
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_tideline"));
         let display = free_display();
+        let (width, height) = screen();
         let xvfb = Command::new("Xvfb")
             .arg(format!(":{display}"))
-            .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                "-screen",
+                "0",
+                &format!("{width}x{height}x24"),
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -113,6 +142,9 @@ impl Desktop {
             _turn: turn,
         };
         desktop.wait_for_load().await;
+        if (width, height) != (1280, 800) {
+            let _ = desktop.client.set_window_rect(0, 0, width, height).await;
+        }
         desktop
     }
 

@@ -256,6 +256,10 @@ fn export_to(
 fn print_migration(path: &Path) -> impl FnMut(MigrationProgress) + '_ {
     let mut shown: Option<(&'static str, u64)> = None;
     move |progress: MigrationProgress| {
+        // A new or empty session migrates nothing: nothing to say.
+        if progress.total == 0 {
+            return;
+        }
         let tenth = (progress.done * 10)
             .checked_div(progress.total)
             .unwrap_or(10);

@@ -67,15 +67,30 @@ fn leading_zero_ipv4(text: &str) -> Option<Ipv4Addr> {
     parts.next().is_none().then(|| Ipv4Addr::from(octets))
 }
 
-/// One sentence saying what supports the method classification of a change.
+/// Who classified an event's method: EventStream for streamed events, Tideline's own
+/// normalizer for events imported from a cloud audit log (their `source` names the log).
+pub fn classifier_of(source: &str) -> &'static str {
+    let imported = ["cloudtrail:", "gcp-audit:", "azure-activity:"]
+        .iter()
+        .any(|prefix| source.starts_with(prefix));
+    if imported {
+        "Tideline from the audit log"
+    } else {
+        "EventStream"
+    }
+}
+
+/// One sentence saying what supports the method classification of a change, as made by
+/// `classifier` ([`classifier_of`]).
 pub fn method_reason(
     method: Option<&str>,
     user_agent: Option<&str>,
     principal: Option<&str>,
     raw: &Value,
+    classifier: &str,
 ) -> String {
     let Some(method) = method.filter(|m| !m.is_empty()) else {
-        return "EventStream did not say how this change was made.".to_owned();
+        return format!("{classifier} did not say how this change was made.");
     };
     let agent = user_agent.unwrap_or_default();
     let mut evidence: Vec<String> = Vec::new();
@@ -115,10 +130,10 @@ pub fn method_reason(
         _ => {}
     }
     if evidence.is_empty() {
-        format!("Classified as {method} by EventStream; nothing in the event corroborates it.")
+        format!("Classified as {method} by {classifier}; nothing in the event corroborates it.")
     } else {
         format!(
-            "Classified as {method} by EventStream: {}.",
+            "Classified as {method} by {classifier}: {}.",
             evidence.join(", and ")
         )
     }
@@ -207,6 +222,7 @@ mod tests {
             Some("Mozilla/5.0 (Windows NT 10.0)"),
             None,
             &json!({"sessionCredentialFromConsole": "true"}),
+            "EventStream",
         );
         assert!(
             console.contains("web browser") && console.contains("sessionCredentialFromConsole"),
@@ -217,6 +233,7 @@ mod tests {
             Some("APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io)"),
             None,
             &Value::Null,
+            "EventStream",
         );
         assert!(terraform.contains("names Terraform/1.7.5"), "{terraform}");
         let provider = method_reason(
@@ -224,10 +241,19 @@ mod tests {
             None,
             Some("autoscaling.amazonaws.com"),
             &Value::Null,
+            "EventStream",
         );
         assert!(provider.contains("autoscaling.amazonaws.com"), "{provider}");
-        let bare = method_reason(Some("cli"), Some("curl/8"), None, &Value::Null);
+        let bare = method_reason(
+            Some("cli"),
+            Some("curl/8"),
+            None,
+            &Value::Null,
+            "EventStream",
+        );
         assert!(bare.contains("nothing in the event corroborates"), "{bare}");
-        assert!(method_reason(None, None, None, &Value::Null).contains("did not say"));
+        assert!(
+            method_reason(None, None, None, &Value::Null, "EventStream").contains("did not say")
+        );
     }
 }

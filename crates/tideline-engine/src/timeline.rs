@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::attribution::{method_reason, principal_short};
+use crate::attribution::{classifier_of, method_reason, principal_short};
 use crate::diff::{self, ChangeOp, SideBySideRow, canonical_compact, canonical_pretty};
 use crate::json::{self, Value};
 use crate::model::ChangeKind;
@@ -434,7 +434,11 @@ pub(crate) fn change_row(event: &StoredEvent, body: &Value) -> ChangeRow {
         principal_short: event.principal.as_deref().map(principal_short),
         method: event.method.clone(),
         source_ip: event.source_ip.clone(),
-        summary: change_summary(event.change, data),
+        // An activity event says what it was in its note (audit-log imports).
+        summary: match event.change {
+            Some(_) => change_summary(event.change, data),
+            None => json::text(&data["note"]).unwrap_or_default().to_owned(),
+        },
         starred: false,
         tags: Vec::new(),
         comment_count: 0,
@@ -448,7 +452,15 @@ fn asset_label(event: &StoredEvent, data: &Value) -> String {
         .clone()
         .or_else(|| json::text(&data["asset"]["provider_id"]).map(str::to_owned))
         .or_else(|| event.asset_name.as_deref().map(name_tail))
-        .unwrap_or_else(|| "(unnamed asset)".to_owned())
+        .unwrap_or_else(|| {
+            // An activity event (a sign-in, a read) is about no asset.
+            if event.change.is_none() {
+                "—"
+            } else {
+                "(unnamed asset)"
+            }
+            .to_owned()
+        })
 }
 
 /// The last `:`-separated part of an OpsHelm asset name: its most specific part.
@@ -503,6 +515,7 @@ fn who(event: &StoredEvent, data: &Value) -> Who {
             user_agent.as_deref(),
             event.principal.as_deref(),
             &data["raw"],
+            classifier_of(&event.source),
         ),
         user_agent,
         method: event.method.clone(),

@@ -41,6 +41,7 @@ const q: TimelineQuery = {
   finding: 'reverted_change:ohn:sg|3|4',
   max_seq: 42,
   after_seq: null,
+  activity: false,
 };
 
 describe('commands', () => {

@@ -10,6 +10,7 @@ import {
   pivotToAsset,
   removeChip,
   sameQuery,
+  setActivity,
   setStarredOnly,
   setText,
   setTimeFrom,
@@ -61,7 +62,16 @@ describe('query building', () => {
       finding: null,
       max_seq: null,
       after_seq: null,
+      activity: false,
     });
+  });
+
+  it('lists activity instead of changes, shown as a removable chip', () => {
+    const s = setActivity(emptyFilters(), true);
+    expect(toQuery(s).activity).toBe(true);
+    const chip = chips(s, 'utc').find((c) => c.kind === 'activity');
+    expect(chip?.text).toBe('activity, not changes');
+    expect(toQuery(removeChip(s, chip!)).activity).toBe(false);
   });
 
   it('combines every filter, with the full ARN for principals', () => {

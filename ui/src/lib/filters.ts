@@ -36,6 +36,9 @@ export type FilterState = {
   readonly facets: Readonly<Record<FacetKey, readonly FacetPick[]>>;
   /** Only events the analyst starred. */
   readonly starredOnly: boolean;
+  /** The events that are not asset changes (sign-ins, role assumptions, reads, refused calls)
+   * instead of the changes. */
+  readonly activity: boolean;
   /** RFC 3339 UTC bounds, or null for none. */
   readonly timeFrom: string | null;
   readonly timeTo: string | null;
@@ -53,7 +56,7 @@ export type FilterState = {
 export type Chip =
   | { readonly kind: 'facet'; readonly facet: FacetKey; readonly value: string; readonly text: string; readonly title: string }
   | {
-      readonly kind: 'starred' | 'time_from' | 'time_to' | 'text' | 'asset' | 'finding' | 'weekday' | 'hour';
+      readonly kind: 'starred' | 'activity' | 'time_from' | 'time_to' | 'text' | 'asset' | 'finding' | 'weekday' | 'hour';
       readonly value: string;
       readonly text: string;
       readonly title: string;
@@ -65,6 +68,7 @@ export function emptyFilters(): FilterState {
   return {
     facets: { tag: [], change: [], asset_type: [], method: [], principal: [], region: [], account: [] },
     starredOnly: false,
+    activity: false,
     timeFrom: null,
     timeTo: null,
     text: '',
@@ -94,6 +98,10 @@ export function setText(state: FilterState, text: string): FilterState {
 
 export function setStarredOnly(state: FilterState, on: boolean): FilterState {
   return on === state.starredOnly ? state : { ...state, starredOnly: on };
+}
+
+export function setActivity(state: FilterState, on: boolean): FilterState {
+  return on === state.activity ? state : { ...state, activity: on };
 }
 
 export function setTimeFrom(state: FilterState, iso: string | null): FilterState {
@@ -157,6 +165,14 @@ export function chips(state: FilterState, zone: Zone): Chip[] {
   if (state.finding) {
     out.push({ kind: 'finding', value: state.finding.key, text: `finding: ${state.finding.label}`, title: state.finding.title });
   }
+  if (state.activity) {
+    out.push({
+      kind: 'activity',
+      value: 'activity',
+      text: 'activity, not changes',
+      title: 'Sign-ins, role assumptions, reads and refused calls: the events that changed no asset',
+    });
+  }
   if (state.starredOnly) {
     out.push({ kind: 'starred', value: 'starred', text: '★ starred only', title: 'Only the events you starred' });
   }
@@ -200,6 +216,8 @@ export function removeChip(state: FilterState, chip: Chip): FilterState {
     }
     case 'starred':
       return { ...state, starredOnly: false };
+    case 'activity':
+      return { ...state, activity: false };
     case 'time_from':
       return { ...state, timeFrom: null };
     case 'time_to':
@@ -241,6 +259,7 @@ export function toQuery(state: FilterState): TimelineQuery {
     finding: state.finding?.key ?? null,
     max_seq: null,
     after_seq: null,
+    activity: state.activity,
   };
 }
 

@@ -143,16 +143,18 @@ fn read_decompressed(path: &Path) -> io::Result<(Vec<u8>, Option<String>)> {
 }
 
 /// The top-level object of a log file, by the keys that hold records.
+/// Each part is kept raw and read again as what it should be, so a file whose `records` is a
+/// number (a tool's own summary) is "no known log", not a JSON error.
 #[derive(Deserialize)]
 struct Outline<'a> {
     #[serde(borrow, rename = "Records")]
-    records_upper: Option<Vec<&'a RawValue>>,
+    records_upper: Option<&'a RawValue>,
     #[serde(borrow)]
-    records: Option<Vec<&'a RawValue>>,
+    records: Option<&'a RawValue>,
     #[serde(borrow)]
-    entries: Option<Vec<&'a RawValue>>,
-    #[serde(rename = "Events")]
-    lookup_events: Option<Vec<LookupEvent>>,
+    entries: Option<&'a RawValue>,
+    #[serde(borrow, rename = "Events")]
+    lookup_events: Option<&'a RawValue>,
     #[serde(borrow)]
     detail: Option<&'a RawValue>,
     #[serde(rename = "detail-type")]
@@ -264,15 +266,16 @@ fn find_records(text: &str) -> Result<Found, json::JsonError> {
         return Ok(Found::Records(records));
     }
     let outline: Outline<'_> = json::parse_outline(text)?;
-    let owned = |items: Vec<&RawValue>| items.iter().map(|item| item.get().to_owned()).collect();
-    if let Some(items) = outline
-        .records_upper
-        .or(outline.records)
-        .or(outline.entries)
-    {
-        return Ok(Found::Records(owned(items)));
+    let list = |raw: Option<&RawValue>| -> Option<Vec<RecordText>> {
+        let items: Vec<&RawValue> = json::parse_outline(raw?.get()).ok()?;
+        Some(items.iter().map(|item| item.get().to_owned()).collect())
+    };
+    let lists = [outline.records_upper, outline.records, outline.entries];
+    if let Some(items) = lists.into_iter().find_map(list) {
+        return Ok(Found::Records(items));
     }
-    if let Some(events) = outline.lookup_events {
+    let lookup = |raw: &RawValue| json::parse_outline::<Vec<LookupEvent>>(raw.get()).ok();
+    if let Some(events) = outline.lookup_events.and_then(lookup) {
         return Ok(Found::Records(
             events
                 .into_iter()

@@ -81,7 +81,7 @@ pub fn order_key(format: LogFormat, record: &str) -> i64 {
 }
 
 /// Loads the records of file `index` again, in the order of the first pass.
-pub type Loader<'a> = Box<dyn FnMut(usize) -> Vec<RecordText> + 'a>;
+pub type Loader<'a> = Box<dyn FnMut(usize) -> Vec<RecordText> + Send + 'a>;
 
 /// Iterates `(file index, record)` in time order; equal times keep file order then record order.
 pub struct TimeOrdered<'a> {
@@ -173,9 +173,9 @@ mod tests {
                 times: times.clone(),
             })
             .collect();
-        let opened = std::cell::RefCell::new(Vec::new());
+        let opened = std::sync::Mutex::new(Vec::new());
         let load: Loader<'_> = Box::new(|file| {
-            opened.borrow_mut().push(file);
+            opened.lock().unwrap().push(file);
             times[file].iter().map(|t| format!("{file}@{t}")).collect()
         });
         let order: Vec<String> = TimeOrdered::new(files, load).map(|(_, r)| r).collect();
@@ -185,7 +185,7 @@ mod tests {
                 "1@5", "1@8", "0@10", "0@20", "2@30", "0@40", "2@50", "3@60", "3@70"
             ]
         );
-        assert_eq!(*opened.borrow(), vec![1, 0, 2, 3]);
+        assert_eq!(*opened.lock().unwrap(), vec![1, 0, 2, 3]);
     }
 
     #[test]
@@ -200,15 +200,15 @@ mod tests {
                 times: vec![3],
             },
         ];
-        let opened = std::cell::RefCell::new(Vec::new());
+        let opened = std::sync::Mutex::new(Vec::new());
         let load: Loader<'_> = Box::new(|file| {
-            opened.borrow_mut().push(file);
+            opened.lock().unwrap().push(file);
             vec![String::new(); if file == 0 { 2 } else { 1 }]
         });
         let mut merged = TimeOrdered::new(files, load);
         merged.next();
         merged.next();
-        assert_eq!(*opened.borrow(), vec![0]);
+        assert_eq!(*opened.lock().unwrap(), vec![0]);
         assert!(merged.next().is_some());
         assert!(merged.next().is_none());
     }

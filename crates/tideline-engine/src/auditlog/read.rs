@@ -14,8 +14,9 @@ use super::files::Damage;
 use super::order::{FileTimes, Loader, TimeOrdered, order_key};
 use super::{LogFile, LogFormat, RecordText, SkippedFile, read_log_file, walk};
 
-/// Records kept from the first pass for the second, in bytes of text: 64 MiB.
-const KEEP_FROM_SCAN_BYTES: usize = 64 << 20;
+/// Records kept from the first pass for the second, in bytes of text: 16 MiB (an import's
+/// peak memory is this, the store's 64 MiB page cache and the records in flight).
+const KEEP_FROM_SCAN_BYTES: usize = 16 << 20;
 
 /// One record, where it came from and what log it is.
 pub struct LogRecord {

@@ -2,13 +2,15 @@
 //! ordered by event time, normalized ([`crate::auditlog`]) and stored through the same
 //! [`wire`] mapping, deduplication and quarantine as the live stream.
 //!
-//! The records come in event-time order from [`LogRecords`]; the previous configuration of an
-//! asset the import has not met yet is read from the session, as of the record's time.
+//! The records come in event-time order from [`LogRecords`], are normalized on one thread and
+//! written on another; the previous configuration of an asset the import has not met yet is
+//! read from the session, as of the record's time.
 //! EventStream files met on the way go through [`super::import_file`] unchanged.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::mpsc::SyncSender;
 
 use chrono::Utc;
 
@@ -96,52 +98,35 @@ pub fn import_path(
 
     let total = report.records;
     let mut done = 0_u64;
-    {
-        // The inventory reads the session between writes; the two never overlap in time.
-        let shared = RefCell::new(&mut *session);
-        let now_us = Cell::new(i64::MAX);
-        let mut inventory = Inventory::with_prior(Box::new(|asset| {
-            latest_config(&shared.borrow(), asset, now_us.get())
-        }));
-        for record in records {
-            done += 1;
-            now_us.set(order_key(record.format, &record.text) >> 2);
-            match auditlog::normalize_text(record.format, &record.text, &mut inventory) {
-                Ok(events) => {
-                    let changes = events
-                        .iter()
-                        .filter(|event| matches!(event.kind, auditlog::EventKind::Change(_)))
-                        .count() as u64;
-                    if changes > 0 {
-                        report.change_records += 1;
-                    } else {
-                        report.activity_records += 1;
-                    }
-                    report.changes += changes;
-                    report.activity += events.len() as u64 - changes;
-                    for event in events {
-                        let frame = wire::decode_frame(event.to_contract_json(&record.text));
-                        writer.push(frame, &mut shared.borrow_mut(), &mut report)?;
-                    }
+    // Two threads: one reads and normalizes records (and decodes their frames), the other —
+    // this one — writes them; a bounded channel between them keeps memory flat.
+    let prior = Session::open(session.path())?;
+    let cancelled = std::thread::scope(|scope| -> Result<bool, ImportError> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Normalized>>(8);
+        scope.spawn(move || normalize_records(records, prior, &sender));
+        while let Ok(chunk) = receiver.recv() {
+            for normalized in chunk {
+                done += 1;
+                report.change_records += u64::from(normalized.changes > 0);
+                report.activity_records +=
+                    u64::from(normalized.changes == 0 && !normalized.quarantined);
+                report.quarantined_records += u64::from(normalized.quarantined);
+                report.changes += normalized.changes;
+                report.activity += normalized.activity;
+                for frame in normalized.frames {
+                    writer.push(frame, session, &mut report)?;
                 }
-                Err(error) => {
-                    report.quarantined_records += 1;
-                    let reason = QuarantineReason::UnreadableLogRecord {
-                        location: record.location,
-                        detail: error.0,
-                    };
-                    writer.push(
-                        wire::quarantine(reason, record.text.as_bytes()),
-                        &mut shared.borrow_mut(),
-                        &mut report,
-                    )?;
+                if done.is_multiple_of(BATCH as u64) && !progress(done, total) {
+                    // Dropping the receiver stops the reading thread at its next send.
+                    return Ok(true);
                 }
-            }
-            if done.is_multiple_of(BATCH as u64) && !progress(done, total) {
-                writer.flush(&mut shared.borrow_mut(), &mut report)?;
-                return Err(ImportError::Cancelled(done));
             }
         }
+        Ok(false)
+    })?;
+    if cancelled {
+        writer.flush(session, &mut report)?;
+        return Err(ImportError::Cancelled(done));
     }
     writer.flush(session, &mut report)?;
     if done != total {
@@ -194,8 +179,21 @@ impl LogImportReport {
                 if self.skipped.len() == 1 { "" } else { "s" },
                 if self.skipped.len() == 1 { "is" } else { "are" }
             ));
+            // One line per reason, naming the first file (thousands of digest files are one
+            // line, not thousands); the report keeps every path.
+            let mut by_reason: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
             for skipped in &self.skipped {
-                lines.push(format!("  {}: {}", skipped.path, skipped.reason));
+                by_reason
+                    .entry(&skipped.reason)
+                    .or_insert((0, &skipped.path))
+                    .0 += 1;
+            }
+            for (reason, (count, first)) in by_reason {
+                lines.push(if count == 1 {
+                    format!("  {first}: {reason}")
+                } else {
+                    format!("  {count} files: {reason} (the first: {first})")
+                });
             }
         }
         if self.records > 0 || self.quarantined_records > 0 {
@@ -219,6 +217,68 @@ impl LogImportReport {
             self.quarantined + frames.quarantined
         ));
         lines
+    }
+}
+
+/// One record, normalized: its frames (events, or the record in quarantine) and what it was.
+struct Normalized {
+    frames: Vec<Frame>,
+    changes: u64,
+    activity: u64,
+    quarantined: bool,
+}
+
+/// Records per message between the threads.
+const CHUNK: usize = 256;
+
+/// The reading thread: normalizes every record in order, asking `prior` (a read-only view of
+/// the session) for an asset's configuration as of the record's time the first time it meets
+/// the asset — the assets this import already changed are in the inventory, so the writer
+/// lagging behind is never read as the state.
+fn normalize_records(records: LogRecords, prior: Session, sender: &SyncSender<Vec<Normalized>>) {
+    let now_us = Cell::new(i64::MAX);
+    let mut inventory =
+        Inventory::with_prior(Box::new(|asset| latest_config(&prior, asset, now_us.get())));
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for record in records {
+        now_us.set(order_key(record.format, &record.text) >> 2);
+        let normalized = match auditlog::normalize_text(record.format, &record.text, &mut inventory)
+        {
+            Ok(events) => {
+                let changes = events
+                    .iter()
+                    .filter(|event| matches!(event.kind, auditlog::EventKind::Change(_)))
+                    .count() as u64;
+                Normalized {
+                    activity: events.len() as u64 - changes,
+                    changes,
+                    frames: events
+                        .into_iter()
+                        .map(|event| wire::decode_frame(event.to_contract_json(&record.text)))
+                        .collect(),
+                    quarantined: false,
+                }
+            }
+            Err(error) => {
+                let reason = QuarantineReason::UnreadableLogRecord {
+                    location: record.location,
+                    detail: error.0,
+                };
+                Normalized {
+                    frames: vec![wire::quarantine(reason, record.text.as_bytes())],
+                    changes: 0,
+                    activity: 0,
+                    quarantined: true,
+                }
+            }
+        };
+        chunk.push(normalized);
+        if chunk.len() == CHUNK && sender.send(std::mem::take(&mut chunk)).is_err() {
+            return;
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = sender.send(chunk);
     }
 }
 
@@ -374,5 +434,49 @@ mod tests {
             .unwrap();
         assert_eq!(tagged.changes.len(), 1, "{:?}", tagged.changes);
         assert_eq!(tagged.changes[0].path, "Tags[Key=owner]");
+    }
+
+    #[test]
+    fn activity_is_listed_apart_from_the_changes_with_what_each_event_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        import_path(&mut session, &fixture("seed-story"), None, &mut |_, _| true).unwrap();
+        let page = |activity: bool, text: Option<&str>| {
+            let query = timeline::TimelineQuery {
+                activity,
+                text: text.map(str::to_owned),
+                ..Default::default()
+            };
+            timeline::list_changes(&session, &query, crate::store::PageStart::Offset(0), 500)
+                .unwrap()
+        };
+        let changes = page(false, None);
+        assert_eq!(changes.total, 31);
+        assert!(changes.rows.iter().all(|row| row.change.is_some()));
+        let activity = page(true, None);
+        assert_eq!(activity.total, 50);
+        assert!(activity.rows.iter().all(|row| row.change.is_none()));
+        let login = activity
+            .rows
+            .iter()
+            .find(|row| {
+                row.principal_short.as_deref() == Some("jdoe")
+                    && row.action.as_deref() == Some("ConsoleLogin")
+            })
+            .expect("jdoe's console login");
+        assert_eq!(login.event_type, "com.opshelm.activity.sign_in");
+        assert_eq!(login.summary, "ConsoleLogin: Success, MFA used: No");
+        assert_eq!(login.source_ip.as_deref(), Some("198.51.100.23"));
+        // The stolen key's use from the attacker's address is found by searching activity.
+        let used = page(true, Some("203.0.113.66"));
+        let actions: Vec<_> = used
+            .rows
+            .iter()
+            .filter_map(|row| row.action.as_deref())
+            .collect();
+        assert_eq!(actions, ["DescribeDBInstances", "GetCallerIdentity"]);
+        let refused = page(true, Some("AccessDenied"));
+        assert_eq!(refused.total, 1);
+        assert_eq!(refused.rows[0].event_type, "com.opshelm.activity.denied");
     }
 }

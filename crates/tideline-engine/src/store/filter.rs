@@ -45,9 +45,14 @@ impl Filter {
         }
     }
 
-    /// The asset changes `query` matches.
+    /// The asset changes `query` matches (its other events, with `query.activity`).
     pub(super) fn changes(conn: &Connection, query: &TimelineQuery) -> Result<Filter, StoreError> {
-        let mut base = vec!["f.change IS NOT NULL".to_owned()];
+        let kind = if query.activity {
+            "f.change IS NULL"
+        } else {
+            "f.change IS NOT NULL"
+        };
+        let mut base = vec![kind.to_owned()];
         let mut base_params: Vec<SqlValue> = Vec::new();
         let changes: Vec<String> = query
             .changes

@@ -41,6 +41,10 @@ pub struct TimelineQuery {
     /// taken (its "N new").
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub after_seq: Option<i64>,
+    /// List the events that are not asset changes instead of the changes: sign-ins, role
+    /// assumptions, reads and refused calls from audit logs, and the stream's other
+    /// `com.opshelm.*` types. Every other filter applies to them the same way.
+    pub activity: bool,
 }
 
 /// The columns a facet can count.

@@ -46,4 +46,10 @@ max_seq: number | null,
  * Only events stored after this arrival number: what arrived since a paused view was
  * taken (its "N new").
  */
-after_seq: number | null, };
+after_seq: number | null, 
+/**
+ * List the events that are not asset changes instead of the changes: sign-ins, role
+ * assumptions, reads and refused calls from audit logs, and the stream's other
+ * `com.opshelm.*` types. Every other filter applies to them the same way.
+ */
+activity: boolean, };
