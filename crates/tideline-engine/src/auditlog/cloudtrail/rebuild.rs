@@ -358,7 +358,7 @@ fn security_group_rules(
         let mut found = 0;
         for permission in list.iter_mut() {
             for sources in SOURCE_LISTS {
-                if let Some(entries) = permission[sources].as_array_mut() {
+                if let Some(entries) = list_in(permission, sources) {
                     let before = entries.len();
                     entries.retain(|entry| {
                         !entry["SecurityGroupRuleId"]
@@ -388,7 +388,7 @@ fn security_group_rules(
             None if authorize => {
                 let mut empty = wanted.clone();
                 for sources in SOURCE_LISTS {
-                    if let Some(entries) = empty[sources].as_array_mut() {
+                    if let Some(entries) = list_in(&mut empty, sources) {
                         entries.clear();
                     }
                 }
@@ -418,6 +418,12 @@ fn security_group_rules(
     }
     drop_empty(list);
     true
+}
+
+/// The list at `key` of an object, if there is one. (`value[key]` on a `&mut` would insert a
+/// `null` for a missing key, which would then be part of the configuration.)
+fn list_in<'v>(value: &'v mut Value, key: &str) -> Option<&'v mut Vec<Value>> {
+    value.get_mut(key).and_then(Value::as_array_mut)
 }
 
 const SOURCE_LISTS: [&str; 4] = [
@@ -539,7 +545,7 @@ fn attach_rule_ids(permission: &mut Value, rules: &[&Value]) {
         ];
         for (list, key, value) in targets {
             let Some(value) = text(value) else { continue };
-            for entry in permission[list].as_array_mut().into_iter().flatten() {
+            for entry in list_in(permission, list).into_iter().flatten() {
                 if entry[key].as_str() == Some(value) {
                     entry["SecurityGroupRuleId"] = Value::String(id.to_owned());
                 }

@@ -227,10 +227,29 @@ fn every_real_record_normalizes_without_error() {
     for folder in ["stratus-red-team", "otrf", "awsdocs", "seed-story"] {
         let mut inventory = Inventory::empty();
         for record in records(folder) {
-            let events = normalize(&record, &mut inventory)
+            let events = crate::auditlog::normalize(LogFormat::Cloudtrail, &record, &mut inventory)
                 .unwrap_or_else(|error| panic!("{folder}: {error}: {record}"));
             assert!(!events.is_empty());
+            // A rebuilt configuration holds what the records said, nothing made up: no `null`
+            // appears in one unless a record put it there.
+            for event in &events {
+                for config in [&event.config, &event.previous_config]
+                    .into_iter()
+                    .flatten()
+                {
+                    assert!(!has_null(config), "{folder}: {} {config}", event.id);
+                }
+            }
         }
+    }
+}
+
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        Value::Object(map) => map.values().any(has_null),
+        _ => false,
     }
 }
 
