@@ -422,4 +422,56 @@ mod tests {
         let (_, found, _) = records(&format!(r#"{{"Records":[{record}]}}"#));
         assert_eq!(found, vec![record.to_owned()]);
     }
+
+    /// Two records of a fixture folder, each on one line.
+    fn two_records(folder: &str, names: [&str; 2]) -> [String; 2] {
+        names.map(|name| {
+            let path = format!(
+                "{}/../../tests/fixtures/auditlog/{folder}/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let value = json::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+            serde_json_lenient::to_string(&value).unwrap()
+        })
+    }
+
+    #[test]
+    fn every_gcp_and_azure_file_shape_is_recognised_and_split() {
+        let [g1, g2] = two_records(
+            "gcp",
+            [
+                "images-insert-gcloud-first.json",
+                "instances-stop-last.json",
+            ],
+        );
+        let [a1, a2] = two_records(
+            "azure",
+            [
+                "nsg-rule-write-started.json",
+                "pt1h-nsg-rule-write-success.json",
+            ],
+        );
+        let shapes = [
+            // gcloud logging read --format=json; a log sink's NDJSON; the Logging API's entries.
+            (format!("[{g1},\n{g2}]"), LogFormat::GcpAudit),
+            (format!("{g1}\n{g2}\n"), LogFormat::GcpAudit),
+            (
+                format!(r#"{{"entries":[{g1},{g2}],"nextPageToken":"x"}}"#),
+                LogFormat::GcpAudit,
+            ),
+            // az monitor activity-log list; an Event Hub batch; a PT1H.json line file.
+            (format!("[{a1},{a2}]"), LogFormat::AzureActivity),
+            (
+                format!(r#"{{"records":[{a1},{a2}]}}"#),
+                LogFormat::AzureActivity,
+            ),
+            (format!("{a1}\r\n{a2}\r\n"), LogFormat::AzureActivity),
+        ];
+        for (text, expected) in shapes {
+            let (format, found, damage) = records(&text);
+            assert_eq!(format, Some(expected), "{text:.80}");
+            assert_eq!(found.len(), 2, "{text:.80}");
+            assert_eq!(damage, 0);
+        }
+    }
 }

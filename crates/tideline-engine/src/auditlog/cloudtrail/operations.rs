@@ -396,15 +396,18 @@ fn generic(call: &Call<'_>) -> Option<Vec<Target>> {
     if !from_resources.is_empty() {
         return Some(from_resources);
     }
-    // An ARN in the response names what was made; else the request's identifiers.
-    let identifier = identifiers(call.response, &["Arn", "arn"], 3)
-        .into_iter()
-        .next()
-        .or_else(|| {
-            ["Arn", "Id", "Identifier", "Name"]
-                .iter()
-                .find_map(|suffix| identifiers(call.request, &[suffix], 3).into_iter().next())
-        });
+    // A create's response names what it made; other calls name their target in the request.
+    fn first_id(value: &Value) -> Option<&str> {
+        ["Arn", "Id", "Identifier", "Name"]
+            .iter()
+            .find_map(|suffix| identifiers(value, &[suffix], 3).into_iter().next())
+    }
+    let (first, second) = if kind == Create {
+        (call.response, call.request)
+    } else {
+        (call.request, call.response)
+    };
+    let identifier = first_id(first).or_else(|| first_id(second));
     let id = identifier.map_or_else(
         || {
             let event = json::text(&call.record["eventID"]).unwrap_or("no-event-id");
@@ -412,7 +415,13 @@ fn generic(call: &Call<'_>) -> Option<Vec<Target>> {
         },
         |id| arn_id(id).to_owned(),
     );
-    Some(vec![plain(kind, typed(call, "unknown", &id, ""))])
+    // EC2 ids say their type (`snap-`, `vol-`, `ami-`...): the same asset as the table's calls.
+    let asset = if call.service == "ec2" {
+        ec2_asset(call, &id)
+    } else {
+        typed(call, "unknown", &id, "")
+    };
+    Some(vec![plain(kind, asset)])
 }
 
 /// Text values of keys ending with one of `suffixes`, up to `depth` objects deep, in key order
@@ -423,6 +432,17 @@ fn identifiers<'v>(value: &'v Value, suffixes: &[&str], depth: usize) -> Vec<&'v
         return found;
     };
     for (key, value) in map {
+        // Ids of the request itself or of its caller, not of an asset.
+        const NOT_ASSETS: [&str; 5] = [
+            "requestId",
+            "requesterId",
+            "ownerId",
+            "reservationId",
+            "clientToken",
+        ];
+        if NOT_ASSETS.contains(&key.as_str()) {
+            continue;
+        }
         if suffixes.iter().any(|suffix| key.ends_with(suffix)) {
             if let Some(id) = text(value).or_else(|| text(&value["content"])) {
                 found.push(id);
