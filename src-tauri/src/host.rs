@@ -419,6 +419,7 @@ impl SessionHost {
             options: IngestOptions::default(),
             labels,
             detections: Some(self.detections.subscribe()),
+            forwarding: None,
         };
         let (recording, reader) = tauri::async_runtime::spawn_blocking(move || {
             let recording = Recording::start(request)?;

@@ -10,6 +10,7 @@ macro_rules! out {
 }
 
 mod api_key;
+mod forward;
 mod progress;
 mod record;
 
@@ -41,6 +42,10 @@ enum Command {
     /// Record an EventStream into a session file (created if missing, resumed if not).
     /// The API key comes from TIDELINE_API_KEY or the OS keyring (`tideline-cli key set`).
     Record(record::RecordArgs),
+    /// Forward a session's stored changes and findings by a forwarding file (a backfill from
+    /// `--since`), or show each destination's state (`status`), or keep a destination's secret
+    /// in the OS keyring (`secret set NAME`, from standard input).
+    Forward(forward::ForwardArgs),
     /// Print a session's counts and extent.
     Info {
         #[arg(long)]
@@ -157,6 +162,7 @@ fn main() -> ExitCode {
             rebuild,
         } => findings(session, json, settings, rebuild),
         Command::Key { action } => api_key::run(action),
+        Command::Forward(args) => forward::run(args),
     };
     match result {
         Ok(code) => code,

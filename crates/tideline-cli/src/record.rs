@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use tideline_engine::ingest::{Endpoint, IngestOptions};
-use tideline_engine::recording::{Recording, RecordingRequest, SessionLabels};
+use tideline_engine::recording::{Forwarding, Recording, RecordingRequest, SessionLabels};
 use tokio_util::sync::CancellationToken;
 
-use crate::{api_key, progress};
+use crate::{api_key, forward, progress};
 
 #[derive(Args)]
 pub struct RecordArgs {
@@ -35,6 +35,10 @@ pub struct RecordArgs {
     /// Detection settings for --findings (JSON, as for `findings`; implies --findings).
     #[arg(long, value_name = "FILE")]
     settings: Option<PathBuf>,
+    /// Forward matching changes and findings while recording, by this forwarding file (JSON
+    /// routes; secrets from TIDELINE_SECRET_<NAME> or `forward secret set`).
+    #[arg(long = "forward", value_name = "FILE")]
+    forward: Option<PathBuf>,
 }
 
 pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
@@ -53,6 +57,16 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let detections = keep_findings
         .then(|| crate::detection_settings(args.settings.as_deref()))
         .transpose()?;
+    // Read before the runtime, like the API key: the keyring runs its own D-Bus calls.
+    let forwarding = args
+        .forward
+        .as_deref()
+        .map(|path| -> anyhow::Result<Forwarding> {
+            let rules = forward::read_rules(path)?;
+            let secrets = forward::secrets_for(&rules);
+            Ok(Forwarding { rules, secrets })
+        })
+        .transpose()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         // The same start as the desktop app's: lock, label, writer, recorder, findings.
@@ -63,6 +77,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             options,
             labels: SessionLabels::default(),
             detections: detections.map(|settings| tokio::sync::watch::channel(settings).1),
+            forwarding,
         })?;
         tokio::spawn(stop_on_signal(recording.stopper()));
         if let Some(idle) = until_idle {
@@ -74,6 +89,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         }
         let progress = tokio::spawn(progress::report(recording.status()));
         let findings = recording.findings();
+        let forwarded = recording.forwarding();
         let result = recording.join().await;
         let _ = progress.await;
         let summary = result?;
@@ -97,6 +113,20 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         );
+        for destination in forwarded.borrow().iter() {
+            let mut line = format!(
+                "forwarded to {}: {} delivered, {} events behind",
+                destination.destination, destination.delivered, destination.behind
+            );
+            if let Some(error) = destination
+                .stopped
+                .as_ref()
+                .or(destination.last_error.as_ref())
+            {
+                line.push_str(&format!(" ({error})"));
+            }
+            eprintln!("{line}");
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

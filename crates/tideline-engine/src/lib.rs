@@ -11,6 +11,7 @@ pub mod capture;
 pub mod detect;
 pub mod diff;
 pub mod export;
+pub mod forward;
 pub mod import;
 pub mod ingest;
 pub mod insights;

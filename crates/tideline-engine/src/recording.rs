@@ -6,6 +6,8 @@
 //! writer has committed everything received and the findings cover it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -13,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::detect::DetectionSettings;
 use crate::detect::keeper::{FindingsKeeper, FindingsState};
+use crate::forward::{self, DestinationStatus, ForwardingRules, SecretSource};
 use crate::ingest::{ApiKey, Endpoint, IngestError, IngestOptions, IngestStatus, Recorder};
 use crate::store::{Session, SessionSummary, SessionWriter, format_time, meta_keys};
 
@@ -27,7 +30,19 @@ pub struct RecordingRequest {
     /// The detection rules to keep findings current with (a new value rebuilds them); `None`
     /// records without findings.
     pub detections: Option<watch::Receiver<DetectionSettings>>,
+    /// Where to forward matching changes and findings while recording; `None` forwards nothing.
+    pub forwarding: Option<Forwarding>,
 }
+
+/// Forwarding beside a recording: the routes, and where their secrets come from.
+pub struct Forwarding {
+    pub rules: ForwardingRules,
+    pub secrets: Arc<dyn SecretSource>,
+}
+
+/// How long a stopping recording lets its forwarding catch up before leaving the rest for the
+/// next run (the cursors keep it: nothing is lost, it is only sent later).
+const FORWARD_DRAIN: Duration = Duration::from_secs(10);
 
 /// The analyst's names for a session, written into it when given (trimmed; empty is none).
 #[derive(Debug, Clone, Default)]
@@ -41,6 +56,7 @@ pub struct SessionLabels {
 pub struct Recording {
     status: watch::Receiver<IngestStatus>,
     findings: watch::Receiver<FindingsState>,
+    forwarding: watch::Receiver<Vec<DestinationStatus>>,
     stop: CancellationToken,
     done: JoinHandle<Result<SessionSummary, IngestError>>,
 }
@@ -65,10 +81,32 @@ impl Recording {
             tokio::spawn(signal_commits(writer.totals(), keeper.change_signal()));
         }
         let stop = CancellationToken::new();
-        let done = tokio::spawn(run(recorder, writer, keeper, stop.clone()));
+        let (forward_status, forwarding) = watch::channel(Vec::new());
+        // Its own task and read connection: a slow or dead destination never holds ingest.
+        let forwarder = request.forwarding.map(|forwarding| {
+            let forward_stop = CancellationToken::new();
+            let task = tokio::spawn(forward::run(
+                request.session.clone(),
+                forwarding.rules.clone(),
+                forwarding.secrets.clone(),
+                forward::Follow::Live,
+                None,
+                forward_stop.clone(),
+                forward_status.clone(),
+            ));
+            Forwarder {
+                request: forwarding,
+                session: request.session.clone(),
+                stop: forward_stop,
+                task,
+                status: forward_status,
+            }
+        });
+        let done = tokio::spawn(run(recorder, writer, keeper, forwarder, stop.clone()));
         Ok(Recording {
             status,
             findings,
+            forwarding,
             stop,
             done,
         })
@@ -82,6 +120,11 @@ impl Recording {
     /// The findings' state (empty when recording without detections).
     pub fn findings(&self) -> watch::Receiver<FindingsState> {
         self.findings.clone()
+    }
+
+    /// Each forwarding destination's state (empty when recording without forwarding).
+    pub fn forwarding(&self) -> watch::Receiver<Vec<DestinationStatus>> {
+        self.forwarding.clone()
     }
 
     /// Stops the recording: what was received is committed, then [`Recording::join`] returns.
@@ -133,6 +176,7 @@ async fn run(
     recorder: Recorder,
     writer: SessionWriter,
     keeper: Option<FindingsKeeper>,
+    forwarder: Option<Forwarder>,
     stop: CancellationToken,
 ) -> Result<SessionSummary, IngestError> {
     let recorded = recorder.run(&writer, stop).await;
@@ -140,8 +184,39 @@ async fn run(
     if let Some(keeper) = keeper {
         keeper.finish().await;
     }
+    if let Some(forwarder) = forwarder {
+        forwarder.finish().await;
+    }
     recorded?;
     Ok(closed?.summary()?)
+}
+
+/// The forwarding task of a recording.
+struct Forwarder {
+    request: Forwarding,
+    session: PathBuf,
+    stop: CancellationToken,
+    task: JoinHandle<Result<Vec<DestinationStatus>, forward::ForwardError>>,
+    status: watch::Sender<Vec<DestinationStatus>>,
+}
+
+impl Forwarder {
+    /// Stops following and sends what the recording stored last, for at most
+    /// [`FORWARD_DRAIN`]; what is left stays pending for the next run.
+    async fn finish(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+        let drain = forward::run(
+            self.session,
+            self.request.rules,
+            self.request.secrets,
+            forward::Follow::UntilCaughtUp,
+            None,
+            CancellationToken::new(),
+            self.status,
+        );
+        let _ = tokio::time::timeout(FORWARD_DRAIN, drain).await;
+    }
 }
 
 /// Tells the findings keeper about every commit of the writer.

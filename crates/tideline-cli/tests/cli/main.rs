@@ -6,6 +6,7 @@
 mod auditlogs;
 mod detections;
 mod evidence;
+mod forwarding;
 mod hostile_streams;
 mod record;
 mod sessions;

@@ -634,6 +634,19 @@ impl Session {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// At most `limit` findings with an id above `id`, in id order (the order they were first
+    /// found): what a forwarding destination has not been sent yet.
+    pub fn findings_after_id(&self, id: i64, limit: usize) -> Result<Vec<FindingRow>, StoreError> {
+        let sql =
+            format!("SELECT {ROW_COLUMNS} FROM notes.findings WHERE id > ?1 ORDER BY id LIMIT ?2");
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            params![id, limit.min(i64::MAX as usize) as i64],
+            finding_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Readies this connection to write all of a session's findings: room for `kib` KiB of
     /// the notes database's pages, WAL commits synced at checkpoints only (`NORMAL`: a power
     /// cut may lose the last commits, never the database), and checkpoints every 64 MiB of

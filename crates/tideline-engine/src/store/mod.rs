@@ -15,6 +15,7 @@ mod events;
 mod facet_values;
 mod filter;
 mod findings;
+mod forwarding;
 mod integrity;
 mod lock;
 mod meta;
@@ -40,6 +41,7 @@ pub use findings::{
     Committed, EventRef, FindingRow, FindingsBatch, FindingsWatermark, FindingsWriter, RowWrite,
     StoredFinding, TimedEventRef, WatermarkUpdate, WriteKind, finding_key_hash,
 };
+pub use forwarding::ForwardCursor;
 pub use integrity::{ChainBreak, Verification};
 pub use lock::{lock_path, recorder_of};
 pub use meta::keys as meta_keys;

@@ -27,6 +27,10 @@ CREATE INDEX IF NOT EXISTS notes.event_tags_by_tag ON event_tags (tag, seq);
 CREATE TABLE IF NOT EXISTS notes.event_comments (
     id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL, created_us INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS notes.event_comments_by_seq ON event_comments (seq);
+CREATE TABLE IF NOT EXISTS notes.forward_cursors (
+    destination TEXT PRIMARY KEY, delivered_seq INTEGER NOT NULL, delivered_finding INTEGER NOT NULL,
+    delivered INTEGER NOT NULL, failing_since_us INTEGER, last_error TEXT, stopped TEXT,
+    updated_us INTEGER NOT NULL);
 ";
 
 /// The layout of the findings tables below; a notes database with another (or none) has its
