@@ -31,6 +31,9 @@ fn main() {
         "detection_settings",
         "save_detection_settings",
         "insights",
+        "forwarding_rules",
+        "save_forwarding_rules",
+        "forwarding_status",
     ];
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")

@@ -18,11 +18,13 @@ use tideline_engine::detect::settings::{
     ShortLivedSettings, TravelSettings, WindowSettings,
 };
 use tideline_engine::detect::{DetectionSettings, EventRef, Finding, RuleId, RuleStatus, Severity};
+use tideline_engine::forward::DestinationStatus;
 use tideline_engine::insights::{Insights, RateBucket};
 use tideline_engine::store::{Annotations, ChainBreak, Comment, Verification};
 
 use crate::commands::tasks::{TaskOutcome, TaskProgress};
 use crate::error::{CommandErrorPayload, ErrorKind};
+use crate::forwarding::ForwardingText;
 use crate::host::{LiveStatus, SessionInfo, SessionMode};
 use crate::keystore::KeyStorage;
 use crate::menu::{ExportKind, MenuAction};
@@ -85,6 +87,8 @@ fn generated() -> Vec<(String, String)> {
         KeyStorage,
         CommandErrorPayload,
         ErrorKind,
+        DestinationStatus,
+        ForwardingText,
     );
     files
 }

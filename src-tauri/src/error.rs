@@ -51,6 +51,9 @@ pub enum CommandError {
     /// The detection settings name a field the rules cannot use.
     #[error("detection settings not saved: {0}")]
     BadSettings(#[from] tideline_engine::detect::InvalidSetting),
+    /// The forwarding file names a field or value the routes cannot use.
+    #[error("forwarding rules not saved: {0}")]
+    BadForwarding(#[from] tideline_engine::forward::RulesError),
 }
 
 /// What kind of failure a command reports: the page decides what to offer from this (e.g.
@@ -140,7 +143,7 @@ impl CommandError {
             CommandError::CreateSessionFolder { .. } => ErrorKind::SessionFolder,
             CommandError::FileDialog(_) => ErrorKind::Dialog,
             CommandError::Background(_) | CommandError::WriteFile { .. } => ErrorKind::Task,
-            CommandError::BadSettings(_) => ErrorKind::BadSettings,
+            CommandError::BadSettings(_) | CommandError::BadForwarding(_) => ErrorKind::BadSettings,
         }
     }
 }

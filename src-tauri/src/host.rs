@@ -17,6 +17,7 @@ use eventstream_sim::{RunningSim, Scenario, SimConfig, StreamSource};
 use serde::Serialize;
 use tideline_engine::detect::RuleStatus;
 use tideline_engine::detect::keeper::{FindingsKeeper, FindingsState};
+use tideline_engine::forward::DestinationStatus;
 use tideline_engine::ingest::{ApiKey, ConnectionState, Endpoint, IngestOptions, IngestStatus};
 use tideline_engine::recording::{Recording, RecordingRequest, SessionLabels};
 use tideline_engine::store::{Session, Verification, format_time, meta_keys};
@@ -25,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::detections::Detections;
 use crate::error::CommandError;
+use crate::forwarding::ForwardingFile;
 use crate::keystore::{self, KeyStorage};
 
 /// How long the demo's attack story takes to unfold.
@@ -105,6 +107,8 @@ struct Active {
     /// A recording session's end: becomes true once it ended and let go of the file (`None`:
     /// a session under review, which nothing records).
     finished: Option<watch::Receiver<bool>>,
+    /// A recording's forwarding, destination by destination (`None`: not forwarding).
+    forwarding: Option<watch::Receiver<Vec<DestinationStatus>>>,
     /// The in-process demo stream server, kept alive while its session is open.
     _demo: Option<RunningSim>,
 }
@@ -122,6 +126,7 @@ pub struct SessionHost {
     live: watch::Sender<LiveStatus>,
     sessions_dir: PathBuf,
     detections: Arc<Detections>,
+    forwarding: Arc<ForwardingFile>,
     /// Why the session given at launch (`--open`) did not open, until the page asks.
     launch_error: Mutex<Option<CommandError>>,
     /// Session files this app created in this run: one that never stored anything is not left
@@ -130,12 +135,17 @@ pub struct SessionHost {
 }
 
 impl SessionHost {
-    pub fn new(sessions_dir: PathBuf, detections: Arc<Detections>) -> SessionHost {
+    pub fn new(
+        sessions_dir: PathBuf,
+        detections: Arc<Detections>,
+        forwarding: Arc<ForwardingFile>,
+    ) -> SessionHost {
         SessionHost {
             active: Mutex::new(None),
             live: watch::channel(LiveStatus::none()).0,
             sessions_dir,
             detections,
+            forwarding,
             launch_error: Mutex::new(None),
             created: Arc::new(Mutex::new(HashSet::new())),
         }
@@ -194,6 +204,15 @@ impl SessionHost {
     }
 
     /// Which rules run on the open session, and why one does not.
+    /// A recording's forwarding state, destination by destination; `None` when the open
+    /// session does not forward while recording (a reviewed one reads its cursors instead).
+    pub fn live_forwarding(&self) -> Option<Vec<DestinationStatus>> {
+        self.lock()
+            .as_ref()
+            .and_then(|active| active.forwarding.as_ref())
+            .map(|status| status.borrow().clone())
+    }
+
     pub fn rule_statuses(&self) -> Vec<RuleStatus> {
         self.lock()
             .as_ref()
@@ -285,6 +304,7 @@ impl SessionHost {
             findings: findings.clone(),
             keeper: Some(keeper),
             verified: None,
+            forwarding: None,
             finished: None,
             _demo: None,
         });
@@ -421,7 +441,13 @@ impl SessionHost {
             detections: Some(self.detections.subscribe()),
             forwarding: None,
         };
+        let forwarding = self.forwarding.clone();
         let (recording, reader) = tauri::async_runtime::spawn_blocking(move || {
+            // The keyring is read here, off the async runtime.
+            let request = RecordingRequest {
+                forwarding: forwarding.for_recording(),
+                ..request
+            };
             let recording = Recording::start(request)?;
             match Session::open(&path) {
                 Ok(reader) => Ok((recording, Arc::new(Mutex::new(reader)))),
@@ -437,6 +463,7 @@ impl SessionHost {
         let stop = recording.stopper();
         let status = recording.status();
         let findings = recording.findings();
+        let forwarding_status = Some(recording.forwarding());
         let (finished, finished_rx) = watch::channel(false);
         self.replace(Active {
             info: info.clone(),
@@ -445,6 +472,7 @@ impl SessionHost {
             findings: findings.clone(),
             keeper: None,
             verified: None,
+            forwarding: forwarding_status,
             finished: Some(finished_rx),
             _demo: demo,
         });

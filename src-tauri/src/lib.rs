@@ -9,6 +9,7 @@ mod commands;
 mod detections;
 mod dialogs;
 mod error;
+mod forwarding;
 mod host;
 mod keystore;
 mod menu;
@@ -21,7 +22,9 @@ use tauri::Manager;
 
 use std::sync::Arc;
 
-use crate::commands::{annotations, detections as findings, session, tasks, timeline};
+use crate::commands::{
+    annotations, detections as findings, forwarding as forward, session, tasks, timeline,
+};
 use crate::detections::Detections;
 use crate::host::SessionHost;
 use crate::recent::RecentSessions;
@@ -56,11 +59,16 @@ pub fn run() {
                 eprintln!("tideline: {problem}");
             }
             let detections = Arc::new(detections);
+            let forwarding = Arc::new(crate::forwarding::ForwardingFile::new(
+                app.path().app_config_dir()?.join("forwarding.json"),
+            ));
             let host = SessionHost::new(
                 app.path().app_data_dir()?.join("sessions"),
                 detections.clone(),
+                forwarding.clone(),
             );
             app.manage(detections);
+            app.manage(forwarding);
             // Before the page loads, so its first `current_session` call already sees it.
             let opened = if args.demo {
                 Some(tauri::async_runtime::block_on(host.start_demo())?)
@@ -111,6 +119,9 @@ pub fn run() {
             findings::detection_settings,
             findings::save_detection_settings,
             findings::insights,
+            forward::forwarding_rules,
+            forward::save_forwarding_rules,
+            forward::forwarding_status,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .unwrap_or_else(|error| {

@@ -76,6 +76,11 @@ fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 impl Desktop {
     /// Starts Xvfb, WebKitWebDriver and the app with `args`, and waits for the page to load.
     pub async fn launch(test: &str, args: &[&str]) -> Desktop {
+        Desktop::launch_with_env(test, args, &[]).await
+    }
+
+    /// [`Desktop::launch`] with more environment for the app (it inherits the driver's).
+    pub async fn launch_with_env(test: &str, args: &[&str], env: &[(&str, &str)]) -> Desktop {
         let turn = ONE_AT_A_TIME.lock().await;
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_tideline"));
         let display = free_display();
@@ -109,6 +114,7 @@ impl Desktop {
             // No session bus: the app must say the keyring is unavailable and keep keys in memory.
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env("NO_AT_BRIDGE", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -5,6 +5,7 @@ mod auditlog;
 mod bench_live;
 mod faults;
 mod findings;
+mod forwarding;
 mod harness;
 mod hostile;
 mod incident;

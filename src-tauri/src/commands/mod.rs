@@ -3,6 +3,7 @@
 
 pub mod annotations;
 pub mod detections;
+pub mod forwarding;
 pub mod session;
 pub mod tasks;
 pub mod timeline;

@@ -2,6 +2,8 @@
 // status channel. Nothing else in the UI imports @tauri-apps/api. Every rejection is an AppError
 // (errors.ts). src-tauri/src/command_list.rs checks the command names against Rust's.
 import { Channel, invoke } from '@tauri-apps/api/core';
+import type { DestinationStatus } from './bindings/DestinationStatus';
+import type { ForwardingText } from './bindings/ForwardingText';
 import type { Annotations } from './bindings/Annotations';
 import type { ChangeDetail } from './bindings/ChangeDetail';
 import type { ChangePage } from './bindings/ChangePage';
@@ -133,6 +135,21 @@ export function detectionSettings(): Promise<DetectionSettings> {
 /** Saves the settings file; Rust then rebuilds the findings (findings_version moves). */
 export function saveDetectionSettings(settings: DetectionSettings): Promise<null> {
   return call('save_detection_settings', { settings });
+}
+
+/** The forwarding file the Forwarding dialog edits (an example when there is none). */
+export function forwardingRules(): Promise<ForwardingText> {
+  return call('forwarding_rules');
+}
+
+/** Checks and saves the forwarding file (empty: none); recordings started after it forward by it. */
+export function saveForwardingRules(text: string): Promise<null> {
+  return call('save_forwarding_rules', { text });
+}
+
+/** Each destination the open session forwards (or forwarded) to. */
+export function forwardingStatus(): Promise<DestinationStatus[]> {
+  return call('forwarding_status');
 }
 
 /** The charts' numbers for the change list's filters. */
