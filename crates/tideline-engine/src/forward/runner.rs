@@ -10,6 +10,7 @@
 //! circuit. One that refuses for a reason retrying cannot fix (a bad token, a bad request) is
 //! stopped with the cause kept and what is pending left in place.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,6 +87,11 @@ struct Target {
     cursor: ForwardCursor,
     attempts: u32,
     next_try: Instant,
+    /// Matching events read ahead of the cursor, in order, not yet sent: read once per
+    /// [`SCAN`] events, not once per batch.
+    queued: VecDeque<(StoredEvent, EventFacts)>,
+    /// Every event up to here is queued, delivered, or does not match.
+    queued_to: i64,
 }
 
 /// Runs the forwarding of the session at `session` by `rules` until `stop` (or, with
@@ -115,9 +121,11 @@ pub async fn run(
                 name,
                 config,
                 sender: None,
+                queued_to: cursor.delivered_seq,
                 cursor,
                 attempts: 0,
                 next_try: Instant::now(),
+                queued: VecDeque::new(),
             })
         })
         .collect::<Result<_, StoreError>>()?;
@@ -178,7 +186,7 @@ pub async fn run(
                 }
                 Batch::Skipped => Delivery::Delivered,
             };
-            settle(&reader, target, outcome, &batch)?;
+            settle(&reader, target, outcome, batch)?;
         }
         let newest = reader.newest_seq()?.unwrap_or(0);
         let report: Vec<DestinationStatus> = targets
@@ -255,30 +263,31 @@ fn next_batch(
     since_us: Option<i64>,
     max: usize,
 ) -> Result<Option<Batch>, ForwardError> {
-    let events = reader.events_after_limited(target.cursor.delivered_seq, SCAN)?;
-    let mut scanned = target.cursor.delivered_seq;
-    let mut chosen: Vec<(StoredEvent, EventFacts)> = Vec::new();
-    for event in events {
-        scanned = event.seq;
-        let in_window = since_us.is_none_or(|since| event.time.timestamp_micros() >= since);
-        if in_window {
-            let facts = event_facts(&event);
-            if rules.sends(&target.name, &facts) {
-                chosen.push((event, facts));
-                if chosen.len() == max {
-                    break;
+    if target.queued.is_empty() {
+        let from = target.queued_to.max(target.cursor.delivered_seq);
+        for event in reader.events_after_limited(from, SCAN)? {
+            target.queued_to = event.seq;
+            let in_window = since_us.is_none_or(|since| event.time.timestamp_micros() >= since);
+            if in_window {
+                let facts = event_facts(&event);
+                if rules.sends(&target.name, &facts) {
+                    target.queued.push_back((event, facts));
                 }
             }
         }
     }
-    if !chosen.is_empty() {
-        return Ok(Some(Batch::Events {
-            events: chosen,
-            scanned,
-        }));
+    if !target.queued.is_empty() {
+        let take = max.min(target.queued.len());
+        let events: Vec<(StoredEvent, EventFacts)> = target.queued.drain(..take).collect();
+        // Everything before the next queued event is in this batch or does not match.
+        let scanned = target
+            .queued
+            .front()
+            .map_or(target.queued_to, |(next, _)| next.seq - 1);
+        return Ok(Some(Batch::Events { events, scanned }));
     }
-    let moved = scanned != target.cursor.delivered_seq;
-    target.cursor.delivered_seq = scanned;
+    let moved = target.queued_to != target.cursor.delivered_seq;
+    target.cursor.delivered_seq = target.queued_to;
 
     let findings = reader.findings_after_id(target.cursor.delivered_finding, SCAN)?;
     let mut last_finding = target.cursor.delivered_finding;
@@ -329,12 +338,21 @@ fn settle(
     reader: &Session,
     target: &mut Target,
     outcome: Delivery,
-    batch: &Batch,
+    batch: Batch,
 ) -> Result<(), ForwardError> {
     if matches!(batch, Batch::Skipped) {
         return Ok(());
     }
     let (positions, scanned, findings) = batch.places();
+    // The events of this batch from `first` on go back to the front of the queue, to be sent
+    // again (a whole batch on a retry or refusal).
+    let requeue = |target: &mut Target, batch: Batch, first: usize| {
+        if let Batch::Events { events, .. } = batch {
+            for item in events.into_iter().skip(first).rev() {
+                target.queued.push_front(item);
+            }
+        }
+    };
     let mark = |cursor: &mut ForwardCursor, to: i64| {
         if findings {
             cursor.delivered_finding = to;
@@ -375,14 +393,18 @@ fn settle(
                     rejected.len()
                 ));
             }
-            if first_retry.is_some() {
+            if let Some(first) = first_retry {
+                requeue(target, batch, first);
                 fail(reader, target, Delivery::Retry { after, cause })?;
             } else {
                 target.cursor.failing_since_us = None;
                 reader.save_forward_cursor(&target.name, &target.cursor, now_us())?;
             }
         }
-        other => fail(reader, target, other)?,
+        other => {
+            requeue(target, batch, 0);
+            fail(reader, target, other)?;
+        }
     }
     Ok(())
 }
