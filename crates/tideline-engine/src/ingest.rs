@@ -612,7 +612,7 @@ fn classify(error: &reqwest::Error, url: &url::Url, options: &IngestOptions) -> 
 }
 
 /// An error and its causes, joined: reqwest's own message alone rarely says what went wrong.
-fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -101,20 +101,13 @@ pub fn normalize(
                 time.to_rfc3339()
             )
         });
-    let mut event = NormalizedEvent {
+    let mut event = NormalizedEvent::bare(
         id,
-        source: format!("azure-activity:{subscription}"),
-        kind: EventKind::Activity(ActivityKind::Call),
+        format!("azure-activity:{subscription}"),
         time,
-        asset: parsed.as_ref().and_then(|found| found.asset(&subscription)),
-        attribution: attribution(record, operation),
-        associations: Vec::new(),
-        config: None,
-        previous_config: None,
-        requested_change: None,
-        changed_part: None,
-        note: None,
-    };
+        attribution(record, operation),
+    );
+    event.asset = parsed.as_ref().and_then(|found| found.asset(&subscription));
     match decide(record, operation, &status) {
         Decision::Activity(kind, note) => {
             event.kind = EventKind::Activity(kind);

@@ -199,6 +199,30 @@ struct Data<'a> {
 }
 
 impl NormalizedEvent {
+    /// An event with nothing but its identity, time and caller: an activity `call` until the
+    /// provider's module says what it was (every other field empty).
+    pub fn bare(
+        id: String,
+        source: String,
+        time: DateTime<Utc>,
+        attribution: AttributionFields,
+    ) -> NormalizedEvent {
+        NormalizedEvent {
+            id,
+            source,
+            kind: EventKind::Activity(ActivityKind::Call),
+            time,
+            asset: None,
+            attribution,
+            associations: Vec::new(),
+            config: None,
+            previous_config: None,
+            requested_change: None,
+            changed_part: None,
+            note: None,
+        }
+    }
+
     /// The event as the contract's JSON text, with `raw` (the provider's record, valid JSON) as
     /// `data.raw` verbatim.
     pub fn to_contract_json(&self, raw: &str) -> String {

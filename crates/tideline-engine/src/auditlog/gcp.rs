@@ -64,20 +64,7 @@ pub fn normalize(
     let attribution = attribution(record, method_name);
     let resolved = resource::resolve(record, project.as_deref(), verb);
 
-    let mut event = NormalizedEvent {
-        id,
-        source,
-        kind: EventKind::Activity(ActivityKind::Call),
-        time,
-        asset: None,
-        attribution,
-        associations: Vec::new(),
-        config: None,
-        previous_config: None,
-        requested_change: None,
-        changed_part: None,
-        note: None,
-    };
+    let mut event = NormalizedEvent::bare(id, source, time, attribution);
     match decide(record, method_name, verb) {
         Decision::Activity(kind, note) => {
             event.kind = EventKind::Activity(kind);

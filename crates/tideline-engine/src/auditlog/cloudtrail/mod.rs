@@ -77,20 +77,12 @@ pub fn normalize(
     let region = text("awsRegion").unwrap_or("global");
     let id = event_id(record);
     let attribution = attribution(record, event_name);
-    let base = NormalizedEvent {
-        id: id.clone(),
-        source: format!("cloudtrail:{account}"),
-        kind: EventKind::Activity(ActivityKind::Call),
+    let base = NormalizedEvent::bare(
+        id.clone(),
+        format!("cloudtrail:{account}"),
         time,
-        asset: None,
         attribution,
-        associations: Vec::new(),
-        config: None,
-        previous_config: None,
-        requested_change: None,
-        changed_part: None,
-        note: None,
-    };
+    );
     let activity = |kind, note: String| {
         vec![NormalizedEvent {
             kind: EventKind::Activity(kind),

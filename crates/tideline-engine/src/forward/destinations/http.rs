@@ -194,20 +194,8 @@ fn transport_failure(error: reqwest::Error) -> Delivery {
     }
 }
 
-/// An error and its causes, joined (reqwest's own message rarely says what went wrong).
-pub(super) fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+/// An error and its causes, joined: the one the stream client uses.
+pub(super) use crate::ingest::chain_text;
 
 #[cfg(test)]
 mod tests {
