@@ -81,15 +81,26 @@ fn stored_ids(
         .collect()
 }
 
+/// `name` from the environment, else `default` (the fault run's size can be raised by hand).
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn every_routed_change_reaches_a_webhook_that_was_down_when_recording_started() {
+async fn every_routed_change_reaches_a_webhook_that_was_down_for_30_seconds_during_the_recording() {
+    let events = env_or("FORWARD_FAULT_EVENTS", 20_000);
+    let outage = env_or("FORWARD_FAULT_OUTAGE_SECS", 30);
     let dir = TempDir::new().unwrap();
     let sim = serve(StreamSource::Scenario(Scenario::Load), |config| {
-        config.count = Some(2_000);
+        config.count = Some(events as usize);
         config.size = 1_024;
+        // Ten seconds of stream, so the receiver dies while the recording runs.
+        config.rate = Some(events as f64 / 10.0);
     })
     .await;
-    // The receiver's port is chosen now but nothing listens on it for the first 3 seconds.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -97,10 +108,15 @@ async fn every_routed_change_reaches_a_webhook_that_was_down_when_recording_star
         .port();
     let rules = rules_file(dir.path(), port, "");
     let received = Received::default();
-    let late = {
+    // Up for the first 2 seconds, killed for `outage` seconds, then up again.
+    let first = receiver(([127, 0, 0, 1], port).into(), received.clone()).await;
+    let outage_done = {
         let received = received.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            first.abort();
+            let _ = first.await;
+            tokio::time::sleep(std::time::Duration::from_secs(outage)).await;
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .unwrap();
@@ -108,6 +124,7 @@ async fn every_routed_change_reaches_a_webhook_that_was_down_when_recording_star
         })
     };
     let session = dir.path().join("forwarded.tideline");
+    let recorded = std::time::Instant::now();
     let output = record(
         &sim.url(),
         &session,
@@ -116,13 +133,14 @@ async fn every_routed_change_reaches_a_webhook_that_was_down_when_recording_star
     )
     .await;
     assert_success(&output);
+    let recording_took = recorded.elapsed();
     sim.shutdown().await;
-    let said = String::from_utf8_lossy(&output.stderr);
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
 
-    // Whatever the drain at the end of the recording did not send yet, a backfill sends now:
-    // the cursors kept the place.
+    // The recording gave up waiting after its drain; the backfill goes on from the cursor,
+    // retrying on its backoff until the receiver is back.
     let backfill = cli()
-        .args(["forward", "--session"])
+        .args(["forward", "--timeout", "180", "--session"])
         .arg(&session)
         .arg("--forward")
         .arg(&rules)
@@ -131,9 +149,17 @@ async fn every_routed_change_reaches_a_webhook_that_was_down_when_recording_star
     assert_success(&backfill);
 
     let expected = stored_ids(&session, |event| event.change.is_some());
-    assert!(expected.len() > 1_000, "{}", expected.len());
-    let got: BTreeSet<String> = received.ids().into_iter().collect();
+    assert!(expected.len() as u64 > events / 2, "{}", expected.len());
+    let ids = received.ids();
+    let got: BTreeSet<String> = ids.iter().cloned().collect();
     assert_eq!(got, expected, "recording said: {said}");
+    eprintln!(
+        "fault run: {events} events recorded in {recording_took:?} with the webhook down for {outage} s; \
+         {} routed changes delivered ({} requests, duplicates {})",
+        expected.len(),
+        ids.len(),
+        ids.len() - got.len()
+    );
 
     let status = cli()
         .args(["forward", "status", "--json", "--session"])
@@ -151,7 +177,61 @@ async fn every_routed_change_reaches_a_webhook_that_was_down_when_recording_star
         "{status}"
     );
     assert_eq!(status[0]["stopped"], serde_json::Value::Null);
-    late.abort();
+    assert_eq!(status[0]["failing_since"], serde_json::Value::Null);
+    outage_done.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_that_refuses_for_good_is_stopped_with_its_cause_and_keeps_what_is_pending() {
+    let dir = TempDir::new().unwrap();
+    let session = dir.path().join("story.tideline");
+    assert_success(
+        &cli()
+            .args(["import", "--session"])
+            .arg(&session)
+            .arg("--input")
+            .arg(fixture("auditlog/cloudtrail/seed-story"))
+            .output()
+            .unwrap(),
+    );
+    // A receiver that answers 401 to everything: a bad token will not mend by retrying.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = Router::new().route(
+        "/hook",
+        post(|| async { (axum::http::StatusCode::UNAUTHORIZED, "bad token") }),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let rules = rules_file(dir.path(), port, "");
+    let output = cli()
+        .args(["forward", "--session"])
+        .arg(&session)
+        .arg("--forward")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "a stopped destination is a failure"
+    );
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("STOPPED") && said.contains("401"), "{said}");
+    let status = cli()
+        .args(["forward", "status", "--json", "--session"])
+        .arg(&session)
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status[0]["delivered"], 0);
+    assert_eq!(
+        status[0]["behind"], 81,
+        "nothing pending was dropped: {status}"
+    );
+    assert!(
+        status[0]["stopped"].as_str().unwrap().contains("401"),
+        "{status}"
+    );
+    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread")]
