@@ -91,6 +91,11 @@ pub struct LogFiles {
 /// Errors: the file cannot be opened or read (a gzip stream that breaks off is damage, not an
 /// error).
 pub fn read_log_file(path: &Path, from: Option<LogFormat>) -> io::Result<LogFile> {
+    // An EventStream capture is streamed by `crate::import`, never read whole here: decide
+    // that from its first line.
+    if from == Some(LogFormat::Eventstream) || starts_as_eventstream(path)? {
+        return Ok(LogFile::Eventstream);
+    }
     let (bytes, broken) = read_decompressed(path)?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -121,6 +126,23 @@ pub fn read_log_file(path: &Path, from: Option<LogFormat>) -> io::Result<LogFile
         });
     }
     Ok(file)
+}
+
+/// Whether a (plain) file's first line is an SSE field or a contract event: at most 64 KiB of
+/// it is read.
+fn starts_as_eventstream(path: &Path) -> io::Result<bool> {
+    let mut head = Vec::with_capacity(1 << 16);
+    File::open(path)?.take(1 << 16).read_to_end(&mut head)?;
+    let text = String::from_utf8_lossy(&head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if looks_like_sse(text) {
+        return Ok(true);
+    }
+    let first_line = text.lines().next().unwrap_or_default();
+    Ok(json::parse(first_line)
+        .ok()
+        .and_then(|value| LogFormat::recognise(&value))
+        == Some(LogFormat::Eventstream))
 }
 
 /// The file's bytes, gunzipped if they start with gzip's magic; a gzip stream that breaks off
