@@ -93,8 +93,16 @@ pub struct LogFiles {
 pub fn read_log_file(path: &Path, from: Option<LogFormat>) -> io::Result<LogFile> {
     // An EventStream capture is streamed by `crate::import`, never read whole here: decide
     // that from its first line.
-    if from == Some(LogFormat::Eventstream) || starts_as_eventstream(path)? {
-        return Ok(LogFile::Eventstream);
+    match (first_line(path)?, from) {
+        (Head::Eventstream, _) | (Head::Json, Some(LogFormat::Eventstream)) => {
+            return Ok(LogFile::Eventstream);
+        }
+        (Head::Other, Some(LogFormat::Eventstream)) => {
+            return Ok(LogFile::Skipped(
+                "not an EventStream capture (neither SSE nor JSON)".to_owned(),
+            ));
+        }
+        _ => {}
     }
     let (bytes, broken) = read_decompressed(path)?;
     let text = match String::from_utf8(bytes) {
@@ -128,21 +136,40 @@ pub fn read_log_file(path: &Path, from: Option<LogFormat>) -> io::Result<LogFile
     Ok(file)
 }
 
-/// Whether a (plain) file's first line is an SSE field or a contract event: at most 64 KiB of
-/// it is read.
-fn starts_as_eventstream(path: &Path) -> io::Result<bool> {
+/// What a file's first line is.
+enum Head {
+    /// An SSE field or comment, or a contract event: an EventStream capture.
+    Eventstream,
+    /// A JSON line of something else (or gzip, or a JSON document spread over lines).
+    Json,
+    Other,
+}
+
+/// Reads at most 64 KiB of a file to tell what its first line is.
+fn first_line(path: &Path) -> io::Result<Head> {
     let mut head = Vec::with_capacity(1 << 16);
     File::open(path)?.take(1 << 16).read_to_end(&mut head)?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Head::Json);
+    }
     let text = String::from_utf8_lossy(&head);
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if looks_like_sse(text) {
-        return Ok(true);
+        return Ok(Head::Eventstream);
     }
-    let first_line = text.lines().next().unwrap_or_default();
-    Ok(json::parse(first_line)
+    if !text.starts_with(['{', '[']) {
+        return Ok(Head::Other);
+    }
+    let first = text.lines().next().unwrap_or_default();
+    let contract = json::parse(first)
         .ok()
         .and_then(|value| LogFormat::recognise(&value))
-        == Some(LogFormat::Eventstream))
+        == Some(LogFormat::Eventstream);
+    Ok(if contract {
+        Head::Eventstream
+    } else {
+        Head::Json
+    })
 }
 
 /// The file's bytes, gunzipped if they start with gzip's magic; a gzip stream that breaks off
@@ -495,5 +522,35 @@ mod tests {
             assert_eq!(found.len(), 2, "{text:.80}");
             assert_eq!(damage, 0);
         }
+    }
+
+    #[test]
+    fn eventstream_captures_are_told_from_their_first_line_and_not_read_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let contract = r#"{"specversion":"1.0","id":"1","source":"s","type":"com.opshelm.asset.create","time":"2024-05-05T14:00:00Z"}"#;
+        let ndjson = write("events.ndjson", &format!("{contract}\n{contract}\n"));
+        let sse = write("capture.sse", "id: 1\nevent: data\ndata: {}\n\n");
+        let readme = write("README.md", "# notes\n");
+        let cloudtrail = write("ct.json", &format!(r#"{{"Records":[{CT}]}}"#));
+        let is = |path: &Path, from| match read_log_file(path, from).unwrap() {
+            LogFile::Eventstream => "eventstream".to_owned(),
+            LogFile::Skipped(reason) => format!("skipped: {reason}"),
+            LogFile::Records { format, .. } => format.as_str().to_owned(),
+        };
+        assert_eq!(is(&ndjson, None), "eventstream");
+        assert_eq!(is(&sse, None), "eventstream");
+        assert_eq!(is(&cloudtrail, None), "cloudtrail");
+        assert_eq!(is(&readme, None), "skipped: not JSON");
+        // Told to read EventStream: JSON is handed over, a README is not.
+        assert_eq!(is(&cloudtrail, Some(LogFormat::Eventstream)), "eventstream");
+        assert_eq!(
+            is(&readme, Some(LogFormat::Eventstream)),
+            "skipped: not an EventStream capture (neither SSE nor JSON)"
+        );
     }
 }
