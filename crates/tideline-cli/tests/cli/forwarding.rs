@@ -282,6 +282,54 @@ async fn a_backfill_sends_only_what_the_route_matches_since_the_time_given() {
     server.abort();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_route_by_a_search_query_sends_what_the_search_box_would_find() {
+    let dir = TempDir::new().unwrap();
+    let session = dir.path().join("story.tideline");
+    assert_success(
+        &cli()
+            .args(["import", "--session"])
+            .arg(&session)
+            .arg("--input")
+            .arg(fixture("auditlog/cloudtrail/seed-story"))
+            .output()
+            .unwrap(),
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let received = Received::default();
+    let server = receiver(([127, 0, 0, 1], port).into(), received.clone()).await;
+    let rules = dir.path().join("rules.json");
+    std::fs::write(
+        &rules,
+        format!(
+            r#"{{"routes": [{{"match": {{"query": "203.0.113.66 NOT method:terraform"}},
+                 "to": [{{"kind": "webhook", "url": "http://127.0.0.1:{port}/hook"}}]}}]}}"#
+        ),
+    )
+    .unwrap();
+    assert_success(
+        &cli()
+            .args(["forward", "--session"])
+            .arg(&session)
+            .arg("--forward")
+            .arg(&rules)
+            .output()
+            .unwrap(),
+    );
+    // The changes that carry the attacker's address: jdoe's authorize and revoke.
+    let expected = stored_ids(&session, |event| {
+        event.change.is_some() && event.body.contains("203.0.113.66")
+    });
+    assert_eq!(expected.len(), 2);
+    let got: BTreeSet<String> = received.ids().into_iter().collect();
+    assert_eq!(got, expected);
+    server.abort();
+}
+
 #[test]
 fn a_forwarding_file_with_a_mistake_is_refused_naming_the_field() {
     let dir = TempDir::new().unwrap();
@@ -296,6 +344,10 @@ fn a_forwarding_file_with_a_mistake_is_refused_naming_the_field() {
             "routes[0].match.change",
         ),
         (r#"{"routes": [{"to": []}]}"#, "routes[0].to"),
+        (
+            r#"{"routes": [{"match": {"query": "principal:(jdoe"}, "to": [{"kind": "syslog", "transport": "udp", "address": "127.0.0.1:1"}]}]}"#,
+            "routes[0].match.query",
+        ),
     ] {
         let rules = dir.path().join("rules.json");
         std::fs::write(&rules, text).unwrap();

@@ -54,6 +54,9 @@ pub struct Match {
     pub finding_rule: Vec<String>,
     /// Findings of at least this severity: `low`, `medium` or `high`.
     pub finding_severity: Option<String>,
+    /// Events the search box's query language finds (`principal:jdoe NOT method:provider`,
+    /// `203.0.113.66`), besides the fields above.
+    pub query: Option<String>,
 }
 
 /// A forwarding file Tideline cannot use, and where.
@@ -106,6 +109,16 @@ impl ForwardingRules {
                     format!("{bad:?} is not one of create, update, delete, activity"),
                 ));
             }
+            if let Some(query) = &entry.matches.query {
+                if entry.matches.is_for_findings() {
+                    return Err(field(
+                        "match.query",
+                        "a query selects events; it cannot be combined with finding_rule or finding_severity".into(),
+                    ));
+                }
+                crate::store::check_search_query(query)
+                    .map_err(|error| field("match.query", error.to_string()))?;
+            }
             if let Some(severity) = &entry.matches.finding_severity
                 && !SEVERITIES.contains(&severity.as_str())
             {
@@ -128,11 +141,34 @@ impl ForwardingRules {
     }
 
     /// Whether `facts` (an event's, or a finding's with `rule` and `severity` set) goes to the
-    /// destination named `destination`.
-    pub fn sends(&self, destination: &str, facts: &EventFacts) -> bool {
-        self.routes.iter().any(|route| {
-            route.to.iter().any(|to| to.name() == destination) && route.matches.holds(facts)
+    /// destination named `destination`. `query_finds(route)` says whether route number `route`'s
+    /// query finds the event (asked only of routes that have a query).
+    pub fn sends(
+        &self,
+        destination: &str,
+        facts: &EventFacts,
+        query_finds: impl Fn(usize) -> bool,
+    ) -> bool {
+        self.routes.iter().enumerate().any(|(index, route)| {
+            route.to.iter().any(|to| to.name() == destination)
+                && route.matches.holds(facts)
+                && (route.matches.query.is_none() || query_finds(index))
         })
+    }
+
+    /// The routes to `destination` that have a query: (route number, query, whether it also
+    /// selects activity).
+    pub fn queries_for(&self, destination: &str) -> Vec<(usize, &str, bool)> {
+        self.routes
+            .iter()
+            .enumerate()
+            .filter(|(_, route)| route.to.iter().any(|to| to.name() == destination))
+            .filter_map(|(index, route)| {
+                let query = route.matches.query.as_deref()?;
+                let activity = route.matches.change.iter().any(|c| c == "activity");
+                Some((index, query, activity))
+            })
+            .collect()
     }
 }
 

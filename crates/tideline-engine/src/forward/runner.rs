@@ -10,7 +10,7 @@
 //! circuit. One that refuses for a reason retrying cannot fix (a bad token, a bad request) is
 //! stopped with the cause kept and what is pending left in place.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 use super::destinations::{self, Delivery, Destination, EventFacts, Item, SecretSource};
 use super::rules::ForwardingRules;
 use crate::json;
-use crate::store::{ForwardCursor, Session, StoreError, StoredEvent};
+use crate::store::{ForwardCursor, PageStart, Session, StoreError, StoredEvent, TimelineQuery};
+use crate::timeline;
 
 /// Events read per look at the session, per destination.
 const SCAN: usize = 500;
@@ -214,6 +215,40 @@ pub async fn run(
     }
 }
 
+/// For each route to `destination` with a query: the arrival numbers in `(from, through]` its
+/// query finds — the search box's own search, run by the store over that window.
+fn query_hits(
+    reader: &Session,
+    rules: &ForwardingRules,
+    destination: &str,
+    from: i64,
+    through: i64,
+) -> Result<HashMap<usize, HashSet<i64>>, ForwardError> {
+    let mut hits = HashMap::new();
+    if through <= from {
+        return Ok(hits);
+    }
+    for (route, query, with_activity) in rules.queries_for(destination) {
+        let mut seqs = HashSet::new();
+        for activity in [false, true] {
+            if activity && !with_activity {
+                continue;
+            }
+            let window = TimelineQuery {
+                text: Some(query.to_owned()),
+                after_seq: Some(from),
+                max_seq: Some(through),
+                activity,
+                ..TimelineQuery::default()
+            };
+            let page = timeline::list_changes(reader, &window, PageStart::Offset(0), SCAN as u64)?;
+            seqs.extend(page.rows.iter().map(|row| row.seq));
+        }
+        hits.insert(route, seqs);
+    }
+    Ok(hits)
+}
+
 /// A finding ready to send.
 struct FindingItem {
     key: String,
@@ -265,12 +300,18 @@ fn next_batch(
 ) -> Result<Option<Batch>, ForwardError> {
     if target.queued.is_empty() {
         let from = target.queued_to.max(target.cursor.delivered_seq);
-        for event in reader.events_after_limited(from, SCAN)? {
+        let events = reader.events_after_limited(from, SCAN)?;
+        let through = events.last().map_or(from, |event| event.seq);
+        let found = query_hits(reader, rules, &target.name, from, through)?;
+        for event in events {
             target.queued_to = event.seq;
             let in_window = since_us.is_none_or(|since| event.time.timestamp_micros() >= since);
             if in_window {
                 let facts = event_facts(&event);
-                if rules.sends(&target.name, &facts) {
+                let seq = event.seq;
+                let finds =
+                    |route: usize| found.get(&route).is_some_and(|seqs| seqs.contains(&seq));
+                if rules.sends(&target.name, &facts, finds) {
                     target.queued.push_back((event, facts));
                 }
             }
@@ -303,7 +344,7 @@ fn next_batch(
             event_type: "finding".to_owned(),
             ..EventFacts::default()
         };
-        if rules.sends(&target.name, &facts) {
+        if rules.sends(&target.name, &facts, |_| false) {
             chosen.push(FindingItem {
                 key: finding.key.clone(),
                 id: finding.id,

@@ -49,6 +49,13 @@ pub use notes::{NotesLocation, notes_dir, use_notes_dir};
 pub use open::{APPLICATION_ID, BULK_CACHE_KIB, BULK_WAL_BYTES, MigrationProgress, SCHEMA_VERSION};
 pub use quarantine::QuarantineRow;
 pub use query::{Facet, TimelineQuery};
+
+/// Checks a query of the search box's language (`store::search_syntax`) without running it.
+///
+/// Errors: [`StoreError::BadQuery`] saying where the query is wrong.
+pub fn check_search_query(text: &str) -> Result<(), StoreError> {
+    search_syntax::parse(text).map(|_| ())
+}
 pub use summary::{ChangeCounts, SessionSummary};
 pub use timeline::PageStart;
 pub use values::format_time;
