@@ -99,3 +99,89 @@ async fn imported_cloudtrail_shows_the_added_address_the_proven_part_and_the_act
     desktop.screenshot("activity-refused-call").await;
     desktop.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_in_the_detail_hides_its_changes_from_the_list_and_the_chip_brings_them_back() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let session = dir.path().join("story.tideline");
+    import(&session, "seed-story");
+    let mut desktop = Desktop::launch("hide_a_value", &["--open", session.to_str().unwrap()]).await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("31 changes")
+        })
+        .await;
+
+    // The keyboard path: a focused value opens its menu with Enter; "Show only" narrows.
+    desktop
+        .click(r#"[data-testid="change-row"][data-action="CreateUser"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="detail-action"]"#, |text| {
+            text == "CreateUser"
+        })
+        .await;
+    let principal = desktop
+        .find(r#"[data-testid="value-menu"][data-facet="principal"]"#)
+        .await;
+    principal.send_keys("\u{E007}").await.unwrap();
+    desktop.click(r#"[data-testid="value-only"]"#).await;
+    desktop
+        .find(r#"[data-testid="filter-chip"][data-facet="principal"][data-value="arn:aws:iam::123456789012:user/jdoe"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("8 changes")
+        })
+        .await;
+    desktop
+        .click(r#"[data-testid="filter-chip"][data-kind="facet"] [data-testid="chip-remove"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("31 changes")
+        })
+        .await;
+
+    // Right-click on an autoscaling termination's method (the provider's) and hide it.
+    desktop
+        .click(r#"[data-testid="change-row"][data-action="TerminateInstances"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="detail-action"]"#, |text| {
+            text == "TerminateInstances"
+        })
+        .await;
+    let method = r#"[data-testid="value-menu"][data-facet="method"]"#;
+    desktop.find(method).await;
+    desktop
+        .script(&format!(
+            "document.querySelector('{}').dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true}})); return true;",
+            method.replace('\'', "\\'")
+        ))
+        .await;
+    desktop.find(r#"[data-testid="value-hide"]"#).await;
+    desktop.screenshot("value-menu-open").await;
+    desktop.click(r#"[data-testid="value-hide"]"#).await;
+    desktop
+        .find(r#"[data-testid="filter-chip"][data-kind="hidden"][data-facet="method"][data-value="provider"]"#)
+        .await;
+    // The 4 launches and 3 terminations of the autoscaling group are hidden; nothing else.
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("24 changes")
+        })
+        .await;
+    desktop.screenshot("provider-hidden").await;
+
+    // Removing the chip brings them back.
+    desktop
+        .click(r#"[data-testid="filter-chip"][data-kind="hidden"] [data-testid="chip-remove"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("31 changes")
+        })
+        .await;
+    desktop.close().await;
+}

@@ -42,6 +42,12 @@ const q: TimelineQuery = {
   max_seq: 42,
   after_seq: null,
   activity: false,
+  exclude_changes: [],
+  exclude_asset_types: [],
+  exclude_methods: [],
+  exclude_principals: [],
+  exclude_regions: [],
+  exclude_accounts: [],
 };
 
 describe('commands', () => {

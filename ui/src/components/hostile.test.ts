@@ -117,6 +117,7 @@ describe('hostile event text', () => {
         findings: [finding],
         onannotate: async () => null,
         onpivot: () => {},
+        onfilter: () => {},
         onclose: () => {},
       },
     });

@@ -10,6 +10,7 @@ import {
   pivotToAsset,
   removeChip,
   sameQuery,
+  hideValue,
   setActivity,
   setStarredOnly,
   setText,
@@ -63,7 +64,27 @@ describe('query building', () => {
       max_seq: null,
       after_seq: null,
       activity: false,
+      exclude_changes: [],
+      exclude_asset_types: [],
+      exclude_methods: [],
+      exclude_principals: [],
+      exclude_regions: [],
+      exclude_accounts: [],
     });
+  });
+
+  it('hides facet values, each a removable chip, and unticks a hidden value', () => {
+    let s = toggleFacet(emptyFilters(), 'method', 'provider', 'provider');
+    s = hideValue(s, 'method', 'provider', 'provider');
+    s = hideValue(s, 'principal', ARN, 'jdoe');
+    const q = toQuery(s);
+    expect(q.methods).toEqual([]);
+    expect(q.exclude_methods).toEqual(['provider']);
+    expect(q.exclude_principals).toEqual([ARN]);
+    const chip = chips(s, 'utc').find((c) => c.kind === 'hidden' && c.facet === 'method');
+    expect(chip?.text).toBe('not method: provider');
+    expect(toQuery(removeChip(s, chip!)).exclude_methods).toEqual([]);
+    expect(hasFilters(s)).toBe(true);
   });
 
   it('lists activity instead of changes, shown as a removable chip', () => {

@@ -32,8 +32,14 @@ export const FACET_TITLES: Readonly<Record<FacetKey, string>> = {
 /** A ticked facet value, with the label to show for it (principal: short name of the ARN). */
 export type FacetPick = { readonly value: string; readonly label: string };
 
+/** Facets whose values can be hidden (tags are the analyst's own: not hidden, just unticked). */
+export type HideableKey = Exclude<FacetKey, 'tag'>;
+export const HIDEABLE_KEYS: readonly HideableKey[] = ['change', 'asset_type', 'method', 'principal', 'region', 'account'];
+
 export type FilterState = {
   readonly facets: Readonly<Record<FacetKey, readonly FacetPick[]>>;
+  /** Values hidden from the list, facet by facet ("not method: provider"). */
+  readonly hidden: Readonly<Record<HideableKey, readonly FacetPick[]>>;
   /** Only events the analyst starred. */
   readonly starredOnly: boolean;
   /** The events that are not asset changes (sign-ins, role assumptions, reads, refused calls)
@@ -55,6 +61,7 @@ export type FilterState = {
 
 export type Chip =
   | { readonly kind: 'facet'; readonly facet: FacetKey; readonly value: string; readonly text: string; readonly title: string }
+  | { readonly kind: 'hidden'; readonly facet: HideableKey; readonly value: string; readonly text: string; readonly title: string }
   | {
       readonly kind: 'starred' | 'activity' | 'time_from' | 'time_to' | 'text' | 'asset' | 'finding' | 'weekday' | 'hour';
       readonly value: string;
@@ -67,6 +74,7 @@ const CHANGE_KINDS: readonly string[] = ['create', 'update', 'delete'] satisfies
 export function emptyFilters(): FilterState {
   return {
     facets: { tag: [], change: [], asset_type: [], method: [], principal: [], region: [], account: [] },
+    hidden: { change: [], asset_type: [], method: [], principal: [], region: [], account: [] },
     starredOnly: false,
     activity: false,
     timeFrom: null,
@@ -129,6 +137,18 @@ export function setAsset(state: FilterState, name: string, label: string): Filte
   return { ...state, asset: { name, label } };
 }
 
+/** Hides `value` of facet `key` (and unticks it if it was ticked). */
+export function hideValue(state: FilterState, key: HideableKey, value: string, label: string): FilterState {
+  const hidden = state.hidden[key].some((p) => p.value === value)
+    ? state.hidden[key]
+    : [...state.hidden[key], { value, label }];
+  return {
+    ...state,
+    facets: { ...state.facets, [key]: state.facets[key].filter((p) => p.value !== value) },
+    hidden: { ...state.hidden, [key]: hidden },
+  };
+}
+
 /** Narrows facet `key` to exactly `value` (a chart element), keeping the other filters. */
 export function onlyFacetValue(state: FilterState, key: FacetKey, value: string, label: string): FilterState {
   return { ...state, facets: { ...state.facets, [key]: [{ value, label }] } };
@@ -187,6 +207,17 @@ export function chips(state: FilterState, zone: Zone): Chip[] {
       });
     }
   }
+  for (const key of HIDEABLE_KEYS) {
+    for (const p of state.hidden[key]) {
+      out.push({
+        kind: 'hidden',
+        facet: key,
+        value: p.value,
+        text: `not ${FACET_TITLES[key].toLowerCase()}: ${p.label}`,
+        title: `Hidden: ${p.value}`,
+      });
+    }
+  }
   if (state.timeFrom !== null) {
     const t = formatDateTime(state.timeFrom, zone, false);
     out.push({ kind: 'time_from', value: state.timeFrom, text: `from ${t}`, title: state.timeFrom });
@@ -213,6 +244,10 @@ export function removeChip(state: FilterState, chip: Chip): FilterState {
     case 'facet': {
       const picks = state.facets[chip.facet].filter((p) => p.value !== chip.value);
       return { ...state, facets: { ...state.facets, [chip.facet]: picks } };
+    }
+    case 'hidden': {
+      const picks = state.hidden[chip.facet].filter((p) => p.value !== chip.value);
+      return { ...state, hidden: { ...state.hidden, [chip.facet]: picks } };
     }
     case 'starred':
       return { ...state, starredOnly: false };
@@ -260,6 +295,12 @@ export function toQuery(state: FilterState): TimelineQuery {
     max_seq: null,
     after_seq: null,
     activity: state.activity,
+    exclude_changes: values(state.hidden.change).filter((v): v is ChangeKind => CHANGE_KINDS.includes(v)),
+    exclude_asset_types: values(state.hidden.asset_type),
+    exclude_methods: values(state.hidden.method),
+    exclude_principals: values(state.hidden.principal),
+    exclude_regions: values(state.hidden.region),
+    exclude_accounts: values(state.hidden.account),
   };
 }
 

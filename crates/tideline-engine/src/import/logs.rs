@@ -479,4 +479,46 @@ mod tests {
         assert_eq!(refused.total, 1);
         assert_eq!(refused.rows[0].event_type, "com.opshelm.activity.denied");
     }
+
+    #[test]
+    fn hidden_facet_values_leave_out_their_events_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        import_path(&mut session, &fixture("seed-story"), None, &mut |_, _| true).unwrap();
+        let page = |query: timeline::TimelineQuery| {
+            timeline::list_changes(&session, &query, crate::store::PageStart::Offset(0), 500)
+                .unwrap()
+        };
+        let all = page(timeline::TimelineQuery::default());
+        let provider = all
+            .rows
+            .iter()
+            .filter(|r| r.method.as_deref() == Some("provider"))
+            .count();
+        assert_eq!(provider, 7, "the autoscaling launches and terminations");
+        let hidden = page(timeline::TimelineQuery {
+            exclude_methods: vec!["provider".into()],
+            ..Default::default()
+        });
+        assert_eq!(hidden.total, all.total - 7);
+        assert!(
+            hidden
+                .rows
+                .iter()
+                .all(|r| r.method.as_deref() != Some("provider"))
+        );
+        // Two hidden facets at once, and a value the session never saw hides nothing.
+        let both = page(timeline::TimelineQuery {
+            exclude_methods: vec!["provider".into(), "no-such-method".into()],
+            exclude_changes: vec![crate::model::ChangeKind::Update],
+            ..Default::default()
+        });
+        let expected = all
+            .rows
+            .iter()
+            .filter(|r| r.method.as_deref() != Some("provider"))
+            .filter(|r| r.change != Some(crate::model::ChangeKind::Update))
+            .count() as u64;
+        assert_eq!(both.total, expected);
+    }
 }

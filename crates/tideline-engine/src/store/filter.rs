@@ -74,6 +74,33 @@ impl Filter {
                 facets.push((facet, ids_of(conn, facet, values)?));
             }
         }
+        let excluded_changes: Vec<String> = query
+            .exclude_changes
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        for (facet, values) in [
+            (Facet::Change, &excluded_changes),
+            (Facet::AssetType, &query.exclude_asset_types),
+            (Facet::Method, &query.exclude_methods),
+            (Facet::Principal, &query.exclude_principals),
+            (Facet::Region, &query.exclude_regions),
+            (Facet::Account, &query.exclude_accounts),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            // Values the session never saw hide nothing.
+            let ids = ids_of(conn, facet, values)?;
+            if !ids.is_empty() {
+                let column = facet.name();
+                let marks = vec!["?"; ids.len()].join(", ");
+                base.push(format!(
+                    "(f.{column} IS NULL OR f.{column} NOT IN ({marks}))"
+                ));
+                base_params.extend(ids.into_iter().map(SqlValue::Integer));
+            }
+        }
         if let Some(from) = &query.time_from {
             base.push("f.time_us >= ?".to_owned());
             base_params.push(SqlValue::Integer(micros(from)?));

@@ -45,6 +45,14 @@ pub struct TimelineQuery {
     /// assumptions, reads and refused calls from audit logs, and the stream's other
     /// `com.opshelm.*` types. Every other filter applies to them the same way.
     pub activity: bool,
+    /// Hidden values, facet by facet (an exclusion chip: "not method: provider"). An event
+    /// without the facet (no method) is never hidden by them.
+    pub exclude_changes: Vec<ChangeKind>,
+    pub exclude_asset_types: Vec<String>,
+    pub exclude_methods: Vec<String>,
+    pub exclude_principals: Vec<String>,
+    pub exclude_regions: Vec<String>,
+    pub exclude_accounts: Vec<String>,
 }
 
 /// The columns a facet can count.

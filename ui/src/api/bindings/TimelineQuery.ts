@@ -52,4 +52,9 @@ after_seq: number | null,
  * assumptions, reads and refused calls from audit logs, and the stream's other
  * `com.opshelm.*` types. Every other filter applies to them the same way.
  */
-activity: boolean, };
+activity: boolean, 
+/**
+ * Hidden values, facet by facet (an exclusion chip: "not method: provider"). An event
+ * without the facet (no method) is never hidden by them.
+ */
+exclude_changes: Array<ChangeKind>, exclude_asset_types: Array<string>, exclude_methods: Array<string>, exclude_principals: Array<string>, exclude_regions: Array<string>, exclude_accounts: Array<string>, };
