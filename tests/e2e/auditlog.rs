@@ -185,3 +185,43 @@ async fn a_value_in_the_detail_hides_its_changes_from_the_list_and_the_chip_brin
         .await;
     desktop.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_hour_counts_back_from_the_newest_event_and_a_date_alone_is_a_whole_day() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let session = dir.path().join("story.tideline");
+    import(&session, "seed-story");
+    let mut desktop = Desktop::launch("time_ranges", &["--open", session.to_str().unwrap()]).await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("31 changes")
+        })
+        .await;
+    // Reviewed offline, "last 1 h" is the hour before the session's newest event (14:19:20
+    // on Sunday 5 May 2024), not before today: jdoe's 8 changes.
+    desktop.click(r#"[data-testid="time-last-60"]"#).await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("8 changes")
+        })
+        .await;
+    desktop.screenshot("last-hour").await;
+    desktop
+        .click(r#"[data-testid="filter-chip"][data-kind="time_from"] [data-testid="chip-remove"]"#)
+        .await;
+    // A date alone: that whole day (jdoe's 8, and the autoscaling group's launch and
+    // termination that Sunday).
+    desktop
+        .type_into(r#"[data-testid="time-from"]"#, "2024-05-05\n")
+        .await;
+    desktop
+        .type_into(r#"[data-testid="time-to"]"#, "2024-05-05\n")
+        .await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("10 changes")
+        })
+        .await;
+    desktop.screenshot("a-day").await;
+    desktop.close().await;
+}

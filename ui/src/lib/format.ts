@@ -94,11 +94,24 @@ export function zoneLabel(zone: Zone, atMs: number = Date.now()): string {
 export function parseTimeInput(
   text: string,
   zone: Zone,
+  bound: 'from' | 'to' = 'from',
 ): { ok: true; iso: string | null } | { ok: false; error: string } {
   if (text.trim() === '') return { ok: true, iso: null };
-  const p = parseWallTime(text, zone);
-  if (!p) return { ok: false, error: 'Use YYYY-MM-DD HH:MM[:SS], or RFC 3339 with an offset' };
+  // A date alone is that whole day: from its first moment, to its last (the range is inclusive).
+  const day = /^(\d{4}-\d{2}-\d{2})$/.exec(text.trim());
+  const p = day
+    ? parseWallTime(`${day[1]} ${bound === 'from' ? '00:00:00.000' : '23:59:59.999'}`, zone)
+    : parseWallTime(text, zone);
+  if (!p) return { ok: false, error: 'Use YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], or RFC 3339 with an offset' };
   return { ok: true, iso: new Date(p.ms).toISOString() };
+}
+
+/** The RFC 3339 UTC start of the last `minutes` before `newest` (the newest event's time: a
+ * session reviewed offline is read relative to its own end, not to today). */
+export function lastMinutesFrom(newest: string, minutes: number): string | null {
+  const end = Date.parse(newest);
+  if (Number.isNaN(end)) return null;
+  return new Date(end - minutes * 60_000).toISOString();
 }
 
 /** The text to put back in a time-range box for a bound held as RFC 3339 UTC. */
