@@ -206,6 +206,29 @@ async fn the_last_hour_counts_back_from_the_newest_event_and_a_date_alone_is_a_w
         })
         .await;
     desktop.screenshot("last-hour").await;
+    // "±15 min" around jdoe's authorize (14:01:03): from 13:46:03 to 14:16:03, i.e. his user,
+    // its policy and key, and the authorize itself.
+    desktop
+        .click(r#"[data-testid="change-row"][data-action="AuthorizeSecurityGroupIngress"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="detail-action"]"#, |text| {
+            text == "AuthorizeSecurityGroupIngress"
+        })
+        .await;
+    desktop.click(r#"[data-testid="detail-around"]"#).await;
+    desktop
+        .find(r#"[data-testid="filter-chip"][data-kind="time_to"][data-value="2024-05-05T14:16:03.000Z"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("4 changes")
+        })
+        .await;
+    desktop.screenshot("around-the-authorize").await;
+    desktop
+        .click(r#"[data-testid="filter-chip"][data-kind="time_to"] [data-testid="chip-remove"]"#)
+        .await;
     desktop
         .click(r#"[data-testid="filter-chip"][data-kind="time_from"] [data-testid="chip-remove"]"#)
         .await;

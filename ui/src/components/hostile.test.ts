@@ -118,6 +118,7 @@ describe('hostile event text', () => {
         onannotate: async () => null,
         onpivot: () => {},
         onfilter: () => {},
+        onaround: () => {},
         onclose: () => {},
       },
     });

@@ -9,6 +9,7 @@ import {
   methodKey,
   methodLabel,
   parseTime,
+  around,
   lastMinutesFrom,
   parseTimeInput,
   retryOffer,
@@ -86,6 +87,7 @@ describe('time range input', () => {
     expect(parseTimeInput('2024-02-31', 'utc').ok).toBe(false);
     expect(lastMinutesFrom('2024-05-05T14:19:20Z', 15)).toBe('2024-05-05T14:04:20.000Z');
     expect(lastMinutesFrom('not a time', 15)).toBeNull();
+    expect(around('2024-05-05T14:01:03Z', 15)).toEqual({ from: '2024-05-05T13:46:03.000Z', to: '2024-05-05T14:16:03.000Z' });
     expect(parseTimeInput('yesterday', 'utc').ok).toBe(false);
     expect(parseTimeInput('2024-13-01 00:00', 'utc').ok).toBe(false);
   });

@@ -106,6 +106,13 @@ export function parseTimeInput(
   return { ok: true, iso: new Date(p.ms).toISOString() };
 }
 
+/** `[time − minutes, time + minutes]` as RFC 3339 UTC: "the changes around this one". */
+export function around(time: string, minutes: number): { from: string; to: string } | null {
+  const at = Date.parse(time);
+  if (Number.isNaN(at)) return null;
+  return { from: new Date(at - minutes * 60_000).toISOString(), to: new Date(at + minutes * 60_000).toISOString() };
+}
+
 /** The RFC 3339 UTC start of the last `minutes` before `newest` (the newest event's time: a
  * session reviewed offline is read relative to its own end, not to today). */
 export function lastMinutesFrom(newest: string, minutes: number): string | null {
