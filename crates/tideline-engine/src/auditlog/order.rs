@@ -83,7 +83,8 @@ pub fn order_key(format: LogFormat, record: &str) -> i64 {
 /// Loads the records of file `index` again, in the order of the first pass.
 pub type Loader<'a> = Box<dyn FnMut(usize) -> Vec<RecordText> + Send + 'a>;
 
-/// Iterates `(file index, record)` in time order; equal times keep file order then record order.
+/// Iterates `(file index, order key, record)` in time order; equal keys keep file order then
+/// record order.
 pub struct TimeOrdered<'a> {
     files: Vec<FileTimes>,
     next_file: usize,
@@ -135,7 +136,7 @@ impl<'a> TimeOrdered<'a> {
 }
 
 impl Iterator for TimeOrdered<'_> {
-    type Item = (usize, RecordText);
+    type Item = (usize, i64, RecordText);
 
     fn next(&mut self) -> Option<Self::Item> {
         // Open every file whose earliest record is not after the earliest record held.
@@ -146,14 +147,14 @@ impl Iterator for TimeOrdered<'_> {
             }
             self.open_next();
         }
-        let Reverse((_, file, position)) = self.heap.pop()?;
+        let Reverse((key, file, position)) = self.heap.pop()?;
         let open = self.open.get_mut(&file)?;
         let record = open.records[position].take()?;
         open.left -= 1;
         if open.left == 0 {
             self.open.remove(&file);
         }
-        Some((file, record))
+        Some((file, key, record))
     }
 }
 
@@ -178,7 +179,7 @@ mod tests {
             opened.lock().unwrap().push(file);
             times[file].iter().map(|t| format!("{file}@{t}")).collect()
         });
-        let order: Vec<String> = TimeOrdered::new(files, load).map(|(_, r)| r).collect();
+        let order: Vec<String> = TimeOrdered::new(files, load).map(|(_, _, r)| r).collect();
         assert_eq!(
             order,
             [

@@ -25,6 +25,9 @@ pub struct LogRecord {
     pub location: String,
     /// The record's exact text.
     pub text: RecordText,
+    /// Its place in time ([`super::order::order_key`], from the first pass): `>> 2` is its
+    /// event time in microseconds.
+    pub order_key: i64,
 }
 
 /// A part of a log file that could not be read as a record, to keep in quarantine.
@@ -147,12 +150,13 @@ impl Iterator for LogRecords {
     type Item = LogRecord;
 
     fn next(&mut self) -> Option<LogRecord> {
-        let (file, text) = self.merged.next()?;
+        let (file, order_key, text) = self.merged.next()?;
         let (location, format) = &self.locations[file];
         Some(LogRecord {
             format: *format,
             location: location.clone(),
             text,
+            order_key,
         })
     }
 }

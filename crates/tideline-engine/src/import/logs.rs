@@ -12,10 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::SyncSender;
 
-use chrono::Utc;
-
 use super::{ImportError, ImportOutcome, Progress};
-use crate::auditlog::order::order_key;
 use crate::auditlog::read::LogRecords;
 use crate::auditlog::{self, Inventory, LogFormat, SkippedFile};
 use crate::json::{self, Value};
@@ -241,7 +238,7 @@ fn normalize_records(records: LogRecords, prior: Session, sender: &SyncSender<Ve
         Inventory::with_prior(Box::new(|asset| latest_config(&prior, asset, now_us.get())));
     let mut chunk = Vec::with_capacity(CHUNK);
     for record in records {
-        now_us.set(order_key(record.format, &record.text) >> 2);
+        now_us.set(record.order_key >> 2);
         let normalized = match auditlog::normalize_text(record.format, &record.text, &mut inventory)
         {
             Ok(events) => {
@@ -295,11 +292,7 @@ impl BatchWriter {
         session: &mut Session,
         report: &mut LogImportReport,
     ) -> Result<(), StoreError> {
-        self.batch.push(PositionedFrame {
-            frame,
-            sse_id: None,
-            received_at: Utc::now(),
-        });
+        self.batch.push(super::positioned(frame));
         if self.batch.len() >= BATCH {
             self.flush(session, report)?;
         }
@@ -314,12 +307,10 @@ impl BatchWriter {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let outcome = session.write_batch(&self.batch)?;
+        let outcome = super::store_batch(session, &mut self.batch)?;
         report.stored += outcome.stored;
         report.duplicates += outcome.duplicates;
         report.quarantined += outcome.quarantined;
-        session.index_for_search(u64::MAX)?;
-        self.batch.clear();
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::Utc;
 
 use crate::capture::{self, CapturedFrame, Frames};
-use crate::model::PositionedFrame;
+use crate::model::{Frame, PositionedFrame};
 use crate::store::{BatchOutcome, Session, StoreError};
 use crate::wire;
 
@@ -80,18 +80,11 @@ pub fn import_file(
                 CapturedFrame::Rejected(rejected) => Some(rejected.into_frame()),
             };
             if let Some(decoded) = decoded {
-                batch.push(PositionedFrame {
-                    frame: decoded,
-                    sse_id: None,
-                    received_at: Utc::now(),
-                });
+                batch.push(positioned(decoded));
             }
         }
         if batch.len() >= BATCH || (done && !batch.is_empty()) {
-            add(&mut outcome, session.write_batch(&batch)?);
-            // Searchable as it goes (an import has no idle moments for the writer's way).
-            session.index_for_search(u64::MAX)?;
-            batch.clear();
+            add(&mut outcome, store_batch(session, &mut batch)?);
             if !progress(frames.bytes_read(), total) {
                 return Err(ImportError::Cancelled(outcome.frames));
             }
@@ -101,6 +94,27 @@ pub fn import_file(
             return Ok(outcome);
         }
     }
+}
+
+/// A frame as an import stores it: no stream position, received now.
+fn positioned(frame: Frame) -> PositionedFrame {
+    PositionedFrame {
+        frame,
+        sse_id: None,
+        received_at: Utc::now(),
+    }
+}
+
+/// Writes `batch` in one transaction and indexes it for search (an import has no idle moments
+/// for the writer's way of indexing), then empties it.
+fn store_batch(
+    session: &mut Session,
+    batch: &mut Vec<PositionedFrame>,
+) -> Result<BatchOutcome, StoreError> {
+    let outcome = session.write_batch(batch)?;
+    session.index_for_search(u64::MAX)?;
+    batch.clear();
+    Ok(outcome)
 }
 
 fn add(outcome: &mut ImportOutcome, batch: BatchOutcome) {

@@ -468,11 +468,11 @@ fn requested_permissions(request: &Value) -> Vec<Value> {
 fn permission(item: &Value) -> Value {
     let mut out = Map::new();
     out.insert("IpProtocol".to_owned(), item["ipProtocol"].clone());
-    for (from, to) in [("fromPort", "FromPort"), ("toPort", "ToPort")] {
-        if !item[from].is_null() {
-            out.insert(to.to_owned(), item[from].clone());
-        }
-    }
+    copy_present(
+        &mut out,
+        item,
+        &[("fromPort", "FromPort"), ("toPort", "ToPort")],
+    );
     let source = |list: &str, fields: &[(&str, &str)]| -> Vec<Value> {
         items(&item[list])
             .map(|entry| {
@@ -639,25 +639,35 @@ fn bucket_setting(config: &mut Map<String, Value>, name: &str, request: &Value) 
     config.insert(key.to_owned(), value);
 }
 
+/// Copies each `(from, to)` field of `source` into `config` as `to`, when it is there (a
+/// missing or `null` field is left out, not written as `null`).
+fn copy_present(config: &mut Map<String, Value>, source: &Value, fields: &[(&str, &str)]) {
+    for (from, to) in fields {
+        if !source[*from].is_null() {
+            config.insert((*to).to_owned(), source[*from].clone());
+        }
+    }
+}
+
 /// RunInstances: one create per instance, configured from the response's `instancesSet`.
 pub(super) fn run_instances(call: &Call<'_>) -> Vec<Target> {
     items(&call.response["instancesSet"])
         .filter_map(|item| {
             let id = text(&item["instanceId"])?;
             let mut config = Map::new();
-            for (from, to) in [
-                ("instanceId", "InstanceId"),
-                ("instanceType", "InstanceType"),
-                ("imageId", "ImageId"),
-                ("subnetId", "SubnetId"),
-                ("vpcId", "VpcId"),
-                ("privateIpAddress", "PrivateIpAddress"),
-                ("keyName", "KeyName"),
-            ] {
-                if !item[from].is_null() {
-                    config.insert(to.to_owned(), item[from].clone());
-                }
-            }
+            copy_present(
+                &mut config,
+                item,
+                &[
+                    ("instanceId", "InstanceId"),
+                    ("instanceType", "InstanceType"),
+                    ("imageId", "ImageId"),
+                    ("subnetId", "SubnetId"),
+                    ("vpcId", "VpcId"),
+                    ("privateIpAddress", "PrivateIpAddress"),
+                    ("keyName", "KeyName"),
+                ],
+            );
             if let Some(state) = text(&item["instanceState"]["name"]) {
                 config.insert(
                     "State".to_owned(),
@@ -734,15 +744,15 @@ pub(super) fn create_security_group(call: &Call<'_>) -> Target {
     asset.display_name = text(&req["groupName"]).map(str::to_owned);
     let mut config = Map::new();
     config.insert("GroupId".to_owned(), Value::String(id.to_owned()));
-    for (from, to) in [
-        ("groupName", "GroupName"),
-        ("groupDescription", "Description"),
-        ("vpcId", "VpcId"),
-    ] {
-        if !req[from].is_null() {
-            config.insert(to.to_owned(), req[from].clone());
-        }
-    }
+    copy_present(
+        &mut config,
+        req,
+        &[
+            ("groupName", "GroupName"),
+            ("groupDescription", "Description"),
+            ("vpcId", "VpcId"),
+        ],
+    );
     config.insert("OwnerId".to_owned(), Value::String(call.account.to_owned()));
     config.insert("IpPermissions".to_owned(), Value::Array(Vec::new()));
     let default_egress = if req["vpcId"].is_null() {
@@ -787,11 +797,11 @@ pub(super) fn create_user(call: &Call<'_>) -> Target {
         .unwrap_or("?");
     let mut config = Map::new();
     config.insert("UserName".to_owned(), Value::String(name.to_owned()));
-    for (from, to) in [("userId", "UserId"), ("arn", "Arn"), ("path", "Path")] {
-        if !user[from].is_null() {
-            config.insert(to.to_owned(), user[from].clone());
-        }
-    }
+    copy_present(
+        &mut config,
+        user,
+        &[("userId", "UserId"), ("arn", "Arn"), ("path", "Path")],
+    );
     config.insert("CreateDate".to_owned(), event_second(call));
     config.insert(
         "AttachedManagedPolicies".to_owned(),
@@ -809,11 +819,11 @@ pub(super) fn create_role(call: &Call<'_>) -> Target {
         .unwrap_or("?");
     let mut config = Map::new();
     config.insert("RoleName".to_owned(), Value::String(name.to_owned()));
-    for (from, to) in [("roleId", "RoleId"), ("arn", "Arn"), ("path", "Path")] {
-        if !role[from].is_null() {
-            config.insert(to.to_owned(), role[from].clone());
-        }
-    }
+    copy_present(
+        &mut config,
+        role,
+        &[("roleId", "RoleId"), ("arn", "Arn"), ("path", "Path")],
+    );
     config.insert("CreateDate".to_owned(), event_second(call));
     let trust = if req["assumeRolePolicyDocument"].is_null() {
         &role["assumeRolePolicyDocument"]
@@ -824,14 +834,14 @@ pub(super) fn create_role(call: &Call<'_>) -> Target {
         "AssumeRolePolicyDocument".to_owned(),
         policy_document(trust),
     );
-    for (from, to) in [
-        ("description", "Description"),
-        ("maxSessionDuration", "MaxSessionDuration"),
-    ] {
-        if !req[from].is_null() {
-            config.insert(to.to_owned(), req[from].clone());
-        }
-    }
+    copy_present(
+        &mut config,
+        req,
+        &[
+            ("description", "Description"),
+            ("maxSessionDuration", "MaxSessionDuration"),
+        ],
+    );
     config.insert(
         "AttachedManagedPolicies".to_owned(),
         Value::Array(Vec::new()),
