@@ -22,6 +22,12 @@ pub enum ExportKind {
     Ndjson,
     /// CSV for Timesketch's importer.
     Timesketch,
+    /// JSON lines for Timesketch's importer (tags and findings as its tags).
+    TimesketchJsonl,
+    /// OCSF 1.1.0 events, one per line (re-importable).
+    OcsfJson,
+    /// OCSF 1.1.0 as Hive-partitioned Parquet files in a new folder.
+    OcsfParquet,
     /// CSV of the findings, one row each.
     Findings,
 }
@@ -93,6 +99,14 @@ pub fn build<R: Runtime>(app: &AppHandle<R>, recent: &[String]) -> tauri::Result
         .item(&MenuItemBuilder::with_id("export:csv_all", "CSV of Everything…").build(app)?)
         .item(&MenuItemBuilder::with_id("export:ndjson", "NDJSON of the Raw Events…").build(app)?)
         .item(&MenuItemBuilder::with_id("export:timesketch", "Timesketch CSV…").build(app)?)
+        .item(&MenuItemBuilder::with_id("export:timesketch_jsonl", "Timesketch JSONL…").build(app)?)
+        .separator()
+        .item(&MenuItemBuilder::with_id("export:ocsf_json", "OCSF JSON…").build(app)?)
+        .item(
+            &MenuItemBuilder::with_id("export:ocsf_parquet", "OCSF Parquet (a Folder)…")
+                .build(app)?,
+        )
+        .separator()
         .item(&MenuItemBuilder::with_id("export:findings", "Findings CSV…").build(app)?)
         .build()?;
     let import = SubmenuBuilder::new(app, "Import")
@@ -164,6 +178,15 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, id: &str) {
         },
         "export:timesketch" => MenuAction::Export {
             kind: ExportKind::Timesketch,
+        },
+        "export:timesketch_jsonl" => MenuAction::Export {
+            kind: ExportKind::TimesketchJsonl,
+        },
+        "export:ocsf_json" => MenuAction::Export {
+            kind: ExportKind::OcsfJson,
+        },
+        "export:ocsf_parquet" => MenuAction::Export {
+            kind: ExportKind::OcsfParquet,
         },
         "export:findings" => MenuAction::Export {
             kind: ExportKind::Findings,

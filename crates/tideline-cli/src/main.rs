@@ -46,7 +46,7 @@ enum Command {
     /// `--since`), or show each destination's state (`status`), or keep a destination's secret
     /// in the OS keyring (`secret set NAME`, from standard input).
     Forward(forward::ForwardArgs),
-    /// Print a session's counts and extent.
+    /// Print a session's counts and extent (with `--json`, also by account and by UTC date).
     Info {
         #[arg(long)]
         session: PathBuf,
@@ -54,13 +54,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export a session's timeline: CSV, NDJSON of the verbatim events, or Timesketch CSV.
+    /// Export a session's timeline: CSV, NDJSON of the verbatim events, Timesketch CSV or
+    /// JSONL, or OCSF 1.1.0 as JSON lines or as Hive-partitioned Parquet files.
     Export {
         #[arg(long)]
         session: PathBuf,
         #[arg(long, value_enum)]
         format: ExportFormat,
-        /// A file, or `-` for standard output.
+        /// A file, or `-` for standard output; for `ocsf-parquet` a new (or empty) folder.
         #[arg(long)]
         out: PathBuf,
         /// Only the events the analyst starred.
@@ -69,8 +70,8 @@ enum Command {
     },
     /// Import a file or a folder (walked recursively, gzip read transparently) into a session
     /// (created if missing): cloud audit logs (AWS CloudTrail, GCP Cloud Audit Logs, Azure
-    /// Activity Log), normalized to the EventStream's events, or EventStream captures (`.sse`,
-    /// NDJSON). Records are stored in event-time order through the same validation and
+    /// Activity Log), normalized to the EventStream's events, EventStream captures (`.sse`,
+    /// NDJSON), or Tideline's own OCSF export (`ocsf-json`), read back into its events. Records are stored in event-time order through the same validation and
     /// quarantine as a live stream; files that are not logs are skipped and listed.
     Import {
         #[arg(long)]
@@ -78,7 +79,7 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
         /// What the files are: `auto` recognises each file by its records.
-        #[arg(long, default_value = "auto", value_parser = ["auto", "cloudtrail", "gcp-audit", "azure-activity", "eventstream"])]
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cloudtrail", "gcp-audit", "azure-activity", "eventstream", "ocsf"])]
         from: String,
         /// Print the import's report as JSON on stdout.
         #[arg(long)]
@@ -121,9 +122,18 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ExportFormat {
+    /// RFC 4180 CSV of the change list's columns and the analyst's notes.
     Csv,
+    /// The verbatim events, one JSON per line (re-importable).
     Ndjson,
+    /// CSV for Timesketch's importer.
     Timesketch,
+    /// JSON lines for Timesketch's importer (tags and findings as its `tag` list).
+    TimesketchJsonl,
+    /// OCSF 1.1.0 events, one per line (re-importable).
+    OcsfJson,
+    /// OCSF 1.1.0 as zstd Parquet, `account=…/date=…/` partitions, into a folder.
+    OcsfParquet,
 }
 
 impl From<ExportFormat> for export::ExportFormat {
@@ -132,6 +142,9 @@ impl From<ExportFormat> for export::ExportFormat {
             ExportFormat::Csv => export::ExportFormat::Csv,
             ExportFormat::Ndjson => export::ExportFormat::Ndjson,
             ExportFormat::Timesketch => export::ExportFormat::Timesketch,
+            ExportFormat::TimesketchJsonl => export::ExportFormat::TimesketchJsonl,
+            ExportFormat::OcsfJson => export::ExportFormat::OcsfJson,
+            ExportFormat::OcsfParquet => export::ExportFormat::OcsfParquet,
         }
     }
 }
@@ -187,7 +200,16 @@ fn info(path: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
     let session = Session::open(&path)?;
     let summary = session.summary()?;
     if json {
-        out!("{}", serde_json::to_string_pretty(&summary)?);
+        // The summary's members, then the counts by account and date (what an export's
+        // partitions hold).
+        let mut printed = serde_json::to_value(&summary)?;
+        let breakdown = serde_json::to_value(session.breakdown()?)?;
+        if let (Some(printed), serde_json::Value::Object(breakdown)) =
+            (printed.as_object_mut(), breakdown)
+        {
+            printed.extend(breakdown);
+        }
+        out!("{}", serde_json::to_string_pretty(&printed)?);
         return Ok(ExitCode::SUCCESS);
     }
     let none = || "-".to_owned();
@@ -240,20 +262,17 @@ fn export_to(
                 out.display()
             );
         }
-        let file = std::fs::File::create(&out)
-            .with_context(|| format!("cannot create {}", out.display()))?;
-        let mut writer = BufWriter::new(file);
-        let rows = export::export(
-            &session,
-            format,
-            filter.as_ref(),
-            &mut writer,
-            &mut no_progress,
-        )?;
-        writer
-            .flush()
-            .with_context(|| format!("cannot write {}", out.display()))?;
-        eprintln!("exported {rows} events to {}", out.display());
+        let report =
+            export::export_to_path(&session, format, filter.as_ref(), &out, &mut no_progress)
+                .with_context(|| format!("cannot export to {}", out.display()))?;
+        match report.files.len() {
+            0 => eprintln!("exported {} events to {}", report.rows, out.display()),
+            files => eprintln!(
+                "exported {} events to {} ({files} files)",
+                report.rows,
+                out.display()
+            ),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

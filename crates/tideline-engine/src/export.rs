@@ -1,5 +1,7 @@
 //! export: hand the timeline on — CSV for a spreadsheet, NDJSON of the verbatim events for
-//! another Tideline (re-importable), and Timesketch's CSV for a team's timeline analysis.
+//! another Tideline (re-importable), Timesketch's CSV and JSONL for a team's timeline analysis,
+//! and OCSF 1.1.0 ([`ocsf`]) as JSON lines or as Hive-partitioned Parquet ([`parquet`]) for a
+//! security data lake.
 //!
 //! Exports stream row by row, so any session exports in constant memory, report progress and
 //! can be cancelled. In both CSV formats every cell that a spreadsheet would evaluate as a
@@ -12,14 +14,17 @@
 //! written in order ([`rows`]); the output is the same bytes a single thread would write.
 
 mod body;
+pub mod ocsf;
+pub mod parquet;
 mod rows;
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use crate::json::Value;
+use crate::json::{self, Value};
 use crate::model::ChangeKind;
-use crate::store::{Annotations, Session, StoreError, StoredEvent, format_time};
+use crate::store::{Annotations, FindingMark, Session, StoreError, StoredEvent, format_time};
 use crate::timeline::{TimelineQuery, change_summary};
 use body::{BodyView, DataView};
 
@@ -49,8 +54,12 @@ pub const CSV_COLUMNS: [&str; 21] = [
 ];
 
 /// Timesketch's required columns first (`message`, `datetime` in ISO 8601, `timestamp_desc`,
-/// plus `timestamp` in microseconds), then ours.
-pub const TIMESKETCH_COLUMNS: [&str; 4] = ["message", "datetime", "timestamp_desc", "timestamp"];
+/// plus `timestamp` in microseconds and `tag`, a JSON list: the analyst's tags, `starred`, and
+/// `finding:<rule id>` for each finding), then ours. Timesketch's importer
+/// (`timesketch.lib.utils.read_and_validate_csv` / `read_and_validate_jsonl`) requires the
+/// first three and reads `tag` as a list.
+pub const TIMESKETCH_COLUMNS: [&str; 5] =
+    ["message", "datetime", "timestamp_desc", "timestamp", "tag"];
 
 /// How often progress is reported, in rows.
 const PROGRESS_EVERY: u64 = 500;
@@ -63,6 +72,30 @@ pub enum ExportFormat {
     Ndjson,
     /// CSV for Timesketch's importer.
     Timesketch,
+    /// JSON lines for Timesketch's importer: its fields, then [`CSV_COLUMNS`]' as members.
+    TimesketchJsonl,
+    /// One OCSF 1.1.0 event per line ([`ocsf`]); `tideline-cli import` reads it back.
+    OcsfJson,
+    /// OCSF 1.1.0 as Parquet files in a folder, Hive-partitioned ([`parquet`]).
+    OcsfParquet,
+}
+
+impl ExportFormat {
+    /// A folder of files rather than one file.
+    pub fn is_folder(self) -> bool {
+        self == ExportFormat::OcsfParquet
+    }
+
+    /// The file name extension (none for a folder).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv | ExportFormat::Timesketch => "csv",
+            ExportFormat::Ndjson => "ndjson",
+            ExportFormat::TimesketchJsonl => "jsonl",
+            ExportFormat::OcsfJson => "ocsf.json",
+            ExportFormat::OcsfParquet => "",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,8 +106,19 @@ pub enum ExportError {
     Csv(csv::Error),
     #[error("cannot write the export: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the export was cancelled")]
     Cancelled,
+    #[error("cannot write the Parquet files: {0}")]
+    Parquet(String),
+    #[error("{format:?} is written as a folder of files: give a folder, not a stream")]
+    NeedsFolder { format: ExportFormat },
+    #[error("{} already exists and is not empty: choose a new folder", path.display())]
+    FolderNotEmpty { path: PathBuf },
 }
 
 /// A CSV writer's I/O failure (a full disk, a reader that went away) is an I/O error like any
@@ -108,15 +152,128 @@ pub fn export(
         return Err(ExportError::Cancelled);
     }
     let mut ticker = Ticker::new(total, &mut *progress);
-    let rows = match format {
-        ExportFormat::Ndjson => write_ndjson(session, filter, out, &mut ticker)?,
-        ExportFormat::Csv => rows::write(session, filter, RowFormat::Csv, out, &mut ticker)?,
-        ExportFormat::Timesketch => {
-            rows::write(session, filter, RowFormat::Timesketch, out, &mut ticker)?
-        }
+    let row_format = match format {
+        ExportFormat::Ndjson => None,
+        ExportFormat::Csv => Some(RowFormat::Csv),
+        ExportFormat::Timesketch => Some(RowFormat::Timesketch),
+        ExportFormat::TimesketchJsonl => Some(RowFormat::TimesketchJsonl),
+        ExportFormat::OcsfJson => Some(RowFormat::OcsfJson),
+        ExportFormat::OcsfParquet => return Err(ExportError::NeedsFolder { format }),
+    };
+    let rows = match row_format {
+        None => write_ndjson(session, filter, out, &mut ticker)?,
+        Some(rows) => rows::write(
+            session,
+            filter,
+            &rows.header()?,
+            &|events| rows.records(events),
+            out,
+            &mut ticker,
+        )?,
     };
     progress(rows, total);
     Ok(rows)
+}
+
+/// What [`export_to_path`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportReport {
+    /// Events exported.
+    pub rows: u64,
+    /// The file or folder written.
+    pub path: PathBuf,
+    /// The files a folder export wrote, relative to it (empty for a one-file export).
+    pub files: Vec<PathBuf>,
+}
+
+/// Writes the events of `session` (those matching `filter`, or all) as `format` to
+/// `destination`: a file, or for a folder format ([`ExportFormat::is_folder`]) a folder that
+/// must not exist or be empty. Written under `<destination>.partial` and renamed when
+/// complete, so a failed or cancelled export leaves nothing that looks finished. Both the app
+/// and `tideline-cli export` write files this way.
+///
+/// Errors: as [`export`]; [`ExportError::FolderNotEmpty`]; I/O errors creating or renaming.
+pub fn export_to_path(
+    session: &Session,
+    format: ExportFormat,
+    filter: Option<&TimelineQuery>,
+    destination: &Path,
+    progress: Progress<'_>,
+) -> Result<ExportReport, ExportError> {
+    let partial = PathBuf::from(format!("{}.partial", destination.display()));
+    let written = if format.is_folder() {
+        if std::fs::read_dir(destination).is_ok_and(|mut entries| entries.next().is_some()) {
+            return Err(ExportError::FolderNotEmpty {
+                path: destination.to_owned(),
+            });
+        }
+        let _ = std::fs::remove_dir_all(&partial);
+        std::fs::create_dir_all(&partial)?;
+        write_parquet(session, filter, &partial, progress)
+    } else {
+        std::fs::File::create(&partial)
+            .map_err(ExportError::from)
+            .and_then(|file| {
+                let mut out = std::io::BufWriter::new(file);
+                let rows = export(session, format, filter, &mut out, progress)?;
+                out.flush()?;
+                Ok((rows, Vec::new()))
+            })
+    };
+    let at_destination = |error| match error {
+        ExportError::Io(source) => ExportError::Write {
+            path: destination.to_owned(),
+            source,
+        },
+        error => error,
+    };
+    let (rows, files) = match written.map_err(at_destination) {
+        Ok(written) => written,
+        Err(error) => {
+            let _ = if format.is_folder() {
+                std::fs::remove_dir_all(&partial)
+            } else {
+                std::fs::remove_file(&partial)
+            };
+            return Err(error);
+        }
+    };
+    if format.is_folder() && destination.is_dir() {
+        // Empty (checked above): the finished folder takes its place.
+        std::fs::remove_dir(destination).map_err(|error| at_destination(error.into()))?;
+    }
+    std::fs::rename(&partial, destination).map_err(|error| at_destination(error.into()))?;
+    Ok(ExportReport {
+        rows,
+        path: destination.to_owned(),
+        files,
+    })
+}
+
+/// The OCSF Parquet export into `folder` (see [`parquet`]).
+fn write_parquet(
+    session: &Session,
+    filter: Option<&TimelineQuery>,
+    folder: &Path,
+    progress: Progress<'_>,
+) -> Result<(u64, Vec<PathBuf>), ExportError> {
+    let total = session.count_events(filter)?;
+    if !progress(0, total) {
+        return Err(ExportError::Cancelled);
+    }
+    let mut ticker = Ticker::new(total, &mut *progress);
+    let mut writer = parquet::PartitionedWriter::new(folder);
+    let version = env!("CARGO_PKG_VERSION");
+    let rows = rows::in_order(
+        session,
+        filter,
+        &|events| parquet::batches(events, version),
+        |batches| writer.write(batches),
+        &mut ticker,
+    )?;
+    let files = writer.finish()?;
+    progress(rows, total);
+    Ok((rows, files))
 }
 
 /// Writes every event of `session` as CSV (the CLI's and the tests' shorthand).
@@ -174,41 +331,56 @@ fn csv_writer<W: Write>(out: W, header: &[&str]) -> Result<csv::Writer<W>, Expor
     Ok(writer)
 }
 
-/// The row layout of a CSV export.
+/// The row layout of an export made a row per event on worker threads.
 #[derive(Debug, Clone, Copy)]
 enum RowFormat {
     /// [`CSV_COLUMNS`].
     Csv,
     /// [`TIMESKETCH_COLUMNS`], then [`CSV_COLUMNS`].
     Timesketch,
+    /// A JSON object per line: [`TIMESKETCH_COLUMNS`]' members, then [`CSV_COLUMNS`]'.
+    TimesketchJsonl,
+    /// An OCSF event per line.
+    OcsfJson,
 }
 
 impl RowFormat {
-    /// The header record, as CSV.
+    /// The header: a CSV record, or nothing for JSON lines.
     fn header(self) -> Result<Vec<u8>, ExportError> {
         let lead: &[&str] = match self {
             RowFormat::Csv => &[],
             RowFormat::Timesketch => &TIMESKETCH_COLUMNS,
+            RowFormat::TimesketchJsonl | RowFormat::OcsfJson => return Ok(Vec::new()),
         };
         let mut writer = csv::Writer::from_writer(Vec::new());
         writer.write_record(lead.iter().chain(CSV_COLUMNS.iter()))?;
         into_bytes(writer)
     }
 
-    /// `events` as CSV records, in order.
+    /// `events` as rows (CSV records or JSON lines), in order.
     fn records(self, events: &[NotedEvent]) -> Result<Vec<u8>, ExportError> {
+        match self {
+            RowFormat::Csv | RowFormat::Timesketch => {}
+            RowFormat::TimesketchJsonl => {
+                return json_lines(events, |noted| timesketch_object(noted, &csv_cells(noted)));
+            }
+            RowFormat::OcsfJson => {
+                let version = env!("CARGO_PKG_VERSION");
+                return json_lines(events, |noted| ocsf::event(noted, version));
+            }
+        }
         let mut writer = csv::Writer::from_writer(Vec::with_capacity(events.len() * 1024));
         for noted in events {
             let cells = csv_cells(noted);
             if let RowFormat::Timesketch = self {
-                let event = &noted.event;
+                let lead = timesketch_lead(noted, &cells);
+                let tags = serde_json::to_string(&lead.tags).map_err(std::io::Error::other)?;
                 let lead = [
-                    timesketch_message(&cells),
-                    event
-                        .time
-                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
-                    "Cloud change time".to_owned(),
-                    event.time.timestamp_micros().to_string(),
+                    lead.message,
+                    lead.datetime,
+                    TIMESTAMP_DESC.to_owned(),
+                    lead.timestamp.to_string(),
+                    tags,
                 ];
                 for cell in &lead {
                     writer.write_field(neutralize_formula(cell).as_bytes())?;
@@ -224,6 +396,91 @@ impl RowFormat {
     }
 }
 
+/// `events` as JSON lines, each the value `line` makes of it.
+fn json_lines(
+    events: &[NotedEvent],
+    line: impl Fn(&NotedEvent) -> Value,
+) -> Result<Vec<u8>, ExportError> {
+    let mut out = Vec::with_capacity(events.len() * 2048);
+    for noted in events {
+        serde_json_lenient::to_writer(&mut out, &line(noted)).map_err(std::io::Error::other)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// Timesketch's `timestamp_desc`: what the time of each row is.
+const TIMESTAMP_DESC: &str = "Cloud change time";
+
+/// The members Timesketch requires or reads of a row.
+struct TimesketchLead {
+    message: String,
+    /// ISO 8601 with microseconds and offset.
+    datetime: String,
+    /// Microseconds since the epoch.
+    timestamp: i64,
+    /// The analyst's tags, `starred`, and `finding:<rule id>` per finding.
+    tags: Vec<String>,
+}
+
+fn timesketch_lead(noted: &NotedEvent, cells: &[Cow<'_, str>; 21]) -> TimesketchLead {
+    let event = &noted.event;
+    let notes = &noted.annotations;
+    let tags = notes
+        .starred
+        .then(|| "starred".to_owned())
+        .into_iter()
+        .chain(notes.tags.iter().cloned())
+        .chain(
+            noted
+                .findings
+                .iter()
+                .map(|mark| format!("finding:{}", mark.rule)),
+        )
+        .collect();
+    TimesketchLead {
+        message: timesketch_message(cells),
+        datetime: event
+            .time
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+        timestamp: event.time.timestamp_micros(),
+        tags,
+    }
+}
+
+/// One Timesketch JSONL row: its lead members, then [`CSV_COLUMNS`]' (verbatim: JSON is not a
+/// spreadsheet, so nothing is neutralized), comments as a list.
+fn timesketch_object(noted: &NotedEvent, cells: &[Cow<'_, str>; 21]) -> Value {
+    let lead = timesketch_lead(noted, cells);
+    let mut row = json::Map::new();
+    row.insert("message".into(), Value::from(lead.message));
+    row.insert("datetime".into(), Value::from(lead.datetime));
+    row.insert("timestamp_desc".into(), Value::from(TIMESTAMP_DESC));
+    row.insert("timestamp".into(), Value::from(lead.timestamp));
+    row.insert(
+        "tag".into(),
+        Value::Array(lead.tags.into_iter().map(Value::from).collect()),
+    );
+    for (name, cell) in CSV_COLUMNS.iter().zip(cells) {
+        if !cell.is_empty() {
+            row.insert((*name).to_owned(), Value::from(cell.as_ref()));
+        }
+    }
+    let comments = &noted.annotations.comments;
+    if !comments.is_empty() {
+        row.insert(
+            "comments".into(),
+            Value::Array(
+                comments
+                    .iter()
+                    .map(|comment| Value::from(comment.body.as_str()))
+                    .collect(),
+            ),
+        );
+    }
+    Value::Object(row)
+}
+
 fn into_bytes(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
     writer
         .into_inner()
@@ -235,7 +492,7 @@ fn into_bytes(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
 struct NotedEvent {
     event: StoredEvent,
     annotations: Annotations,
-    findings: Vec<String>,
+    findings: Vec<FindingMark>,
 }
 
 impl NotedEvent {
@@ -243,10 +500,7 @@ impl NotedEvent {
         let seq = event.seq;
         Ok(NotedEvent {
             annotations: session.annotations(seq)?,
-            findings: session
-                .finding_rules_of(&[seq])?
-                .remove(&seq)
-                .unwrap_or_default(),
+            findings: session.finding_marks_of(seq)?,
             event,
         })
     }
@@ -312,7 +566,13 @@ fn csv_cells(noted: &NotedEvent) -> [Cow<'_, str>; 21] {
                 .collect::<Vec<_>>()
                 .join(" | "),
         ),
-        Cow::Owned(findings.join("; ")),
+        Cow::Owned(
+            findings
+                .iter()
+                .map(|mark| mark.rule.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     ]
 }
 

@@ -76,12 +76,17 @@ fn reporter(
     }
 }
 
-fn extension(kind: ExportKind) -> &'static str {
+/// What a file (or folder) of `kind` is suggested to be named after the session: `name.csv`,
+/// `name-ocsf` (a folder).
+fn suggested_name(stem: &str, kind: ExportKind) -> String {
     match kind {
-        ExportKind::CsvView | ExportKind::CsvAll => "csv",
-        ExportKind::Ndjson => "ndjson",
-        ExportKind::Timesketch => "timesketch.csv",
-        ExportKind::Findings => "findings.csv",
+        ExportKind::CsvView | ExportKind::CsvAll => format!("{stem}.csv"),
+        ExportKind::Ndjson => format!("{stem}.ndjson"),
+        ExportKind::Timesketch => format!("{stem}.timesketch.csv"),
+        ExportKind::TimesketchJsonl => format!("{stem}.timesketch.jsonl"),
+        ExportKind::OcsfJson => format!("{stem}.ocsf.json"),
+        ExportKind::OcsfParquet => format!("{stem}-ocsf-parquet"),
+        ExportKind::Findings => format!("{stem}.findings.csv"),
     }
 }
 
@@ -101,9 +106,13 @@ pub async fn export_session(
         .and_then(|stem| stem.to_str())
         .unwrap_or("tideline")
         .to_owned();
-    let suggested = format!("{stem}.{}", extension(kind));
+    let suggested = suggested_name(&stem, kind);
     let dialog = FileDialog::Save {
-        title: "Export the timeline",
+        title: if kind == ExportKind::OcsfParquet {
+            "Export the timeline as OCSF Parquet: name a new folder"
+        } else {
+            "Export the timeline"
+        },
         suggested,
         filter: None,
     };
@@ -121,6 +130,9 @@ pub async fn export_session(
         ExportKind::CsvAll => (Some(ExportFormat::Csv), None),
         ExportKind::Ndjson => (Some(ExportFormat::Ndjson), None),
         ExportKind::Timesketch => (Some(ExportFormat::Timesketch), query),
+        ExportKind::TimesketchJsonl => (Some(ExportFormat::TimesketchJsonl), query),
+        ExportKind::OcsfJson => (Some(ExportFormat::OcsfJson), None),
+        ExportKind::OcsfParquet => (Some(ExportFormat::OcsfParquet), None),
         ExportKind::Findings => (None, None),
     };
     let cancel = running.start();
@@ -133,37 +145,19 @@ pub async fn export_session(
     });
     let mut progress = reporter("export", "events", on_progress, cancel);
     own_connection(&host, move |session| {
-        let partial = PathBuf::from(format!("{}.partial", destination.display()));
-        let written = std::fs::File::create(&partial)
-            .map_err(|source| CommandError::WriteFile {
-                path: partial.clone(),
-                source,
-            })
-            .and_then(|file| {
-                let mut out = std::io::BufWriter::new(file);
-                let rows = match format {
-                    Some(format) => {
-                        export::export(session, format, filter.as_ref(), &mut out, &mut progress)?
-                    }
-                    None => export::export_findings_csv(session, &mut out)?,
-                };
-                std::io::Write::flush(&mut out).map_err(|source| CommandError::WriteFile {
-                    path: partial.clone(),
-                    source,
-                })?;
-                Ok(rows)
-            });
-        let rows = match written {
-            Ok(rows) => rows,
-            Err(error) => {
-                let _ = std::fs::remove_file(&partial);
-                return Err(error);
+        let rows = match format {
+            Some(format) => {
+                export::export_to_path(
+                    session,
+                    format,
+                    filter.as_ref(),
+                    &destination,
+                    &mut progress,
+                )?
+                .rows
             }
+            None => write_findings(session, &destination)?,
         };
-        std::fs::rename(&partial, &destination).map_err(|source| CommandError::WriteFile {
-            path: destination.clone(),
-            source,
-        })?;
         Ok(Some(TaskOutcome {
             path: destination.display().to_string(),
             summary: format!(
@@ -178,6 +172,33 @@ pub async fn export_session(
         }))
     })
     .await
+}
+
+/// The findings CSV, written under `<destination>.partial` and renamed when complete.
+fn write_findings(session: &Session, destination: &std::path::Path) -> Result<u64, CommandError> {
+    let partial = PathBuf::from(format!("{}.partial", destination.display()));
+    let write_error = |path: &PathBuf| {
+        let path = path.clone();
+        move |source| CommandError::WriteFile { path, source }
+    };
+    let written = std::fs::File::create(&partial)
+        .map_err(write_error(&partial))
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            let rows = export::export_findings_csv(session, &mut out)?;
+            std::io::Write::flush(&mut out).map_err(write_error(&partial))?;
+            Ok(rows)
+        });
+    match written {
+        Ok(rows) => {
+            std::fs::rename(&partial, destination).map_err(write_error(&partial))?;
+            Ok(rows)
+        }
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(error)
+        }
+    }
 }
 
 /// Asks for a file (`folder: false`) or a folder and imports it into the open session: cloud

@@ -30,10 +30,22 @@ export const EXPORT_TITLES: Readonly<Record<ExportKind, string>> = {
   csv_all: 'CSV of everything',
   ndjson: 'NDJSON of the raw events',
   timesketch: 'Timesketch CSV',
+  timesketch_jsonl: 'Timesketch JSONL',
+  ocsf_json: 'OCSF JSON',
+  ocsf_parquet: 'OCSF Parquet (a folder)',
   findings: 'CSV of the findings',
 };
 
-export const EXPORT_KINDS: readonly ExportKind[] = ['csv_view', 'csv_all', 'findings', 'ndjson', 'timesketch'];
+export const EXPORT_KINDS: readonly ExportKind[] = [
+  'csv_view',
+  'csv_all',
+  'findings',
+  'ndjson',
+  'timesketch',
+  'timesketch_jsonl',
+  'ocsf_json',
+  'ocsf_parquet',
+];
 
 export function menuIntent(action: PageAction, ctx: MenuContext): Intent {
   // Opening, closing or writing the session while an export or import works on it would leave

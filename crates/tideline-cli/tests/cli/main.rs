@@ -8,6 +8,7 @@ mod detections;
 mod evidence;
 mod forwarding;
 mod hostile_streams;
+mod interop;
 mod record;
 mod sessions;
 

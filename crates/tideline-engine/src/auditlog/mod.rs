@@ -14,6 +14,7 @@ mod files;
 pub mod gcp;
 pub mod inventory;
 pub mod method;
+pub mod ocsf;
 pub mod order;
 pub mod read;
 
@@ -42,14 +43,17 @@ pub enum LogFormat {
     AzureActivity,
     /// EventStream frames: an `.sse` capture or NDJSON of contract events.
     Eventstream,
+    /// Tideline's own OCSF export (`export --format ocsf-json`), read back into its events.
+    Ocsf,
 }
 
 impl LogFormat {
-    pub const ALL: [LogFormat; 4] = [
+    pub const ALL: [LogFormat; 5] = [
         LogFormat::Cloudtrail,
         LogFormat::GcpAudit,
         LogFormat::AzureActivity,
         LogFormat::Eventstream,
+        LogFormat::Ocsf,
     ];
 
     /// The name `--from` takes: `cloudtrail`, `gcp-audit`, `azure-activity`, `eventstream`.
@@ -59,6 +63,7 @@ impl LogFormat {
             LogFormat::GcpAudit => "gcp-audit",
             LogFormat::AzureActivity => "azure-activity",
             LogFormat::Eventstream => "eventstream",
+            LogFormat::Ocsf => "ocsf",
         }
     }
 
@@ -75,6 +80,7 @@ impl LogFormat {
             LogFormat::GcpAudit => "GCP Cloud Audit Logs",
             LogFormat::AzureActivity => "Azure Activity Log",
             LogFormat::Eventstream => "EventStream",
+            LogFormat::Ocsf => "OCSF (Tideline's export)",
         }
     }
 
@@ -82,7 +88,9 @@ impl LogFormat {
     /// anything else (a digest file's object, a README's JSON, a config file).
     pub fn recognise(record: &Value) -> Option<LogFormat> {
         let has = |key: &str| record.get(key).is_some_and(|value| !value.is_null());
-        if has("specversion")
+        if ocsf::is_tideline_export(record) {
+            Some(LogFormat::Ocsf)
+        } else if has("specversion")
             && record["type"]
                 .as_str()
                 .is_some_and(|t| t.starts_with("com.opshelm."))
@@ -163,10 +171,11 @@ pub fn normalize(
         LogFormat::Cloudtrail => cloudtrail::normalize(record, inventory)?,
         LogFormat::GcpAudit => gcp::normalize(record, inventory)?,
         LogFormat::AzureActivity => azure::normalize(record, inventory)?,
-        LogFormat::Eventstream => {
-            return Err(RecordError(
-                "an EventStream event is not an audit-log record".to_owned(),
-            ));
+        LogFormat::Eventstream | LogFormat::Ocsf => {
+            return Err(RecordError(format!(
+                "{} holds Tideline's events, not audit-log records",
+                format.title()
+            )));
         }
     };
     for event in &mut events {

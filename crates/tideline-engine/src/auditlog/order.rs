@@ -32,6 +32,17 @@ pub struct FileTimes {
 /// done to it and its delete last. Read without building the record's tree; a record without a
 /// readable time sorts first (and is quarantined when normalized). `key >> 2` is the time.
 pub fn order_key(format: LogFormat, record: &str) -> i64 {
+    if format == LogFormat::Ocsf {
+        // OCSF's `time` is epoch milliseconds; an export is in time order already.
+        #[derive(Deserialize)]
+        struct Ocsf {
+            time: Option<i64>,
+        }
+        return match serde_json_lenient::from_str::<Ocsf>(record) {
+            Ok(Ocsf { time: Some(ms) }) => ms.saturating_mul(1_000).saturating_mul(4),
+            _ => i64::MIN,
+        };
+    }
     #[derive(Deserialize)]
     struct Fields {
         #[serde(rename = "eventTime")]
@@ -54,7 +65,7 @@ pub fn order_key(format: LogFormat, record: &str) -> i64 {
         LogFormat::Cloudtrail => fields.event_time.or(fields.shipped_at),
         LogFormat::GcpAudit => fields.timestamp.or(fields.receive_timestamp),
         LogFormat::AzureActivity => fields.time.or(fields.event_timestamp),
-        LogFormat::Eventstream => fields.time,
+        LogFormat::Eventstream | LogFormat::Ocsf => fields.time,
     };
     let Some(time) = text.and_then(|text| DateTime::parse_from_rfc3339(&text).ok()) else {
         return i64::MIN;

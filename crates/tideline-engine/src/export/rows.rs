@@ -1,14 +1,14 @@
-//! rows: CSV rows made on worker threads and written in order, in bounded memory.
+//! rows: export rows made on worker threads and written in order, in bounded memory.
 //!
 //! The session's thread reads the events (and the analyst's notes on them) in batches and hands
-//! each batch to a pool of workers, which make its CSV records; the finished batches are written
-//! in the order they were read. At most [`IN_FLIGHT_PER_WORKER`] batches per worker are read
+//! each batch to a pool of workers, which make its rows (CSV records, JSON lines, Arrow record
+//! batches); the finished batches are handed to the sink in the order they were read. At most [`IN_FLIGHT_PER_WORKER`] batches per worker are read
 //! and not yet written, so memory stays constant however many events there are.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::{ExportError, NotedEvent, RowFormat, Ticker};
+use super::{ExportError, NotedEvent, Ticker};
 use crate::store::{Session, TimelineQuery};
 
 /// Events per batch handed to a worker.
@@ -18,27 +18,51 @@ const MAX_WORKERS: usize = 4;
 /// Batches per worker read and not yet written.
 const IN_FLIGHT_PER_WORKER: u64 = 2;
 
-/// Writes the header and every event of `session` matching `filter` as `format` rows to `out`;
-/// returns the number of rows.
+/// Makes a batch's rows (on a worker thread): bytes, Arrow record batches.
+pub(super) type MakeRows<'m, C> = &'m (dyn Fn(&[NotedEvent]) -> Result<C, ExportError> + Sync);
+
+/// Writes every event of `session` matching `filter` as bytes `make` returns for each batch
+/// (after `header`) to `out`; returns the number of rows.
 pub(super) fn write(
     session: &Session,
     filter: Option<&TimelineQuery>,
-    format: RowFormat,
+    header: &[u8],
+    make: MakeRows<'_, Vec<u8>>,
     mut out: impl Write,
     ticker: &mut Ticker<'_>,
 ) -> Result<u64, ExportError> {
-    out.write_all(&format.header()?)?;
+    out.write_all(header)?;
+    let rows = in_order(
+        session,
+        filter,
+        make,
+        |records| Ok(out.write_all(&records)?),
+        ticker,
+    )?;
+    out.flush()?;
+    Ok(rows)
+}
+
+/// Hands what `make` makes of each batch of the events of `session` matching `filter` to
+/// `sink`, in the order the events were read; returns the number of rows.
+pub(super) fn in_order<C: Send>(
+    session: &Session,
+    filter: Option<&TimelineQuery>,
+    make: MakeRows<'_, C>,
+    mut sink: impl FnMut(C) -> Result<(), ExportError>,
+    ticker: &mut Ticker<'_>,
+) -> Result<u64, ExportError> {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(MAX_WORKERS);
     let (work, batches) = flume::bounded::<(u64, Vec<NotedEvent>)>(workers);
-    let (done, finished) = flume::unbounded::<(u64, usize, Result<Vec<u8>, ExportError>)>();
+    let (done, finished) = flume::unbounded::<(u64, usize, Result<C, ExportError>)>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (batches, done) = (batches.clone(), done.clone());
             scope.spawn(move || {
                 for (index, events) in batches.iter() {
-                    let records = format.records(&events);
+                    let records = make(&events);
                     if done.send((index, events.len(), records)).is_err() {
                         break;
                     }
@@ -49,14 +73,14 @@ pub(super) fn write(
         // Returning drops `work` and `finished`, so the workers stop before the scope ends,
         // also when reading or writing failed.
         let mut writer = InOrder {
-            out: &mut out,
+            sink: &mut sink,
             next: 0,
             waiting: BTreeMap::new(),
             ticker,
         };
         let mut sent = 0u64;
         let mut batch = Vec::with_capacity(BATCH);
-        let mut hand_over = |batch: Vec<NotedEvent>, writer: &mut InOrder<'_, '_, '_, _>| {
+        let mut hand_over = |batch: Vec<NotedEvent>, writer: &mut InOrder<'_, '_, '_, _, _>| {
             while sent - writer.next >= IN_FLIGHT_PER_WORKER * workers as u64 {
                 writer.accept(finished.recv().map_err(|_| worker_gone())?)?;
             }
@@ -84,8 +108,7 @@ pub(super) fn write(
         while writer.next < sent {
             writer.accept(finished.recv().map_err(|_| worker_gone())?)?;
         }
-        out.flush()?;
-        Ok(ticker.rows)
+        Ok(writer.ticker.rows)
     })
 }
 
@@ -94,23 +117,23 @@ fn worker_gone() -> ExportError {
     ExportError::Io(std::io::Error::other("an export worker stopped"))
 }
 
-/// Finished batches, written in the order they were read.
-struct InOrder<'o, 't, 'p, W: Write> {
-    out: &'o mut W,
-    /// The index of the next batch to write.
+/// Finished batches, handed on in the order they were read.
+struct InOrder<'o, 't, 'p, C, S: FnMut(C) -> Result<(), ExportError>> {
+    sink: &'o mut S,
+    /// The index of the next batch to hand on.
     next: u64,
-    waiting: BTreeMap<u64, (usize, Vec<u8>)>,
+    waiting: BTreeMap<u64, (usize, C)>,
     ticker: &'t mut Ticker<'p>,
 }
 
-impl<W: Write> InOrder<'_, '_, '_, W> {
+impl<C, S: FnMut(C) -> Result<(), ExportError>> InOrder<'_, '_, '_, C, S> {
     fn accept(
         &mut self,
-        (index, rows, records): (u64, usize, Result<Vec<u8>, ExportError>),
+        (index, rows, records): (u64, usize, Result<C, ExportError>),
     ) -> Result<(), ExportError> {
         self.waiting.insert(index, (rows, records?));
         while let Some((rows, records)) = self.waiting.remove(&self.next) {
-            self.out.write_all(&records)?;
+            (self.sink)(records)?;
             self.next += 1;
             self.ticker.advance(rows as u64)?;
         }

@@ -239,6 +239,21 @@ fn normalize_records(records: LogRecords, prior: Session, sender: &SyncSender<Ve
     let mut chunk = Vec::with_capacity(CHUNK);
     for record in records {
         now_us.set(record.order_key >> 2);
+        if record.format == LogFormat::Ocsf {
+            chunk.push(match auditlog::ocsf::contract_event(&record.text) {
+                Ok((event, is_change)) => Normalized {
+                    frames: vec![wire::decode_frame(event)],
+                    changes: u64::from(is_change),
+                    activity: u64::from(!is_change),
+                    quarantined: false,
+                },
+                Err(error) => quarantined(record.location, error, &record.text),
+            });
+            if chunk.len() == CHUNK && sender.send(std::mem::take(&mut chunk)).is_err() {
+                return;
+            }
+            continue;
+        }
         let normalized = match auditlog::normalize_text(record.format, &record.text, &mut inventory)
         {
             Ok(events) => {
@@ -256,18 +271,7 @@ fn normalize_records(records: LogRecords, prior: Session, sender: &SyncSender<Ve
                     quarantined: false,
                 }
             }
-            Err(error) => {
-                let reason = QuarantineReason::UnreadableLogRecord {
-                    location: record.location,
-                    detail: error.0,
-                };
-                Normalized {
-                    frames: vec![wire::quarantine(reason, record.text.as_bytes())],
-                    changes: 0,
-                    activity: 0,
-                    quarantined: true,
-                }
-            }
+            Err(error) => quarantined(record.location, error, &record.text),
         };
         chunk.push(normalized);
         if chunk.len() == CHUNK && sender.send(std::mem::take(&mut chunk)).is_err() {
@@ -276,6 +280,20 @@ fn normalize_records(records: LogRecords, prior: Session, sender: &SyncSender<Ve
     }
     if !chunk.is_empty() {
         let _ = sender.send(chunk);
+    }
+}
+
+/// A record that gave no event, kept in quarantine with where it was and why.
+fn quarantined(location: String, error: auditlog::RecordError, text: &str) -> Normalized {
+    let reason = QuarantineReason::UnreadableLogRecord {
+        location,
+        detail: error.0,
+    };
+    Normalized {
+        frames: vec![wire::quarantine(reason, text.as_bytes())],
+        changes: 0,
+        activity: 0,
+        quarantined: true,
     }
 }
 

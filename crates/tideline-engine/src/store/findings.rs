@@ -704,6 +704,23 @@ impl Session {
         Ok(all)
     }
 
+    /// The findings that flagged the event `seq`: each one's rule id and severity, by rule.
+    pub fn finding_marks_of(&self, seq: i64) -> Result<Vec<FindingMark>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT DISTINCT f.rule AS rule, f.severity AS severity FROM notes.finding_links l \
+             JOIN notes.findings f ON f.id = l.finding WHERE l.seq = ?1 ORDER BY f.rule",
+        )?;
+        let marks = statement
+            .query_map([seq], |row| {
+                Ok(FindingMark {
+                    rule: row.get("rule")?,
+                    severity: row.get("severity")?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(marks)
+    }
+
     /// The rules that flagged each of `seqs`.
     pub fn finding_rules_of(&self, seqs: &[i64]) -> Result<HashMap<i64, Vec<String>>, StoreError> {
         let mut statement = self.conn.prepare_cached(
@@ -721,6 +738,14 @@ impl Session {
         }
         Ok(found)
     }
+}
+
+/// A finding as one of its events carries it: the rule's id (`new_source_ip`) and the
+/// finding's severity (`low`, `medium`, `high`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingMark {
+    pub rule: String,
+    pub severity: String,
 }
 
 /// A whole finding as a row with id `id`: every event linked, its time its first.

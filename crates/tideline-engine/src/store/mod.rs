@@ -38,8 +38,8 @@ use rusqlite::Connection;
 pub use annotations::{Annotations, Comment};
 pub use events::{PageCursor, StoredEvent};
 pub use findings::{
-    Committed, EventRef, FindingRow, FindingsBatch, FindingsWatermark, FindingsWriter, RowWrite,
-    StoredFinding, TimedEventRef, WatermarkUpdate, WriteKind, finding_key_hash,
+    Committed, EventRef, FindingMark, FindingRow, FindingsBatch, FindingsWatermark, FindingsWriter,
+    RowWrite, StoredFinding, TimedEventRef, WatermarkUpdate, WriteKind, finding_key_hash,
 };
 pub use forwarding::ForwardCursor;
 pub use integrity::{ChainBreak, Verification};
@@ -56,7 +56,7 @@ pub use query::{Facet, TimelineQuery};
 pub fn check_search_query(text: &str) -> Result<(), StoreError> {
     search_syntax::parse(text).map(|_| ())
 }
-pub use summary::{ChangeCounts, SessionSummary};
+pub use summary::{ChangeCounts, EventBreakdown, SessionSummary};
 pub use timeline::PageStart;
 pub use values::format_time;
 pub use writer::{SessionWriter, WriterTotals};

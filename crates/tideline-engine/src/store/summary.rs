@@ -96,3 +96,39 @@ impl Session {
         })
     }
 }
+
+/// Events counted by cloud account and by UTC date (`tideline-cli info --json`'s `by_account`
+/// and `by_date`): what an export's partitions hold. Reads every event's facet row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EventBreakdown {
+    /// Events per `data.asset.account`; events without one are counted under `""`.
+    pub by_account: std::collections::BTreeMap<String, u64>,
+    /// Events per UTC date of their event time, `YYYY-MM-DD`.
+    pub by_date: std::collections::BTreeMap<String, u64>,
+}
+
+impl Session {
+    pub fn breakdown(&self) -> Result<EventBreakdown, StoreError> {
+        let mut breakdown = EventBreakdown::default();
+        let mut by_account = self.conn.prepare_cached(
+            "SELECT coalesce(v.value, '') AS account, count(*) AS n FROM event_facets f \
+             LEFT JOIN facet_values v ON v.id = f.account GROUP BY f.account",
+        )?;
+        let mut rows = by_account.query([])?;
+        while let Some(row) = rows.next()? {
+            *breakdown.by_account.entry(row.get("account")?).or_default() += count(row, "n")?;
+        }
+        // The day's first second in whole integers (a floor, also before 1970), so no
+        // rounding moves an event at 23:59:59.999999 to the next day.
+        let mut by_date = self.conn.prepare_cached(
+            "SELECT strftime('%Y-%m-%d', (time_us - ((time_us % 86400000000) + 86400000000) \
+             % 86400000000) / 1000000, 'unixepoch') AS day, count(*) AS n \
+             FROM event_facets GROUP BY day",
+        )?;
+        let mut rows = by_date.query([])?;
+        while let Some(row) = rows.next()? {
+            breakdown.by_date.insert(row.get("day")?, count(row, "n")?);
+        }
+        Ok(breakdown)
+    }
+}

@@ -3,4 +3,4 @@
 /**
  * What an export contains and how it is written.
  */
-export type ExportKind = "csv_view" | "csv_all" | "ndjson" | "timesketch" | "findings";
+export type ExportKind = "csv_view" | "csv_all" | "ndjson" | "timesketch" | "timesketch_jsonl" | "ocsf_json" | "ocsf_parquet" | "findings";
