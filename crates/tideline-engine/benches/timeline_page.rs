@@ -34,6 +34,8 @@
 //! - `histogram`: the insights view's change histogram of the default query ([`histogram`]).
 //! - `export_csv`: `tideline-cli export --format csv` of every event to a file, as a subprocess:
 //!   wall time and peak RSS (`peak_rss_mb`).
+//! - `export_ocsf_parquet`: `tideline-cli export --format ocsf-parquet` of every event into a
+//!   new folder (issue 14: ≤ 20 s at 1M), as a subprocess: wall time and peak RSS.
 //! - `detect_rebuild`: `tideline-cli findings` (every detection rebuilt from scratch), as a
 //!   subprocess: wall time and peak RSS.
 //! - `record_rate_first_100k` / `record_rate_overall`: `Session::write_batch`'s events per second
@@ -194,6 +196,19 @@ fn parse_args() -> Args {
     parsed
 }
 
+/// The bytes of every file under `folder`.
+fn folder_bytes(folder: &Path) -> u64 {
+    std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => folder_bytes(&entry.path()),
+            _ => entry.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
 /// `tideline-cli` beside this benchmark's binary (`target/<profile>/deps/timeline_page-…` →
 /// `target/<profile>/tideline-cli`), unless `--cli` or `TIDELINE_CLI` names one.
 fn cli_path(args: &Args) -> Option<PathBuf> {
@@ -256,6 +271,7 @@ fn target_ms(name: &str, events: u64) -> Option<f64> {
         "facets" | "facets_filtered" | "histogram" => (200.0, 1_000.0),
         "page_deep" | "asset_history" => (50.0, 50.0),
         "export_csv" => (5_000.0, 60_000.0),
+        "export_ocsf_parquet" => (20_000.0, 200_000.0),
         "detect_rebuild" => (30_000.0, 300_000.0),
         _ => return None,
     };
@@ -506,6 +522,32 @@ fn main() {
                 std::fs::metadata(&csv).map_or(0, |m| m.len()) as f64 / 1e6
             );
             let _ = std::fs::remove_file(&csv);
+            // The data-lake export (issue 14): a folder per run, removed after it.
+            let lake = scratch.path().join("lake");
+            subprocess_case(
+                &mut report,
+                "export_ocsf_parquet",
+                "tideline-cli export --format ocsf-parquet",
+                args.export_runs,
+                || {
+                    let _ = std::fs::remove_dir_all(&lake);
+                    let mut command = Command::new(&cli);
+                    command
+                        .args(["export", "--format", "ocsf-parquet", "--session"])
+                        .arg(&path)
+                        .arg("--out")
+                        .arg(&lake)
+                        .env("TIDELINE_NOTES_DIR", &notes)
+                        .stderr(Stdio::null());
+                    command
+                },
+            );
+            println!(
+                "{:<22} ({:.0} MB of Parquet)",
+                "",
+                folder_bytes(&lake) as f64 / 1e6
+            );
+            let _ = std::fs::remove_dir_all(&lake);
             let mut run = 0;
             subprocess_case(
                 &mut report,

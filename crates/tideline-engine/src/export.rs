@@ -366,7 +366,14 @@ impl RowFormat {
             }
             RowFormat::OcsfJson => {
                 let version = env!("CARGO_PKG_VERSION");
-                return json_lines(events, |noted| ocsf::event(noted, version));
+                let mut out = Vec::with_capacity(events.len() * 4096);
+                for noted in events {
+                    ocsf::event(noted, version)
+                        .write_json(&mut out)
+                        .map_err(std::io::Error::other)?;
+                    out.push(b'\n');
+                }
+                return Ok(out);
             }
         }
         let mut writer = csv::Writer::from_writer(Vec::with_capacity(events.len() * 1024));
@@ -527,6 +534,7 @@ fn csv_cells(noted: &NotedEvent) -> [Cow<'_, str>; 21] {
         changed_part,
         asset,
         attribution,
+        ..
     } = body.data;
     let summary = match event.change {
         // Only an update's summary reads the configurations (see `change_summary`).

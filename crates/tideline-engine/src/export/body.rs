@@ -1,17 +1,20 @@
-//! body: what a CSV row reads from an event's verbatim JSON, in one pass, building only that.
+//! body: what an export row (CSV, OCSF) reads from an event's verbatim JSON, in one pass,
+//! building only that.
 
 use serde::de::MapAccess;
 
 use crate::json::{self, Fields, ObjectSeed, Scalar, TextSeed, Value, ValueSeed};
 
-/// What the CSV reads from an event's body besides its columns: `data.config` and
-/// `data.previous_config` (an update's summary), `data.asset.provider_id` (the asset label's
-/// fallback) and `data.attribution.user_agent`. One pass of the one parser and policy of
+/// What an export reads from an event's body besides its columns: `time` (its own text),
+/// `data.config` and `data.previous_config` (an update's summary), `data.asset.provider_id`
+/// (the asset label's fallback), `data.attribution`'s user agent, source, ids, and the few
+/// members of the provider's record `data.raw` that OCSF names ([`RAW_MEMBERS`]). One pass of the one parser and policy of
 /// [`json::parse`] (duplicate names: last wins; a part of another type reads as absent, as
 /// indexing the tree would), building these values and nothing else. A body that is not JSON
 /// (a stored one always is) reads as all absent, like [`json::parse_or_null`].
 #[derive(Default)]
 pub(super) struct BodyView {
+    pub(super) time: Option<String>,
     pub(super) data: DataView,
 }
 
@@ -23,6 +26,31 @@ pub(super) struct DataView {
     pub(super) changed_part: Option<Value>,
     pub(super) asset: AssetView,
     pub(super) attribution: AttributionView,
+    /// The wanted members of `data.raw`, if it is an object (`None` without one).
+    pub(super) raw: Option<RawView>,
+}
+
+/// The members of a provider's record that OCSF fields are read from: the called service, the
+/// request id, a refusal, the identity's type (CloudTrail; GCP `protoPayload`, `operation`;
+/// Azure `resourceProviderName`, `operationName`, `correlationId`, `status`).
+pub(super) const RAW_MEMBERS: [&str; 11] = [
+    "eventSource",
+    "requestID",
+    "errorCode",
+    "errorMessage",
+    "userIdentity",
+    "protoPayload",
+    "operation",
+    "resourceProviderName",
+    "operationName",
+    "correlationId",
+    "status",
+];
+
+/// [`RAW_MEMBERS`] of the provider's record, as an object holding just those.
+#[derive(Default)]
+pub(super) struct RawView {
+    pub(super) members: json::Map<String, Value>,
 }
 
 #[derive(Default)]
@@ -33,6 +61,9 @@ pub(super) struct AssetView {
 #[derive(Default)]
 pub(super) struct AttributionView {
     pub(super) user_agent: Option<String>,
+    pub(super) source_ip: Option<String>,
+    pub(super) principal_id: Option<String>,
+    pub(super) assumed_id: Option<String>,
 }
 
 impl BodyView {
@@ -76,14 +107,23 @@ fn text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<String>, A::Error>
 }
 
 impl Fields for BodyView {
-    type Name = ();
+    /// `true` for `data`, `false` for `time`.
+    type Name = bool;
 
-    fn name(name: &str) -> Option<()> {
-        (name == "data").then_some(())
+    fn name(name: &str) -> Option<bool> {
+        match name {
+            "data" => Some(true),
+            "time" => Some(false),
+            _ => None,
+        }
     }
 
-    fn read<'de, A: MapAccess<'de>>(&mut self, (): (), map: &mut A) -> Result<(), A::Error> {
-        self.data = object(map)?;
+    fn read<'de, A: MapAccess<'de>>(&mut self, data: bool, map: &mut A) -> Result<(), A::Error> {
+        if data {
+            self.data = object(map)?;
+        } else {
+            self.time = text(map)?;
+        }
         Ok(())
     }
 }
@@ -95,6 +135,7 @@ pub(super) enum DataField {
     ChangedPart,
     Asset,
     Attribution,
+    Raw,
 }
 
 impl Fields for DataView {
@@ -107,6 +148,7 @@ impl Fields for DataView {
             "changed_part" => DataField::ChangedPart,
             "asset" => DataField::Asset,
             "attribution" => DataField::Attribution,
+            "raw" => DataField::Raw,
             _ => return None,
         })
     }
@@ -124,6 +166,7 @@ impl Fields for DataView {
             DataField::ChangedPart => self.changed_part = Some(map.next_value_seed(ValueSeed)?),
             DataField::Asset => self.asset = object(map)?,
             DataField::Attribution => self.attribution = object(map)?,
+            DataField::Raw => self.raw = map.next_value_seed(ObjectSeed::<RawView>::new())?,
         }
         Ok(())
     }
@@ -142,15 +185,57 @@ impl Fields for AssetView {
     }
 }
 
-impl Fields for AttributionView {
-    type Name = ();
+#[derive(Clone, Copy)]
+pub(super) enum AttributionField {
+    UserAgent,
+    SourceIp,
+    PrincipalId,
+    AssumedId,
+}
 
-    fn name(name: &str) -> Option<()> {
-        (name == "user_agent").then_some(())
+impl Fields for AttributionView {
+    type Name = AttributionField;
+
+    fn name(name: &str) -> Option<AttributionField> {
+        Some(match name {
+            "user_agent" => AttributionField::UserAgent,
+            "source_ip" => AttributionField::SourceIp,
+            "principal_id" => AttributionField::PrincipalId,
+            "assumed_id" => AttributionField::AssumedId,
+            _ => return None,
+        })
     }
 
-    fn read<'de, A: MapAccess<'de>>(&mut self, (): (), map: &mut A) -> Result<(), A::Error> {
-        self.user_agent = text(map)?;
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        name: AttributionField,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        let value = text(map)?;
+        match name {
+            AttributionField::UserAgent => self.user_agent = value,
+            AttributionField::SourceIp => self.source_ip = value,
+            AttributionField::PrincipalId => self.principal_id = value,
+            AttributionField::AssumedId => self.assumed_id = value,
+        }
+        Ok(())
+    }
+}
+
+impl Fields for RawView {
+    type Name = &'static str;
+
+    fn name(name: &str) -> Option<&'static str> {
+        RAW_MEMBERS.iter().copied().find(|member| *member == name)
+    }
+
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        name: &'static str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        let value = map.next_value_seed(ValueSeed)?;
+        self.members.insert(name.to_owned(), value);
         Ok(())
     }
 }

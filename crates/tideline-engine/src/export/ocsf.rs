@@ -29,6 +29,7 @@ use serde::Deserialize;
 use serde_json_lenient::value::RawValue;
 
 use super::NotedEvent;
+use super::body::{AttributionView, BodyView, DataView, configs};
 use crate::json::{self, Map, Value};
 use crate::model::ChangeKind;
 use crate::timeline::change_summary;
@@ -98,46 +99,136 @@ impl Activity {
     }
 }
 
-/// `data.raw`'s exact text, found without decoding the rest.
+/// The outline of a body: `data`'s exact text.
 #[derive(Deserialize)]
 struct BodyOutline<'a> {
     #[serde(borrow)]
     data: Option<&'a RawValue>,
 }
 
+/// The outline of `data`: `raw`'s exact text.
 #[derive(Deserialize)]
 struct DataOutline<'a> {
     #[serde(borrow)]
     raw: Option<&'a RawValue>,
 }
 
-/// The provider's record exactly as the event carried it. A body with the same name twice on
-/// the way (which the outline refuses) gives the record as the one parse policy reads it.
-fn raw_text(body: &str, data: &Value) -> Option<String> {
-    let verbatim = json::parse_outline::<BodyOutline<'_>>(body)
-        .ok()
-        .and_then(|outline| outline.data)
-        .and_then(|data| json::parse_outline::<DataOutline<'_>>(data.get()).ok())
-        .and_then(|data| data.raw)
-        .map(|raw| raw.get().to_owned());
-    match &data["raw"] {
-        Value::Null => None,
-        raw => verbatim.or_else(|| Some(raw.to_string())),
+/// One OCSF event: its members, and its two large texts kept as text, so no export decodes
+/// and encodes them again — the provider's record (`raw_data`) and Tideline's event without
+/// that record (`unmapped.tideline_event`, a JSON object's text on one line).
+pub(super) struct OcsfEvent {
+    /// Every member but `raw_data` and `unmapped`: a JSON object.
+    pub(super) members: Value,
+    pub(super) raw_data: Option<String>,
+    pub(super) tideline_event: String,
+}
+
+impl OcsfEvent {
+    /// The whole OCSF event as one line of JSON (no line break).
+    pub(super) fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json_lenient::Error> {
+        serde_json_lenient::to_writer(&mut *out, &self.members)?;
+        // `members` is an object with members: its `}` becomes `,…}`.
+        out.pop();
+        if let Some(raw) = &self.raw_data {
+            out.extend_from_slice(b",\"raw_data\":");
+            serde_json_lenient::to_writer(&mut *out, raw)?;
+        }
+        out.extend_from_slice(b",\"unmapped\":{\"");
+        out.extend_from_slice(TIDELINE_EVENT.as_bytes());
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(self.tideline_event.as_bytes());
+        out.extend_from_slice(b"}}");
+        Ok(())
     }
 }
 
-/// The OCSF event for `noted`, as JSON. `product_version` is Tideline's version.
-pub(super) fn event(noted: &NotedEvent, product_version: &str) -> Value {
-    let event = &noted.event;
-    let mut body = json::parse_or_null(&event.body);
-    let raw_data = raw_text(&event.body, &body["data"]);
-    let raw = match body.get_mut("data").and_then(Value::as_object_mut) {
-        Some(data) => data.remove("raw").unwrap_or(Value::Null),
-        None => Value::Null,
+/// The provider's record exactly as the event carried it (`None` without one, or when it is
+/// `null`), and the event's own text without it. The record's member is cut out of the text
+/// (`,"raw":…` or `"raw":…,`), so both stay byte for byte what arrived, except that line breaks
+/// between tokens become spaces (a JSON line holds one). A body the cut cannot read plainly (a
+/// name written twice, an escaped `"raw"`) is read under the one parse policy and written
+/// compact instead: the same meaning.
+fn split_raw(body: &str) -> (Option<String>, String) {
+    if let Some(split) = cut_raw(body) {
+        return split;
+    }
+    let mut tree = json::parse_or_null(body);
+    let raw = tree
+        .get_mut("data")
+        .and_then(Value::as_object_mut)
+        .and_then(|data| data.remove("raw"))
+        .filter(|raw| !raw.is_null());
+    (raw.map(|raw| raw.to_string()), tree.to_string())
+}
+
+fn cut_raw(body: &str) -> Option<(Option<String>, String)> {
+    let outline: BodyOutline<'_> = json::parse_outline(body).ok()?;
+    let Some(data) = outline.data else {
+        return Some((None, super::one_line(body).into_owned()));
     };
-    let data = &body["data"];
-    let attribution = &data["attribution"];
-    let asset = &data["asset"];
+    let data_outline: DataOutline<'_> = json::parse_outline(data.get()).ok()?;
+    let raw = match data_outline.raw {
+        Some(raw) if raw.get() != "null" => raw.get(),
+        _ => return Some((None, super::one_line(body).into_owned())),
+    };
+    // Byte offsets of the record's value inside `body` (both are slices of it).
+    let value_start = raw.as_ptr() as usize - body.as_ptr() as usize;
+    let value_end = value_start + raw.len();
+    let bytes = body.as_bytes();
+    let skip_back = |mut at: usize| {
+        while at > 0 && bytes[at - 1].is_ascii_whitespace() {
+            at -= 1;
+        }
+        at
+    };
+    let skip_on = |mut at: usize| {
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        at
+    };
+    let colon = skip_back(value_start);
+    if colon == 0 || bytes[colon - 1] != b':' {
+        return None;
+    }
+    let name_end = skip_back(colon - 1);
+    let name_start = name_end.checked_sub(5)?;
+    if &body[name_start..name_end] != "\"raw\"" {
+        return None;
+    }
+    let before = skip_back(name_start);
+    let (cut_start, cut_end) = match bytes.get(before.checked_sub(1)?) {
+        // `…,"raw":RAW` → `…`
+        Some(b',') => (before - 1, value_end),
+        // `{"raw":RAW, …` → `{…`, or `{"raw":RAW}` → `{}`
+        Some(b'{') => {
+            let after = skip_on(value_end);
+            match bytes.get(after) {
+                Some(b',') => (name_start, after + 1),
+                _ => (name_start, value_end),
+            }
+        }
+        _ => return None,
+    };
+    let without = format!("{}{}", &body[..cut_start], &body[cut_end..]);
+    Some((Some(raw.to_owned()), super::one_line(&without).into_owned()))
+}
+
+/// The OCSF event for `noted`. `product_version` is Tideline's version.
+pub(super) fn event(noted: &NotedEvent, product_version: &str) -> OcsfEvent {
+    let event = &noted.event;
+    let view = BodyView::read(&event.body);
+    let (raw_data, tideline_event) = split_raw(&event.body);
+    let BodyView { time, data } = view;
+    let DataView {
+        config,
+        previous_config,
+        changed_part,
+        asset,
+        attribution,
+        raw,
+    } = data;
+    let raw = raw.map_or(Value::Null, |raw| Value::Object(raw.members));
     let activity = Activity::of(event.change, &event.event_type);
     let provider = Provider::of(event.asset_provider.as_deref(), &raw);
 
@@ -169,18 +260,27 @@ pub(super) fn event(noted: &NotedEvent, product_version: &str) -> Value {
     if let Some(detail) = provider.error(&raw) {
         out.text("status_detail", &detail);
     }
-    // Only an update's summary reads the configurations (see `change_summary`).
-    let summary = change_summary(event.change, data);
+    let summary = match event.change {
+        // Only an update's summary reads the configurations (see `change_summary`).
+        Some(ChangeKind::Update) => change_summary(
+            event.change,
+            &configs(config, previous_config, changed_part),
+        ),
+        change => change_summary(change, &Value::Null),
+    };
     out.text("message", &message(noted, &summary));
-    out.object("metadata", metadata(noted, &body, product_version));
+    out.object(
+        "metadata",
+        metadata(noted, time.as_deref(), product_version),
+    );
 
-    let user = user(event, attribution, &raw);
+    let user = user(event, &attribution, &raw);
     let mut actor = Members::default();
     actor.object_if("user", user.clone());
     if let Some(issuer) = event.assumed_role.as_deref() {
         let mut session = Members::default();
         session.text("issuer", issuer);
-        session.text_if("uid", json::text(&attribution["assumed_id"]));
+        session.text_if("uid", attribution.assumed_id.as_deref());
         actor.object("session", session);
     }
     if activity.class_uid == AUTHENTICATION {
@@ -218,13 +318,13 @@ pub(super) fn event(noted: &NotedEvent, product_version: &str) -> Value {
     }
     out.object("api", api);
 
-    out.object("src_endpoint", src_endpoint(event, attribution));
-    if let Some(agent) = json::text(&attribution["user_agent"]) {
+    out.object("src_endpoint", src_endpoint(event, &attribution));
+    if let Some(agent) = attribution.user_agent.as_deref() {
         let mut http = Members::default();
         http.text("user_agent", agent);
         out.object("http_request", http);
     }
-    if let Some(resource) = resource(event, asset) {
+    if let Some(resource) = resource(event, asset.provider_id.as_deref()) {
         out.value("resources", Value::Array(vec![resource]));
     }
     let mut cloud = Members::default();
@@ -242,13 +342,11 @@ pub(super) fn event(noted: &NotedEvent, product_version: &str) -> Value {
     if !enrichments.is_empty() {
         out.value("enrichments", Value::Array(enrichments));
     }
-    if let Some(raw_data) = raw_data {
-        out.text("raw_data", &raw_data);
+    OcsfEvent {
+        members: Value::Object(out.0),
+        raw_data,
+        tideline_event,
     }
-    let mut unmapped = Members::default();
-    unmapped.value(TIDELINE_EVENT, body);
-    out.object("unmapped", unmapped);
-    Value::Object(out.0)
 }
 
 /// The event's severity: its most severe finding's, else Informational.
@@ -288,7 +386,7 @@ fn message(noted: &NotedEvent, summary: &str) -> String {
     message
 }
 
-fn metadata(noted: &NotedEvent, body: &Value, product_version: &str) -> Members {
+fn metadata(noted: &NotedEvent, original_time: Option<&str>, product_version: &str) -> Members {
     let event = &noted.event;
     let mut product = Members::default();
     product.text("name", PRODUCT);
@@ -299,7 +397,7 @@ fn metadata(noted: &NotedEvent, body: &Value, product_version: &str) -> Members 
     metadata.text("version", OCSF_VERSION);
     metadata.value("profiles", Value::Array(vec![Value::from("cloud")]));
     metadata.text("uid", &event.event_id);
-    metadata.text_if("original_time", json::text(&body["time"]));
+    metadata.text_if("original_time", original_time);
     metadata.text("log_name", &event.event_type);
     metadata.text("log_provider", &event.source);
     metadata
@@ -307,7 +405,11 @@ fn metadata(noted: &NotedEvent, body: &Value, product_version: &str) -> Members 
 
 /// The principal: uid = its full name (an ARN, an email), name = its last part, type from the
 /// provider's identity type where the record gives one, else from the method.
-fn user(event: &crate::store::StoredEvent, attribution: &Value, raw: &Value) -> Option<Members> {
+fn user(
+    event: &crate::store::StoredEvent,
+    attribution: &AttributionView,
+    raw: &Value,
+) -> Option<Members> {
     let principal = event.principal.as_deref()?;
     let mut user = Members::default();
     user.text("uid", principal);
@@ -316,7 +418,7 @@ fn user(event: &crate::store::StoredEvent, attribution: &Value, raw: &Value) -> 
         .find(|part| !part.is_empty())
         .unwrap_or(principal);
     user.text("name", name);
-    user.text_if("uid_alt", json::text(&attribution["principal_id"]));
+    user.text_if("uid_alt", attribution.principal_id.as_deref());
     let identity_type = raw["userIdentity"]["type"].as_str();
     let (type_id, type_name) = match (identity_type, event.method.as_deref()) {
         (Some("Root"), _) => (2, "Root"),
@@ -334,9 +436,9 @@ fn user(event: &crate::store::StoredEvent, attribution: &Value, raw: &Value) -> 
 /// Where the call came from: `ip` when the source is an address (RFC 5952 text, as stored);
 /// otherwise the provider's own name for it (`ec2.amazonaws.com`, `AWS Internal`) as
 /// `svc_name`. OCSF requires the endpoint; with nothing known it is `svc_name: "unknown"`.
-fn src_endpoint(event: &crate::store::StoredEvent, attribution: &Value) -> Members {
+fn src_endpoint(event: &crate::store::StoredEvent, attribution: &AttributionView) -> Members {
     let mut endpoint = Members::default();
-    let stated = json::text(&attribution["source_ip"]);
+    let stated = attribution.source_ip.as_deref();
     match event.source_ip.as_deref() {
         Some(ip) if ip.parse::<IpAddr>().is_ok() => endpoint.text("ip", ip),
         _ => endpoint.text(
@@ -347,17 +449,11 @@ fn src_endpoint(event: &crate::store::StoredEvent, attribution: &Value) -> Membe
     endpoint
 }
 
-fn resource(event: &crate::store::StoredEvent, asset: &Value) -> Option<Value> {
+fn resource(event: &crate::store::StoredEvent, provider_id: Option<&str>) -> Option<Value> {
     let uid = event.asset_name.as_deref()?;
     let mut resource = Members::default();
     resource.text("uid", uid);
-    resource.text_if(
-        "name",
-        event
-            .asset_display
-            .as_deref()
-            .or_else(|| json::text(&asset["provider_id"])),
-    );
+    resource.text_if("name", event.asset_display.as_deref().or(provider_id));
     resource.text_if("type", event.asset_type.as_deref());
     resource.text_if("region", event.asset_region.as_deref());
     if let Some(account) = event.asset_account.as_deref() {
@@ -732,6 +828,47 @@ mod tests {
         assert!(kept["data"]["config"].is_object());
         assert!(kept["data"].get("raw").is_none());
         assert_no_null(event, "");
+    }
+
+    #[test]
+    fn the_record_is_cut_out_verbatim_and_the_rest_means_what_the_event_meant() {
+        for body in [
+            r#"{"id":"1","data":{"raw":{"a" : 1.50},"asset":{"name":"x"}}}"#,
+            r#"{"id":"1","data":{"asset":{"name":"x"},"raw":{"a" : 1.50}}}"#,
+            "{\"id\":\"1\",\n\"data\":{\n  \"raw\" :\n {\"a\":\n 1.50}\n}}",
+            r#"{"id":"1","data":{"raw":{"a":1.50}}}"#,
+            r#"{"id":"1","data":{"raw":null,"asset":{}}}"#,
+            r#"{"id":"1","data":{"asset":{}}}"#,
+            r#"{"id":"1"}"#,
+            // Read under the parse policy instead: an escaped name, a name written twice.
+            r#"{"id":"1","data":{"raw":{"a":1.50},"asset":{}}}"#,
+            r#"{"id":"1","data":{"raw":{"a":2},"raw":{"a":1.50}}}"#,
+            r#"{"id":"1","data":{"raw":{"a":1.50}},"data":{"raw":{"a":1.50},"x":1}}"#,
+        ] {
+            let (raw, rest) = split_raw(body);
+            assert!(!rest.contains('\n'), "{rest}");
+            let mut expected = json::parse(body).unwrap();
+            let expected_raw = expected["data"]
+                .as_object_mut()
+                .and_then(|data| data.remove("raw"))
+                .filter(|raw| !raw.is_null());
+            match (&raw, &expected_raw) {
+                (Some(raw), Some(expected_raw)) => {
+                    assert_eq!(&json::parse(raw).unwrap(), expected_raw, "{body}");
+                    assert_eq!(expected_raw["a"].to_string(), "1.50");
+                }
+                (None, None) => {}
+                _ => panic!("{body}: {raw:?} vs {expected_raw:?}"),
+            }
+            let mut rest = json::parse(&rest).unwrap();
+            if let Some(data) = rest["data"].as_object_mut() {
+                data.remove("raw");
+            }
+            assert_eq!(rest, expected, "{body}");
+        }
+        let verbatim = r#"{"data":{"x":1, "raw":{"b" :  [1, 2]}}}"#;
+        assert_eq!(split_raw(verbatim).0.as_deref(), Some(r#"{"b" :  [1, 2]}"#));
+        assert_eq!(split_raw(verbatim).1, r#"{"data":{"x":1}}"#);
     }
 
     #[test]

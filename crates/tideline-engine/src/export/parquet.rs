@@ -17,7 +17,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_json::ReaderBuilder;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -210,43 +210,67 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-/// One batch of events as Arrow record batches, one per partition, in the batch's order.
+/// The columns decoded from each event's JSON members ([`schema`] without the last two, which
+/// are made from their texts directly).
+static MEMBERS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let fields = &SCHEMA.fields()[..SCHEMA.fields().len() - 2];
+    Arc::new(Schema::new(fields.to_vec()))
+});
+
+/// A partition's events of one batch: their members as JSON lines, and their two texts.
+#[derive(Default)]
+struct Group {
+    lines: Vec<u8>,
+    raw_data: Vec<Option<String>>,
+    unmapped: Vec<String>,
+}
+
+/// One batch of events as Arrow record batches, one per partition.
 pub(super) fn batches(
     events: &[NotedEvent],
     product_version: &str,
 ) -> Result<Vec<(PartitionKey, RecordBatch)>, ExportError> {
     // A batch's events are grouped by partition (accounts interleave), each group decoded at
     // once: one Arrow batch per partition, its events in time order.
-    let mut groups: BTreeMap<PartitionKey, (Vec<u8>, usize)> = BTreeMap::new();
+    let mut groups: BTreeMap<PartitionKey, Group> = BTreeMap::new();
     for noted in events {
-        let mut line = ocsf::event(noted, product_version);
-        as_parquet_row(&mut line);
-        let (lines, count) = groups.entry(PartitionKey::of(noted)).or_default();
-        serde_json_lenient::to_writer(&mut *lines, &line).map_err(json_error)?;
-        lines.push(b'\n');
-        *count += 1;
+        let event = ocsf::event(noted, product_version);
+        let group = groups.entry(PartitionKey::of(noted)).or_default();
+        let mut members = event.members;
+        as_parquet_row(&mut members);
+        serde_json_lenient::to_writer(&mut group.lines, &members).map_err(json_error)?;
+        group.lines.push(b'\n');
+        group.raw_data.push(event.raw_data);
+        group.unmapped.push(format!(
+            "{{\"{}\":{}}}",
+            ocsf::TIDELINE_EVENT,
+            event.tideline_event
+        ));
     }
     groups
         .into_iter()
-        .map(|(key, (lines, count))| {
-            let mut decoder = ReaderBuilder::new(schema())
-                .with_batch_size(count.max(1))
+        .map(|(key, group)| {
+            let rows = group.unmapped.len();
+            let mut decoder = ReaderBuilder::new(MEMBERS_SCHEMA.clone())
+                .with_batch_size(rows.max(1))
                 .build_decoder()
                 .map_err(arrow_error)?;
-            decoder.decode(&lines).map_err(arrow_error)?;
-            let batch = decoder.flush().map_err(arrow_error)?.ok_or_else(|| {
+            decoder.decode(&group.lines).map_err(arrow_error)?;
+            let members = decoder.flush().map_err(arrow_error)?.ok_or_else(|| {
                 ExportError::Io(std::io::Error::other("an export batch decoded to nothing"))
             })?;
+            let mut columns = members.columns().to_vec();
+            columns.push(Arc::new(StringArray::from(group.raw_data)) as ArrayRef);
+            columns.push(Arc::new(StringArray::from(group.unmapped)) as ArrayRef);
+            let batch = RecordBatch::try_new(schema(), columns).map_err(arrow_error)?;
             Ok((key, batch))
         })
         .collect()
 }
 
-/// OCSF's free-form members as JSON text: `unmapped` and each enrichment's `data`.
+/// OCSF's free-form members as JSON text: each enrichment's `data` (`unmapped` is made as
+/// text already).
 fn as_parquet_row(event: &mut Value) {
-    if let Some(unmapped) = event.get_mut("unmapped") {
-        *unmapped = Value::String(unmapped.to_string());
-    }
     if let Some(Value::Array(enrichments)) = event.get_mut("enrichments") {
         for enrichment in enrichments {
             if let Some(data) = enrichment.get_mut("data") {
