@@ -29,7 +29,7 @@ use crate::detections::Detections;
 use crate::host::SessionHost;
 use crate::recent::RecentSessions;
 
-/// `tideline [--demo | --open FILE]`
+/// `tideline [--demo | --open FILE | FILE]`
 #[derive(Parser, Debug)]
 #[command(
     name = "tideline",
@@ -38,11 +38,21 @@ use crate::recent::RecentSessions;
 )]
 struct Args {
     /// Start on the built-in demo stream.
-    #[arg(long, conflicts_with = "open")]
+    #[arg(long, conflicts_with_all = ["open", "file"])]
     demo: bool,
     /// Open a saved session for review (nothing connects until you resume recording).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
     open: Option<PathBuf>,
+    /// A saved session to review, as `--open FILE` (how the file manager opens a .tideline file).
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+impl Args {
+    /// The session to review, given either way.
+    fn session_to_review(&self) -> Option<&PathBuf> {
+        self.open.as_ref().or(self.file.as_ref())
+    }
 }
 
 pub fn run() {
@@ -72,7 +82,7 @@ pub fn run() {
             // Before the page loads, so its first `current_session` call already sees it.
             let opened = if args.demo {
                 Some(tauri::async_runtime::block_on(host.start_demo())?)
-            } else if let Some(path) = &args.open {
+            } else if let Some(path) = args.session_to_review() {
                 // A missing or foreign file opens the start screen with the error, never a panic.
                 tauri::async_runtime::block_on(host.open(path))
                     .inspect_err(|error| eprintln!("tideline: {error}"))
@@ -128,4 +138,39 @@ pub fn run() {
             eprintln!("tideline: {error}");
             std::process::exit(1);
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Args;
+
+    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("tideline").chain(argv.iter().copied()))
+    }
+
+    #[test]
+    fn a_file_given_alone_is_reviewed_like_open() {
+        let positional = parse(&["/evidence/incident.tideline"]).unwrap();
+        let flagged = parse(&["--open", "/evidence/incident.tideline"]).unwrap();
+        assert_eq!(positional.session_to_review(), flagged.session_to_review());
+        assert_eq!(
+            positional.session_to_review().unwrap().to_str(),
+            Some("/evidence/incident.tideline")
+        );
+        assert_eq!(parse(&[]).unwrap().session_to_review(), None);
+    }
+
+    #[test]
+    fn a_file_with_open_or_demo_is_refused_naming_both() {
+        for argv in [
+            &["--open", "a.tideline", "b.tideline"][..],
+            &["--demo", "b.tideline"],
+        ] {
+            let error = parse(argv).unwrap_err();
+            assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+            assert!(error.to_string().contains("[FILE]"), "{error}");
+        }
+    }
 }
