@@ -24,6 +24,8 @@ pub struct Desktop {
     _data_home: TempDir,
     shots: PathBuf,
     step: u32,
+    /// The X display the app runs on (`:N`).
+    display: u32,
     xvfb: Child,
     driver: Child,
     _turn: MutexGuard<'static, ()>,
@@ -143,6 +145,7 @@ impl Desktop {
             _data_home: data_home,
             shots,
             step: 0,
+            display,
             xvfb,
             driver,
             _turn: turn,
@@ -167,6 +170,45 @@ impl Desktop {
             assert!(Instant::now() < deadline, "the page never finished loading");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Answers the app's native file dialog (GTK's, outside the page, so not reachable over
+    /// WebDriver) as a user at the keyboard would: waits for the window whose title contains
+    /// `title`, replaces the name with `path` and presses Enter (xdotool on this test's display).
+    pub fn answer_file_dialog(&self, title: &str, path: &std::path::Path) {
+        let xdotool = |args: &[&str]| {
+            let output = Command::new("xdotool")
+                .args(args)
+                .env("DISPLAY", format!(":{}", self.display))
+                .output()
+                .expect("xdotool runs (apt-get install xdotool)");
+            assert!(
+                output.status.success(),
+                "xdotool {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        };
+        let mut window = String::new();
+        wait_until("the file dialog", STEP_TIMEOUT, || {
+            window = Command::new("xdotool")
+                .args(["search", "--name", title])
+                .env("DISPLAY", format!(":{}", self.display))
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                .unwrap_or_default();
+            !window.is_empty()
+        });
+        let window = window.lines().last().unwrap_or_default().to_owned();
+        // The dialog takes keys once it is mapped and focused.
+        std::thread::sleep(Duration::from_millis(800));
+        // No window manager runs under Xvfb: focus the dialog directly, then type as the
+        // keyboard does (XTEST), which GTK takes like a user's keys.
+        xdotool(&["windowfocus", "--sync", &window]);
+        xdotool(&["key", "ctrl+a"]);
+        xdotool(&["type", "--delay", "5", &path.display().to_string()]);
+        std::thread::sleep(Duration::from_millis(300));
+        xdotool(&["key", "Return"]);
     }
 
     /// Waits for an element matching `css`.

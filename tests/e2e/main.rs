@@ -3,6 +3,7 @@
 
 mod auditlog;
 mod bench_live;
+mod exports;
 mod faults;
 mod findings;
 mod forwarding;
