@@ -23,9 +23,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::json::{self, Value};
-use crate::model::ChangeKind;
 use crate::store::{Annotations, FindingMark, Session, StoreError, StoredEvent, format_time};
-use crate::timeline::{TimelineQuery, change_summary};
+use crate::timeline::TimelineQuery;
 use body::{BodyView, DataView};
 
 /// The CSV columns, in order: the timeline's, then the analyst's annotations.
@@ -262,16 +261,37 @@ fn write_parquet(
         return Err(ExportError::Cancelled);
     }
     let mut ticker = Ticker::new(total, &mut *progress);
-    let mut writer = parquet::PartitionedWriter::new(folder);
     let version = env!("CARGO_PKG_VERSION");
-    let rows = rows::in_order(
-        session,
-        filter,
-        &|events| parquet::batches(events, version),
-        |batches| writer.write(batches),
-        &mut ticker,
-    )?;
-    let files = writer.finish()?;
+    // Encoding and compressing the columns runs on a thread of its own, beside the reading
+    // (this thread) and the workers making the rows.
+    let (to_writer, batches) = flume::bounded::<Vec<(parquet::PartitionKey, _)>>(2);
+    let (rows, files) = std::thread::scope(|scope| {
+        let writing = scope.spawn(move || {
+            let mut writer = parquet::PartitionedWriter::new(folder);
+            for batch in batches.iter() {
+                writer.write(batch)?;
+            }
+            writer.finish()
+        });
+        let read = rows::in_order(
+            session,
+            filter,
+            &|events| parquet::batches(events, version),
+            |batch| {
+                to_writer.send(batch).map_err(|_| {
+                    ExportError::Io(std::io::Error::other("the Parquet writer stopped"))
+                })
+            },
+            &mut ticker,
+        );
+        drop(to_writer);
+        let written = writing.join().expect("the Parquet writer does not panic");
+        // The writer's own error says why a send failed.
+        match (read, written) {
+            (Ok(rows), Ok(files)) => Ok((rows, files)),
+            (_, Err(error)) | (Err(error), Ok(_)) => Err(error),
+        }
+    })?;
     progress(rows, total);
     Ok((rows, files))
 }
@@ -503,13 +523,22 @@ struct NotedEvent {
 }
 
 impl NotedEvent {
-    fn read(session: &Session, event: StoredEvent) -> Result<NotedEvent, StoreError> {
-        let seq = event.seq;
-        Ok(NotedEvent {
-            annotations: session.annotations(seq)?,
-            findings: session.finding_marks_of(seq)?,
-            event,
-        })
+    /// `events` with their notes, read a batch at a time (a few queries, not several per event).
+    fn read_batch(
+        session: &Session,
+        events: Vec<StoredEvent>,
+    ) -> Result<Vec<NotedEvent>, StoreError> {
+        let seqs: Vec<i64> = events.iter().map(|event| event.seq).collect();
+        let mut annotations = session.annotations_of(&seqs)?;
+        let mut findings = session.finding_marks_of(&seqs)?;
+        Ok(events
+            .into_iter()
+            .map(|event| NotedEvent {
+                annotations: annotations.remove(&event.seq).unwrap_or_default(),
+                findings: findings.remove(&event.seq).unwrap_or_default(),
+                event,
+            })
+            .collect())
     }
 }
 
@@ -536,14 +565,7 @@ fn csv_cells(noted: &NotedEvent) -> [Cow<'_, str>; 21] {
         attribution,
         ..
     } = body.data;
-    let summary = match event.change {
-        // Only an update's summary reads the configurations (see `change_summary`).
-        Some(ChangeKind::Update) => change_summary(
-            event.change,
-            &body::configs(config, previous_config, changed_part),
-        ),
-        change => change_summary(change, &Value::Null),
-    };
+    let summary = body::summary(event.change, config, previous_config, changed_part);
     [
         Cow::Owned(format_time(event.time)),
         Cow::Borrowed(match event.change {

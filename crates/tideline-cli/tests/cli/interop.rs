@@ -50,7 +50,8 @@ fn check(script: &str, args: &[&Path]) -> String {
     printed
 }
 
-fn run(args: &[&str], paths: &[&Path]) {
+/// Runs `tideline-cli ARGS PATHS…` and asserts it succeeded; returns its standard output.
+fn run(args: &[&str], paths: &[&Path]) -> Vec<u8> {
     let output = cli()
         .args(args)
         .args(paths)
@@ -61,33 +62,20 @@ fn run(args: &[&str], paths: &[&Path]) {
         "tideline-cli {args:?} {paths:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    output.stdout
 }
 
 fn export(session: &Path, format: &str, out: &Path) {
-    let output = cli()
-        .args(["export", "--format", format, "--session"])
-        .arg(session)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .expect("run tideline-cli export");
-    assert!(
-        output.status.success(),
-        "export {format}: {}",
-        String::from_utf8_lossy(&output.stderr)
+    run(
+        &["export", "--format", format, "--session"],
+        &[session, Path::new("--out"), out],
     );
 }
 
 /// `info --json` of `session`, written beside it for the checks.
 fn info(session: &Path) -> PathBuf {
-    let output = cli()
-        .args(["info", "--json", "--session"])
-        .arg(session)
-        .output()
-        .expect("run tideline-cli info");
-    assert!(output.status.success());
     let path = session.with_extension("info.json");
-    std::fs::write(&path, &output.stdout).unwrap();
+    std::fs::write(&path, run(&["info", "--json", "--session"], &[session])).unwrap();
     path
 }
 

@@ -4,6 +4,8 @@
 use serde::de::MapAccess;
 
 use crate::json::{self, Fields, ObjectSeed, Scalar, TextSeed, Value, ValueSeed};
+use crate::model::ChangeKind;
+use crate::timeline::change_summary;
 
 /// What an export reads from an event's body besides its columns: `time` (its own text),
 /// `data.config` and `data.previous_config` (an update's summary), `data.asset.provider_id`
@@ -75,8 +77,24 @@ impl BodyView {
     }
 }
 
+/// What changed, on one line (`timeline::change_summary`): only an update's summary reads the
+/// configurations, so only then are they put together.
+pub(super) fn summary(
+    change: Option<ChangeKind>,
+    config: Option<Value>,
+    previous_config: Option<Value>,
+    changed_part: Option<Value>,
+) -> String {
+    match change {
+        Some(ChangeKind::Update) => {
+            change_summary(change, &configs(config, previous_config, changed_part))
+        }
+        change => change_summary(change, &Value::Null),
+    }
+}
+
 /// The configurations as the tree's `data` would hold them (for `timeline::change_summary`).
-pub(super) fn configs(
+fn configs(
     config: Option<Value>,
     previous_config: Option<Value>,
     changed_part: Option<Value>,

@@ -29,10 +29,9 @@ use serde::Deserialize;
 use serde_json_lenient::value::RawValue;
 
 use super::NotedEvent;
-use super::body::{AttributionView, BodyView, DataView, configs};
+use super::body::{AttributionView, BodyView, DataView, summary};
 use crate::json::{self, Map, Value};
 use crate::model::ChangeKind;
-use crate::timeline::change_summary;
 
 /// The OCSF schema version every exported event follows (`metadata.version`).
 pub const OCSF_VERSION: &str = "1.1.0";
@@ -260,14 +259,7 @@ pub(super) fn event(noted: &NotedEvent, product_version: &str) -> OcsfEvent {
     if let Some(detail) = provider.error(&raw) {
         out.text("status_detail", &detail);
     }
-    let summary = match event.change {
-        // Only an update's summary reads the configurations (see `change_summary`).
-        Some(ChangeKind::Update) => change_summary(
-            event.change,
-            &configs(config, previous_config, changed_part),
-        ),
-        change => change_summary(change, &Value::Null),
-    };
+    let summary = summary(event.change, config, previous_config, changed_part);
     out.text("message", &message(noted, &summary));
     out.object(
         "metadata",

@@ -22,13 +22,22 @@ use arrow_json::ReaderBuilder;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use super::{ExportError, NotedEvent, ocsf};
 use crate::json::Value;
 
 /// A row group is closed once its encoded size reaches this many bytes.
 pub const ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
+
+/// The columns holding long, nearly unique texts (leaf paths as Parquet names them).
+const TEXT_COLUMNS: [&str; 4] = [
+    "raw_data",
+    "unmapped",
+    "message",
+    "enrichments.list.element.data",
+];
 
 /// Hive's name for a partition whose value is missing.
 const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -353,8 +362,17 @@ impl PartitionedWriter {
         std::fs::create_dir_all(path.parent().expect("a partition file has a folder"))?;
         let file = File::create(&path)?;
         self.files.push(relative);
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        let mut properties =
+            WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default()));
+        // Long, nearly unique texts: a dictionary never pays and min/max statistics on them
+        // help no query, but both cost a hash or a compare per value.
+        for column in TEXT_COLUMNS {
+            let path = ColumnPath::from(column);
+            properties = properties
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_statistics_enabled(path, EnabledStatistics::None);
+        }
+        let properties = properties
             // Row groups end by size (Parquet's `parquet.block.size`), not by a row count.
             .set_max_row_group_row_count(None)
             .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))

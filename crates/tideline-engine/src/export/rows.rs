@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::{ExportError, NotedEvent, Ticker};
-use crate::store::{Session, TimelineQuery};
+use crate::store::{Session, StoredEvent, TimelineQuery};
 
 /// Events per batch handed to a worker.
 const BATCH: usize = 256;
@@ -80,7 +80,8 @@ pub(super) fn in_order<C: Send>(
         };
         let mut sent = 0u64;
         let mut batch = Vec::with_capacity(BATCH);
-        let mut hand_over = |batch: Vec<NotedEvent>, writer: &mut InOrder<'_, '_, '_, _, _>| {
+        let mut hand_over = |batch: Vec<StoredEvent>, writer: &mut InOrder<'_, '_, '_, _, _>| {
+            let batch = NotedEvent::read_batch(session, batch)?;
             while sent - writer.next >= IN_FLIGHT_PER_WORKER * workers as u64 {
                 writer.accept(finished.recv().map_err(|_| worker_gone())?)?;
             }
@@ -92,7 +93,7 @@ pub(super) fn in_order<C: Send>(
             Ok::<(), ExportError>(())
         };
         session.for_each_event(filter, |event| {
-            batch.push(NotedEvent::read(session, event)?);
+            batch.push(event);
             if batch.len() == BATCH {
                 hand_over(
                     std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),

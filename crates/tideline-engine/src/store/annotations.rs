@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, params, params_from_iter};
 use serde::Serialize;
 
-use super::values::{count, format_time, micros_to_time};
+use super::values::{IN_LIST, count, format_time, in_list, micros_to_time};
 use super::{Session, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,41 +120,45 @@ impl Session {
             .unwrap_or_default())
     }
 
-    /// The annotations of several events at once (for a page of rows or an export batch).
+    /// The annotations of several events at once (for a page of rows or an export batch): one
+    /// query per kind of note for each [`IN_LIST`] events, not one per event.
     pub fn annotations_of(&self, seqs: &[i64]) -> Result<HashMap<i64, Annotations>, StoreError> {
         let mut found: HashMap<i64, Annotations> = HashMap::new();
-        let mut star = self
-            .conn
-            .prepare_cached("SELECT 1 FROM notes.event_stars WHERE seq = ?1")?;
-        let mut tags = self
-            .conn
-            .prepare_cached("SELECT tag FROM notes.event_tags WHERE seq = ?1 ORDER BY tag")?;
-        let mut comments = self.conn.prepare_cached(
-            "SELECT id, body, created_us FROM notes.event_comments WHERE seq = ?1 ORDER BY id",
-        )?;
-        for &seq in seqs {
-            let starred = star.exists([seq])?;
-            let tag_list: Vec<String> = tags
-                .query_map([seq], |row| row.get("tag"))?
-                .collect::<Result<_, _>>()?;
-            let comment_list: Vec<Comment> = comments
-                .query_map([seq], |row| {
-                    Ok(Comment {
+        for chunk in seqs.chunks(IN_LIST) {
+            let list = in_list(chunk.len());
+            let mut star = self.conn.prepare_cached(&format!(
+                "SELECT seq FROM notes.event_stars WHERE seq IN ({list})"
+            ))?;
+            let mut rows = star.query(params_from_iter(chunk))?;
+            while let Some(row) = rows.next()? {
+                found.entry(row.get("seq")?).or_default().starred = true;
+            }
+            let mut tags = self.conn.prepare_cached(&format!(
+                "SELECT seq, tag FROM notes.event_tags WHERE seq IN ({list}) ORDER BY seq, tag"
+            ))?;
+            let mut rows = tags.query(params_from_iter(chunk))?;
+            while let Some(row) = rows.next()? {
+                found
+                    .entry(row.get("seq")?)
+                    .or_default()
+                    .tags
+                    .push(row.get("tag")?);
+            }
+            let mut comments = self.conn.prepare_cached(&format!(
+                "SELECT seq, id, body, created_us FROM notes.event_comments \
+                 WHERE seq IN ({list}) ORDER BY seq, id"
+            ))?;
+            let mut rows = comments.query(params_from_iter(chunk))?;
+            while let Some(row) = rows.next()? {
+                found
+                    .entry(row.get("seq")?)
+                    .or_default()
+                    .comments
+                    .push(Comment {
                         id: row.get("id")?,
                         body: row.get("body")?,
                         created_at: format_time(micros_to_time(row.get("created_us")?)),
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            if starred || !tag_list.is_empty() || !comment_list.is_empty() {
-                found.insert(
-                    seq,
-                    Annotations {
-                        starred,
-                        tags: tag_list,
-                        comments: comment_list,
-                    },
-                );
+                    });
             }
         }
         Ok(found)

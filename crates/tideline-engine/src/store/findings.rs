@@ -12,10 +12,11 @@ use std::collections::HashMap;
 
 // Deferred transactions: under review the session file is read-only, and an immediate one
 // would ask for a write lock on every attached database, the evidence included.
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
 use super::events::{EVENT_COLUMNS, EVENTS_WITH_BODIES, StoredEvent, stored_event};
+use super::values::{IN_LIST, in_list};
 use super::{Session, StoreError};
 
 /// An event behind a finding.
@@ -704,20 +705,28 @@ impl Session {
         Ok(all)
     }
 
-    /// The findings that flagged the event `seq`: each one's rule id and severity, by rule.
-    pub fn finding_marks_of(&self, seq: i64) -> Result<Vec<FindingMark>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT DISTINCT f.rule AS rule, f.severity AS severity FROM notes.finding_links l \
-             JOIN notes.findings f ON f.id = l.finding WHERE l.seq = ?1 ORDER BY f.rule",
-        )?;
-        let marks = statement
-            .query_map([seq], |row| {
-                Ok(FindingMark {
+    /// The findings that flagged each of `seqs` (those flagged only): each one's rule id and
+    /// severity, by rule; one query per [`IN_LIST`] events.
+    pub fn finding_marks_of(
+        &self,
+        seqs: &[i64],
+    ) -> Result<HashMap<i64, Vec<FindingMark>>, StoreError> {
+        let mut marks: HashMap<i64, Vec<FindingMark>> = HashMap::new();
+        for chunk in seqs.chunks(IN_LIST) {
+            let mut statement = self.conn.prepare_cached(&format!(
+                "SELECT DISTINCT l.seq AS seq, f.rule AS rule, f.severity AS severity \
+                 FROM notes.finding_links l JOIN notes.findings f ON f.id = l.finding \
+                 WHERE l.seq IN ({}) ORDER BY l.seq, f.rule",
+                in_list(chunk.len())
+            ))?;
+            let mut rows = statement.query(params_from_iter(chunk))?;
+            while let Some(row) = rows.next()? {
+                marks.entry(row.get("seq")?).or_default().push(FindingMark {
                     rule: row.get("rule")?,
                     severity: row.get("severity")?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+                });
+            }
+        }
         Ok(marks)
     }
 

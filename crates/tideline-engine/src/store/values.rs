@@ -17,3 +17,13 @@ pub(super) fn micros_to_time(micros: i64) -> DateTime<Utc> {
 pub fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
+
+/// Events looked up per query with [`in_list`] (well under SQLite's 32,766 parameters).
+pub(super) const IN_LIST: usize = 500;
+
+/// `?,?,…` with `n` parameters: the list of an `IN (…)` condition.
+pub(super) fn in_list(n: usize) -> String {
+    let mut list = "?,".repeat(n);
+    list.pop();
+    list
+}
