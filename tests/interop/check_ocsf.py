@@ -12,7 +12,7 @@ object is closed; only `unmapped` is open). On top of the schema, each event mus
 OCSF says in prose: type_uid = class_uid * 100 + activity_id, each `*_name`/`severity`/`status`
 sibling is the caption of its id (except for 99 Other), metadata.version is 1.1.0 and
 metadata.profiles names the profiles the event uses. And what Tideline promises (marked
-"contract"): metadata.product.name is Tideline, metadata.uid is unique, times are epoch ms.
+"contract"): metadata.product.name is Tideline, (metadata.log_provider, metadata.uid) is unique, times are epoch ms.
 
 Exit 0 when every line passes; otherwise 1, naming the line and the attribute path of each problem.
 """
@@ -178,9 +178,11 @@ def main(argv):
             problems = check_event(event, schemas, siblings)
             if isinstance(event, dict):
                 by_class[event.get("class_uid")] += 1
+                # An event is its (source, id), as in CloudEvents: the same id from two sources
+                # is two events (`metadata.log_provider` is the source).
                 uid = _get(event, ("metadata", "uid"))
                 if isinstance(uid, str):
-                    uids[uid] += 1
+                    uids[(_get(event, ("metadata", "log_provider")), uid)] += 1
             if problems:
                 failures.append((number, problems))
     duplicates = [uid for uid, n in uids.items() if n > 1]
@@ -192,7 +194,8 @@ def main(argv):
             for problem in problems[:10]:
                 print(f"check_ocsf: line {number}: {problem}", file=sys.stderr)
         if duplicates:
-            print(f"check_ocsf: contract: {len(duplicates)} metadata.uid values repeat, e.g. {duplicates[:3]}", file=sys.stderr)
+            print(f"check_ocsf: contract: {len(duplicates)} (metadata.log_provider, metadata.uid) pairs repeat, "
+                  f"e.g. {duplicates[:3]}", file=sys.stderr)
         print(f"check_ocsf: FAILED: {len(failures)} of {lines} events invalid", file=sys.stderr)
         return 1
     classes = ", ".join(f"{uid}: {n}" for uid, n in sorted(by_class.items()))

@@ -210,7 +210,10 @@ def table_problems(engine, expected):
     unmapped_check = (f"sum(CASE WHEN unmapped IS NOT NULL AND {engine.not_json_object} THEN 1 ELSE 0 END)"
                       if types["unmapped"] == "string" else "0")
     ((rows, uids, bad_version, bad_day, bad_account, not_objects),) = engine.sql(
-        f"""SELECT count(*), count(DISTINCT metadata.uid),
+        # An event is its (source, id), as in CloudEvents (`metadata.log_provider` is the source).
+        f"""SELECT count(*),
+                   count(DISTINCT concat(CAST(length(coalesce(metadata.log_provider, '')) AS STRING), ':',
+                                         coalesce(metadata.log_provider, ''), metadata.uid)),
                    sum(CASE WHEN metadata.version = '1.1.0' THEN 0 ELSE 1 END),
                    sum(CASE WHEN {engine.day_of_time} = date THEN 0 ELSE 1 END),
                    sum(CASE WHEN cloud.account.uid IS NULL OR cloud.account.uid = account THEN 0 ELSE 1 END),
@@ -220,7 +223,7 @@ def table_problems(engine, expected):
     if rows != expected.get("events"):
         problems.append(f"counts: {rows} rows in the Parquet, events = {expected.get('events')!r} in EXPECTED_JSON")
     if uids != rows:
-        problems.append(f"rows: {rows - uids} rows repeat a metadata.uid (or lack one)")
+        problems.append(f"rows: {rows - uids} rows repeat a (metadata.log_provider, metadata.uid) (or lack one)")
     if bad_version:
         problems.append(f"rows: {bad_version} rows have a metadata.version other than 1.1.0")
     if bad_day:

@@ -79,18 +79,20 @@ fn info(session: &Path) -> PathBuf {
     path
 }
 
-/// Each exported OCSF event's (`raw_data`, `unmapped`) by `metadata.uid`.
+/// Each exported OCSF event's `raw_data` (its exact text) and Tideline's event (parsed under the
+/// one JSON policy: what it means, whatever its key order) by `metadata.uid`.
 fn ocsf_by_id(path: &Path) -> BTreeMap<String, (Option<String>, Value)> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(|line| {
             let event = json::parse(line).unwrap();
+            let kept = event["unmapped"]["tideline_event"].as_str().unwrap();
             (
                 event["metadata"]["uid"].as_str().unwrap().to_owned(),
                 (
                     event["raw_data"].as_str().map(str::to_owned),
-                    event["unmapped"].clone(),
+                    json::parse(kept).unwrap(),
                 ),
             )
         })
@@ -267,4 +269,43 @@ fn a_generated_100000_event_session_reads_in_spark_and_duckdb_with_the_sessions_
         );
         assert!(said.contains("100000 rows"), "{said}");
     }
+}
+
+#[test]
+fn hostile_events_export_as_valid_ocsf_and_read_back_whole() {
+    let dir = TempDir::new().unwrap();
+    let session = dir.path().join("hostile.tideline");
+    // A name written twice, a lone surrogate hiding a diff, one id from two sources.
+    for case in [
+        "cases/10-duplicate-keys.ndjson",
+        "cases/09b-surrogate-in-ua-hides-diff.ndjson",
+        "cases/14-source-ip-forms.ndjson",
+    ] {
+        run(
+            &["import", "--input"],
+            &[&fixture(case), Path::new("--session"), &session],
+        );
+    }
+    let expected = info(&session);
+    let counts = json::parse(&std::fs::read_to_string(&expected).unwrap()).unwrap();
+    let events = counts["events"].as_u64().unwrap();
+    assert_eq!(events, 8);
+    let ocsf = dir.path().join("hostile.ocsf.json");
+    export(&session, "ocsf-json", &ocsf);
+    let said = check("check_ocsf.py", &[&ocsf]);
+    assert!(said.contains(&format!("{events} events valid")), "{said}");
+    let lake = dir.path().join("lake");
+    export(&session, "ocsf-parquet", &lake);
+    check(
+        "check_parquet.py",
+        &[Path::new("--engine"), Path::new("duckdb"), &lake, &expected],
+    );
+    let again = dir.path().join("again.tideline");
+    run(
+        &["import", "--input"],
+        &[&ocsf, Path::new("--session"), &again],
+    );
+    let again_ocsf = dir.path().join("again.ocsf.json");
+    export(&again, "ocsf-json", &again_ocsf);
+    assert_eq!(ocsf_by_id(&ocsf), ocsf_by_id(&again_ocsf));
 }

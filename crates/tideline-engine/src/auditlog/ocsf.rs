@@ -3,7 +3,7 @@
 //! with the same event ids and the provider's record byte for byte.
 //!
 //! An exported OCSF event carries Tideline's event without its raw record as
-//! `unmapped.tideline_event` and the record, verbatim, as `raw_data`
+//! `unmapped.tideline_event` (its text, as a string) and the record, verbatim, as `raw_data`
 //! ([`crate::export::ocsf`]); the contract event is those two put together again. OCSF events
 //! from other products (Amazon Security Lake's own, a SIEM's) are not read: they carry no
 //! Tideline event, and their files are skipped as no known log.
@@ -16,11 +16,11 @@ use crate::export::ocsf::{PRODUCT, TIDELINE_EVENT};
 use crate::json::{self, Value};
 
 /// An OCSF event Tideline exported: `class_uid`, `metadata.product.name` "Tideline" and an
-/// `unmapped.tideline_event` object.
+/// `unmapped.tideline_event` text.
 pub fn is_tideline_export(record: &Value) -> bool {
     record.get("class_uid").is_some()
         && record["metadata"]["product"]["name"].as_str() == Some(PRODUCT)
-        && record["unmapped"][TIDELINE_EVENT].is_object()
+        && record["unmapped"][TIDELINE_EVENT].is_string()
 }
 
 #[derive(Deserialize)]
@@ -31,21 +31,20 @@ struct Exported<'a> {
 }
 
 #[derive(Deserialize)]
-struct Unmapped<'a> {
-    #[serde(borrow)]
-    tideline_event: Option<&'a RawValue>,
+struct Unmapped {
+    tideline_event: Option<String>,
 }
 
 /// The contract event (CloudEvents JSON) an exported OCSF event was made from, and whether it
 /// is an asset change. `raw_data` goes back in as `data.raw` exactly as it was.
 ///
-/// Errors: the text is not an OCSF event Tideline exported (no `unmapped.tideline_event`
-/// object), or its `raw_data` is not JSON.
+/// Errors: the text is not an OCSF event Tideline exported (no `unmapped.tideline_event` text
+/// of an object), or its `raw_data` is not JSON.
 pub fn contract_event(text: &str) -> Result<(String, bool), RecordError> {
     let refuse = |why: &str| RecordError(format!("not an OCSF event Tideline exported: {why}"));
     let exported: Exported<'_> =
         json::parse_outline(text).map_err(|error| refuse(&error.to_string()))?;
-    let unmapped: Unmapped<'_> = exported
+    let unmapped: Unmapped = exported
         .unmapped
         .ok_or_else(|| refuse("no `unmapped`"))
         .and_then(|unmapped| {
@@ -53,9 +52,8 @@ pub fn contract_event(text: &str) -> Result<(String, bool), RecordError> {
         })?;
     let event_text = unmapped
         .tideline_event
-        .ok_or_else(|| refuse("no `unmapped.tideline_event`"))?
-        .get();
-    let mut event = json::parse(event_text).map_err(|error| refuse(&error.to_string()))?;
+        .ok_or_else(|| refuse("no `unmapped.tideline_event`"))?;
+    let mut event = json::parse(&event_text).map_err(|error| refuse(&error.to_string()))?;
     let Some(envelope) = event.as_object_mut() else {
         return Err(refuse("`unmapped.tideline_event` is not an object"));
     };
@@ -119,10 +117,8 @@ mod tests {
             "class_uid": 6003,
             "metadata": {"product": {"name": "Tideline"}},
             "raw_data": raw,
-            "unmapped": {"tideline_event": {
-                "id": "e1", "type": "com.opshelm.asset.update",
-                "data": {"asset": {"name": "a"}}
-            }}
+            "unmapped": {"tideline_event": r#"{"id": "e1", "type": "com.opshelm.asset.update",
+                "data": {"asset": {"name": "a"}}}"#}
         })
         .to_string();
         assert!(is_tideline_export(&json::parse(&exported).unwrap()));
@@ -137,12 +133,11 @@ mod tests {
 
     #[test]
     fn an_event_without_a_record_or_data_is_rebuilt_and_a_broken_record_is_refused() {
-        let bare = r#"{"unmapped":{"tideline_event":{"id":"e2","type":"x.y"}}}"#;
+        let bare = r#"{"unmapped":{"tideline_event":"{\"id\":\"e2\",\"type\":\"x.y\"}"}}"#;
         let (event, is_change) = contract_event(bare).unwrap();
         assert_eq!(event, r#"{"id":"e2","type":"x.y"}"#);
         assert!(!is_change);
-        let broken =
-            r#"{"raw_data":"{not json","unmapped":{"tideline_event":{"id":"e3","data":{}}}}"#;
+        let broken = r#"{"raw_data":"{not json","unmapped":{"tideline_event":"{\"id\":\"e3\",\"data\":{}}"}}"#;
         let error = contract_event(broken).unwrap_err();
         assert!(error.0.contains("raw_data"), "{error}");
         let foreign = r#"{"class_uid":6003,"unmapped":{"other":1}}"#;

@@ -18,7 +18,8 @@
 //! `owner.account`, OCSF 1.1.0 having no account on a resource); `cloud` the provider,
 //! account and region. The provider's record, verbatim, is `raw_data`. Tideline's own event
 //! without that record (its CloudEvents attributes and `data`: asset, attribution,
-//! configurations, associations) is `unmapped.tideline_event`, so an export reads back into
+//! configurations, associations) is `unmapped.tideline_event`, as its exact text (a string, so
+//! no name the event repeats is repeated in the export), so an export reads back into
 //! the same events ([`crate::auditlog::ocsf`]). The change's summary, its findings and the
 //! analyst's star, tags and comments are `enrichments`. No attribute is ever `null`: an
 //! absent value leaves its key out, as OCSF requires.
@@ -114,7 +115,7 @@ struct DataOutline<'a> {
 
 /// One OCSF event: its members, and its two large texts kept as text, so no export decodes
 /// and encodes them again — the provider's record (`raw_data`) and Tideline's event without
-/// that record (`unmapped.tideline_event`, a JSON object's text on one line).
+/// that record (`unmapped.tideline_event`, the text of a JSON object, written as a string).
 pub(super) struct OcsfEvent {
     /// Every member but `raw_data` and `unmapped`: a JSON object.
     pub(super) members: Value,
@@ -135,7 +136,7 @@ impl OcsfEvent {
         out.extend_from_slice(b",\"unmapped\":{\"");
         out.extend_from_slice(TIDELINE_EVENT.as_bytes());
         out.extend_from_slice(b"\":");
-        out.extend_from_slice(self.tideline_event.as_bytes());
+        serde_json_lenient::to_writer(&mut *out, &self.tideline_event)?;
         out.extend_from_slice(b"}}");
         Ok(())
     }
@@ -143,8 +144,7 @@ impl OcsfEvent {
 
 /// The provider's record exactly as the event carried it (`None` without one, or when it is
 /// `null`), and the event's own text without it. The record's member is cut out of the text
-/// (`,"raw":…` or `"raw":…,`), so both stay byte for byte what arrived, except that line breaks
-/// between tokens become spaces (a JSON line holds one). A body the cut cannot read plainly (a
+/// (`,"raw":…` or `"raw":…,`), so both stay byte for byte what arrived. A body the cut cannot read plainly (a
 /// name written twice, an escaped `"raw"`) is read under the one parse policy and written
 /// compact instead: the same meaning.
 fn split_raw(body: &str) -> (Option<String>, String) {
@@ -163,12 +163,12 @@ fn split_raw(body: &str) -> (Option<String>, String) {
 fn cut_raw(body: &str) -> Option<(Option<String>, String)> {
     let outline: BodyOutline<'_> = json::parse_outline(body).ok()?;
     let Some(data) = outline.data else {
-        return Some((None, super::one_line(body).into_owned()));
+        return Some((None, body.to_owned()));
     };
     let data_outline: DataOutline<'_> = json::parse_outline(data.get()).ok()?;
     let raw = match data_outline.raw {
         Some(raw) if raw.get() != "null" => raw.get(),
-        _ => return Some((None, super::one_line(body).into_owned())),
+        _ => return Some((None, body.to_owned())),
     };
     // Byte offsets of the record's value inside `body` (both are slices of it).
     let value_start = raw.as_ptr() as usize - body.as_ptr() as usize;
@@ -210,7 +210,7 @@ fn cut_raw(body: &str) -> Option<(Option<String>, String)> {
         _ => return None,
     };
     let without = format!("{}{}", &body[..cut_start], &body[cut_end..]);
-    Some((Some(raw.to_owned()), super::one_line(&without).into_owned()))
+    Some((Some(raw.to_owned()), without))
 }
 
 /// The OCSF event for `noted`. `product_version` is Tideline's version.
@@ -815,7 +815,7 @@ mod tests {
             );
         }
         // Tideline's event without its record, for the round trip.
-        let kept = &event["unmapped"][TIDELINE_EVENT];
+        let kept = json::parse(event["unmapped"][TIDELINE_EVENT].as_str().unwrap()).unwrap();
         assert_eq!(kept["id"], "01HX0000000000000000000007");
         assert!(kept["data"]["config"].is_object());
         assert!(kept["data"].get("raw").is_none());
@@ -838,7 +838,6 @@ mod tests {
             r#"{"id":"1","data":{"raw":{"a":1.50}},"data":{"raw":{"a":1.50},"x":1}}"#,
         ] {
             let (raw, rest) = split_raw(body);
-            assert!(!rest.contains('\n'), "{rest}");
             let mut expected = json::parse(body).unwrap();
             let expected_raw = expected["data"]
                 .as_object_mut()

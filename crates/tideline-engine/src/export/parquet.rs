@@ -250,11 +250,10 @@ pub(super) fn batches(
         serde_json_lenient::to_writer(&mut group.lines, &members).map_err(json_error)?;
         group.lines.push(b'\n');
         group.raw_data.push(event.raw_data);
-        group.unmapped.push(format!(
-            "{{\"{}\":{}}}",
-            ocsf::TIDELINE_EVENT,
-            event.tideline_event
-        ));
+        let text = serde_json_lenient::to_string(&event.tideline_event).map_err(json_error)?;
+        group
+            .unmapped
+            .push(format!("{{\"{}\":{text}}}", ocsf::TIDELINE_EVENT));
     }
     groups
         .into_iter()
