@@ -187,9 +187,9 @@ pub struct ExportReport {
 
 /// Writes the events of `session` (those matching `filter`, or all) as `format` to
 /// `destination`: a file, or for a folder format ([`ExportFormat::is_folder`]) a folder that
-/// must not exist or be empty. Written under `<destination>.partial` and renamed when
-/// complete, so a failed or cancelled export leaves nothing that looks finished. Both the app
-/// and `tideline-cli export` write files this way.
+/// must not exist or be empty. Written under `<destination>.partial` (for a folder, one that
+/// does not exist yet) and renamed when complete, so a failed or cancelled export leaves
+/// nothing that looks finished. Both the app and `tideline-cli export` write files this way.
 ///
 /// Errors: as [`export`]; [`ExportError::FolderNotEmpty`]; I/O errors creating or renaming.
 pub fn export_to_path(
@@ -201,13 +201,22 @@ pub fn export_to_path(
 ) -> Result<ExportReport, ExportError> {
     let partial = PathBuf::from(format!("{}.partial", destination.display()));
     let written = if format.is_folder() {
-        if std::fs::read_dir(destination).is_ok_and(|mut entries| entries.next().is_some()) {
+        let taken = match std::fs::metadata(destination) {
+            Ok(meta) if meta.is_dir() => std::fs::read_dir(destination)?.next().is_some(),
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        if taken {
             return Err(ExportError::FolderNotEmpty {
                 path: destination.to_owned(),
             });
         }
-        let _ = std::fs::remove_dir_all(&partial);
-        std::fs::create_dir_all(&partial)?;
+        // Never into (or over) a folder someone else made: an earlier export's leftover
+        // `.partial` is named, not deleted.
+        std::fs::create_dir(&partial).map_err(|source| ExportError::Write {
+            path: partial.clone(),
+            source,
+        })?;
         write_parquet(session, filter, &partial, progress)
     } else {
         std::fs::File::create(&partial)
@@ -226,22 +235,31 @@ pub fn export_to_path(
         },
         error => error,
     };
+    let remove_partial = || {
+        let _ = if format.is_folder() {
+            std::fs::remove_dir_all(&partial)
+        } else {
+            std::fs::remove_file(&partial)
+        };
+    };
     let (rows, files) = match written.map_err(at_destination) {
         Ok(written) => written,
         Err(error) => {
-            let _ = if format.is_folder() {
-                std::fs::remove_dir_all(&partial)
-            } else {
-                std::fs::remove_file(&partial)
-            };
+            remove_partial();
             return Err(error);
         }
     };
-    if format.is_folder() && destination.is_dir() {
-        // Empty (checked above): the finished folder takes its place.
-        std::fs::remove_dir(destination).map_err(|error| at_destination(error.into()))?;
+    let placed = (|| {
+        if format.is_folder() && destination.is_dir() {
+            // Empty (checked above): the finished folder takes its place.
+            std::fs::remove_dir(destination)?;
+        }
+        std::fs::rename(&partial, destination)
+    })();
+    if let Err(error) = placed {
+        remove_partial();
+        return Err(at_destination(error.into()));
     }
-    std::fs::rename(&partial, destination).map_err(|error| at_destination(error.into()))?;
     Ok(ExportReport {
         rows,
         path: destination.to_owned(),
@@ -285,10 +303,15 @@ fn write_parquet(
             &mut ticker,
         );
         drop(to_writer);
-        let written = writing.join().expect("the Parquet writer does not panic");
-        // The writer's own error says why a send failed.
+        let written = writing.join().unwrap_or_else(|_| {
+            Err(ExportError::Parquet(
+                "the Parquet writer stopped".to_owned(),
+            ))
+        });
+        // A cancel is a cancel; otherwise the writer's own error says why a send failed.
         match (read, written) {
             (Ok(rows), Ok(files)) => Ok((rows, files)),
+            (Err(ExportError::Cancelled), _) => Err(ExportError::Cancelled),
             (_, Err(error)) | (Err(error), Ok(_)) => Err(error),
         }
     })?;

@@ -224,7 +224,7 @@ export function chips(state: FilterState, zone: Zone): Chip[] {
   }
   if (state.timeTo !== null) {
     const t = formatDateTime(state.timeTo, zone, false);
-    out.push({ kind: 'time_to', value: state.timeTo, text: `to ${t}`, title: state.timeTo });
+    out.push({ kind: 'time_to', value: state.timeTo, text: `before ${t}`, title: `Up to, not including, ${state.timeTo}` });
   }
   if (state.weekday !== null) {
     const day = WEEKDAYS[state.weekday] ?? String(state.weekday);

@@ -83,7 +83,9 @@ describe('time range input', () => {
     expect(parseTimeInput('  ', 'utc')).toEqual({ ok: true, iso: null });
     // A date alone is the whole day.
     expect(parseTimeInput('2024-05-05', 'utc')).toEqual({ ok: true, iso: '2024-05-05T00:00:00.000Z' });
-    expect(parseTimeInput('2024-05-05', 'utc', 'to')).toEqual({ ok: true, iso: '2024-05-05T23:59:59.999Z' });
+    expect(parseTimeInput('2024-05-05', 'utc', 'to')).toEqual({ ok: true, iso: '2024-05-06T00:00:00.000Z' });
+    expect(parseTimeInput('2024-02-29', 'utc', 'to')).toEqual({ ok: true, iso: '2024-03-01T00:00:00.000Z' });
+    expect(parseTimeInput('2024-12-31', 'utc', 'to')).toEqual({ ok: true, iso: '2025-01-01T00:00:00.000Z' });
     expect(parseTimeInput('2024-02-31', 'utc').ok).toBe(false);
     expect(lastMinutesFrom('2024-05-05T14:19:20Z', 15)).toBe('2024-05-05T14:04:20.000Z');
     expect(lastMinutesFrom('not a time', 15)).toBeNull();

@@ -97,10 +97,11 @@ export function parseTimeInput(
   bound: 'from' | 'to' = 'from',
 ): { ok: true; iso: string | null } | { ok: false; error: string } {
   if (text.trim() === '') return { ok: true, iso: null };
-  // A date alone is that whole day: from its first moment, to its last (the range is inclusive).
+  // A date alone is that whole day: from its first moment, up to (not including) the next day's
+  // first moment (ranges are half-open, [from, to)).
   const day = /^(\d{4}-\d{2}-\d{2})$/.exec(text.trim());
   const p = day
-    ? parseWallTime(`${day[1]} ${bound === 'from' ? '00:00:00.000' : '23:59:59.999'}`, zone)
+    ? parseWallTime(`${bound === 'from' ? day[1] : nextDate(day[1])} 00:00:00.000`, zone)
     : parseWallTime(text, zone);
   if (!p) return { ok: false, error: 'Use YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], or RFC 3339 with an offset' };
   return { ok: true, iso: new Date(p.ms).toISOString() };
@@ -111,6 +112,12 @@ export function around(time: string, minutes: number): { from: string; to: strin
   const at = Date.parse(time);
   if (Number.isNaN(at)) return null;
   return { from: new Date(at - minutes * 60_000).toISOString(), to: new Date(at + minutes * 60_000).toISOString() };
+}
+
+/** The calendar date after `date` (YYYY-MM-DD), whatever the zone's day length. */
+function nextDate(date: string): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(Date.UTC(y!, m! - 1, d! + 1)).toISOString().slice(0, 10);
 }
 
 /** The RFC 3339 UTC start of the last `minutes` before `newest` (the newest event's time: a

@@ -80,8 +80,9 @@ fn info(session: &Path) -> PathBuf {
 }
 
 /// Each exported OCSF event's `raw_data` (its exact text) and Tideline's event (parsed under the
-/// one JSON policy: what it means, whatever its key order) by `metadata.uid`.
-fn ocsf_by_id(path: &Path) -> BTreeMap<String, (Option<String>, Value)> {
+/// one JSON policy: what it means, whatever its key order) by (source, id): `metadata`'s
+/// `log_provider` and `uid`.
+fn ocsf_by_id(path: &Path) -> BTreeMap<(String, String), (Option<String>, Value)> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -89,7 +90,13 @@ fn ocsf_by_id(path: &Path) -> BTreeMap<String, (Option<String>, Value)> {
             let event = json::parse(line).unwrap();
             let kept = event["unmapped"]["tideline_event"].as_str().unwrap();
             (
-                event["metadata"]["uid"].as_str().unwrap().to_owned(),
+                (
+                    event["metadata"]["log_provider"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    event["metadata"]["uid"].as_str().unwrap().to_owned(),
+                ),
                 (
                     event["raw_data"].as_str().map(str::to_owned),
                     json::parse(kept).unwrap(),
@@ -216,8 +223,8 @@ fn the_demo_exports_pass_spark_duckdb_the_ocsf_schema_and_timesketchs_importer_a
     );
     for (id, (raw, unmapped)) in &before {
         let (raw_after, unmapped_after) = &after[id];
-        assert_eq!(raw, raw_after, "{id}");
-        assert_eq!(unmapped, unmapped_after, "{id}");
+        assert_eq!(raw, raw_after, "{id:?}");
+        assert_eq!(unmapped, unmapped_after, "{id:?}");
     }
 }
 
@@ -274,38 +281,70 @@ fn a_generated_100000_event_session_reads_in_spark_and_duckdb_with_the_sessions_
 #[test]
 fn hostile_events_export_as_valid_ocsf_and_read_back_whole() {
     let dir = TempDir::new().unwrap();
-    let session = dir.path().join("hostile.tideline");
-    // A name written twice, a lone surrogate hiding a diff, one id from two sources.
-    for case in [
-        "cases/10-duplicate-keys.ndjson",
-        "cases/09b-surrogate-in-ua-hides-diff.ndjson",
-        "cases/14-source-ip-forms.ndjson",
+    // One id from two sources: two events (CloudEvents identity is source + id).
+    let update = std::fs::read_to_string(fixture("update.json")).unwrap();
+    let one_line = json::parse(&update).unwrap().to_string();
+    let two_sources = dir.path().join("two-sources.ndjson");
+    std::fs::write(
+        &two_sources,
+        format!(
+            "{one_line}\n{}\n",
+            one_line.replace(
+                "/cloudAccounts/01HQ7M2W4K9D8E5R3T1Y6U0P2A",
+                "/cloudAccounts/OTHER"
+            )
+        ),
+    )
+    .unwrap();
+    // A name written twice, a lone surrogate hiding a diff, addresses in every form; each in a
+    // session of its own, so no case hides another as a duplicate.
+    for (name, input, events) in [
+        (
+            "duplicate-names",
+            fixture("cases/10-duplicate-keys.ndjson"),
+            2,
+        ),
+        (
+            "surrogate",
+            fixture("cases/09b-surrogate-in-ua-hides-diff.ndjson"),
+            1,
+        ),
+        ("source-ips", fixture("cases/14-source-ip-forms.ndjson"), 7),
+        ("two-sources", two_sources.clone(), 2),
     ] {
+        let session = dir.path().join(format!("{name}.tideline"));
         run(
             &["import", "--input"],
-            &[&fixture(case), Path::new("--session"), &session],
+            &[&input, Path::new("--session"), &session],
         );
+        let expected = info(&session);
+        let counts = json::parse(&std::fs::read_to_string(&expected).unwrap()).unwrap();
+        assert_eq!(counts["events"], events, "{name}");
+        let ocsf = dir.path().join(format!("{name}.ocsf.json"));
+        export(&session, "ocsf-json", &ocsf);
+        let said = check("check_ocsf.py", &[&ocsf]);
+        assert!(
+            said.contains(&format!("{events} events valid")),
+            "{name}: {said}"
+        );
+        let lake = dir.path().join(format!("{name}-lake"));
+        export(&session, "ocsf-parquet", &lake);
+        check(
+            "check_parquet.py",
+            &[Path::new("--engine"), Path::new("duckdb"), &lake, &expected],
+        );
+        let again = dir.path().join(format!("{name}-again.tideline"));
+        run(
+            &["import", "--input"],
+            &[&ocsf, Path::new("--session"), &again],
+        );
+        let again_ocsf = dir.path().join(format!("{name}-again.ocsf.json"));
+        export(&again, "ocsf-json", &again_ocsf);
+        let before = ocsf_by_id(&ocsf);
+        assert_eq!(before.len(), events as usize, "{name}");
+        assert_eq!(before, ocsf_by_id(&again_ocsf), "{name}");
     }
-    let expected = info(&session);
-    let counts = json::parse(&std::fs::read_to_string(&expected).unwrap()).unwrap();
-    let events = counts["events"].as_u64().unwrap();
-    assert_eq!(events, 8);
-    let ocsf = dir.path().join("hostile.ocsf.json");
-    export(&session, "ocsf-json", &ocsf);
-    let said = check("check_ocsf.py", &[&ocsf]);
-    assert!(said.contains(&format!("{events} events valid")), "{said}");
-    let lake = dir.path().join("lake");
-    export(&session, "ocsf-parquet", &lake);
-    check(
-        "check_parquet.py",
-        &[Path::new("--engine"), Path::new("duckdb"), &lake, &expected],
-    );
-    let again = dir.path().join("again.tideline");
-    run(
-        &["import", "--input"],
-        &[&ocsf, Path::new("--session"), &again],
-    );
-    let again_ocsf = dir.path().join("again.ocsf.json");
-    export(&again, "ocsf-json", &again_ocsf);
-    assert_eq!(ocsf_by_id(&ocsf), ocsf_by_id(&again_ocsf));
+    // The surrogate's event keeps its hidden change: the added /32.
+    let surrogate = std::fs::read_to_string(dir.path().join("surrogate.ocsf.json")).unwrap();
+    assert!(surrogate.contains("203.0.113.66/32"), "{surrogate}");
 }

@@ -172,8 +172,9 @@ fn first_line(path: &Path) -> io::Result<Head> {
     })
 }
 
-/// The file's bytes, gunzipped if they start with gzip's magic; a gzip stream that breaks off
-/// gives what was decompressed and why it stopped.
+/// The file's bytes, gunzipped if they start with gzip's magic; a gzip stream that breaks off,
+/// or a file past [`MAX_FILE_BYTES`], gives what was read and why it stopped (kept as damage, so
+/// the import says what it did not read).
 fn read_decompressed(path: &Path) -> io::Result<(Vec<u8>, Option<String>)> {
     let mut file = File::open(path)?;
     let mut magic = [0_u8; 2];
@@ -181,12 +182,22 @@ fn read_decompressed(path: &Path) -> io::Result<(Vec<u8>, Option<String>)> {
     let file = File::open(path)?;
     let mut bytes = Vec::new();
     if n == 2 && magic == [0x1f, 0x8b] {
-        let mut decoder = flate2::read::MultiGzDecoder::new(file).take(MAX_FILE_BYTES);
+        let mut decoder = flate2::read::MultiGzDecoder::new(file).take(MAX_FILE_BYTES + 1);
         if let Err(error) = decoder.read_to_end(&mut bytes) {
             return Ok((bytes, Some(format!("the gzip stream is damaged: {error}"))));
         }
     } else {
-        file.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
+        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        bytes.truncate(MAX_FILE_BYTES as usize);
+        return Ok((
+            bytes,
+            Some(format!(
+                "the file is larger than {} GiB: what follows was not read (split it into smaller files)",
+                MAX_FILE_BYTES >> 30
+            )),
+        ));
     }
     Ok((bytes, None))
 }

@@ -228,8 +228,20 @@ pub(super) fn event(noted: &NotedEvent, product_version: &str) -> OcsfEvent {
         raw,
     } = data;
     let raw = raw.map_or(Value::Null, |raw| Value::Object(raw.members));
-    let activity = Activity::of(event.change, &event.event_type);
     let provider = Provider::of(event.asset_provider.as_deref(), &raw);
+    let mut activity = Activity::of(event.change, &event.event_type);
+    if activity.class_uid == API_ACTIVITY
+        && activity.failed
+        && event.action.as_deref().is_some_and(is_sign_in_call)
+    {
+        // A refused sign-in is a failed logon, where a search for failed logons looks.
+        activity = Activity::of(None, "com.opshelm.activity.sign_in");
+        activity.failed = true;
+    }
+    if activity.class_uid == AUTHENTICATION && provider.error(&raw).is_some() {
+        // CloudTrail records a failed console sign-in as ConsoleLogin with an error message.
+        activity.failed = true;
+    }
 
     let mut out = Members::default();
     let (category_uid, category_name) = activity.category();
@@ -276,7 +288,17 @@ pub(super) fn event(noted: &NotedEvent, product_version: &str) -> OcsfEvent {
         actor.object("session", session);
     }
     if activity.class_uid == AUTHENTICATION {
-        out.object_if("user", user);
+        // OCSF requires the signed-in user: an unnamed one is said to be unknown.
+        out.object(
+            "user",
+            user.unwrap_or_else(|| {
+                let mut unknown = Members::default();
+                unknown.text("name", "unknown");
+                unknown.int("type_id", 0);
+                unknown.text("type", "Unknown");
+                unknown
+            }),
+        );
         let mut service = Members::default();
         service.text(
             "name",
@@ -324,7 +346,7 @@ pub(super) fn event(noted: &NotedEvent, product_version: &str) -> OcsfEvent {
         "provider",
         provider.ocsf_name(event.asset_provider.as_deref()),
     );
-    if let Some(account) = event.asset_account.as_deref() {
+    if let Some(account) = event.asset_account.as_deref().filter(|a| !a.is_empty()) {
         cloud.object("account", account_object(account, provider));
     }
     cloud.text_if("region", event.asset_region.as_deref());
@@ -339,6 +361,14 @@ pub(super) fn event(noted: &NotedEvent, product_version: &str) -> OcsfEvent {
         raw_data,
         tideline_event,
     }
+}
+
+/// The provider operations that are sign-ins (CloudTrail `ConsoleLogin`; Entra ID / Azure
+/// `Sign-in activity`; Google `login`).
+fn is_sign_in_call(action: &str) -> bool {
+    matches!(action, "ConsoleLogin" | "Sign-in activity")
+        || action.eq_ignore_ascii_case("login")
+        || action.ends_with(".login")
 }
 
 /// The event's severity: its most severe finding's, else Informational.
@@ -448,7 +478,7 @@ fn resource(event: &crate::store::StoredEvent, provider_id: Option<&str>) -> Opt
     resource.text_if("name", event.asset_display.as_deref().or(provider_id));
     resource.text_if("type", event.asset_type.as_deref());
     resource.text_if("region", event.asset_region.as_deref());
-    if let Some(account) = event.asset_account.as_deref() {
+    if let Some(account) = event.asset_account.as_deref().filter(|a| !a.is_empty()) {
         let provider = Provider::of(event.asset_provider.as_deref(), &Value::Null);
         let mut owner = Members::default();
         owner.object("account", account_object(account, provider));
@@ -866,14 +896,24 @@ mod tests {
     fn sign_ins_are_authentication_refusals_fail_and_a_service_source_is_no_address() {
         let dir = TempDir::new().unwrap();
         let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
-        crate::import::import_path(
-            &mut session,
-            &fixture("auditlog/cloudtrail/seed-story"),
-            None,
-            &mut |_, _| true,
-        )
-        .unwrap();
+        for logs in [
+            "auditlog/cloudtrail/seed-story",
+            "auditlog/cloudtrail/awsdocs",
+        ] {
+            crate::import::import_path(&mut session, &fixture(logs), None, &mut |_, _| true)
+                .unwrap();
+        }
         let events = exported(&session);
+        // AWS's own example of a failed console sign-in is a failed logon, not a success.
+        let failed_logons: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["class_uid"] == AUTHENTICATION && e["status_id"] == 2)
+            .collect();
+        assert!(!failed_logons.is_empty());
+        for event in failed_logons {
+            assert_eq!(event["api"]["operation"], "ConsoleLogin", "{event}");
+            assert_eq!(event["status"], "Failure");
+        }
         let of_type = |kind: &str| {
             events
                 .iter()
@@ -883,6 +923,9 @@ mod tests {
         let sign_ins = of_type("com.opshelm.activity.sign_in");
         assert!(!sign_ins.is_empty());
         for event in sign_ins {
+            if event["status_id"] == 1 {
+                assert!(event.get("status_detail").is_none(), "{event}");
+            }
             assert_eq!(event["class_uid"], AUTHENTICATION);
             assert_eq!(event["type_uid"], 300201);
             assert!(event["user"]["uid"].is_string(), "{event}");
@@ -892,11 +935,11 @@ mod tests {
         assert!(!refused.is_empty());
         for event in refused {
             assert_eq!(event["status_id"], 2);
+            // Why it was refused: AccessDenied, TrailNotFoundException, …
             assert!(
                 event["status_detail"]
                     .as_str()
-                    .unwrap()
-                    .contains("AccessDenied"),
+                    .is_some_and(|d| !d.is_empty()),
                 "{event}"
             );
         }

@@ -25,6 +25,8 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use sha2::Digest;
+
 use super::{ExportError, NotedEvent, ocsf};
 use crate::json::Value;
 
@@ -43,8 +45,14 @@ const TEXT_COLUMNS: [&str; 4] = [
 const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// The longest escaped partition value written as a folder name; a longer (hostile) account is
-/// cut there and ends in `~` (its exact value stays in `cloud.account.uid`).
+/// cut there and ends in `~` and a digest of the whole value, so two long accounts never share
+/// a folder (the exact value stays in `cloud.account.uid`).
 const MAX_PARTITION_VALUE: usize = 200;
+
+/// Files open at once at most: past it, the one written to least recently is closed (a later
+/// event of its partition opens the next part file), so no number of accounts in one day runs
+/// out of file handles or memory.
+const MAX_OPEN_FILES: usize = 64;
 
 /// Which files an event goes to: its account and its UTC date.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -72,26 +80,50 @@ impl PartitionKey {
 }
 
 /// A partition value as Hive (and Spark's `ExternalCatalogUtils.escapePathName`) writes it in
-/// a folder name: control characters and `"#%'*/:=?\{[]^` and DEL as `%XX`. No value can name
-/// another folder (`/` is escaped; `.` and `..` are inside `account=`).
+/// a folder name: control characters and `"#%'*/:=?\{[]^` and DEL as `%XX`, and `~` too (our
+/// mark of a cut value). No value can name another folder (`/` is escaped; `.` and `..` are
+/// inside `account=`), and an account literally named like Hive's missing-value partition is
+/// escaped so it does not read back as missing.
 pub fn escape_partition_value(value: &str) -> String {
+    if value == DEFAULT_PARTITION {
+        return format!("%5F{}", &value[1..]);
+    }
     let mut escaped = String::with_capacity(value.len());
     for c in value.chars() {
         let needs = c < ' '
             || c == '\u{7f}'
             || matches!(
                 c,
-                '"' | '#' | '%' | '\'' | '*' | '/' | ':' | '=' | '?' | '\\' | '{' | '[' | ']' | '^'
+                '"' | '#'
+                    | '%'
+                    | '\''
+                    | '*'
+                    | '/'
+                    | ':'
+                    | '='
+                    | '?'
+                    | '\\'
+                    | '{'
+                    | '['
+                    | ']'
+                    | '^'
+                    | '~'
             );
         if needs {
             escaped.push_str(&format!("%{:02X}", c as u32));
         } else {
             escaped.push(c);
         }
-        if escaped.len() > MAX_PARTITION_VALUE {
-            escaped.push('~');
-            break;
+    }
+    if escaped.len() > MAX_PARTITION_VALUE {
+        let mut cut = MAX_PARTITION_VALUE;
+        while !escaped.is_char_boundary(cut) {
+            cut -= 1;
         }
+        let digest = sha2::Sha256::digest(value.as_bytes());
+        escaped.truncate(cut);
+        escaped.push('~');
+        escaped.push_str(&hex::encode(&digest[..8]));
     }
     escaped
 }
@@ -259,7 +291,9 @@ pub(super) fn batches(
         .into_iter()
         .map(|(key, group)| {
             let rows = group.unmapped.len();
+            // Strict: a member the schema lacks is an error, never a column silently dropped.
             let mut decoder = ReaderBuilder::new(MEMBERS_SCHEMA.clone())
+                .with_strict_mode(true)
                 .with_batch_size(rows.max(1))
                 .build_decoder()
                 .map_err(arrow_error)?;
@@ -311,7 +345,9 @@ fn parquet_error(error: parquet::errors::ParquetError) -> ExportError {
 /// The partitions' files under one folder, written as batches arrive in time order.
 pub(super) struct PartitionedWriter {
     root: PathBuf,
-    open: BTreeMap<PartitionKey, ArrowWriter<File>>,
+    /// Each open file, with when it was last written to (a count of writes).
+    open: BTreeMap<PartitionKey, (ArrowWriter<File>, u64)>,
+    writes: u64,
     /// Files made so far per partition folder (a partition reopened gets a new part number).
     parts: BTreeMap<PartitionKey, u32>,
     /// Files written, relative to the root.
@@ -323,6 +359,7 @@ impl PartitionedWriter {
         PartitionedWriter {
             root: root.to_owned(),
             open: BTreeMap::new(),
+            writes: 0,
             parts: BTreeMap::new(),
             files: Vec::new(),
         }
@@ -344,10 +381,22 @@ impl PartitionedWriter {
                 self.close(&old)?;
             }
             if !self.open.contains_key(&key) {
+                if self.open.len() >= MAX_OPEN_FILES {
+                    let least_recent = self
+                        .open
+                        .iter()
+                        .min_by_key(|(_, (_, written))| *written)
+                        .map(|(key, _)| key.clone());
+                    if let Some(least_recent) = least_recent {
+                        self.close(&least_recent)?;
+                    }
+                }
                 let writer = self.create(&key)?;
-                self.open.insert(key.clone(), writer);
+                self.open.insert(key.clone(), (writer, 0));
             }
-            let writer = self.open.get_mut(&key).expect("opened above");
+            self.writes += 1;
+            let (writer, written) = self.open.get_mut(&key).expect("opened above");
+            *written = self.writes;
             writer.write(&batch).map_err(parquet_error)?;
         }
         Ok(())
@@ -381,7 +430,7 @@ impl PartitionedWriter {
     }
 
     fn close(&mut self, key: &PartitionKey) -> Result<(), ExportError> {
-        if let Some(writer) = self.open.remove(key) {
+        if let Some((writer, _)) = self.open.remove(key) {
             writer.close().map_err(parquet_error)?;
         }
         Ok(())
@@ -492,6 +541,94 @@ mod tests {
     }
 
     #[test]
+    fn a_day_of_many_accounts_never_holds_more_files_open_than_the_cap() {
+        let dir = TempDir::new().unwrap();
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let update = std::fs::read_to_string(fixtures.join("update.json")).unwrap();
+        let accounts = MAX_OPEN_FILES * 2 + 5;
+        // Two passes over the accounts, so every partition is closed once and opened again.
+        let frames: Vec<_> = (0..accounts * 2)
+            .map(|i| crate::model::PositionedFrame {
+                frame: crate::wire::decode_frame(
+                    update
+                        .replace("01HX0000000000000000000007", &format!("01HX{i:022}"))
+                        .replace(
+                            "\"account\": \"123456789012\"",
+                            &format!("\"account\": \"{:012}\"", i % accounts),
+                        ),
+                ),
+                sse_id: None,
+                received_at: chrono::Utc::now(),
+            })
+            .collect();
+        session.write_batch(&frames).unwrap();
+        let out = dir.path().join("lake");
+        let report = export_to_path(
+            &session,
+            ExportFormat::OcsfParquet,
+            None,
+            &out,
+            &mut |_, _| true,
+        )
+        .unwrap();
+        assert_eq!(report.rows, (accounts * 2) as u64);
+        let folders: std::collections::BTreeSet<_> = report
+            .files
+            .iter()
+            .map(|file| file.parent().unwrap())
+            .collect();
+        assert_eq!(folders.len(), accounts);
+        assert!(report.files.len() >= accounts, "{}", report.files.len());
+        let rows: usize = report
+            .files
+            .iter()
+            .map(|file| {
+                let reader = ParquetRecordBatchReaderBuilder::try_new(
+                    std::fs::File::open(out.join(file)).unwrap(),
+                )
+                .unwrap();
+                reader.metadata().file_metadata().num_rows() as usize
+            })
+            .sum();
+        assert_eq!(rows, accounts * 2);
+    }
+
+    #[test]
+    fn a_file_where_the_folder_should_go_is_refused_and_nothing_is_left() {
+        let dir = TempDir::new().unwrap();
+        let session = demo(&dir);
+        let taken = dir.path().join("lake");
+        std::fs::write(&taken, "someone's notes").unwrap();
+        let result = export_to_path(
+            &session,
+            ExportFormat::OcsfParquet,
+            None,
+            &taken,
+            &mut |_, _| true,
+        );
+        assert!(
+            matches!(result, Err(ExportError::FolderNotEmpty { .. })),
+            "{result:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&taken).unwrap(), "someone's notes");
+        assert!(!dir.path().join("lake.partial").exists());
+        // A leftover `.partial` folder is named, never deleted or written into.
+        let leftover = dir.path().join("other.partial");
+        std::fs::create_dir(&leftover).unwrap();
+        std::fs::write(leftover.join("keep"), "x").unwrap();
+        let result = export_to_path(
+            &session,
+            ExportFormat::OcsfParquet,
+            None,
+            &dir.path().join("other"),
+            &mut |_, _| true,
+        );
+        assert!(result.is_err(), "{result:?}");
+        assert!(leftover.join("keep").exists());
+    }
+
+    #[test]
     fn a_cancelled_parquet_export_leaves_no_folder_behind() {
         let dir = TempDir::new().unwrap();
         let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
@@ -534,14 +671,22 @@ mod tests {
             ("tab\there", "tab%09here"),
             ("projects/x", "projects%2Fx"),
             ("ünï", "ünï"),
+            ("a~b", "a%7Eb"),
+            ("__HIVE_DEFAULT_PARTITION__", "%5F_HIVE_DEFAULT_PARTITION__"),
         ] {
             assert_eq!(escape_partition_value(value), folder, "{value}");
         }
-        let long = "x".repeat(500);
-        let cut = escape_partition_value(&long);
-        assert!(
-            cut.len() <= MAX_PARTITION_VALUE + 2 && cut.ends_with('~'),
-            "{cut}"
+        // Long values are cut, marked, and told apart by a digest of the whole.
+        let (one, two) = (
+            format!("{}1", "x".repeat(300)),
+            format!("{}2", "x".repeat(300)),
         );
+        let (one, two) = (escape_partition_value(&one), escape_partition_value(&two));
+        assert_ne!(one, two);
+        assert!(
+            one.len() <= MAX_PARTITION_VALUE + 17 && one.contains('~'),
+            "{one}"
+        );
+        assert_eq!(escape_partition_value(&"y".repeat(200)), "y".repeat(200));
     }
 }

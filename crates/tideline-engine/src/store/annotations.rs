@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::values::{IN_LIST, count, format_time, in_list, micros_to_time};
+use super::values::{SEQ_LIST, count, format_time, micros_to_time, seq_list};
 use super::{Session, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -121,45 +121,46 @@ impl Session {
     }
 
     /// The annotations of several events at once (for a page of rows or an export batch): one
-    /// query per kind of note for each [`IN_LIST`] events, not one per event.
+    /// query per kind of note for all of them, not one per event.
     pub fn annotations_of(&self, seqs: &[i64]) -> Result<HashMap<i64, Annotations>, StoreError> {
         let mut found: HashMap<i64, Annotations> = HashMap::new();
-        for chunk in seqs.chunks(IN_LIST) {
-            let list = in_list(chunk.len());
-            let mut star = self.conn.prepare_cached(&format!(
-                "SELECT seq FROM notes.event_stars WHERE seq IN ({list})"
-            ))?;
-            let mut rows = star.query(params_from_iter(chunk))?;
-            while let Some(row) = rows.next()? {
-                found.entry(row.get("seq")?).or_default().starred = true;
-            }
-            let mut tags = self.conn.prepare_cached(&format!(
-                "SELECT seq, tag FROM notes.event_tags WHERE seq IN ({list}) ORDER BY seq, tag"
-            ))?;
-            let mut rows = tags.query(params_from_iter(chunk))?;
-            while let Some(row) = rows.next()? {
-                found
-                    .entry(row.get("seq")?)
-                    .or_default()
-                    .tags
-                    .push(row.get("tag")?);
-            }
-            let mut comments = self.conn.prepare_cached(&format!(
-                "SELECT seq, id, body, created_us FROM notes.event_comments \
-                 WHERE seq IN ({list}) ORDER BY seq, id"
-            ))?;
-            let mut rows = comments.query(params_from_iter(chunk))?;
-            while let Some(row) = rows.next()? {
-                found
-                    .entry(row.get("seq")?)
-                    .or_default()
-                    .comments
-                    .push(Comment {
-                        id: row.get("id")?,
-                        body: row.get("body")?,
-                        created_at: format_time(micros_to_time(row.get("created_us")?)),
-                    });
-            }
+        if seqs.is_empty() {
+            return Ok(found);
+        }
+        let list = seq_list(seqs);
+        let mut star = self.conn.prepare_cached(&format!(
+            "SELECT seq FROM notes.event_stars WHERE seq IN {SEQ_LIST}"
+        ))?;
+        let mut rows = star.query([&list])?;
+        while let Some(row) = rows.next()? {
+            found.entry(row.get("seq")?).or_default().starred = true;
+        }
+        let mut tags = self.conn.prepare_cached(&format!(
+            "SELECT seq, tag FROM notes.event_tags WHERE seq IN {SEQ_LIST} ORDER BY seq, tag"
+        ))?;
+        let mut rows = tags.query([&list])?;
+        while let Some(row) = rows.next()? {
+            found
+                .entry(row.get("seq")?)
+                .or_default()
+                .tags
+                .push(row.get("tag")?);
+        }
+        let mut comments = self.conn.prepare_cached(&format!(
+            "SELECT seq, id, body, created_us FROM notes.event_comments \
+             WHERE seq IN {SEQ_LIST} ORDER BY seq, id"
+        ))?;
+        let mut rows = comments.query([&list])?;
+        while let Some(row) = rows.next()? {
+            found
+                .entry(row.get("seq")?)
+                .or_default()
+                .comments
+                .push(Comment {
+                    id: row.get("id")?,
+                    body: row.get("body")?,
+                    created_at: format_time(micros_to_time(row.get("created_us")?)),
+                });
         }
         Ok(found)
     }

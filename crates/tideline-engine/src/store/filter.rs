@@ -106,7 +106,8 @@ impl Filter {
             base_params.push(SqlValue::Integer(micros(from)?));
         }
         if let Some(to) = &query.time_to {
-            base.push("f.time_us <= ?".to_owned());
+            // Half-open: the bound itself belongs to the next range.
+            base.push("f.time_us < ?".to_owned());
             base_params.push(SqlValue::Integer(micros(to)?));
         }
         if let Some(max_seq) = query.max_seq {

@@ -12,11 +12,11 @@ use std::collections::HashMap;
 
 // Deferred transactions: under review the session file is read-only, and an immediate one
 // would ask for a write lock on every attached database, the evidence included.
-use rusqlite::{OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use super::events::{EVENT_COLUMNS, EVENTS_WITH_BODIES, StoredEvent, stored_event};
-use super::values::{IN_LIST, in_list};
+use super::values::{SEQ_LIST, seq_list};
 use super::{Session, StoreError};
 
 /// An event behind a finding.
@@ -705,27 +705,33 @@ impl Session {
         Ok(all)
     }
 
-    /// The findings that flagged each of `seqs` (those flagged only): each one's rule id and
-    /// severity, by rule; one query per [`IN_LIST`] events.
+    /// The findings that flagged each of `seqs` (those flagged only): each rule once, with the
+    /// most severe of its findings on that event, by rule id; one query for all of them.
     pub fn finding_marks_of(
         &self,
         seqs: &[i64],
     ) -> Result<HashMap<i64, Vec<FindingMark>>, StoreError> {
         let mut marks: HashMap<i64, Vec<FindingMark>> = HashMap::new();
-        for chunk in seqs.chunks(IN_LIST) {
-            let mut statement = self.conn.prepare_cached(&format!(
-                "SELECT DISTINCT l.seq AS seq, f.rule AS rule, f.severity AS severity \
-                 FROM notes.finding_links l JOIN notes.findings f ON f.id = l.finding \
-                 WHERE l.seq IN ({}) ORDER BY l.seq, f.rule",
-                in_list(chunk.len())
-            ))?;
-            let mut rows = statement.query(params_from_iter(chunk))?;
-            while let Some(row) = rows.next()? {
-                marks.entry(row.get("seq")?).or_default().push(FindingMark {
-                    rule: row.get("rule")?,
-                    severity: row.get("severity")?,
-                });
-            }
+        if seqs.is_empty() {
+            return Ok(marks);
+        }
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT l.seq AS seq, f.rule AS rule, \
+             max(CASE f.severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) AS rank \
+             FROM notes.finding_links l JOIN notes.findings f ON f.id = l.finding \
+             WHERE l.seq IN {SEQ_LIST} GROUP BY l.seq, f.rule ORDER BY l.seq, f.rule"
+        ))?;
+        let mut rows = statement.query([seq_list(seqs)])?;
+        while let Some(row) = rows.next()? {
+            let severity = match row.get::<_, i64>("rank")? {
+                3 => "high",
+                2 => "medium",
+                _ => "low",
+            };
+            marks.entry(row.get("seq")?).or_default().push(FindingMark {
+                rule: row.get("rule")?,
+                severity: severity.to_owned(),
+            });
         }
         Ok(marks)
     }

@@ -16,7 +16,8 @@ pub struct TimelineQuery {
     pub principals: Vec<String>,
     pub regions: Vec<String>,
     pub accounts: Vec<String>,
-    /// RFC 3339; inclusive.
+    /// RFC 3339: the range is half-open, `[time_from, time_to)`, so two adjacent ranges (a
+    /// chart's buckets, two days) never both hold the event on their boundary.
     pub time_from: Option<String>,
     pub time_to: Option<String>,
     /// Free text over asset names, types, principals, source IPs and actions.

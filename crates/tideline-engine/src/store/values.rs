@@ -18,12 +18,13 @@ pub fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// Events looked up per query with [`in_list`] (well under SQLite's 32,766 parameters).
-pub(super) const IN_LIST: usize = 500;
+/// `(…)` of an `IN` condition over a set of events given as one parameter, `?1`: the JSON
+/// array [`seq_list`] makes. One statement whatever the number of events, so the statement
+/// cache keeps it.
+pub(super) const SEQ_LIST: &str = "(SELECT value FROM json_each(?1))";
 
-/// `?,?,…` with `n` parameters: the list of an `IN (…)` condition.
-pub(super) fn in_list(n: usize) -> String {
-    let mut list = "?,".repeat(n);
-    list.pop();
-    list
+/// `seqs` as the JSON array [`SEQ_LIST`] reads.
+pub(super) fn seq_list(seqs: &[i64]) -> String {
+    let items: Vec<String> = seqs.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(","))
 }
