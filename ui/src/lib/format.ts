@@ -99,10 +99,11 @@ export function parseTimeInput(
   if (text.trim() === '') return { ok: true, iso: null };
   // A date alone is that whole day: from its first moment, up to (not including) the next day's
   // first moment (ranges are half-open, [from, to)).
-  const day = /^(\d{4}-\d{2}-\d{2})$/.exec(text.trim());
-  const p = day
-    ? parseWallTime(`${bound === 'from' ? day[1] : nextDate(day[1])} 00:00:00.000`, zone)
-    : parseWallTime(text, zone);
+  const day = /^(\d{4}-\d{2}-\d{2})$/.exec(text.trim())?.[1];
+  const p =
+    day !== undefined
+      ? parseWallTime(`${bound === 'from' ? day : nextDate(day)} 00:00:00.000`, zone)
+      : parseWallTime(text, zone);
   if (!p) return { ok: false, error: 'Use YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], or RFC 3339 with an offset' };
   return { ok: true, iso: new Date(p.ms).toISOString() };
 }
