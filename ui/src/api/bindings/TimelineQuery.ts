@@ -6,7 +6,8 @@ import type { ChangeKind } from "./ChangeKind";
  */
 export type TimelineQuery = { changes: Array<ChangeKind>, asset_types: Array<string>, methods: Array<string>, principals: Array<string>, regions: Array<string>, accounts: Array<string>, 
 /**
- * RFC 3339; inclusive.
+ * RFC 3339: the range is half-open, `[time_from, time_to)`, so two adjacent ranges (a
+ * chart's buckets, two days) never both hold the event on their boundary.
  */
 time_from: string | null, time_to: string | null, 
 /**
