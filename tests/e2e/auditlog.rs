@@ -232,17 +232,33 @@ async fn the_last_hour_counts_back_from_the_newest_event_and_a_date_alone_is_a_w
     desktop
         .click(r#"[data-testid="filter-chip"][data-kind="time_from"] [data-testid="chip-remove"]"#)
         .await;
-    // A date alone: that whole day (jdoe's 8, and the autoscaling group's launch and
-    // termination that Sunday).
+    // A date alone is that whole day: Sunday is jdoe's 8 and the autoscaling group's launch and
+    // termination; Friday, alone in both boxes, is Terraform's 17 — up to, not including,
+    // Saturday's first moment (half-open ranges).
     desktop
-        .type_into(r#"[data-testid="time-from"]"#, "2024-05-05\n")
-        .await;
-    desktop
-        .type_into(r#"[data-testid="time-to"]"#, "2024-05-05\n")
+        // WebDriver's Enter key (U+E007), as a user presses it to apply the box.
+        .type_into(r#"[data-testid="time-from"]"#, "2024-05-05\u{e007}")
         .await;
     desktop
         .text_when(r#"[data-testid="list-total"]"#, |text| {
             text.contains("10 changes")
+        })
+        .await;
+    desktop
+        .click(r#"[data-testid="filter-chip"][data-kind="time_from"] [data-testid="chip-remove"]"#)
+        .await;
+    desktop
+        .type_into(r#"[data-testid="time-from"]"#, "2024-05-03\u{e007}")
+        .await;
+    desktop
+        .type_into(r#"[data-testid="time-to"]"#, "2024-05-03\u{e007}")
+        .await;
+    desktop
+        .find(r#"[data-testid="filter-chip"][data-kind="time_to"][data-value="2024-05-04T00:00:00.000Z"]"#)
+        .await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("17 changes")
         })
         .await;
     desktop.screenshot("a-day").await;
