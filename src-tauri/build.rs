@@ -31,6 +31,7 @@ fn main() {
         "detection_settings",
         "save_detection_settings",
         "insights",
+        "change_rate",
         "forwarding_rules",
         "save_forwarding_rules",
         "forwarding_status",

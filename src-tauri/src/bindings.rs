@@ -19,7 +19,7 @@ use tideline_engine::detect::settings::{
 };
 use tideline_engine::detect::{DetectionSettings, EventRef, Finding, RuleId, RuleStatus, Severity};
 use tideline_engine::forward::DestinationStatus;
-use tideline_engine::insights::{Insights, RateBucket};
+use tideline_engine::insights::{ChangeRate, Insights, RateBucket};
 use tideline_engine::store::{Annotations, ChainBreak, Comment, Verification};
 
 use crate::commands::tasks::{TaskOutcome, TaskProgress};
@@ -54,6 +54,7 @@ fn generated() -> Vec<(String, String)> {
         WindowSettings,
         ShortLivedSettings,
         Insights,
+        ChangeRate,
         RateBucket,
         Annotations,
         Comment,

@@ -129,6 +129,7 @@ pub fn run() {
             findings::detection_settings,
             findings::save_detection_settings,
             findings::insights,
+            findings::change_rate,
             forward::forwarding_rules,
             forward::save_forwarding_rules,
             forward::forwarding_status,

@@ -264,3 +264,66 @@ async fn the_last_hour_counts_back_from_the_newest_event_and_a_date_alone_is_a_w
     desktop.screenshot("a-day").await;
     desktop.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_range_brushed_on_the_histogram_filters_the_list_and_a_double_click_clears_it() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let session = dir.path().join("story.tideline");
+    import(&session, "seed-story");
+
+    let mut desktop = Desktop::launch("time_brush", &["--open", session.to_str().unwrap()]).await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("31 changes")
+        })
+        .await;
+    desktop.find(r#"[data-testid="time-brush"]"#).await;
+    desktop.screenshot("histogram").await;
+    // The story runs Friday to Sunday; the last tenth of the histogram is Sunday afternoon:
+    // jdoe's changes, not Friday's Terraform.
+    desktop
+        .drag_across(r#"[data-testid="time-brush"]"#, 0.9, 0.999)
+        .await;
+    desktop
+        .find(r#"[data-testid="filter-chip"][data-kind="time_from"]"#)
+        .await;
+    desktop
+        .find(r#"[data-testid="filter-chip"][data-kind="time_to"]"#)
+        .await;
+    let brushed = desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            !text.contains("31 changes")
+        })
+        .await;
+    let count: u32 = brushed
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{brushed}"));
+    assert!((1..31).contains(&count), "{brushed}");
+    let principals = desktop
+        .script(
+            "return [...document.querySelectorAll('[data-testid=\"change-row\"]')]\
+             .map(r => r.textContent).join('\\n')",
+        )
+        .await;
+    let rows = principals.as_str().unwrap_or_default().to_owned();
+    assert!(
+        rows.contains("jdoe") && !rows.contains("terraform-ci"),
+        "{rows}"
+    );
+    desktop.screenshot("brushed").await;
+    // A double-click clears the range.
+    desktop
+        .script(
+            "document.querySelector('[data-testid=\"time-brush\"]')\
+             .dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); return true",
+        )
+        .await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("31 changes")
+        })
+        .await;
+    desktop.close().await;
+}

@@ -211,6 +211,39 @@ impl Desktop {
         xdotool(&["key", "Return"]);
     }
 
+    /// Drags the mouse across the element matching `css` from `from` to `to`, fractions of its
+    /// width (0 = left edge, 1 = right edge), at its vertical middle: a user's press, move and
+    /// release (WebDriver actions).
+    pub async fn drag_across(&self, css: &str, from: f64, to: f64) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let element = self.find(css).await;
+        let (_, _, width, _) = element.rectangle().await.expect("the element's box");
+        let at = |fraction: f64| (fraction - 0.5) * width;
+        let drag = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element: element.clone(),
+                duration: None,
+                x: at(from),
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveToElement {
+                element: element.clone(),
+                duration: Some(Duration::from_millis(200)),
+                x: at(to),
+                y: 0.0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(drag)
+            .await
+            .unwrap_or_else(|error| panic!("drag across {css:?}: {error}"));
+    }
+
     /// Waits for an element matching `css`.
     pub async fn find(&self, css: &str) -> Element {
         self.find_within(css, STEP_TIMEOUT).await

@@ -49,8 +49,21 @@ pub struct Insights {
     pub methods: Vec<FacetCount>,
 }
 
-pub fn insights(session: &Session, query: &TimelineQuery) -> Result<Insights, StoreError> {
-    let (rate, bucket) = match session.time_extent(query)? {
+/// The change rate of a query: changes per time bucket by change type, the list's histogram.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ChangeRate {
+    /// Every bucket from the first change's to the last's, empty ones included; each spans
+    /// `[start, end)`, so a bucket's bounds are a time range that selects exactly its changes.
+    pub buckets: Vec<RateBucket>,
+    /// What one bucket spans, in words ("hour").
+    pub bucket: String,
+}
+
+/// Changes matching `query` per time bucket: the narrowest of minute, 5 and 15 minutes, hour,
+/// 6 hours, day, week, 30 days giving at most 200 buckets over the changes' time range.
+pub fn change_rate(session: &Session, query: &TimelineQuery) -> Result<ChangeRate, StoreError> {
+    let (buckets, bucket) = match session.time_extent(query)? {
         None => (Vec::new(), "hour".to_owned()),
         Some((oldest, newest)) => {
             let (width, name) = BUCKETS_US
@@ -60,6 +73,14 @@ pub fn insights(session: &Session, query: &TimelineQuery) -> Result<Insights, St
             (rate(session, query, width)?, name.to_owned())
         }
     };
+    Ok(ChangeRate { buckets, bucket })
+}
+
+pub fn insights(session: &Session, query: &TimelineQuery) -> Result<Insights, StoreError> {
+    let ChangeRate {
+        buckets: rate,
+        bucket,
+    } = change_rate(session, query)?;
     let mut heatmap = vec![vec![0u64; 24]; 7];
     for (weekday, hour, count) in session.weekday_hour_counts(query)? {
         if let Some(cell) = heatmap

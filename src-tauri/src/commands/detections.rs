@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tauri::State;
 use tideline_engine::detect::{DetectionSettings, Finding, RuleStatus};
-use tideline_engine::insights::{self, Insights};
+use tideline_engine::insights::{self, ChangeRate, Insights};
 use tideline_engine::timeline::TimelineQuery;
 
 use super::read;
@@ -36,6 +36,19 @@ pub fn save_detection_settings(
     settings: DetectionSettings,
 ) -> Result<(), CommandError> {
     detections.save(settings)
+}
+
+/// The list's histogram: the change rate of `query` (the page sends its filters without the
+/// time range, so a brushed range can be widened again).
+#[tauri::command]
+pub async fn change_rate(
+    host: State<'_, SessionHost>,
+    query: TimelineQuery,
+) -> Result<ChangeRate, CommandError> {
+    read(&host, move |session| {
+        Ok(insights::change_rate(session, &query)?)
+    })
+    .await
 }
 
 #[tauri::command]

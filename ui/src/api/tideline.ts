@@ -13,6 +13,7 @@ import type { Facets } from './bindings/Facets';
 import type { Finding } from './bindings/Finding';
 import type { HistoryEntry } from './bindings/HistoryEntry';
 import type { PageCursor } from './bindings/PageCursor';
+import type { ChangeRate } from './bindings/ChangeRate';
 import type { Insights } from './bindings/Insights';
 import type { LiveStatus } from './bindings/LiveStatus';
 import type { MenuAction } from './bindings/MenuAction';
@@ -155,6 +156,11 @@ export function forwardingStatus(): Promise<DestinationStatus[]> {
 /** The charts' numbers for the change list's filters. */
 export function insights(query: TimelineQuery): Promise<Insights> {
   return call('insights', { query });
+}
+
+/** The list's histogram: changes per time bucket for `query` (sent without its time range). */
+export function changeRate(query: TimelineQuery): Promise<ChangeRate> {
+  return call('change_rate', { query });
 }
 
 // --- annotations: each returns the event's annotations as they now are ----------------------
