@@ -10,4 +10,5 @@ mod forwarding;
 mod harness;
 mod hostile;
 mod incident;
+mod live_tail;
 mod offline;

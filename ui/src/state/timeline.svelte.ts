@@ -314,8 +314,10 @@ export class Timeline {
 
   // --- selection -------------------------------------------------------------------------
 
-  /** Selects the row at `index` (a click, or a keyboard move). */
+  /** Selects the row at `index` (a click, or a keyboard move). Following live pauses: the reader
+   * is reading that row, so nothing moves under it; "N new — resume" follows again. */
   select(index: number, reveal = false): void {
+    if (this.follow) this.setFollow(false);
     const row = this.rowAt(index);
     this.selection = { index, seq: row ? row.seq : null };
     if (reveal) this.revealTick++;

@@ -149,14 +149,24 @@ describe('Timeline', () => {
     expect(t.rowAt(610)?.seq).toBe(390);
   });
 
-  it('follow live: new rows appear at the top and the selection stays on its change', async () => {
+  it('selecting a row pauses follow live: it stays put, new rows are counted, resume brings them', async () => {
     append(10);
     const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
+    expect(t.follow).toBe(true);
     t.select(2);
+    expect(t.follow).toBe(false);
     expect(t.selection).toEqual({ index: 2, seq: 8 });
     append(3);
     t.onNewRows(latest());
+    await settle();
+    await settle();
+    // Nothing moved under the reader: same rows, same place, the arrivals counted.
+    expect(t.total).toBe(10);
+    expect(t.rowAt(2)?.seq).toBe(8);
+    expect(t.newCount).toBe(3);
+    // Resume: the new rows appear at the top and the selection stays on its change.
+    t.setFollow(true);
     await settle();
     await settle();
     expect(t.total).toBe(13);
