@@ -466,6 +466,30 @@ mod tests {
         session
     }
 
+    /// A session of `count` copies of the update fixture, the `i`th with its own id and the
+    /// account `account(i)`.
+    fn update_copies(dir: &TempDir, count: usize, account: impl Fn(usize) -> String) -> Session {
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let update = std::fs::read_to_string(fixtures.join("update.json")).unwrap();
+        let frames: Vec<_> = (0..count)
+            .map(|i| crate::model::PositionedFrame {
+                frame: crate::wire::decode_frame(
+                    update
+                        .replace("01HX0000000000000000000007", &format!("01HX{i:022}"))
+                        .replace(
+                            "\"account\": \"123456789012\"",
+                            &format!("\"account\": \"{}\"", account(i)),
+                        ),
+                ),
+                sse_id: None,
+                received_at: chrono::Utc::now(),
+            })
+            .collect();
+        assert_eq!(session.write_batch(&frames).unwrap().stored, count as u64);
+        session
+    }
+
     #[test]
     fn every_event_is_one_row_in_its_account_and_date_partition_with_its_record_verbatim() {
         let dir = TempDir::new().unwrap();
@@ -543,26 +567,9 @@ mod tests {
     #[test]
     fn a_day_of_many_accounts_never_holds_more_files_open_than_the_cap() {
         let dir = TempDir::new().unwrap();
-        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
-        let update = std::fs::read_to_string(fixtures.join("update.json")).unwrap();
         let accounts = MAX_OPEN_FILES * 2 + 5;
         // Two passes over the accounts, so every partition is closed once and opened again.
-        let frames: Vec<_> = (0..accounts * 2)
-            .map(|i| crate::model::PositionedFrame {
-                frame: crate::wire::decode_frame(
-                    update
-                        .replace("01HX0000000000000000000007", &format!("01HX{i:022}"))
-                        .replace(
-                            "\"account\": \"123456789012\"",
-                            &format!("\"account\": \"{:012}\"", i % accounts),
-                        ),
-                ),
-                sse_id: None,
-                received_at: chrono::Utc::now(),
-            })
-            .collect();
-        session.write_batch(&frames).unwrap();
+        let session = update_copies(&dir, accounts * 2, |i| format!("{:012}", i % accounts));
         let out = dir.path().join("lake");
         let report = export_to_path(
             &session,
@@ -631,19 +638,7 @@ mod tests {
     #[test]
     fn a_cancelled_parquet_export_leaves_no_folder_behind() {
         let dir = TempDir::new().unwrap();
-        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
-        let update = std::fs::read_to_string(fixtures.join("update.json")).unwrap();
-        let frames: Vec<_> = (0..1_200)
-            .map(|i| crate::model::PositionedFrame {
-                frame: crate::wire::decode_frame(
-                    update.replace("01HX0000000000000000000007", &format!("01HX{i:022}")),
-                ),
-                sse_id: None,
-                received_at: chrono::Utc::now(),
-            })
-            .collect();
-        assert_eq!(session.write_batch(&frames).unwrap().stored, 1_200);
+        let session = update_copies(&dir, 1_200, |_| "123456789012".to_owned());
         let out = dir.path().join("lake");
         let result = export_to_path(
             &session,
