@@ -499,6 +499,151 @@ where
     Ok(Marker::Object(next))
 }
 
+/// Calls `visit` with every text of a JSON text, in document order: each string value, each
+/// object name and each number's exact text, decoded under the policy above (escapes read, an
+/// unpaired surrogate as U+FFFD). Every occurrence is visited, duplicate names included: a
+/// search index wants every text the body holds, not only the one the tree keeps.
+///
+/// Errors: the text is not JSON under the policy (the same refusal as [`parse`]).
+pub(crate) fn for_each_text(text: &str, visit: &mut dyn FnMut(&str)) -> Result<(), JsonError> {
+    parse_with(text, TextsSeed(visit))
+}
+
+/// Hands every text of a value to its callback (see [`for_each_text`]).
+struct TextsSeed<'a>(&'a mut dyn FnMut(&str));
+
+impl<'de> DeserializeSeed<'de> for TextsSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextsSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        (self.0)(&v.to_string());
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        (self.0)(&v.to_string());
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        if let Some(number) = Number::from_f64(v) {
+            (self.0)(number.as_str());
+        }
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        (self.0)(v);
+        Ok(())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        (self.0)(&v);
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(TextsSeed(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let visit = self.0;
+        let Some(first) = map.next_key::<String>()? else {
+            return Ok(());
+        };
+        let mut next = Some(first);
+        if next.as_deref() == Some(NUMBER_TOKEN) {
+            // A number's text, or an object that merely uses the marker as a name (read as
+            // `ValueVisitor` reads it: a number only when it is the one entry and a number).
+            let held = map.next_value_seed(FirstTextSeed(&mut *visit))?;
+            next = map.next_key::<String>()?;
+            match held {
+                Some(text) if next.is_none() && text.parse::<Number>().is_ok() => {
+                    visit(&text);
+                    return Ok(());
+                }
+                held => {
+                    visit(NUMBER_TOKEN);
+                    if let Some(text) = held {
+                        visit(&text);
+                    }
+                }
+            }
+        }
+        while let Some(name) = next {
+            visit(&name);
+            map.next_value_seed(TextsSeed(&mut *visit))?;
+            next = map.next_key::<String>()?;
+        }
+        Ok(())
+    }
+}
+
+/// The first value of an object named [`NUMBER_TOKEN`]: a string is held back (it may be a
+/// number's text), anything else has its texts visited at once.
+struct FirstTextSeed<'a>(&'a mut dyn FnMut(&str));
+
+impl<'de> DeserializeSeed<'de> for FirstTextSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstTextSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        TextsSeed(self.0).visit_bool(v).map(|()| None)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        TextsSeed(self.0).visit_i64(v).map(|()| None)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        TextsSeed(self.0).visit_u64(v).map(|()| None)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        TextsSeed(self.0).visit_f64(v).map(|()| None)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        TextsSeed(self.0).visit_seq(seq).map(|()| None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        TextsSeed(self.0).visit_map(map).map(|()| None)
+    }
+}
+
 /// `text` with every unpaired surrogate escape rewritten as `\ufffd`, or `None` if it has none.
 ///
 /// serde_json_lenient's own replacement swallows the escape that follows a lone leading

@@ -13,7 +13,7 @@ use rusqlite::types::Value as SqlValue;
 use super::StoreError;
 use super::facet_values::ids_of;
 use super::query::{Facet, TimelineQuery};
-use super::search::cover_tail;
+use super::search::{SearchIndexes, cover_tail};
 use super::search_syntax;
 
 /// Below this share of all asset changes, a facet filter's own index is walked instead of the
@@ -21,17 +21,71 @@ use super::search_syntax;
 /// found faster by walking time and checking).
 const INDEX_SHARE: f64 = 0.02;
 
+/// A search matching at most this many events drives a page from its matches (looked up by
+/// seq, then sorted) instead of walking time order until a page is full: ~3 µs a match against
+/// ~50 ns a walked row, so a walk wins once matches are denser than about one in
+/// sqrt(events)/… — a few thousand at 1M–10M events.
+const PAGE_FROM_MATCHES_MAX: u64 = 4_000;
+
+/// A search matching at most this many events drives a full pass (counts, facets, histograms)
+/// from its matches instead of reading every row (~3 µs a match against ~160 ns a row: this
+/// is 1 % of a 10M-event session, and costs ~0.15 s at worst).
+const PASS_FROM_MATCHES_MAX: u64 = 50_000;
+
+/// How the rows of a filter are reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Walk `event_facets` in time order, checking each row.
+    TimeOrder,
+    /// Walk a filtered facet's own index (`INDEXED BY …`).
+    FacetIndex(&'static str),
+    /// Look up the search's matches by seq (`event_facets_by_seq`, migration 0007).
+    SearchMatches,
+}
+
+impl Access {
+    fn indexed_by(self) -> &'static str {
+        match self {
+            Access::TimeOrder => "",
+            Access::FacetIndex(index) => index,
+            Access::SearchMatches => "INDEXED BY event_facets_by_seq",
+        }
+    }
+}
+
+/// The search box's query as a condition on `f`, in the two forms a read may need.
+#[derive(Debug, Clone)]
+struct SearchCondition {
+    /// The matches looked up by `f.seq` (for [`Access::SearchMatches`]).
+    by_seq: String,
+    /// The same, checked on each row walked (`+f.seq`: SQLite must not choose the seq index
+    /// and then sort every match by time).
+    walked: String,
+    params: Vec<SqlValue>,
+}
+
+/// A filter's rows as SQL: `FROM {source} WHERE {condition}`, with `params` in order.
+pub(super) struct Rows {
+    pub(super) source: String,
+    pub(super) condition: String,
+    pub(super) params: Vec<SqlValue>,
+}
+
 /// A query, resolved against one session.
 #[derive(Debug, Clone)]
 pub(super) struct Filter {
     /// Conditions other than facet membership, with their parameters.
     base: Vec<String>,
     base_params: Vec<SqlValue>,
+    /// The search box's condition, if any: as read by seq and as checked on walked rows.
+    search: Option<SearchCondition>,
     /// Per filtered facet, the ids it allows (empty: the session has none of the values, so
     /// nothing matches).
     pub(super) facets: Vec<(Facet, Vec<i64>)>,
-    /// The index a page of this filter walks: `None` for time order, else `INDEXED BY …`.
-    access: Option<&'static str>,
+    /// How a page of this filter reaches its rows.
+    access: Access,
+    /// How a full pass over this filter's rows (counts, facets, histograms) reaches them.
+    pass_access: Access,
 }
 
 impl Filter {
@@ -40,8 +94,10 @@ impl Filter {
         Filter {
             base: Vec::new(),
             base_params: Vec::new(),
+            search: None,
             facets: Vec::new(),
-            access: None,
+            access: Access::TimeOrder,
+            pass_access: Access::TimeOrder,
         }
     }
 
@@ -150,79 +206,112 @@ impl Filter {
             ));
             base_params.extend(query.tags.iter().map(|tag| SqlValue::Text(tag.clone())));
         }
+        let mut search_matches = None;
+        let mut search = None;
         if let Some(text) = query.text.as_deref().filter(|text| !text.trim().is_empty()) {
             match search_syntax::parse(text)? {
-                Some(search) => {
-                    if search.has_text() {
-                        cover_tail(conn)?;
-                    }
-                    base.push(search.condition(&mut base_params));
+                Some(node) => {
+                    let indexes = if node.has_text() {
+                        cover_tail(conn)?
+                    } else {
+                        SearchIndexes { compounds: false }
+                    };
+                    let mut params = Vec::new();
+                    let by_seq = node.condition(&mut params, indexes, true);
+                    let walked = node.condition(&mut Vec::new(), indexes, false);
+                    search = Some(SearchCondition {
+                        by_seq,
+                        walked,
+                        params,
+                    });
+                    search_matches = fewest_matches(conn, &node, indexes)?;
                 }
                 // Nothing searchable (only punctuation): nothing matches.
                 None => base.push("0".to_owned()),
             }
         }
-        let access = access_path(conn, &facets)?;
+        let by_matches = |max: u64| search_matches.is_some_and(|n| n <= max);
+        let access = if by_matches(PAGE_FROM_MATCHES_MAX) {
+            Access::SearchMatches
+        } else {
+            access_path(conn, &facets)?
+        };
+        let pass_access = if by_matches(PASS_FROM_MATCHES_MAX) {
+            Access::SearchMatches
+        } else {
+            Access::TimeOrder
+        };
         Ok(Filter {
             base,
             base_params,
+            search,
             facets,
             access,
+            pass_access,
         })
     }
 
-    /// The WHERE clause over `f`, leaving out the filter on `skip` (for that facet's counts).
-    pub(super) fn clause(&self, skip: Option<Facet>) -> (String, Vec<SqlValue>) {
+    /// The rows a page of this filter walks (newest first, a few hundred at a time).
+    pub(super) fn page(&self) -> Rows {
+        self.rows(self.access, true)
+    }
+
+    /// Every row this filter matches, read in one pass (counts, histograms, exports).
+    pub(super) fn pass(&self) -> Rows {
+        self.rows(self.pass_access, true)
+    }
+
+    /// The rows a one-pass facet count reads: every facet filter left out (each facet is
+    /// counted without its own filter, by the caller).
+    pub(super) fn pass_without_facets(&self) -> Rows {
+        self.rows(self.pass_access, false)
+    }
+
+    fn rows(&self, access: Access, with_facets: bool) -> Rows {
         let mut conditions = self.base.clone();
         let mut params = self.base_params.clone();
-        for (facet, ids) in &self.facets {
-            if skip == Some(*facet) {
-                continue;
-            }
+        if let Some(search) = &self.search {
+            conditions.push(if access == Access::SearchMatches {
+                search.by_seq.clone()
+            } else {
+                search.walked.clone()
+            });
+            params.extend(search.params.iter().cloned());
+        }
+        for (facet, ids) in self.facets.iter().filter(|_| with_facets) {
             if ids.is_empty() {
                 conditions.push("0".to_owned());
                 continue;
             }
             let marks = vec!["?"; ids.len()].join(", ");
-            // In time order, `+` keeps SQLite off the facet's own index (it would otherwise
-            // take it, then sort every matching row by time).
-            let unindexed = if self.access.is_none() { "+" } else { "" };
+            // Unless this facet's index is the one walked, `+` keeps SQLite off it (it would
+            // otherwise take it, then sort every matching row by time).
+            let unindexed = match access {
+                Access::FacetIndex(_) => "",
+                Access::TimeOrder | Access::SearchMatches => "+",
+            };
             conditions.push(format!("{unindexed}f.{} IN ({marks})", facet.name()));
             params.extend(ids.iter().map(|id| SqlValue::Integer(*id)));
         }
         if conditions.is_empty() {
             conditions.push("1".to_owned());
         }
-        (conditions.join(" AND "), params)
-    }
-
-    /// The WHERE clause without any facet filter: the rows a one-pass facet count reads.
-    pub(super) fn base_clause(&self) -> (String, Vec<SqlValue>) {
-        let conditions = if self.base.is_empty() {
-            "1".to_owned()
-        } else {
-            self.base.join(" AND ")
-        };
-        (conditions, self.base_params.clone())
-    }
-
-    /// `event_facets f` with the index a page of this filter walks.
-    pub(super) fn source(&self) -> String {
-        format!("event_facets f {}", self.access.unwrap_or_default())
+        Rows {
+            source: format!("event_facets f {}", access.indexed_by()),
+            condition: conditions.join(" AND "),
+            params,
+        }
     }
 
     /// Whether this is the whole change list: no condition but "is a change".
     pub(super) fn is_every_change(&self) -> bool {
-        self.facets.is_empty() && self.base == ["f.change IS NOT NULL"]
+        self.facets.is_empty() && self.search.is_none() && self.base == ["f.change IS NOT NULL"]
     }
 }
 
 /// The index to walk for `facets`: the most selective filtered facet's own index when it
 /// selects under [`INDEX_SHARE`] of the changes, else time order.
-fn access_path(
-    conn: &Connection,
-    facets: &[(Facet, Vec<i64>)],
-) -> Result<Option<&'static str>, StoreError> {
+fn access_path(conn: &Connection, facets: &[(Facet, Vec<i64>)]) -> Result<Access, StoreError> {
     let total: i64 = conn.query_row(
         "SELECT coalesce(sum(changes), 0) AS n FROM facet_values WHERE facet = 'change'",
         [],
@@ -249,7 +338,32 @@ fn access_path(
             best = Some((share, index));
         }
     }
-    Ok(best.map(|(_, index)| index))
+    Ok(best.map_or(Access::TimeOrder, |(_, index)| Access::FacetIndex(index)))
+}
+
+/// How many events the most selective text term every match needs matches, counted up to
+/// [`PASS_FROM_MATCHES_MAX`] + 1; `None` when the query has no such term.
+fn fewest_matches(
+    conn: &Connection,
+    search: &search_syntax::Node,
+    indexes: SearchIndexes,
+) -> Result<Option<u64>, StoreError> {
+    let mut fewest = None;
+    for node in search.required_text() {
+        let mut params = Vec::new();
+        let Some(matches) = node.matches(&mut params, indexes) else {
+            continue;
+        };
+        let sql = format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM ({matches}) LIMIT {})",
+            PASS_FROM_MATCHES_MAX + 1
+        );
+        let n: i64 =
+            conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get("n"))?;
+        let n = n.max(0) as u64;
+        fewest = Some(fewest.map_or(n, |fewest: u64| fewest.min(n)));
+    }
+    Ok(fewest)
 }
 
 fn micros(text: &str) -> Result<i64, StoreError> {

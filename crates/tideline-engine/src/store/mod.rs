@@ -25,6 +25,7 @@ mod quarantine;
 mod query;
 mod search;
 mod search_syntax;
+mod search_terms;
 mod summary;
 mod timeline;
 mod values;

@@ -25,10 +25,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_findings.sql"),
     include_str!("migrations/0005_change_index.sql"),
     include_str!("migrations/0006_layout.sql"),
+    include_str!("migrations/0007_compound_search.sql"),
 ];
 
 /// The schema version whose script is followed by [`backfill_layout`].
 const LAYOUT_VERSION: i64 = 6;
+
+/// The schema version whose script is followed by [`backfill_compounds`].
+const COMPOUND_SEARCH_VERSION: i64 = 7;
 
 /// How far a migration has come: `done` of `total` units of its current `step`.
 #[derive(Debug, Clone, PartialEq)]
@@ -442,6 +446,9 @@ impl Session {
                 if version == LAYOUT_VERSION {
                     backfill_layout(&self.conn, progress)?;
                 }
+                if version == COMPOUND_SEARCH_VERSION {
+                    backfill_compounds(&self.conn, progress)?;
+                }
                 self.conn.execute_batch(&format!(
                     "PRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {version};\nCOMMIT;"
                 ))?;
@@ -548,9 +555,46 @@ fn backfill_layout(conn: &Connection, progress: Progress<'_>) -> Result<(), Stor
     Ok(())
 }
 
+/// Fills migration 0007's compound index for the events the word index already covers, inside
+/// its transaction (the events past the mark are indexed with the next ones, by the writer).
+fn backfill_compounds(conn: &Connection, progress: Progress<'_>) -> Result<(), StoreError> {
+    let (total, newest): (i64, i64) = conn.query_row(
+        "SELECT count(*) AS n, coalesce(max(seq), 0) AS newest FROM event_bodies \
+         WHERE seq <= (SELECT indexed_to FROM search_state WHERE id = 1)",
+        [],
+        |row| Ok((row.get("n")?, row.get("newest")?)),
+    )?;
+    let total = total.max(0) as u64;
+    let step = "indexing addresses and ARNs for search";
+    let mut done = 0u64;
+    let mut from = 0i64;
+    progress(MigrationProgress { step, done, total });
+    while from < newest {
+        let to = from.saturating_add(BACKFILL_CHUNK).min(newest);
+        done += super::search::add_compounds(conn, "main.event_compounds", from, to)?;
+        from = to;
+        progress(MigrationProgress { step, done, total });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compound_index_of_the_file_and_of_the_search_tail_tokenize_alike() {
+        let options = super::super::search::compound_options();
+        let migration = MIGRATIONS[COMPOUND_SEARCH_VERSION as usize - 1];
+        let squeeze = |text: &str| text.split_whitespace().collect::<String>();
+        let created = squeeze(
+            migration[migration.find("USING fts5 (").unwrap() + "USING fts5 (".len()..]
+                .split(");")
+                .next()
+                .unwrap(),
+        );
+        assert_eq!(created, squeeze(&options));
+    }
 
     #[test]
     fn a_file_needing_a_private_copy_is_copied_once_per_state_not_once_per_open() {

@@ -14,6 +14,10 @@
 //! ```
 //!
 //! A word with a colon that does not start with a known field (an ARN, an IPv6 address) is text.
+//! A word shaped like an indicator (an address, a CIDR, an ARN or a part of one: it holds `/`,
+//! `@`, `::`, `arn:` or a dotted number) is looked up whole in the compound index, as written,
+//! from the start of a value or after one of `.:/-_@` (search_terms.rs); other words are
+//! phrases of the word index.
 //! A malformed query is [`StoreError::BadQuery`] naming the column where it goes wrong. Values
 //! only ever become SQL parameters.
 
@@ -22,7 +26,8 @@ use rusqlite::types::Value as SqlValue;
 
 use super::StoreError;
 use super::query::Facet;
-use super::search::SEARCH_CONDITION;
+use super::search::{SearchIndexes, WORD_MATCHES, compound_matches};
+use super::search_terms::compound_query;
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +35,15 @@ pub(super) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
-    /// Words to find in any field, as an FTS5 query.
+    /// Words to find in any field, as an FTS5 query of the word index.
     Text(String),
+    /// A word kept whole by the compound index (an address, a CIDR, an ARN…): the compound
+    /// index's FTS5 query, and the same word as a word-index query (for a file without a
+    /// compound index, and the events too large for it; search_terms.rs).
+    Compound {
+        compound: String,
+        words: String,
+    },
     /// A facet whose value contains this text (lower-cased).
     Facet(Facet, String),
     /// The event time compared with an instant, microseconds since the epoch.
@@ -44,25 +56,71 @@ impl Node {
         match self {
             Node::And(nodes) | Node::Or(nodes) => nodes.iter().any(Node::has_text),
             Node::Not(node) => node.has_text(),
-            Node::Text(_) => true,
+            Node::Text(_) | Node::Compound { .. } => true,
             Node::Facet(..) | Node::Time(..) => false,
         }
     }
 
-    /// The condition on `f` this query is, with its parameters.
-    pub(super) fn condition(&self, params: &mut Vec<SqlValue>) -> String {
+    /// For a text node, the subquery of the seqs it matches (pushing its parameters), on a
+    /// connection whose search reads `indexes`; `None` for any other node.
+    pub(super) fn matches(
+        &self,
+        params: &mut Vec<SqlValue>,
+        indexes: SearchIndexes,
+    ) -> Option<String> {
+        match self {
+            Node::Compound { compound, words } if indexes.compounds => {
+                for text in [compound, compound, words, words] {
+                    params.push(SqlValue::Text(text.clone()));
+                }
+                Some(compound_matches())
+            }
+            Node::Text(words) | Node::Compound { words, .. } => {
+                params.push(SqlValue::Text(words.clone()));
+                params.push(SqlValue::Text(words.clone()));
+                Some(WORD_MATCHES.to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    /// The text nodes every match must satisfy (the query itself, or the text terms of a
+    /// top-level AND): the ones whose match set can drive a read.
+    pub(super) fn required_text(&self) -> Vec<&Node> {
+        match self {
+            Node::Text(_) | Node::Compound { .. } => vec![self],
+            Node::And(nodes) => nodes
+                .iter()
+                .filter(|node| matches!(node, Node::Text(_) | Node::Compound { .. }))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The condition on `f` this query is, with its parameters, for a connection whose search
+    /// reads `indexes`; `by_seq`: whether SQLite may look text matches up by `f.seq` (else
+    /// `+f.seq` keeps it walking the rows it was given).
+    pub(super) fn condition(
+        &self,
+        params: &mut Vec<SqlValue>,
+        indexes: SearchIndexes,
+        by_seq: bool,
+    ) -> String {
         let join = |nodes: &[Node], params: &mut Vec<SqlValue>, op: &str| {
-            let parts: Vec<String> = nodes.iter().map(|node| node.condition(params)).collect();
+            let parts: Vec<String> = nodes
+                .iter()
+                .map(|node| node.condition(params, indexes, by_seq))
+                .collect();
             format!("({})", parts.join(op))
         };
         match self {
             Node::And(nodes) => join(nodes, params, " AND "),
             Node::Or(nodes) => join(nodes, params, " OR "),
-            Node::Not(node) => format!("NOT {}", node.condition(params)),
-            Node::Text(expression) => {
-                params.push(SqlValue::Text(expression.clone()));
-                params.push(SqlValue::Text(expression.clone()));
-                format!("({SEARCH_CONDITION})")
+            Node::Not(node) => format!("NOT {}", node.condition(params, indexes, by_seq)),
+            Node::Text(_) | Node::Compound { .. } => {
+                let matches = self.matches(params, indexes).unwrap_or_default();
+                let seq = if by_seq { "f.seq" } else { "+f.seq" };
+                format!("({seq} IN ({matches}))")
             }
             Node::Facet(facet, text) => {
                 params.push(SqlValue::Text(facet.name().to_owned()));
@@ -298,7 +356,13 @@ impl Parser {
             }
             Kind::Close => Err(error(token.column, "unmatched ')'")),
             Kind::Or => Err(error(token.column, "OR needs a term on each side")),
-            Kind::Word(word) => Ok(words(&word, true).map(Node::Text)),
+            Kind::Word(word) => Ok(words(&word, true).map(|text| match compound_query(&word) {
+                Some(compound) => Node::Compound {
+                    compound,
+                    words: text,
+                },
+                None => Node::Text(text),
+            })),
             Kind::Phrase(phrase) => Ok(words(&phrase, false).map(Node::Text)),
             Kind::Field(field, op, value) => field_node(&field, op, &value, token.column).map(Some),
         }
@@ -394,6 +458,14 @@ mod tests {
         parse(text).unwrap().unwrap()
     }
 
+    /// A word kept whole: the compound index's query and the word index's.
+    fn compound(word: &str) -> Node {
+        Node::Compound {
+            compound: format!("\"{word}\" *"),
+            words: format!("\"{word}\" *"),
+        }
+    }
+
     fn complaint(text: &str) -> String {
         parse(text).unwrap_err().to_string()
     }
@@ -403,7 +475,7 @@ mod tests {
         assert_eq!(
             parsed("203.0.113.66 region:us OR region:eu -method:terraform"),
             Node::And(vec![
-                Node::Text("\"203.0.113.66\" *".into()),
+                compound("203.0.113.66"),
                 Node::Or(vec![
                     Node::Facet(Facet::Region, "us".into()),
                     Node::Facet(Facet::Region, "eu".into()),
@@ -424,12 +496,9 @@ mod tests {
     fn a_colon_is_a_field_only_after_a_known_field_name() {
         assert_eq!(
             parsed("arn:aws:iam::111:user/mallory"),
-            Node::Text("\"arn:aws:iam::111:user/mallory\" *".into())
+            compound("arn:aws:iam::111:user/mallory")
         );
-        assert_eq!(
-            parsed("2001:db8::1"),
-            Node::Text("\"2001:db8::1\" *".into())
-        );
+        assert_eq!(parsed("2001:db8::1"), compound("2001:db8::1"));
         // A leading hyphen before a space is not NOT; inside a word it is text.
         assert_eq!(parsed("sg-0abc"), Node::Text("\"sg-0abc\" *".into()));
         assert_eq!(parse("- ::").unwrap(), None);
@@ -492,10 +561,13 @@ mod tests {
 
     #[test]
     fn values_become_parameters_never_sql_text() {
-        let node = parsed("principal:\"x') OR 1=1 --\" \"; DROP TABLE events\"");
+        let node = parsed("principal:\"x') OR 1=1 --\" \"; DROP TABLE events\" 10.0.0.1--DROP/x");
         let mut params = Vec::new();
-        let sql = node.condition(&mut params);
-        assert!(!sql.contains("DROP") && !sql.contains("1=1"), "{sql}");
-        assert_eq!(params.len(), 4);
+        let sql = node.condition(&mut params, SearchIndexes { compounds: true }, false);
+        assert!(
+            !sql.contains("DROP") && !sql.contains("1=1") && !sql.contains("--"),
+            "{sql}"
+        );
+        assert_eq!(params.len(), 8);
     }
 }

@@ -580,15 +580,16 @@ fn a_page_walks_time_order_or_a_rare_filters_own_index_never_sorting_the_whole_l
     let mut session = new_session(&dir);
     busy_and_rare(&mut session);
     let page_plan = |query: &TimelineQuery| {
-        let filter = super::filter::Filter::changes(&session.conn, query).unwrap();
-        let (condition, params) = filter.clause(None);
+        let rows = super::filter::Filter::changes(&session.conn, query)
+            .unwrap()
+            .page();
         query_plan(
             &session,
             &format!(
-                "SELECT f.seq FROM {} WHERE {condition} ORDER BY f.time_us DESC, f.seq DESC LIMIT 200",
-                filter.source()
+                "SELECT f.seq FROM {} WHERE {} ORDER BY f.time_us DESC, f.seq DESC LIMIT 200",
+                rows.source, rows.condition
             ),
-            params,
+            rows.params,
         )
     };
     let every = page_plan(&TimelineQuery::default());
@@ -1050,7 +1051,8 @@ fn a_schema_5_session_is_migrated_in_place_with_progress_keeping_its_chain() {
             "collecting facet values",
             "indexing events by facet",
             "indexing events for search",
-            "counting facet values"
+            "counting facet values",
+            "indexing addresses and ARNs for search"
         ]
     );
     let verification = session.verify().unwrap();
@@ -1213,4 +1215,197 @@ fn a_capped_count_says_it_is_a_lower_bound_and_the_facet_pass_gives_the_exact_to
         ..busy
     };
     assert_eq!(session.count_changes(&since).unwrap(), 12);
+}
+
+/// Counts the changes a search finds, with the compound index (schema 7) and — in a copy of the
+/// file without it, as a schema-6 file reviewed in place — with phrases of the word index only.
+fn counts_with_and_without_compounds(dir: &TempDir, words: &[&str]) -> (Vec<u64>, Vec<u64>) {
+    let path = dir.path().join("s.tideline");
+    let count = |session: &Session, word: &str| {
+        session
+            .count_changes(&TimelineQuery {
+                text: Some(word.into()),
+                ..TimelineQuery::default()
+            })
+            .unwrap()
+    };
+    let session = Session::open(&path).unwrap();
+    let with: Vec<u64> = words.iter().map(|word| count(&session, word)).collect();
+    drop(session);
+    let copy = dir.path().join("words-only.tideline");
+    std::fs::copy(&path, &copy).unwrap();
+    let raw = Connection::open(&copy).unwrap();
+    raw.execute_batch("DROP TABLE event_compounds").unwrap();
+    drop(raw);
+    let session = Session::open(&copy).unwrap();
+    let without = words.iter().map(|word| count(&session, word)).collect();
+    (with, without)
+}
+
+#[test]
+fn an_indicator_is_found_by_the_compound_index_exactly_as_by_the_word_index() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    // Indicators in every place and spelling a body can hold them: a config value, an escaped
+    // slash, a duplicate name's hidden first value, a name, a number, a source address, an
+    // object named like the parser's number marker, and one buried in a body too large for
+    // the compound index (its event is checked with the word index).
+    let configs = [
+        r#"{"Cidr":"10.17.42.0\/24"}"#,
+        r#"{"Cidr":"10.17.42.0/25","Cidr":"172.16.0.0/12"}"#,
+        r#"{"198.51.100.7":{"Owner":"alice@example.com"}}"#,
+        r#"{"Version":1.25,"Role":"arn:aws:iam::111:role/BreakGlass"}"#,
+        r#"{"$serde_json_lenient::private::Number":{"Peer":"192.0.2.44"}}"#,
+    ];
+    let blob = format!(r#"{{"Blob":"{}","Peer":"192.0.2.77"}}"#, "ab/".repeat(300));
+    let mut frames: Vec<PositionedFrame> = configs
+        .iter()
+        .chain([&blob.as_str()])
+        .enumerate()
+        .map(|(i, config)| {
+            positioned(event_by(
+                &format!("c{i}"),
+                &format!("2024-05-05T10:00:{i:02}Z"),
+                "arn:aws:sts::111:assumed-role/BreakGlass/alice",
+                "2001:db8::5",
+                &format!("sg-{i}"),
+                config,
+            ))
+        })
+        .collect();
+    frames.push(positioned(event_by(
+        "plain",
+        "2024-05-05T11:00:00Z",
+        "arn:aws:iam::111:user/bob",
+        "203.0.113.9",
+        "sg-9",
+        r#"{"Port":443}"#,
+    )));
+    session.write_batch(&frames).unwrap();
+    // Half the events indexed, half in the in-memory tail.
+    session.index_for_search(3).unwrap();
+    drop(session);
+    let words = [
+        "10.17.42.0/24",
+        "10.17.42",
+        "172.16.0.0/12",
+        "198.51.100.7",
+        "alice@example.com",
+        "1.25",
+        "assumed-role/BreakGlass",
+        "role/breakglass",
+        "arn:aws:iam::111:role/BreakGlass",
+        "192.0.2.44",
+        "192.0.2.77",
+        "2001:db8::5",
+        "203.0.113.9",
+        "10.17.99",
+    ];
+    let (with, without) = counts_with_and_without_compounds(&dir, &words);
+    assert_eq!(with, without, "{words:?}");
+    assert_eq!(with, vec![1, 2, 1, 1, 1, 1, 6, 6, 1, 1, 1, 6, 1, 0]);
+
+    // All indexed: the same again.
+    let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+    session.index_for_search(u64::MAX).unwrap();
+    drop(session);
+    let (all_indexed, _) = counts_with_and_without_compounds(&dir, &words);
+    assert_eq!(all_indexed, with);
+}
+
+#[test]
+fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    // 4,100 changes by one automation role (more than a page reads from its matches), 3 of
+    // them from a rare address, spread over the day out of arrival order.
+    let frames: Vec<PositionedFrame> = (0..4_100)
+        .map(|i| {
+            let ip = if i % 1_500 == 11 {
+                "198.51.100.23"
+            } else {
+                "10.0.0.5"
+            };
+            let minute = (i * 7) % 1_440;
+            positioned(event_by(
+                &format!("e{i}"),
+                &format!(
+                    "2024-05-05T{:02}:{:02}:{:02}Z",
+                    minute / 60,
+                    minute % 60,
+                    i % 60
+                ),
+                "arn:aws:sts::111:assumed-role/terraform/ci",
+                ip,
+                &format!("sg-{}", i % 50),
+                "{}",
+            ))
+        })
+        .collect();
+    session.write_batch(&frames).unwrap();
+    session.index_for_search(2_000).unwrap();
+    let plan = |text: &str, pass: bool| {
+        let query = TimelineQuery {
+            text: Some(text.into()),
+            ..TimelineQuery::default()
+        };
+        let filter = super::filter::Filter::changes(&session.conn, &query).unwrap();
+        let rows = if pass { filter.pass() } else { filter.page() };
+        query_plan(
+            &session,
+            &format!(
+                "SELECT f.seq FROM {} WHERE {} ORDER BY f.time_us DESC, f.seq DESC LIMIT 200",
+                rows.source, rows.condition
+            ),
+            rows.params,
+        )
+    };
+    let rare = plan("198.51.100.23", false);
+    assert!(rare.contains("event_facets_by_seq"), "{rare}");
+    let common_page = plan("terraform", false);
+    assert!(
+        !common_page.contains("by_seq") && !common_page.contains("TEMP B-TREE"),
+        "{common_page}"
+    );
+    // A full pass (counts, facets) of 4,100 matches reads them by seq: fewer than the pass's
+    // limit.
+    assert!(plan("terraform", true).contains("event_facets_by_seq"));
+
+    // Whichever way the rows are reached, the answers are those of a walk in time order.
+    let page = |text: &str| {
+        session
+            .page_changes(
+                &TimelineQuery {
+                    text: Some(text.into()),
+                    ..TimelineQuery::default()
+                },
+                PageStart::Offset(0),
+                5_000,
+            )
+            .unwrap()
+            .iter()
+            .map(|event| (event.time, event.seq))
+            .collect::<Vec<_>>()
+    };
+    let rare_page = page("198.51.100.23");
+    assert_eq!(rare_page.len(), 3);
+    let everything = page("");
+    let expected: Vec<_> = everything
+        .iter()
+        .filter(|(_, seq)| (seq - 1) % 1_500 == 11)
+        .cloned()
+        .collect();
+    assert_eq!(rare_page, expected);
+    assert_eq!(page("terraform"), everything);
+    let counts = session
+        .facets_and_total(
+            &TimelineQuery {
+                text: Some("198.51.100.23".into()),
+                ..TimelineQuery::default()
+            },
+            &[super::Facet::Asset],
+            10,
+        )
+        .unwrap();
+    assert_eq!(counts.1, 3);
 }

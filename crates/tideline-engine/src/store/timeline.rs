@@ -53,10 +53,10 @@ impl Session {
     where
         E: From<StoreError>,
     {
-        let filter = self.filter(filter)?;
-        let (condition, params) = filter.clause(None);
+        let rows = self.filter(filter)?.pass();
+        let (source, condition, params) = (rows.source, rows.condition, rows.params);
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM event_facets f {WHOLE_EVENTS} \
+            "SELECT {EVENT_COLUMNS} FROM {source} {WHOLE_EVENTS} \
              WHERE {condition} ORDER BY f.time_us, f.seq"
         );
         let mut statement = self.conn.prepare(&sql).map_err(StoreError::from)?;
@@ -75,14 +75,14 @@ impl Session {
     }
 
     fn count_matching(&self, filter: &Filter) -> Result<u64, StoreError> {
-        let (condition, params) = filter.clause(None);
+        let rows = filter.pass();
         let sql = format!(
-            "SELECT count(*) AS n FROM {} WHERE {condition}",
-            filter.source()
+            "SELECT count(*) AS n FROM {} WHERE {}",
+            rows.source, rows.condition
         );
         Ok(self
             .conn
-            .query_row(&sql, rusqlite::params_from_iter(params), |row| {
+            .query_row(&sql, rusqlite::params_from_iter(rows.params), |row| {
                 count(row, "n")
             })?)
     }
@@ -109,15 +109,16 @@ impl Session {
         if filter.is_every_change() {
             return Ok((self.change_total()?, true));
         }
-        let (condition, params) = filter.clause(None);
+        let rows = filter.pass();
         let sql = format!(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM {} WHERE {condition} LIMIT {})",
-            filter.source(),
+            "SELECT count(*) AS n FROM (SELECT 1 FROM {} WHERE {} LIMIT {})",
+            rows.source,
+            rows.condition,
             cap.saturating_add(1).min(i64::MAX as u64)
         );
         let n = self
             .conn
-            .query_row(&sql, rusqlite::params_from_iter(params), |row| {
+            .query_row(&sql, rusqlite::params_from_iter(rows.params), |row| {
                 count(row, "n")
             })?;
         Ok((n.min(cap), n <= cap))
@@ -139,8 +140,8 @@ impl Session {
         start: PageStart,
         limit: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let filter = Filter::changes(&self.conn, query)?;
-        let (mut condition, mut params) = filter.clause(None);
+        let rows = Filter::changes(&self.conn, query)?.page();
+        let (source, mut condition, mut params) = (rows.source, rows.condition, rows.params);
         let mut offset = 0;
         match start {
             PageStart::Offset(n) => offset = n,
@@ -151,9 +152,8 @@ impl Session {
             }
         }
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM {} {WHOLE_EVENTS} WHERE {condition} \
-             ORDER BY f.time_us DESC, f.seq DESC LIMIT ? OFFSET ?",
-            filter.source()
+            "SELECT {EVENT_COLUMNS} FROM {source} {WHOLE_EVENTS} WHERE {condition} \
+             ORDER BY f.time_us DESC, f.seq DESC LIMIT ? OFFSET ?"
         );
         params.push(integer(limit));
         params.push(integer(offset));
@@ -203,10 +203,12 @@ impl Session {
         }
         // Every facet column is read; a row counts for facet i when it passes every facet
         // filter but i's own.
-        let (condition, params) = filter.base_clause();
+        let rows = filter.pass_without_facets();
+        let (condition, params) = (rows.condition, rows.params);
         let sql = format!(
             "SELECT f.change, f.asset_type, f.method, f.principal, f.region, f.account, f.asset \
-             FROM event_facets f WHERE {condition}"
+             FROM {} WHERE {condition}",
+            rows.source
         );
         let columns = Facet::ALL;
         let filters: Vec<(usize, &[i64])> = filter
@@ -284,13 +286,12 @@ impl Session {
 
     /// The extent of the changes matching `query`: (oldest, newest) time in microseconds.
     pub fn time_extent(&self, query: &TimelineQuery) -> Result<Option<(i64, i64)>, StoreError> {
-        let filter = Filter::changes(&self.conn, query)?;
-        let (condition, params) = filter.clause(None);
+        let rows = Filter::changes(&self.conn, query)?.page();
+        let (source, condition, params) = (rows.source, rows.condition, rows.params);
         let end = |order: &str| -> Result<Option<i64>, StoreError> {
             let sql = format!(
-                "SELECT f.time_us AS time_us FROM {} WHERE {condition} \
-                 ORDER BY f.time_us {order}, f.seq {order} LIMIT 1",
-                filter.source()
+                "SELECT f.time_us AS time_us FROM {source} WHERE {condition} \
+                 ORDER BY f.time_us {order}, f.seq {order} LIMIT 1"
             );
             let mut statement = self.conn.prepare_cached(&sql)?;
             let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
@@ -308,11 +309,12 @@ impl Session {
         query: &TimelineQuery,
         mut visit: impl FnMut(i64, i64),
     ) -> Result<(), StoreError> {
-        let filter = Filter::changes(&self.conn, query)?;
-        let (condition, params) = filter.clause(None);
+        let rows = Filter::changes(&self.conn, query)?.pass();
+        let (condition, params) = (rows.condition, rows.params);
         let sql = format!(
-            "SELECT f.time_us, f.change FROM event_facets f WHERE {condition} \
-             ORDER BY f.time_us, f.seq"
+            "SELECT f.time_us, f.change FROM {} WHERE {condition} \
+             ORDER BY f.time_us, f.seq",
+            rows.source
         );
         let mut statement = self.conn.prepare_cached(&sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(params))?;
