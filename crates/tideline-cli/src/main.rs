@@ -26,6 +26,12 @@ use tideline_engine::export;
 use tideline_engine::store::{MigrationProgress, Session};
 use tideline_engine::timeline::TimelineQuery;
 
+/// mimalloc instead of glibc's malloc: the bulk commands (detections rebuilt, exports) allocate
+/// and free many small strings across threads, where glibc spent ~18 % of a rebuild's CPU
+/// (BENCHMARKS.md, "Scale").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tideline-cli",
