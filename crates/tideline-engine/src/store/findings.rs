@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
-use super::events::{EVENT_COLUMNS, EVENTS_WITH_BODIES, StoredEvent, stored_event};
+use super::events::{EVENT_COLUMNS, EVENTS_WITH_BODIES, StoredEvent, stored_events};
 use super::values::{SEQ_LIST, seq_list};
 use super::{Session, StoreError};
 
@@ -628,11 +628,10 @@ impl Session {
             "SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_BODIES} WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2"
         );
         let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map(
+        Ok(stored_events(
+            &mut statement,
             params![seq, limit.min(i64::MAX as usize) as i64],
-            stored_event,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        )?)
     }
 
     /// At most `limit` findings with an id above `id`, in id order (the order they were first

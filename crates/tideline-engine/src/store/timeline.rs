@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::types::Value as SqlValue;
 
-use super::events::{EVENT_COLUMNS, PageCursor, StoredEvent, stored_event};
+use super::events::{EVENT_COLUMNS, EventColumns, PageCursor, StoredEvent, stored_events};
 use super::facet_values::{top_values, values_of};
 use super::filter::Filter;
 use super::query::{Facet, TimelineQuery};
@@ -60,11 +60,12 @@ impl Session {
              WHERE {condition} ORDER BY f.time_us, f.seq"
         );
         let mut statement = self.conn.prepare(&sql).map_err(StoreError::from)?;
+        let columns = EventColumns::of(&statement).map_err(StoreError::from)?;
         let mut rows = statement
             .query(rusqlite::params_from_iter(params))
             .map_err(StoreError::from)?;
         while let Some(row) = rows.next().map_err(StoreError::from)? {
-            visit(stored_event(row).map_err(StoreError::from)?)?;
+            visit(columns.read(row).map_err(StoreError::from)?)?;
         }
         Ok(())
     }
@@ -158,8 +159,10 @@ impl Session {
         params.push(integer(limit));
         params.push(integer(offset));
         let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(params), stored_event)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(stored_events(
+            &mut statement,
+            rusqlite::params_from_iter(params),
+        )?)
     }
 
     /// The most frequent values of `facet` under `query` without its own filter.
