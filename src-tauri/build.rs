@@ -35,6 +35,8 @@ fn main() {
         "forwarding_rules",
         "save_forwarding_rules",
         "forwarding_status",
+        "recent_sessions",
+        "show_in_folder",
     ];
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")

@@ -20,6 +20,7 @@ use tideline_engine::detect::settings::{
 use tideline_engine::detect::{DetectionSettings, EventRef, Finding, RuleId, RuleStatus, Severity};
 use tideline_engine::forward::DestinationStatus;
 use tideline_engine::insights::{ChangeRate, Insights, RateBucket};
+use tideline_engine::sessions::SessionCard;
 use tideline_engine::store::{Annotations, ChainBreak, Comment, Verification};
 
 use crate::commands::tasks::{TaskOutcome, TaskProgress};
@@ -90,6 +91,7 @@ fn generated() -> Vec<(String, String)> {
         ErrorKind,
         DestinationStatus,
         ForwardingText,
+        SessionCard,
     );
     files
 }

@@ -12,6 +12,8 @@ pub enum FileDialog {
     Open {
         title: &'static str,
         filter: (&'static str, &'static [&'static str]),
+        /// The folder the dialog starts in, when it exists.
+        folder: Option<PathBuf>,
     },
     Save {
         title: &'static str,
@@ -33,10 +35,17 @@ pub async fn choose_file(
             FileDialog::Open {
                 title,
                 filter: (name, extensions),
-            } => builder
-                .set_title(title)
-                .add_filter(name, extensions)
-                .blocking_pick_file(),
+                folder,
+            } => {
+                let builder = match folder.filter(|folder| folder.is_dir()) {
+                    Some(folder) => builder.set_directory(folder),
+                    None => builder,
+                };
+                builder
+                    .set_title(title)
+                    .add_filter(name, extensions)
+                    .blocking_pick_file()
+            }
             FileDialog::OpenFolder { title } => builder.set_title(title).blocking_pick_folder(),
             FileDialog::Save {
                 title,

@@ -39,6 +39,9 @@ pub enum CommandError {
     /// The native file dialog failed, or picked something that is not a local file.
     #[error("the file dialog failed: {0}")]
     FileDialog(#[source] tauri_plugin_dialog::Error),
+    /// The desktop's file manager could not show a file (none is running, or it refused).
+    #[error("the file manager could not show it: {0}")]
+    FileManager(#[source] tauri_plugin_opener::Error),
     /// Work handed to a blocking thread never came back (it panicked or was cancelled).
     #[error("a background task failed: {0}")]
     Background(#[source] tauri::Error),
@@ -141,7 +144,7 @@ impl CommandError {
             CommandError::Import(_) => ErrorKind::Import,
             CommandError::NoSuchChange(_) => ErrorKind::NoSuchChange,
             CommandError::CreateSessionFolder { .. } => ErrorKind::SessionFolder,
-            CommandError::FileDialog(_) => ErrorKind::Dialog,
+            CommandError::FileDialog(_) | CommandError::FileManager(_) => ErrorKind::Dialog,
             CommandError::Background(_) | CommandError::WriteFile { .. } => ErrorKind::Task,
             CommandError::BadSettings(_) | CommandError::BadForwarding(_) => ErrorKind::BadSettings,
         }

@@ -135,6 +135,11 @@ pub struct SessionHost {
 }
 
 impl SessionHost {
+    /// The folder new sessions are recorded into (the open dialog starts there).
+    pub fn sessions_dir(&self) -> &std::path::Path {
+        &self.sessions_dir
+    }
+
     pub fn new(
         sessions_dir: PathBuf,
         detections: Arc<Detections>,

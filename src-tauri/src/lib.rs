@@ -133,6 +133,8 @@ pub fn run() {
             forward::forwarding_rules,
             forward::save_forwarding_rules,
             forward::forwarding_status,
+            session::recent_sessions,
+            session::show_in_folder,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .unwrap_or_else(|error| {

@@ -12,3 +12,4 @@ mod hostile;
 mod incident;
 mod live_tail;
 mod offline;
+mod recent;

@@ -83,7 +83,7 @@ async fn a_saved_session_opens_offline_with_list_diff_and_history_and_never_conn
 }
 
 /// Every file of `folder` with its bytes: a review must leave them all as they were.
-fn folder_bytes(folder: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+pub fn folder_bytes(folder: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
         .map(|entry| {

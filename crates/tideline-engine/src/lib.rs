@@ -18,6 +18,7 @@ pub mod insights;
 pub mod json;
 pub mod model;
 pub mod recording;
+pub mod sessions;
 pub mod sse;
 pub mod store;
 pub mod timeline;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
+use tideline_engine::sessions::{self, SessionCard};
 use tideline_engine::store::Verification;
 
 use super::own_connection;
@@ -65,6 +66,7 @@ pub async fn open_session(
             let dialog = FileDialog::Open {
                 title: "Open a Tideline session",
                 filter: ("Tideline session", &["tideline"]),
+                folder: Some(host.sessions_dir().to_owned()),
             };
             match choose_file(app.clone(), dialog).await? {
                 Some(path) => path,
@@ -75,6 +77,39 @@ pub async fn open_session(
     let info = host.open(&path).await?;
     remember(&app, &info);
     Ok(Some(info))
+}
+
+/// The recent sessions (File ▸ Open Recent's list, newest first), each described for the start
+/// screen: where it is, its size, name, events and time span. Reads each without writing to it.
+#[tauri::command]
+pub async fn recent_sessions(
+    recent: State<'_, RecentSessions>,
+) -> Result<Vec<SessionCard>, CommandError> {
+    let paths = recent.list();
+    tauri::async_runtime::spawn_blocking(move || {
+        paths
+            .iter()
+            .map(|path| sessions::describe(std::path::Path::new(path)))
+            .collect()
+    })
+    .await
+    .map_err(CommandError::Background)
+}
+
+/// Shows a session file in the desktop's file manager: `path`, or the open session's file.
+#[tauri::command]
+pub async fn show_in_folder(
+    host: State<'_, SessionHost>,
+    path: Option<String>,
+) -> Result<(), CommandError> {
+    let path = match path {
+        Some(path) => PathBuf::from(path),
+        None => host.path()?,
+    };
+    tauri::async_runtime::spawn_blocking(move || tauri_plugin_opener::reveal_item_in_dir(path))
+        .await
+        .map_err(CommandError::Background)?
+        .map_err(CommandError::FileManager)
 }
 
 /// The open session; fails once with the launch error when `--open FILE` could not open.

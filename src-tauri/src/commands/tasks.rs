@@ -225,6 +225,7 @@ pub async fn import_events(
                 "Audit logs and captures",
                 &["json", "gz", "ndjson", "jsonl", "log", "sse", "txt"],
             ),
+            folder: None,
         }
     };
     let Some(input) = choose_file(app, dialog).await? else {

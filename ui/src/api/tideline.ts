@@ -19,6 +19,7 @@ import type { LiveStatus } from './bindings/LiveStatus';
 import type { MenuAction } from './bindings/MenuAction';
 import type { QuarantineEntry } from './bindings/QuarantineEntry';
 import type { RuleStatus } from './bindings/RuleStatus';
+import type { SessionCard } from './bindings/SessionCard';
 import type { SessionInfo } from './bindings/SessionInfo';
 import type { TaskOutcome } from './bindings/TaskOutcome';
 import type { TaskProgress } from './bindings/TaskProgress';
@@ -151,6 +152,16 @@ export function saveForwardingRules(text: string): Promise<null> {
 /** Each destination the open session forwards (or forwarded) to. */
 export function forwardingStatus(): Promise<DestinationStatus[]> {
   return call('forwarding_status');
+}
+
+/** The recent sessions, newest first, each with where it is, its size, events and time span. */
+export function recentSessions(): Promise<SessionCard[]> {
+  return call('recent_sessions');
+}
+
+/** Shows a session file (default: the open one) in the desktop's file manager. */
+export function showInFolder(path: string | null = null): Promise<null> {
+  return call('show_in_folder', { path });
 }
 
 /** The charts' numbers for the change list's filters. */

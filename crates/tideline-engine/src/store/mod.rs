@@ -58,7 +58,7 @@ pub use query::{Facet, TimelineQuery};
 pub fn check_search_query(text: &str) -> Result<(), StoreError> {
     search_syntax::parse(text).map(|_| ())
 }
-pub use summary::{ChangeCounts, EventBreakdown, SessionSummary};
+pub use summary::{ChangeCounts, EventBreakdown, SessionGlance, SessionSummary, glance};
 pub use timeline::PageStart;
 pub use values::format_time;
 pub use writer::{SessionWriter, WriterTotals};

@@ -187,6 +187,25 @@ fn open_for_review(path: &Path, progress: Progress<'_>) -> Result<Session, Store
     finish_review(session)
 }
 
+/// A read-only look at the session at `path` that writes nothing and migrates nothing (any
+/// schema this build knows): for a glance at its facts, never for the timeline. A file whose
+/// recorder is running is read beside it; otherwise it is read as immutable (a crashed
+/// recorder's pending WAL is then not seen).
+pub(super) fn glance_connection(path: &Path) -> Result<Session, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Missing {
+            path: path.to_owned(),
+        });
+    }
+    check_header(path)?;
+    let parameters = if recorder_of(path).is_some() {
+        "mode=ro"
+    } else {
+        "mode=ro&immutable=1"
+    };
+    review_connection(path, parameters)
+}
+
 fn review_connection(path: &Path, parameters: &str) -> Result<Session, StoreError> {
     let absolute = std::path::absolute(path).map_err(|source| StoreError::Io {
         path: path.to_owned(),

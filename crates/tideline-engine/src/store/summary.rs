@@ -2,8 +2,51 @@
 
 use serde::Serialize;
 
+use std::path::Path;
+
+use super::meta::keys;
 use super::values::{count, format_time, micros_to_time};
 use super::{Session, StoreError};
+
+/// A session file at a glance: what a list of sessions shows of each.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionGlance {
+    /// The name and incident reference given when it was recorded.
+    pub name: Option<String>,
+    pub incident: Option<String>,
+    /// Events stored (as of the file's last checkpoint when no recorder is running).
+    pub events: u64,
+    /// The oldest and newest event time, RFC 3339 UTC.
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+}
+
+/// Reads the facts of the session at `path` without writing a byte of it or beside it, and
+/// without migrating it (a file of any schema this build knows); a few index reads, whatever
+/// its size.
+///
+/// Errors: [`StoreError::Missing`], [`StoreError::NotASession`], [`StoreError::SchemaTooNew`],
+/// or SQLite's own.
+pub fn glance(path: &Path) -> Result<SessionGlance, StoreError> {
+    let session = super::open::glance_connection(path)?;
+    let conn = &session.conn;
+    let time = |sql: &str| -> Result<Option<String>, StoreError> {
+        let micros: Option<i64> = conn.query_row(sql, [], |row| row.get("t"))?;
+        Ok(micros.map(|us| format_time(micros_to_time(us))))
+    };
+    // Events are never deleted and each takes the next arrival number, so the newest is the
+    // count (read from the table's end instead of counting millions of rows).
+    let events = conn.query_row("SELECT coalesce(max(seq), 0) AS n FROM events", [], |row| {
+        count(row, "n")
+    })?;
+    Ok(SessionGlance {
+        name: session.meta(keys::NAME)?,
+        incident: session.meta(keys::INCIDENT)?,
+        events,
+        first_time: time("SELECT min(time_us) AS t FROM events")?,
+        last_time: time("SELECT max(time_us) AS t FROM events")?,
+    })
+}
 
 /// Counts and extent of a session (`tideline-cli info --json` prints this).
 #[derive(Debug, Clone, PartialEq, Serialize)]
