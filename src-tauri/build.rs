@@ -37,6 +37,8 @@ fn main() {
         "forwarding_status",
         "recent_sessions",
         "show_in_folder",
+        "asset_state",
+        "compare_asset_states",
     ];
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")

@@ -8,8 +8,9 @@ use tideline_engine::diff::{LineKind, SideBySideRow};
 use tideline_engine::ingest::{ConnectionState, StopCause};
 use tideline_engine::model::ChangeKind;
 use tideline_engine::timeline::{
-    Association, ChangeDetail, ChangePage, ChangeRow, ConfigView, FacetCount, Facets,
-    FieldChangeView, HistoryEntry, PageCursor, QuarantineEntry, TimelineQuery, Who,
+    AssetComparison, AssetState, Association, ChangeDetail, ChangePage, ChangeRow, ConfigView,
+    FacetCount, Facets, FieldChangeView, HistoryEntry, PageCursor, QuarantineEntry, TimelineQuery,
+    Who,
 };
 use ts_rs::{Config, TS};
 
@@ -92,6 +93,8 @@ fn generated() -> Vec<(String, String)> {
         DestinationStatus,
         ForwardingText,
         SessionCard,
+        AssetState,
+        AssetComparison,
     );
     files
 }

@@ -135,6 +135,8 @@ pub fn run() {
             forward::forwarding_status,
             session::recent_sessions,
             session::show_in_folder,
+            timeline::asset_state,
+            timeline::compare_asset_states,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .unwrap_or_else(|error| {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the desktop app: the real `tideline` binary under Xvfb, driven over
 //! WebDriver. Screenshots of each step land in `target/e2e-screenshots/<test>/`.
 
+mod asset_state;
 mod auditlog;
 mod bench_live;
 mod exports;

@@ -372,6 +372,131 @@ pub fn asset_history(
         .collect())
 }
 
+/// An asset as it was right after one event of its history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AssetState {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: i64,
+    /// The event's time, RFC 3339 UTC.
+    pub time: String,
+    pub change: Option<ChangeKind>,
+    /// Its configuration after that event, pretty-printed; `None` when deleted or unknown.
+    pub config: Option<String>,
+    /// Why there is no configuration: "deleted", or what the event lacked.
+    pub note: Option<String>,
+}
+
+/// An asset at two points of its history and what changed between them (older first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AssetComparison {
+    pub from: AssetState,
+    pub to: AssetState,
+    pub changes: Vec<FieldChangeView>,
+    pub unified: Option<String>,
+    pub side_by_side: Vec<SideBySideRow>,
+    /// Why there is no diff, when there is none.
+    pub diff_note: Option<String>,
+}
+
+/// The configuration an event leaves its asset in: the new one of a create or an update, none
+/// after a delete; `Err` says why it is unknown.
+fn state_after(event: &StoredEvent) -> Result<Option<Value>, &'static str> {
+    let body = parse_body(event);
+    let config = &body["data"]["config"];
+    match event.change {
+        Some(ChangeKind::Delete) => Ok(None),
+        Some(_) if !config.is_null() => Ok(Some(config.clone())),
+        Some(_) => Err("the event does not carry the configuration after it"),
+        None => Err("not an asset change"),
+    }
+}
+
+/// `asset_name` as it was right after the event `seq` of its history; `None` when there is no
+/// such event of that asset.
+pub fn asset_state(
+    session: &Session,
+    asset_name: &str,
+    seq: i64,
+) -> Result<Option<AssetState>, StoreError> {
+    Ok(asset_event(session, asset_name, seq)?.map(|event| state_view(&event).0))
+}
+
+/// `asset_name` right after the events `a` and `b` of its history (in time order, whichever
+/// is given first) and the diff between the two configurations; `None` when either is not an
+/// event of that asset.
+pub fn compare_asset_states(
+    session: &Session,
+    asset_name: &str,
+    a: i64,
+    b: i64,
+) -> Result<Option<AssetComparison>, StoreError> {
+    let (Some(a), Some(b)) = (
+        asset_event(session, asset_name, a)?,
+        asset_event(session, asset_name, b)?,
+    ) else {
+        return Ok(None);
+    };
+    let (older, newer) = if (a.time, a.seq) <= (b.time, b.seq) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let ((from, from_config), (to, to_config)) = (state_view(&older), state_view(&newer));
+    let mut comparison = AssetComparison {
+        from,
+        to,
+        changes: Vec::new(),
+        unified: None,
+        side_by_side: Vec::new(),
+        diff_note: None,
+    };
+    match (&from_config, &to_config) {
+        (Err(why), _) | (_, Err(why)) => comparison.diff_note = Some((*why).into()),
+        (Ok(before), Ok(after)) => {
+            let diff = diff::diff_configs(before.as_ref(), after.as_ref());
+            comparison.changes = diff.changes.into_iter().map(field_change_view).collect();
+            comparison.unified = Some(diff.unified).filter(|text| !text.is_empty());
+            comparison.side_by_side = diff.side_by_side;
+            if comparison.changes.is_empty() && comparison.unified.is_none() {
+                comparison.diff_note = Some("the configuration is the same at both points".into());
+            }
+        }
+    }
+    Ok(Some(comparison))
+}
+
+/// The event `seq` if it is one of `asset_name`'s.
+fn asset_event(
+    session: &Session,
+    asset_name: &str,
+    seq: i64,
+) -> Result<Option<StoredEvent>, StoreError> {
+    Ok(session
+        .event_by_seq(seq)?
+        .filter(|event| event.asset_name.as_deref() == Some(asset_name)))
+}
+
+fn state_view(event: &StoredEvent) -> (AssetState, Result<Option<Value>, &'static str>) {
+    let config = state_after(event);
+    let state = AssetState {
+        seq: event.seq,
+        time: format_time(event.time),
+        change: event.change,
+        config: config
+            .as_ref()
+            .ok()
+            .and_then(|config| config.as_ref().map(canonical_pretty)),
+        note: match &config {
+            Ok(Some(_)) => None,
+            Ok(None) => Some("deleted".into()),
+            Err(why) => Some((*why).into()),
+        },
+    };
+    (state, config)
+}
+
 pub fn quarantine_entries(session: &Session) -> Result<Vec<QuarantineEntry>, StoreError> {
     Ok(session
         .quarantined()?
@@ -679,5 +804,81 @@ mod tests {
         );
         let second = session.event_by_seq(rows[1].seq).unwrap().unwrap();
         assert_eq!(second.event_id, "01HXTEST000000000000000099");
+    }
+
+    /// One firewall's life: created with port 22, 443 added, 22 removed, deleted.
+    fn firewall_life(dir: &TempDir) -> (Session, Vec<i64>) {
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let steps = [
+            ("create", r#"{"Ports":[22]}"#, "null"),
+            ("update", r#"{"Ports":[22,443]}"#, r#"{"Ports":[22]}"#),
+            ("update", r#"{"Ports":[443]}"#, r#"{"Ports":[22,443]}"#),
+            ("delete", "null", r#"{"Ports":[443]}"#),
+        ];
+        let frames: Vec<crate::model::PositionedFrame> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, (change, config, previous))| crate::model::PositionedFrame {
+                frame: crate::wire::decode_frame(format!(
+                    r#"{{"specversion":"1.0","id":"f{i}","source":"/a","type":"com.opshelm.asset.{change}","time":"2024-05-05T10:0{i}:00Z","data":{{"asset":{{"name":"sg-1","type":"network.firewall"}},"config":{config},"previous_config":{previous}}}}}"#
+                )),
+                sse_id: None,
+                received_at: chrono::Utc::now(),
+            })
+            .collect();
+        session.write_batch(&frames).unwrap();
+        let mut seqs: Vec<i64> = asset_history(&session, "sg-1", None, 10)
+            .unwrap()
+            .iter()
+            .map(|entry| entry.row.seq)
+            .collect();
+        seqs.reverse();
+        (session, seqs)
+    }
+
+    #[test]
+    fn an_asset_at_any_point_of_its_history_and_the_diff_between_two_points() {
+        let dir = TempDir::new().unwrap();
+        let (session, seqs) = firewall_life(&dir);
+        assert_eq!(seqs.len(), 4);
+        let after_add = asset_state(&session, "sg-1", seqs[1]).unwrap().unwrap();
+        assert_eq!(after_add.time, "2024-05-05T10:01:00Z");
+        assert!(
+            after_add
+                .config
+                .as_deref()
+                .is_some_and(|c| c.contains("443") && c.contains("22")),
+            "{after_add:?}"
+        );
+        let deleted = asset_state(&session, "sg-1", seqs[3]).unwrap().unwrap();
+        assert_eq!(
+            (deleted.config, deleted.note.as_deref()),
+            (None, Some("deleted"))
+        );
+
+        // The first point against the third, given in either order: 22 went, 443 came.
+        for (a, b) in [(seqs[0], seqs[2]), (seqs[2], seqs[0])] {
+            let compared = compare_asset_states(&session, "sg-1", a, b)
+                .unwrap()
+                .unwrap();
+            assert_eq!((compared.from.seq, compared.to.seq), (seqs[0], seqs[2]));
+            let unified = compared.unified.unwrap_or_default();
+            assert!(
+                unified.contains("-") && unified.contains("443"),
+                "{unified}"
+            );
+            assert!(!compared.changes.is_empty());
+        }
+        // Across the delete: everything went.
+        let to_end = compare_asset_states(&session, "sg-1", seqs[1], seqs[3])
+            .unwrap()
+            .unwrap();
+        assert!(!to_end.changes.is_empty(), "{to_end:?}");
+        // Another asset's event, or none, is not a point of this history.
+        assert_eq!(
+            compare_asset_states(&session, "sg-2", seqs[0], seqs[1]).unwrap(),
+            None
+        );
+        assert_eq!(asset_state(&session, "sg-1", 999).unwrap(), None);
     }
 }

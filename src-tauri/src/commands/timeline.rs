@@ -2,8 +2,8 @@
 
 use tauri::State;
 use tideline_engine::timeline::{
-    self, ChangeDetail, ChangePage, Facets, HistoryEntry, PageCursor, PageStart, QuarantineEntry,
-    TimelineQuery,
+    self, AssetComparison, AssetState, ChangeDetail, ChangePage, Facets, HistoryEntry, PageCursor,
+    PageStart, QuarantineEntry, TimelineQuery,
 };
 
 use super::read;
@@ -59,6 +59,34 @@ pub async fn asset_history(
             before,
             limit,
         )?)
+    })
+    .await
+}
+
+/// The asset as it was right after its event `seq` (a point of its history).
+#[tauri::command]
+pub async fn asset_state(
+    host: State<'_, SessionHost>,
+    asset_name: String,
+    seq: i64,
+) -> Result<AssetState, CommandError> {
+    read(&host, move |session| {
+        timeline::asset_state(session, &asset_name, seq)?.ok_or(CommandError::NoSuchChange(seq))
+    })
+    .await
+}
+
+/// The asset at two points of its history and the diff between them (older first).
+#[tauri::command]
+pub async fn compare_asset_states(
+    host: State<'_, SessionHost>,
+    asset_name: String,
+    a: i64,
+    b: i64,
+) -> Result<AssetComparison, CommandError> {
+    read(&host, move |session| {
+        timeline::compare_asset_states(session, &asset_name, a, b)?
+            .ok_or(CommandError::NoSuchChange(a))
     })
     .await
 }

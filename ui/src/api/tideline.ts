@@ -5,6 +5,8 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import type { DestinationStatus } from './bindings/DestinationStatus';
 import type { ForwardingText } from './bindings/ForwardingText';
 import type { Annotations } from './bindings/Annotations';
+import type { AssetComparison } from './bindings/AssetComparison';
+import type { AssetState } from './bindings/AssetState';
 import type { ChangeDetail } from './bindings/ChangeDetail';
 import type { ChangePage } from './bindings/ChangePage';
 import type { DetectionSettings } from './bindings/DetectionSettings';
@@ -152,6 +154,16 @@ export function saveForwardingRules(text: string): Promise<null> {
 /** Each destination the open session forwards (or forwarded) to. */
 export function forwardingStatus(): Promise<DestinationStatus[]> {
   return call('forwarding_status');
+}
+
+/** An asset as it was right after its event `seq`. */
+export function assetState(assetName: string, seq: number): Promise<AssetState> {
+  return call('asset_state', { assetName, seq });
+}
+
+/** An asset at two points of its history (any order) and the diff between them, older first. */
+export function compareAssetStates(assetName: string, a: number, b: number): Promise<AssetComparison> {
+  return call('compare_asset_states', { assetName, a, b });
 }
 
 /** The recent sessions, newest first, each with where it is, its size, events and time span. */
