@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use tideline_engine::diff::{LineKind, SideBySideRow};
+use tideline_engine::diff::{Fold, LineKind, SideBySideRow};
 use tideline_engine::ingest::{ConnectionState, StopCause};
 use tideline_engine::model::ChangeKind;
 use tideline_engine::timeline::{
@@ -77,6 +77,7 @@ fn generated() -> Vec<(String, String)> {
         FieldChangeView,
         LineKind,
         SideBySideRow,
+        Fold,
         Association,
         ConfigView,
         ChangeDetail,

@@ -4,6 +4,7 @@
 mod asset_state;
 mod auditlog;
 mod bench_live;
+mod diff_layout;
 mod exports;
 mod faults;
 mod findings;

@@ -93,6 +93,16 @@ pub struct SideBySideRow {
     pub right_kind: LineKind,
 }
 
+/// A run of unchanged side-by-side rows a view folds away (more than [`text`]'s three lines of
+/// context from any change): `rows` rows starting at row index `start`. Expandable: the rows
+/// themselves are all in `side_by_side`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Fold {
+    pub start: u32,
+    pub rows: u32,
+}
+
 /// Everything the app shows about one configuration change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigDiff {
@@ -101,6 +111,8 @@ pub struct ConfigDiff {
     /// pretty JSON; empty when nothing changed.
     pub unified: String,
     pub side_by_side: Vec<SideBySideRow>,
+    /// The unchanged runs of `side_by_side` to fold, in order.
+    pub side_by_side_folds: Vec<Fold>,
 }
 
 /// Diffs an event's `previous_config` against its `config`.
@@ -134,5 +146,6 @@ pub fn diff_configs(previous: Option<&Value>, current: Option<&Value>) -> Config
         changes,
         unified: lines.unified,
         side_by_side: lines.side_by_side,
+        side_by_side_folds: lines.folds,
     }
 }

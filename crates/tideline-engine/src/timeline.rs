@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::attribution::{classifier_of, method_reason, principal_short};
-use crate::diff::{self, ChangeOp, SideBySideRow, canonical_compact, canonical_pretty};
+use crate::diff::{self, ChangeOp, Fold, SideBySideRow, canonical_compact, canonical_pretty};
 use crate::json::{self, Value};
 use crate::model::ChangeKind;
 use crate::store::{Annotations, Session, StoreError, StoredEvent, format_time};
@@ -158,6 +158,8 @@ pub struct ChangeDetail {
     pub changes: Vec<FieldChangeView>,
     pub unified: Option<String>,
     pub side_by_side: Vec<SideBySideRow>,
+    /// The unchanged runs of `side_by_side` a view folds (expandable).
+    pub side_by_side_folds: Vec<Fold>,
     pub config: Option<ConfigView>,
     /// Why there is no diff, when there is none.
     pub diff_note: Option<String>,
@@ -293,6 +295,7 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
         changes: Vec::new(),
         unified: None,
         side_by_side: Vec::new(),
+        side_by_side_folds: Vec::new(),
         config: None,
         diff_note: None,
         associations: associations(session, data)?,
@@ -311,6 +314,7 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
         detail.changes = diff.changes.into_iter().map(field_change_view).collect();
         detail.unified = Some(diff.unified).filter(|text| !text.is_empty());
         detail.side_by_side = diff.side_by_side;
+        detail.side_by_side_folds = diff.side_by_side_folds;
     };
     match (event.change, &previous, &config) {
         // From an audit log, configuration unknown: the part the call proves, or what it asked.
@@ -396,6 +400,8 @@ pub struct AssetComparison {
     pub changes: Vec<FieldChangeView>,
     pub unified: Option<String>,
     pub side_by_side: Vec<SideBySideRow>,
+    /// The unchanged runs of `side_by_side` a view folds (expandable).
+    pub side_by_side_folds: Vec<Fold>,
     /// Why there is no diff, when there is none.
     pub diff_note: Option<String>,
 }
@@ -450,6 +456,7 @@ pub fn compare_asset_states(
         changes: Vec::new(),
         unified: None,
         side_by_side: Vec::new(),
+        side_by_side_folds: Vec::new(),
         diff_note: None,
     };
     match (&from_config, &to_config) {
@@ -459,6 +466,7 @@ pub fn compare_asset_states(
             comparison.changes = diff.changes.into_iter().map(field_change_view).collect();
             comparison.unified = Some(diff.unified).filter(|text| !text.is_empty());
             comparison.side_by_side = diff.side_by_side;
+            comparison.side_by_side_folds = diff.side_by_side_folds;
             if comparison.changes.is_empty() && comparison.unified.is_none() {
                 comparison.diff_note = Some("the configuration is the same at both points".into());
             }

@@ -58,6 +58,7 @@ const detail: ChangeDetail = {
   changes: [{ path: '<object>path</object>', op: 'changed', before: '"<b>old</b>"', after: '"<b>new</b>"' }],
   unified: '@@ -1 +1 @@\n-<img src=z>\n+<script>b()</script>\n',
   side_by_side: [],
+  side_by_side_folds: [],
   config: null,
   diff_note: '<h1>note</h1>',
   associations: [{ name: 'ohn:<s>n</s>', asset_type: '<s>t</s>', relation: '<s>r</s>', label: '<img src=w>', known: false }],

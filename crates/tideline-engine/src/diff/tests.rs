@@ -389,6 +389,7 @@ fn create_delete_and_nothing_at_all() {
         changes: vec![],
         unified: String::new(),
         side_by_side: vec![],
+        side_by_side_folds: vec![],
     };
     assert_eq!(diff_configs(None, None), nothing);
     assert_eq!(diff_configs(Some(&Value::Null), None), nothing);
@@ -746,5 +747,48 @@ fn field_changes_serialize_numbers_exactly() {
     assert_eq!(
         serde_json::to_string(&change).unwrap(),
         r#"{"path":"Quota","op":"changed","old":18446744073709551617,"new":{"a":"x","b":1.0}}"#
+    );
+}
+
+#[test]
+fn unchanged_runs_beyond_three_lines_of_context_fold_and_nothing_else_does() {
+    // 30 keys, the 15th changed: rows 0..=30 (brace lines included); the change at row 15.
+    let mut before = Map::new();
+    for n in 0..30 {
+        before.insert(format!("k{n:02}"), json!(n));
+    }
+    let mut after = before.clone();
+    after.insert("k14".into(), json!("changed"));
+    let (before, after) = (Value::Object(before), Value::Object(after));
+    let diff = diff_configs(Some(&before), Some(&after));
+    let changed: Vec<usize> = diff
+        .side_by_side
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.left_kind != LineKind::Equal || row.right_kind != LineKind::Equal)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(changed, vec![15]);
+    // Before it: rows 0..12 fold (12, 13, 14 are context); after it: 16, 17, 18 are context.
+    assert_eq!(
+        diff.side_by_side_folds,
+        vec![
+            Fold { start: 0, rows: 12 },
+            Fold {
+                start: 19,
+                rows: diff.side_by_side.len() as u32 - 19
+            },
+        ]
+    );
+    // Nothing changed, or a create (all added): nothing to fold.
+    assert!(
+        diff_configs(Some(&before), Some(&before))
+            .side_by_side_folds
+            .is_empty()
+    );
+    assert!(
+        diff_configs(None, Some(&before))
+            .side_by_side_folds
+            .is_empty()
     );
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use similar::{Algorithm, DiffTag, TextDiff};
 
-use super::{LineKind, SideBySideRow};
+use super::{Fold, LineKind, SideBySideRow};
 
 /// Past this, similar's Myers diff approximates instead of searching on.
 const TEXT_BUDGET: Duration = Duration::from_millis(500);
@@ -13,6 +13,7 @@ const CONTEXT_LINES: usize = 3;
 pub(super) struct LineDiff {
     pub(super) unified: String,
     pub(super) side_by_side: Vec<SideBySideRow>,
+    pub(super) folds: Vec<Fold>,
 }
 
 pub(super) fn diff_lines(old: &str, new: &str) -> LineDiff {
@@ -25,10 +26,49 @@ pub(super) fn diff_lines(old: &str, new: &str) -> LineDiff {
         .context_radius(CONTEXT_LINES)
         .header("previous", "current")
         .to_string();
+    let side_by_side = side_by_side(&diff);
+    let folds = folds(&side_by_side);
     LineDiff {
         unified,
-        side_by_side: side_by_side(&diff),
+        side_by_side,
+        folds,
     }
+}
+
+/// The runs of unchanged rows more than [`CONTEXT_LINES`] away from every change (the same
+/// context the unified diff keeps), each longer than one row; none when nothing changed.
+fn folds(rows: &[SideBySideRow]) -> Vec<Fold> {
+    let unchanged =
+        |row: &SideBySideRow| row.left_kind == LineKind::Equal && row.right_kind == LineKind::Equal;
+    if rows.iter().all(unchanged) {
+        return Vec::new();
+    }
+    let mut folds = Vec::new();
+    let mut at = 0;
+    while at < rows.len() {
+        if !unchanged(&rows[at]) {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < rows.len() && unchanged(&rows[at]) {
+            at += 1;
+        }
+        // Context after the change before the run, and before the change after it.
+        let from = if start == 0 { 0 } else { start + CONTEXT_LINES };
+        let to = if at == rows.len() {
+            at
+        } else {
+            at.saturating_sub(CONTEXT_LINES)
+        };
+        if to > from + 1 {
+            folds.push(Fold {
+                start: u32::try_from(from).unwrap_or(u32::MAX),
+                rows: u32::try_from(to - from).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    folds
 }
 
 /// Equal lines side by side; in a changed run the deleted and inserted lines are paired row

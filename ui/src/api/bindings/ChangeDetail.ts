@@ -4,10 +4,15 @@ import type { Association } from "./Association";
 import type { ChangeRow } from "./ChangeRow";
 import type { ConfigView } from "./ConfigView";
 import type { FieldChangeView } from "./FieldChangeView";
+import type { Fold } from "./Fold";
 import type { SideBySideRow } from "./SideBySideRow";
 import type { Who } from "./Who";
 
-export type ChangeDetail = { row: ChangeRow, who: Who, changes: Array<FieldChangeView>, unified: string | null, side_by_side: Array<SideBySideRow>, config: ConfigView | null, 
+export type ChangeDetail = { row: ChangeRow, who: Who, changes: Array<FieldChangeView>, unified: string | null, side_by_side: Array<SideBySideRow>, 
+/**
+ * The unchanged runs of `side_by_side` a view folds (expandable).
+ */
+side_by_side_folds: Array<Fold>, config: ConfigView | null, 
 /**
  * Why there is no diff, when there is none.
  */

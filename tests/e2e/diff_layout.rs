@@ -1,0 +1,47 @@
+//! The side-by-side diff in the real window: unchanged runs folded (a click opens one), or the
+//! unified diff with a note when the detail panel is too narrow for two columns.
+
+use crate::harness::{Desktop, record_seed_scenario};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn side_by_side_folds_unchanged_lines_or_falls_back_to_unified_in_a_narrow_panel() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let session = dir.path().join("seed-incident.tideline");
+    record_seed_scenario(&session).await;
+    let mut desktop = Desktop::launch("diff_layout", &["--open", session.to_str().unwrap()]).await;
+    desktop
+        .type_into(r#"[data-testid="filter-text"]"#, "prod-db-sg")
+        .await;
+    desktop
+        .click(r#"[data-testid="change-row"][data-asset-label="prod-db-sg"][data-action="AuthorizeSecurityGroupIngress"]"#)
+        .await;
+    // Once the panel's width is measured (`data-width`, pixels).
+    desktop
+        .find(r#".diff:not([data-width="0"]) [data-testid="diff-unified"]"#)
+        .await;
+    let width = desktop
+        .script(r#"return Number(document.querySelector('[data-testid="diff-unified"]').closest('.diff').dataset.width);"#)
+        .await
+        .as_f64()
+        .unwrap();
+    if width < 520.0 {
+        // Too narrow: side by side is offered only once the panel is wider, and says so.
+        let split = desktop.find(r#"[data-testid="diff-mode-split"]"#).await;
+        assert!(split.attr("disabled").await.unwrap().is_some(), "{width}");
+        desktop.screenshot("narrow-unified").await;
+    } else {
+        desktop.click(r#"[data-testid="diff-mode-split"]"#).await;
+        let fold = r#"[data-testid="diff-fold"]"#;
+        let before = desktop.find_all(fold).await.len();
+        assert!(before > 0, "no unchanged run folded");
+        desktop
+            .scroll_to(r#"[data-testid="diff-side-by-side"]"#)
+            .await;
+        desktop.screenshot("folded").await;
+        desktop.click(fold).await;
+        let after = desktop.find_all(fold).await.len();
+        assert_eq!(after, before - 1);
+        desktop.screenshot("one-opened").await;
+    }
+    desktop.close().await;
+}
