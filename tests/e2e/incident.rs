@@ -148,7 +148,12 @@ async fn demo_shows_the_firewall_change_its_diff_who_made_it_and_its_history() {
     assert!(stored > 0);
     desktop
         .text_when(r#"[data-testid="integrity-text"]"#, |text| {
-            text.starts_with("Intact") && digits(text) >= stored
+            // "Intact · 1,234 events", with " · N new to check" until the next check.
+            let verified = text
+                .strip_prefix("Intact · ")
+                .and_then(|rest| rest.split(' ').next())
+                .map_or(0, digits);
+            verified >= stored && !text.contains("new to check")
         })
         .await;
     desktop.screenshot("integrity-keeps-up").await;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkedUpTo, integrityView, reverifyDelay, REVERIFY_MIN_MS } from './integrity';
+import { checkedUpTo, integrityView, reverifyDelay, REVERIFY_MIN_MS, uncheckedSince } from './integrity';
 
 describe('integrity badge', () => {
   it('reads intact with the count, and the chain head in the tooltip', () => {
@@ -49,5 +49,16 @@ describe('what a verification covered', () => {
   it('is the newest known event when the chain broke early (checking again would not help)', () => {
     const broken = { seq: 4, source: 's', event_id: 'e', reason: 'r' };
     expect(checkedUpTo({ verified: 3, broken, head: 'ab', last_seq: 3 }, 20)).toBe(20);
+  });
+
+  it('counts the events stored since the last check, until the next one covers them', () => {
+    const checked = { verified: 1, broken: null, head: 'x', last_seq: 1 };
+    expect(uncheckedSince(checked, 15)).toBe(14);
+    expect(uncheckedSince(checked, 1)).toBe(0);
+    expect(uncheckedSince(checked, null)).toBe(0);
+    expect(uncheckedSince({ verified: 0, broken: null, head: '', last_seq: null }, 3)).toBe(3);
+    // A broken chain: the count says where it broke, not what is left.
+    const broken = { verified: 4, head: 'x', last_seq: 4, broken: { seq: 5, event_id: 'e5', source: '/a', reason: 'altered' } };
+    expect(uncheckedSince(broken, 40)).toBe(0);
   });
 });

@@ -32,6 +32,14 @@ export function checkedUpTo(v: Verification, newestAtStart: number | null): numb
   return v.broken ? newestAtStart : v.last_seq;
 }
 
+/** Events stored after the newest one a verification covered (0 when it is current or broke):
+ * shown beside the count until the next incremental check, so the badge never reads as if it
+ * had verified events it has not. */
+export function uncheckedSince(v: Verification, newestSeq: number | null): number {
+  if (v.broken || newestSeq === null) return 0;
+  return Math.max(0, newestSeq - (v.last_seq ?? 0));
+}
+
 /** While the session grows, the incremental check (only what was added) runs at most this often. */
 export const REVERIFY_MIN_MS = 3_000;
 
