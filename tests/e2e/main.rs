@@ -13,5 +13,6 @@ mod harness;
 mod hostile;
 mod incident;
 mod live_tail;
+mod local_time;
 mod offline;
 mod recent;

@@ -38,6 +38,7 @@ const q: TimelineQuery = {
   tags: ['exfil'],
   weekday: 6,
   hour: 14,
+  local_time: false,
   finding: 'reverted_change:ohn:sg|3|4',
   max_seq: 42,
   after_seq: null,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { zoneLabel } from './format';
 import {
   chips,
   clearAll,
@@ -60,6 +61,7 @@ describe('query building', () => {
       tags: [],
       weekday: null,
       hour: null,
+      local_time: false,
       finding: null,
       max_seq: null,
       after_seq: null,
@@ -261,8 +263,11 @@ describe('findings and heatmap cells as filters', () => {
     const s = setWeekdayHour(toggleFacet(emptyFilters(), 'method', 'console', 'Console'), 6, 14);
     const q = toQuery(s);
     expect([q.weekday, q.hour, q.methods]).toEqual([6, 14, ['console']]);
+    // In local time the cell, its chips and the query say so.
     const c = chips(s, 'local');
-    expect(c.map((x) => x.text)).toEqual(['method: Console', 'weekday: Sunday (UTC)', 'hour: 14:00–15:00 UTC']);
+    const local = zoneLabel('local');
+    expect(c.map((x) => x.text)).toEqual(['method: Console', `weekday: Sunday (${local})`, `hour: 14:00–15:00 ${local}`]);
+    expect([toQuery(s, 'local').local_time, toQuery(s, 'utc').local_time]).toEqual([true, false]);
     const noDay = removeChip(s, c.find((x) => x.kind === 'weekday')!);
     expect([toQuery(noDay).weekday, toQuery(noDay).hour]).toEqual([null, 14]);
     const noHour = removeChip(s, c.find((x) => x.kind === 'hour')!);

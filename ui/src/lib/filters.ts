@@ -4,7 +4,7 @@
 // The state becomes a TimelineQuery for Rust, and chips for the user.
 import type { ChangeKind } from '../api/bindings/ChangeKind';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
-import { formatDateTime, type Zone } from './format';
+import { formatDateTime, zoneLabel, type Zone } from './format';
 
 export type FacetKey = 'tag' | 'change' | 'asset_type' | 'method' | 'principal' | 'region' | 'account';
 
@@ -154,7 +154,7 @@ export function onlyFacetValue(state: FilterState, key: FacetKey, value: string,
   return { ...state, facets: { ...state.facets, [key]: [{ value, label }] } };
 }
 
-/** A heatmap cell: changes on that UTC weekday and/or in that UTC hour. */
+/** A heatmap cell: changes on that weekday and/or in that hour, in the zone times are shown in. */
 export function setWeekdayHour(state: FilterState, weekday: number | null, hour: number | null): FilterState {
   const ok = (n: number | null, max: number) => n === null || (Number.isInteger(n) && n >= 0 && n <= max);
   if (!ok(weekday, 6) || !ok(hour, 23)) throw new RangeError(`no such weekday/hour: ${weekday}/${hour}`);
@@ -163,10 +163,10 @@ export function setWeekdayHour(state: FilterState, weekday: number | null, hour:
 
 export const WEEKDAYS: readonly string[] = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
-/** "14:00–15:00 UTC" */
-export function hourText(hour: number): string {
+/** "14:00–15:00 UTC" (or the local zone's label) */
+export function hourText(hour: number, zone: Zone = 'utc'): string {
   const two = (n: number) => String(n).padStart(2, '0');
-  return `${two(hour)}:00–${two((hour + 1) % 24)}:00 UTC`;
+  return `${two(hour)}:00–${two((hour + 1) % 24)}:00 ${zoneLabel(zone)}`;
 }
 
 export function clearAll(): FilterState {
@@ -228,10 +228,11 @@ export function chips(state: FilterState, zone: Zone): Chip[] {
   }
   if (state.weekday !== null) {
     const day = WEEKDAYS[state.weekday] ?? String(state.weekday);
-    out.push({ kind: 'weekday', value: String(state.weekday), text: `weekday: ${day} (UTC)`, title: `Only changes made on a ${day}, UTC` });
+    const zl = zoneLabel(zone);
+    out.push({ kind: 'weekday', value: String(state.weekday), text: `weekday: ${day} (${zl})`, title: `Only changes made on a ${day}, ${zl}` });
   }
   if (state.hour !== null) {
-    const h = hourText(state.hour);
+    const h = hourText(state.hour, zone);
     out.push({ kind: 'hour', value: String(state.hour), text: `hour: ${h}`, title: `Only changes made between ${h}, on any day` });
   }
   const text = state.text.trim();
@@ -272,9 +273,10 @@ export function removeChip(state: FilterState, chip: Chip): FilterState {
 
 const values = (picks: readonly FacetPick[]) => picks.map((p) => p.value).sort();
 
-/** The query Rust runs, over every event stored so far (`max_seq` null). Values are sorted so
- * equal states give equal queries. */
-export function toQuery(state: FilterState): TimelineQuery {
+/** The query Rust runs, over every event stored so far (`max_seq` null); a weekday/hour (and the
+ * heatmap) in `zone`, the zone times are shown in. Values are sorted so equal states give equal
+ * queries. */
+export function toQuery(state: FilterState, zone: Zone = 'utc'): TimelineQuery {
   const text = state.text.trim();
   return {
     changes: values(state.facets.change).filter((v): v is ChangeKind => CHANGE_KINDS.includes(v)),
@@ -291,6 +293,7 @@ export function toQuery(state: FilterState): TimelineQuery {
     tags: values(state.facets.tag),
     weekday: state.weekday,
     hour: state.hour,
+    local_time: zone === 'local',
     finding: state.finding?.key ?? null,
     max_seq: null,
     after_seq: null,

@@ -140,16 +140,17 @@ export function heatCellFilter(state: FilterState, cell: Pick<HeatCell, 'weekday
   return setWeekdayHour(state, cell.weekday, cell.hour);
 }
 
-export function heatmapSummary(heatmap: ReadonlyArray<ReadonlyArray<number>>): string {
+export function heatmapSummary(heatmap: ReadonlyArray<ReadonlyArray<number>>, zone: Zone = 'utc'): string {
   const { cells } = heatmapCells(heatmap);
   const used = cells.filter((c) => c.v > 0).sort((a, b) => b.v - a.v || a.weekday - b.weekday || a.hour - b.hour);
-  if (used.length === 0) return 'Busiest hour by weekday (UTC): no changes in this view.';
+  const zl = zoneLabel(zone);
+  if (used.length === 0) return `Busiest hour by weekday (${zl}): no changes in this view.`;
   const total = used.reduce((n, c) => n + c.v, 0);
   const top = used
     .slice(0, 3)
-    .map((c) => `${WEEKDAYS[c.weekday]} ${hourText(c.hour)}: ${formatCount(c.v)}`)
+    .map((c) => `${WEEKDAYS[c.weekday]} ${hourText(c.hour, zone)}: ${formatCount(c.v)}`)
     .join('; ');
-  return `Busiest hour by weekday (UTC), ${formatCount(total)} changes in ${used.length} of 168 weekday-hours. Busiest: ${top}.`;
+  return `Busiest hour by weekday (${zl}), ${formatCount(total)} changes in ${used.length} of 168 weekday-hours. Busiest: ${top}.`;
 }
 
 // --- top lists and methods -------------------------------------------------------------------

@@ -174,18 +174,23 @@ impl Filter {
             base.push("f.seq > ?".to_owned());
             base_params.push(SqlValue::Integer(after_seq));
         }
-        // SQLite's %w counts from Sunday (0); ours from Monday.
+        // SQLite's %w counts from Sunday (0); ours from Monday. 'localtime' converts with the C
+        // library's zone rules, the same the app's local times and chrono::Local follow.
+        let zone = if query.local_time {
+            ", 'localtime'"
+        } else {
+            ""
+        };
         if let Some(weekday) = query.weekday {
-            base.push(
-                "(CAST(strftime('%w', f.time_us / 1000000, 'unixepoch') AS INTEGER) + 6) % 7 = ?"
-                    .to_owned(),
-            );
+            base.push(format!(
+                "(CAST(strftime('%w', f.time_us / 1000000, 'unixepoch'{zone}) AS INTEGER) + 6) % 7 = ?"
+            ));
             base_params.push(SqlValue::Integer(i64::from(weekday)));
         }
         if let Some(hour) = query.hour {
-            base.push(
-                "CAST(strftime('%H', f.time_us / 1000000, 'unixepoch') AS INTEGER) = ?".to_owned(),
-            );
+            base.push(format!(
+                "CAST(strftime('%H', f.time_us / 1000000, 'unixepoch'{zone}) AS INTEGER) = ?"
+            ));
             base_params.push(SqlValue::Integer(i64::from(hour)));
         }
         if let Some(key) = &query.finding {

@@ -28,10 +28,13 @@ pub struct TimelineQuery {
     pub starred_only: bool,
     /// Only events carrying any of these annotation tags.
     pub tags: Vec<String>,
-    /// Only changes on this weekday (0 = Monday … 6 = Sunday, UTC) …
+    /// Only changes on this weekday (0 = Monday … 6 = Sunday) …
     pub weekday: Option<u8>,
-    /// … and/or in this hour of the day (0–23, UTC): a heatmap cell.
+    /// … and/or in this hour of the day (0–23): a heatmap cell.
     pub hour: Option<u8>,
+    /// `weekday`, `hour` and the weekday × hour heatmap are in this machine's local time zone
+    /// (the app's "local" times, with its daylight-saving rules) instead of UTC.
+    pub local_time: bool,
     /// Only the events behind this finding (its key).
     pub finding: Option<String>,
     /// Only events stored up to this arrival number: a paused view stays exactly as it was

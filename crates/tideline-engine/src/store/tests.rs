@@ -1409,3 +1409,64 @@ fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order
         .unwrap();
     assert_eq!(counts.1, 3);
 }
+
+/// Run in a child process of this test binary with `TZ` set (the zone is process-wide state):
+/// the heatmap in local time and a cell filter in local time agree, and both differ from UTC
+/// by the zone's offset.
+#[test]
+fn a_heatmap_cell_in_local_time_counts_and_filters_the_same_changes() {
+    const CHILD: &str = "TIDELINE_TEST_LOCAL_TIME_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "store::tests::a_heatmap_cell_in_local_time_counts_and_filters_the_same_changes",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            // UTC+05:30 as a POSIX rule (no tz database needed): a UTC hour splits across two local hours.
+            .env("TZ", "IST-5:30")
+            .status()
+            .unwrap();
+        assert!(status.success(), "the child run failed");
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    // Sunday 2024-05-05 20:00–20:59 UTC is Monday 01:30–02:29 at UTC+05:30.
+    let frames: Vec<PositionedFrame> = (0..60)
+        .map(|minute| {
+            positioned(event_by(
+                &format!("e{minute}"),
+                &format!("2024-05-05T20:{minute:02}:00Z"),
+                "p",
+                "192.0.2.1",
+                "sg-1",
+                "{}",
+            ))
+        })
+        .collect();
+    session.write_batch(&frames).unwrap();
+    let local = TimelineQuery {
+        local_time: true,
+        ..TimelineQuery::default()
+    };
+    let utc_cells = session
+        .weekday_hour_counts(&TimelineQuery::default())
+        .unwrap();
+    assert_eq!(utc_cells, vec![(6, 20, 60)], "Sunday 20:00 UTC");
+    let local_cells = session.weekday_hour_counts(&local).unwrap();
+    assert_eq!(
+        local_cells,
+        vec![(0, 1, 30), (0, 2, 30)],
+        "Monday 01:xx and 02:xx local"
+    );
+    for (weekday, hour, count) in local_cells {
+        let cell = TimelineQuery {
+            weekday: Some(weekday),
+            hour: Some(hour),
+            ..local.clone()
+        };
+        assert_eq!(session.count_changes(&cell).unwrap(), count);
+    }
+}

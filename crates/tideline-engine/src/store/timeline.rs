@@ -11,7 +11,7 @@ use super::events::{EVENT_COLUMNS, EventColumns, PageCursor, StoredEvent, stored
 use super::facet_values::{top_values, values_of};
 use super::filter::Filter;
 use super::query::{Facet, TimelineQuery};
-use super::values::count;
+use super::values::{count, micros_to_time};
 use super::{Session, StoreError};
 
 /// Where a page of the change list starts.
@@ -355,7 +355,8 @@ impl Session {
             .collect())
     }
 
-    /// Changes matching `query` per (weekday from Monday = 0, UTC hour).
+    /// Changes matching `query` per (weekday from Monday = 0, hour): UTC, or this machine's
+    /// local time with `query.local_time`.
     pub fn weekday_hour_counts(
         &self,
         query: &TimelineQuery,
@@ -364,10 +365,21 @@ impl Session {
         const DAY_US: i64 = 24 * HOUR_US;
         let mut cells = [[0u64; 24]; 7];
         self.for_each_change_time(query, |time_us, _| {
-            let day = time_us.div_euclid(DAY_US);
-            // 1970-01-01 was a Thursday (3 when Monday is 0).
-            let weekday = (day + 3).rem_euclid(7) as usize;
-            let hour = (time_us.rem_euclid(DAY_US) / HOUR_US) as usize;
+            let (weekday, hour) = if query.local_time {
+                use chrono::{Datelike, Timelike};
+                let local = micros_to_time(time_us).with_timezone(&chrono::Local);
+                (
+                    local.weekday().num_days_from_monday() as usize,
+                    local.hour() as usize,
+                )
+            } else {
+                let day = time_us.div_euclid(DAY_US);
+                // 1970-01-01 was a Thursday (3 when Monday is 0).
+                (
+                    (day + 3).rem_euclid(7) as usize,
+                    (time_us.rem_euclid(DAY_US) / HOUR_US) as usize,
+                )
+            };
             cells[weekday][hour] += 1;
         })?;
         let mut counts = Vec::new();

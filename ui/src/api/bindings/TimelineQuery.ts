@@ -27,13 +27,18 @@ starred_only: boolean,
  */
 tags: Array<string>, 
 /**
- * Only changes on this weekday (0 = Monday … 6 = Sunday, UTC) …
+ * Only changes on this weekday (0 = Monday … 6 = Sunday) …
  */
 weekday: number | null, 
 /**
- * … and/or in this hour of the day (0–23, UTC): a heatmap cell.
+ * … and/or in this hour of the day (0–23): a heatmap cell.
  */
 hour: number | null, 
+/**
+ * `weekday`, `hour` and the weekday × hour heatmap are in this machine's local time zone
+ * (the app's "local" times, with its daylight-saving rules) instead of UTC.
+ */
+local_time: boolean, 
 /**
  * Only the events behind this finding (its key).
  */
