@@ -20,8 +20,14 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Desktop {
     pub client: Client,
-    /// The app's XDG data home (its session files); deleted with the desktop.
-    _data_home: TempDir,
+    /// The app's XDG data home (its session files, the page's localStorage); deleted with the
+    /// desktop, kept by [`Desktop::restart`].
+    data_home: Option<TempDir>,
+    /// The app's arguments and environment, for [`Desktop::restart`].
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    /// The screen, and the window's size.
+    size: (u32, u32),
     shots: PathBuf,
     step: u32,
     /// The X display the app runs on (`:N`).
@@ -83,10 +89,68 @@ impl Desktop {
 
     /// [`Desktop::launch`] with more environment for the app (it inherits the driver's).
     pub async fn launch_with_env(test: &str, args: &[&str], env: &[(&str, &str)]) -> Desktop {
+        Desktop::launch_sized(test, args, env, screen()).await
+    }
+
+    /// [`Desktop::launch`] on a screen of `(width, height)`, whatever `E2E_SCREEN` says (a test
+    /// of how the app fits a size).
+    pub async fn launch_at(test: &str, args: &[&str], size: (u32, u32)) -> Desktop {
+        Desktop::launch_sized(test, args, &[], size).await
+    }
+
+    async fn launch_sized(
+        test: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        size: (u32, u32),
+    ) -> Desktop {
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("../e2e-screenshots")
+            .join(test);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).unwrap();
+        Desktop::start(
+            args.iter().map(|a| a.to_string()).collect(),
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            size,
+            TempDir::new().unwrap(),
+            shots,
+            0,
+        )
+        .await
+    }
+
+    /// Quits the app and starts it again with the same arguments, on the same data: what it
+    /// kept (sessions, the page's localStorage) is there again. Screenshots go on numbering.
+    pub async fn restart(mut self) -> Desktop {
+        let args = std::mem::take(&mut self.args);
+        self.restart_with(args).await
+    }
+
+    /// [`Desktop::restart`] with other arguments (the same data: a session it recorded can be
+    /// opened by path).
+    pub async fn restart_with(mut self, args: Vec<String>) -> Desktop {
+        let data_home = self.data_home.take().expect("the desktop's data");
+        let env = std::mem::take(&mut self.env);
+        let (size, shots, step) = (self.size, self.shots.clone(), self.step);
+        self.close().await;
+        Desktop::start(args, env, size, data_home, shots, step).await
+    }
+
+    async fn start(
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        size: (u32, u32),
+        data_home: TempDir,
+        shots: PathBuf,
+        step: u32,
+    ) -> Desktop {
         let turn = ONE_AT_A_TIME.lock().await;
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_tideline"));
         let display = free_display();
-        let (width, height) = screen();
+        let (width, height) = size;
         let xvfb = Command::new("Xvfb")
             .arg(format!(":{display}"))
             .args([
@@ -104,7 +168,6 @@ impl Desktop {
             Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
         });
 
-        let data_home = TempDir::new().unwrap();
         let port = free_port();
         let driver = Command::new("WebKitWebDriver")
             .arg(format!("--port={port}"))
@@ -116,7 +179,7 @@ impl Desktop {
             // No session bus: the app must say the keyring is unavailable and keep keys in memory.
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env("NO_AT_BRIDGE", "1")
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -135,16 +198,14 @@ impl Desktop {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a WebDriver session with the tideline binary");
-        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join("../e2e-screenshots")
-            .join(test);
-        let _ = std::fs::remove_dir_all(&shots);
-        std::fs::create_dir_all(&shots).unwrap();
         let desktop = Desktop {
             client,
-            _data_home: data_home,
+            data_home: Some(data_home),
+            args,
+            env,
+            size,
             shots,
-            step: 0,
+            step,
             display,
             xvfb,
             driver,
@@ -242,6 +303,106 @@ impl Desktop {
             .perform_actions(drag)
             .await
             .unwrap_or_else(|error| panic!("drag across {css:?}: {error}"));
+    }
+
+    /// Presses `keys` (xdotool's names: `ctrl+w`) on the app's window as the keyboard does (XTEST
+    /// on this test's display), so GTK's menu accelerators take them like a user's (WebDriver's
+    /// keys go to the page only).
+    pub fn press_on_window(&self, keys: &str) {
+        let mut window = String::new();
+        wait_until("the app's window", STEP_TIMEOUT, || {
+            window = self.xdotool_output(&["search", "--name", "^Tideline$"]);
+            !window.is_empty()
+        });
+        let window = window.lines().last().unwrap_or_default().to_owned();
+        self.xdotool(&["windowfocus", "--sync", &window]);
+        self.xdotool(&["key", "--clearmodifiers", keys]);
+    }
+
+    fn xdotool_output(&self, args: &[&str]) -> String {
+        Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", format!(":{}", self.display))
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn xdotool(&self, args: &[&str]) {
+        let output = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", format!(":{}", self.display))
+            .output()
+            .expect("xdotool runs (apt-get install xdotool)");
+        assert!(
+            output.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Presses `key` (a character, or a [`fantoccini::key::Key`] as char) on the focused element.
+    pub async fn press(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.client
+            .perform_actions(keys)
+            .await
+            .unwrap_or_else(|error| panic!("key {key:?}: {error}"));
+    }
+
+    /// Right-clicks the middle of the element matching `css` (a context menu).
+    pub async fn right_click(&self, css: &str) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_RIGHT, MouseActions, PointerAction};
+        let element = self.find(css).await;
+        let click = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_RIGHT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_RIGHT,
+            });
+        self.client
+            .perform_actions(click)
+            .await
+            .unwrap_or_else(|error| panic!("right-click {css:?}: {error}"));
+    }
+
+    /// Drags the element matching `css` by `dx` px to the right (negative: left): a user's press,
+    /// move and release on it.
+    pub async fn drag_by(&self, css: &str, dx: f64) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let element = self.find(css).await;
+        let drag = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(200)),
+                x: dx,
+                y: 0.0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(drag)
+            .await
+            .unwrap_or_else(|error| panic!("drag {css:?}: {error}"));
     }
 
     /// Waits for an element matching `css`.

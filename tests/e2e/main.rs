@@ -4,6 +4,7 @@
 mod asset_state;
 mod auditlog;
 mod bench_live;
+mod close_and_drafts;
 mod diff_layout;
 mod exports;
 mod faults;
@@ -12,6 +13,7 @@ mod forwarding;
 mod harness;
 mod hostile;
 mod incident;
+mod layout;
 mod live_tail;
 mod local_time;
 mod offline;

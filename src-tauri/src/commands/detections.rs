@@ -12,10 +12,10 @@ use crate::detections::Detections;
 use crate::error::CommandError;
 use crate::host::SessionHost;
 
-/// The open session's findings, oldest first.
+/// The open session's findings as the Findings panel lists them: most severe first, then newest.
 #[tauri::command]
 pub async fn findings(host: State<'_, SessionHost>) -> Result<Vec<Finding>, CommandError> {
-    read(&host, |session| Ok(session.findings()?)).await
+    read(&host, |session| Ok(session.findings_for_review()?)).await
 }
 
 /// Which rules run, and why one does not.

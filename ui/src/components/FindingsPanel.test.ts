@@ -53,7 +53,8 @@ function panel(findings: Finding[]): HTMLElement {
 
 describe('the Findings panel', () => {
   it('shows a grouped finding once, with how many events and the first and last', () => {
-    const target = panel([finding(1, 1204), finding(2, 1)]);
+    // In Rust's order (most severe, then newest first).
+    const target = panel([finding(2, 1), finding(1, 1204)]);
     const counts = [...target.querySelectorAll<HTMLElement>('[data-testid="finding-events"]')];
     expect(counts.map((el) => el.textContent)).toEqual([
       '1 event',

@@ -10,6 +10,8 @@ import type { ChangeDetail } from '../api/bindings/ChangeDetail';
 import type { ChangeRow } from '../api/bindings/ChangeRow';
 import type { Finding } from '../api/bindings/Finding';
 import type { RuleStatus } from '../api/bindings/RuleStatus';
+import { COLUMNS } from '../state/columns.svelte';
+import { AnnotationDrafts } from '../state/drafts.svelte';
 import ChangeRowView from './ChangeRowView.svelte';
 import DetailPanel from './DetailPanel.svelte';
 import FindingsPanel from './FindingsPanel.svelte';
@@ -120,6 +122,7 @@ describe('hostile event text', () => {
         onpivot: () => {},
         onfilter: () => {},
         onaround: () => {},
+        drafts: new AnnotationDrafts(),
         onclose: () => {},
       },
     });
@@ -144,7 +147,10 @@ describe('hostile event text', () => {
   it('renders a list row as text and keeps hostile data attributes inert', () => {
     const target = document.createElement('div');
     document.body.append(target);
-    app = mount(ChangeRowView, { target, props: { row, index: 0, top: 0, selected: false, zone: 'utc', onpick: () => {} } });
+    app = mount(ChangeRowView, {
+      target,
+      props: { row, index: 0, top: 0, selected: false, zone: 'utc', columns: COLUMNS.map((c) => c.id), onpick: () => {} },
+    });
     flushSync();
     const el = target.querySelector('[data-testid="change-row"]') as HTMLElement;
     expect(el.dataset.assetLabel).toBe('"><svg onload=alert(1)>');

@@ -1,5 +1,5 @@
 // Findings as the page shows them: rule ids in words, severities, the Findings panel's filter
-// and order, which findings include a given event, and which arrived since the user last looked.
+// (Rust gives the order), which findings include a given event, and which arrived since the user last looked.
 // Pure: Rust decides what is a finding; this only presents them.
 import type { Finding } from '../api/bindings/Finding';
 import type { RuleId } from '../api/bindings/RuleId';
@@ -64,11 +64,11 @@ export type FindingFilter = { readonly rule: RuleId | null; readonly severity: S
 
 export const NO_FINDING_FILTER: FindingFilter = { rule: null, severity: null };
 
-/** The findings the panel shows, newest first (like the change list); Rust sends oldest first. */
+/** The findings the panel shows, in Rust's order (most severe first, then newest). */
 export function shownFindings(all: readonly Finding[], filter: FindingFilter): Finding[] {
-  return all
-    .filter((f) => (filter.rule === null || f.rule === filter.rule) && (filter.severity === null || f.severity === filter.severity))
-    .sort((a, b) => b.time_us - a.time_us || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+  return all.filter(
+    (f) => (filter.rule === null || f.rule === filter.rule) && (filter.severity === null || f.severity === filter.severity),
+  );
 }
 
 /** How many findings each rule and each severity has (for the filter's options). */

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { emptyFilters, setStarredOnly, toQuery } from './filters';
-import { EXPORT_KINDS, EXPORT_TITLES, menuIntent, type MenuContext } from './menu';
+import { EXPORT_KINDS, EXPORT_TITLES, isRecording, menuIntent, type MenuContext } from './menu';
 
 const view: TimelineQuery = toQuery(setStarredOnly(emptyFilters(), true));
-const open: MenuContext = { hasSession: true, running: null, viewQuery: view };
-const none: MenuContext = { hasSession: false, running: null, viewQuery: null };
+const open: MenuContext = { hasSession: true, recording: false, running: null, viewQuery: view };
+const none: MenuContext = { hasSession: false, recording: false, running: null, viewQuery: null };
 
 describe('File menu choices', () => {
   it('map to what the page does', () => {
@@ -13,7 +13,7 @@ describe('File menu choices', () => {
     expect(menuIntent({ action: 'open' }, open)).toEqual({ do: 'open', path: null });
     expect(menuIntent({ action: 'open_path', path: '/s/a.tideline' }, open)).toEqual({ do: 'open', path: '/s/a.tideline' });
     expect(menuIntent({ action: 'save_copy' }, open)).toEqual({ do: 'save_copy' });
-    expect(menuIntent({ action: 'close' }, open)).toEqual({ do: 'close' });
+    expect(menuIntent({ action: 'close' }, open)).toEqual({ do: 'close', confirm: false });
     expect(menuIntent({ action: 'import', folder: false }, open)).toEqual({ do: 'import', folder: false });
     expect(menuIntent({ action: 'import', folder: true }, open)).toEqual({ do: 'import', folder: true });
     expect(menuIntent({ action: 'resume' }, open)).toEqual({ do: 'resume' });
@@ -51,5 +51,21 @@ describe('File menu choices', () => {
     expect(r).toEqual({ do: 'refuse', message: 'An import is running: wait for it to finish or cancel it first.' });
     expect(menuIntent({ action: 'export', kind: 'csv_all' }, busy).do).toBe('refuse');
     expect(menuIntent({ action: 'new_session' }, busy).do).toBe('refuse');
+  });
+
+  it('ask before closing a session that is being recorded (Ctrl+W), and close a reviewed one at once', () => {
+    expect(menuIntent({ action: 'close' }, { ...open, recording: true })).toEqual({ do: 'close', confirm: true });
+    const down = { state: 'reconnecting', attempt: 2, next_try_at: '', reason: 'refused' } as const;
+    expect(isRecording('demo', { state: 'live' }, 0)).toBe(true);
+    expect(isRecording('live', { state: 'live' }, 12)).toBe(true);
+    // A stream down for a while still records into what it stored…
+    expect(isRecording('live', down, 12)).toBe(true);
+    expect(isRecording('live', null, 3)).toBe(true);
+    // …but one that never got anything has nothing to lose.
+    expect(isRecording('live', down, 0)).toBe(false);
+    expect(isRecording('live', { state: 'connecting' }, 0)).toBe(false);
+    expect(isRecording('live', { state: 'stopped', reason: 'key rejected', cause: 'api_key_rejected' }, 40)).toBe(false);
+    expect(isRecording('offline', { state: 'offline' }, 40)).toBe(false);
+    expect(isRecording('offline', null, 40)).toBe(false);
   });
 });

@@ -1,7 +1,9 @@
 // What a File-menu choice (native menu, or the same entries in the page's header) does, given
 // what is on screen. Pure, so the rules can be tested without Tauri.
+import type { ConnectionState } from '../api/bindings/ConnectionState';
 import type { ExportKind } from '../api/bindings/ExportKind';
 import type { MenuAction } from '../api/bindings/MenuAction';
+import type { SessionMode } from '../api/bindings/SessionMode';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 
 /** A File-menu choice, or the header's "Resume recording" (the page's own action). */
@@ -11,7 +13,8 @@ export type Intent =
   | { readonly do: 'new_session' }
   | { readonly do: 'open'; readonly path: string | null }
   | { readonly do: 'save_copy' }
-  | { readonly do: 'close' }
+  /** `confirm`: a recording is running; ask before stopping it. */
+  | { readonly do: 'close'; readonly confirm: boolean }
   | { readonly do: 'export'; readonly kind: ExportKind; readonly query: TimelineQuery | null }
   | { readonly do: 'import'; readonly folder: boolean }
   | { readonly do: 'resume' }
@@ -19,6 +22,8 @@ export type Intent =
 
 export type MenuContext = {
   readonly hasSession: boolean;
+  /** The session on screen is being recorded (closing it stops the recording). */
+  readonly recording: boolean;
   /** The export or import running now, if any: one at a time. */
   readonly running: 'export' | 'import' | null;
   /** The change list's filters as a query (no `max_seq`), when a session is on screen. */
@@ -61,9 +66,10 @@ export function menuIntent(action: PageAction, ctx: MenuContext): Intent {
     case 'open_path':
       return { do: 'open', path: action.path };
     case 'save_copy':
-    case 'close':
     case 'resume':
       return ctx.hasSession ? { do: action.action } : noSession();
+    case 'close':
+      return ctx.hasSession ? { do: 'close', confirm: ctx.recording } : noSession();
     case 'import':
       return ctx.hasSession ? { do: 'import', folder: action.folder } : noSession();
     case 'export':
@@ -76,4 +82,12 @@ export function menuIntent(action: PageAction, ctx: MenuContext): Intent {
 
 function noSession(): Intent {
   return { do: 'refuse', message: 'No session is open: start or open one first.' };
+}
+
+/** A session of `mode` is being recorded, with something to lose: demo and live sessions record
+ * until their stream stops for good; a stream down for a while is still a recording once it has
+ * `stored` events (it picks up where it was), but one that never got anything holds nothing. */
+export function isRecording(mode: SessionMode, connection: ConnectionState | null, stored: number): boolean {
+  if (mode === 'offline' || connection?.state === 'stopped' || connection?.state === 'offline') return false;
+  return connection?.state === 'live' || stored > 0;
 }

@@ -8,7 +8,7 @@ import type { RuleStatus } from '../api/bindings/RuleStatus';
 import { unseenCount } from '../lib/findings';
 
 export class FindingsModel {
-  /** Oldest first, as Rust sends them. */
+  /** Most severe first, then newest, as Rust sends them. */
   list: Finding[] = $state.raw([]);
   statuses: RuleStatus[] = $state.raw([]);
   error: AppError | null = $state.raw(null);

@@ -62,6 +62,14 @@ impl Session {
         Ok(all)
     }
 
+    /// Every stored finding in the order an analyst reviews them: most severe first, then
+    /// newest first (by first event), then by key (so the order is stable).
+    pub fn findings_for_review(&self) -> Result<Vec<Finding>, StoreError> {
+        let mut all = self.findings()?;
+        all.sort_by(review_order);
+        Ok(all)
+    }
+
     /// Calls `visit` with every stored finding, oldest first, one at a time.
     pub fn for_each_finding<E>(
         &self,
@@ -72,6 +80,14 @@ impl Session {
     {
         self.for_each_finding_row(|row| visit(Finding::from(row)))
     }
+}
+
+/// Most severe first, then newest first, then by key.
+pub fn review_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    b.severity
+        .cmp(&a.severity)
+        .then(b.time_us.cmp(&a.time_us))
+        .then_with(|| a.key.cmp(&b.key))
 }
 
 /// Why a runner rebuilt the findings.

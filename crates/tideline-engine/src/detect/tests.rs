@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use super::settings::DetectionSettings;
-use super::{DetectionRunner, Finding, Opened, RebuildReason, RuleId};
+use super::{DetectionRunner, Finding, Opened, RebuildReason, RuleId, Severity};
 use crate::model::PositionedFrame;
 use crate::store::Session;
 use crate::wire;
@@ -601,6 +601,34 @@ fn seed_session(dir: &TempDir) -> Session {
     )
     .unwrap();
     session
+}
+
+#[test]
+fn findings_for_review_come_most_severe_first_then_newest_first() {
+    let dir = TempDir::new().unwrap();
+    let mut session = seed_session(&dir);
+    DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
+    let stored = session.findings().unwrap();
+    let review = session.findings_for_review().unwrap();
+    assert_eq!(review.len(), stored.len());
+    let severities: Vec<Severity> = review.iter().map(|f| f.severity).collect();
+    assert!(
+        severities.contains(&Severity::High) && severities.contains(&Severity::Low),
+        "the seed incident has findings of several severities: {severities:?}"
+    );
+    for pair in review.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(
+            a.severity > b.severity || (a.severity == b.severity && a.time_us >= b.time_us),
+            "{} ({:?}, {}) before {} ({:?}, {})",
+            a.key,
+            a.severity,
+            a.time,
+            b.key,
+            b.severity,
+            b.time
+        );
+    }
 }
 
 #[test]
