@@ -84,7 +84,8 @@ pub(super) struct Filter {
     pub(super) facets: Vec<(Facet, Vec<i64>)>,
     /// How a page of this filter reaches its rows.
     access: Access,
-    /// How a full pass over this filter's rows (counts, facets, histograms) reaches them.
+    /// How a full pass over this filter's rows reaches them when the page's way does not
+    /// apply: the search's matches, or time order (never a facet's index).
     pass_access: Access,
 }
 
@@ -261,13 +262,19 @@ impl Filter {
         self.rows(self.access, true)
     }
 
-    /// Every row this filter matches, read in one pass (counts, histograms, exports).
+    /// Every row this filter matches, read in one pass (counts, histograms, exports): from the
+    /// search's matches when they are few enough, else the way a page reads them (a rare
+    /// principal's own index, or time order).
     pub(super) fn pass(&self) -> Rows {
-        self.rows(self.pass_access, true)
+        let access = match self.pass_access {
+            Access::SearchMatches => Access::SearchMatches,
+            _ => self.access,
+        };
+        self.rows(access, true)
     }
 
     /// The rows a one-pass facet count reads: every facet filter left out (each facet is
-    /// counted without its own filter, by the caller).
+    /// counted without its own filter, by the caller), so never through a facet's index.
     pub(super) fn pass_without_facets(&self) -> Rows {
         self.rows(self.pass_access, false)
     }
