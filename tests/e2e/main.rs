@@ -17,4 +17,5 @@ mod layout;
 mod live_tail;
 mod local_time;
 mod offline;
+mod principals;
 mod recent;

@@ -28,6 +28,31 @@ pub fn principal_short(principal: &str) -> String {
     principal.to_owned()
 }
 
+/// The account of an ARN principal (`arn:aws:iam::123456789012:user/jdoe` → `123456789012`).
+pub fn principal_account(principal: &str) -> Option<&str> {
+    principal
+        .strip_prefix("arn:")?
+        .split(':')
+        .nth(3)
+        .filter(|account| !account.is_empty())
+}
+
+/// The principals of one role's sessions, as a filter value and a name: an AWS role session
+/// (`arn:aws:sts::123456789012:assumed-role/terraform-ci/gh-actions-8822`) belongs to
+/// `arn:aws:sts::123456789012:assumed-role/terraform-ci/*`, named `terraform-ci`. Each run of an
+/// automation (a CI job, a Terraform apply) is a session of its own; grouped, they read as the
+/// one principal people know. A filter value ending in `/*` matches every principal starting
+/// with what precedes the `*` (the store's facet filter).
+pub fn role_of_session(principal: &str) -> Option<(String, String)> {
+    let (head, session) = principal.rsplit_once('/')?;
+    let role = head.split_once(":assumed-role/")?.1;
+    (principal.starts_with("arn:")
+        && !role.is_empty()
+        && !role.contains('/')
+        && !session.is_empty())
+    .then(|| (format!("{head}/*"), role.to_owned()))
+}
+
 /// A source address as an IP, if it is one (service hosts and `AWS Internal` are not).
 ///
 /// Read leniently, as the logs mean it: dotted decimal with leading zeros is decimal
@@ -155,6 +180,31 @@ fn agent_token(agent: &str, prefixes: &[&str]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_role_session_belongs_to_its_role_and_an_arn_names_its_account() {
+        assert_eq!(
+            role_of_session("arn:aws:sts::123456789012:assumed-role/terraform-ci/gh-actions-8822"),
+            Some((
+                "arn:aws:sts::123456789012:assumed-role/terraform-ci/*".to_owned(),
+                "terraform-ci".to_owned()
+            ))
+        );
+        for not_a_session in [
+            "arn:aws:iam::123456789012:user/jdoe",
+            "arn:aws:iam::123456789012:role/terraform-ci",
+            "arn:aws:sts::123456789012:assumed-role/terraform-ci/",
+            "jdoe@example.com",
+        ] {
+            assert_eq!(role_of_session(not_a_session), None, "{not_a_session}");
+        }
+        assert_eq!(
+            principal_account("arn:aws:iam::123456789012:user/jdoe"),
+            Some("123456789012")
+        );
+        assert_eq!(principal_account("jdoe@example.com"), None);
+    }
+
     use super::*;
     use serde_json_lenient::json;
 

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::attribution::principal_short;
 use crate::store::{Session, StoreError, format_time};
-use crate::timeline::{Facet, FacetCount, TimelineQuery, facet_values};
+use crate::timeline::{Facet, FacetCount, TimelineQuery, facet_values, principal_counts};
 
 /// Bucket widths to choose from, smallest first: the first that gives at most
 /// [`MAX_BUCKETS`] buckets over the changes' time range.
@@ -105,6 +104,7 @@ pub fn insights(session: &Session, query: &TimelineQuery) -> Result<Insights, St
                 value: name.clone(),
                 label,
                 count: *count,
+                members: Vec::new(),
             }
         })
         .collect();
@@ -115,7 +115,7 @@ pub fn insights(session: &Session, query: &TimelineQuery) -> Result<Insights, St
         bucket,
         heatmap,
         top_assets,
-        top_principals: counted(Facet::Principal, principal_short)?,
+        top_principals: principal_counts(session, query, TOP)?,
         methods: counted(Facet::Method, |m| m.to_owned())?,
     })
 }

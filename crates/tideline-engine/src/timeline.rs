@@ -4,9 +4,13 @@
 //! Everything a screen shows is decided here, as plain strings: the UI renders, it does not
 //! compute. Values from events stay text; nothing here interprets them as markup.
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde::Serialize;
 
-use crate::attribution::{classifier_of, method_reason, principal_short};
+use crate::attribution::{
+    classifier_of, method_reason, principal_account, principal_short, role_of_session,
+};
 use crate::diff::{self, ChangeOp, Fold, SideBySideRow, canonical_compact, canonical_pretty};
 use crate::json::{self, Value};
 use crate::model::ChangeKind;
@@ -76,10 +80,16 @@ pub struct ChangePage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FacetCount {
+    /// The filter value (a principal group's ends in `/*`: every session of the role).
     pub value: String,
     pub label: String,
     pub count: u64,
+    /// A group's own values, most changes first (at most [`GROUP_MEMBERS`]); empty otherwise.
+    pub members: Vec<FacetCount>,
 }
+
+/// The most members of a group a facet lists (the group's own value filters all of them).
+pub const GROUP_MEMBERS: usize = 100;
 
 /// Counts per value under the current query, each facet without its own filter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -226,8 +236,78 @@ pub(crate) fn facet_values(
             label: label(&value),
             value,
             count,
+            members: Vec::new(),
         })
         .collect())
+}
+
+/// The principals under `query`, most changes first, as people know them: the sessions of one
+/// role (`terraform-ci/gh-actions-NNNN`…) as one entry with its sessions as members, and a
+/// short name that two principals share shown with each one's account. At most `limit`.
+pub(crate) fn principal_counts(
+    session: &Session,
+    query: &TimelineQuery,
+    limit: u64,
+) -> Result<Vec<FacetCount>, StoreError> {
+    let all = session.facet_counts(query, Facet::Principal, u64::MAX)?;
+    Ok(grouped_principals(all, limit))
+}
+
+/// [`principal_counts`] of counted principals.
+fn grouped_principals(counts: Vec<(String, u64)>, limit: u64) -> Vec<FacetCount> {
+    let single = |value: String, count: u64| FacetCount {
+        label: principal_short(&value),
+        value,
+        count,
+        members: Vec::new(),
+    };
+    let mut roles: BTreeMap<String, (String, Vec<FacetCount>)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (value, count) in counts {
+        match role_of_session(&value) {
+            Some((group, role)) => roles
+                .entry(group)
+                .or_insert_with(|| (role, Vec::new()))
+                .1
+                .push(single(value, count)),
+            None => out.push(single(value, count)),
+        }
+    }
+    for (group, (role, mut members)) in roles {
+        if members.len() == 1 {
+            out.extend(members);
+            continue;
+        }
+        members.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        let sessions = members.len();
+        let count = members.iter().map(|member| member.count).sum();
+        members.truncate(GROUP_MEMBERS);
+        out.push(FacetCount {
+            label: format!("{role} · {sessions} sessions"),
+            value: group,
+            count,
+            members,
+        });
+    }
+    disambiguate(&mut out);
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    out.truncate(limit.min(usize::MAX as u64) as usize);
+    out
+}
+
+/// Two entries with one label (`jdoe` in two accounts) are each shown with their account.
+fn disambiguate(entries: &mut [FacetCount]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for entry in entries.iter() {
+        *seen.entry(entry.label.clone()).or_default() += 1;
+    }
+    for entry in entries.iter_mut() {
+        if seen.get(&entry.label).is_some_and(|n| *n > 1)
+            && let Some(account) = principal_account(&entry.value)
+        {
+            entry.label = format!("{} ({account})", entry.label);
+        }
+    }
 }
 
 pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreError> {
@@ -239,16 +319,23 @@ pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreE
         Facet::Region,
         Facet::Account,
     ];
-    let (mut counts, total) = session.facets_and_total(query, &listed, FACET_VALUES)?;
+    // Every principal is counted (their sessions are grouped before the top ones are taken).
+    let (mut counts, total) = session.facets_and_total(query, &listed, u64::MAX)?;
+    let principal = grouped_principals(
+        counts.remove(&Facet::Principal).unwrap_or_default(),
+        FACET_VALUES,
+    );
     let mut take = |facet: Facet, label: fn(&str) -> String| -> Vec<FacetCount> {
         counts
             .remove(&facet)
             .unwrap_or_default()
             .into_iter()
+            .take(FACET_VALUES as usize)
             .map(|(value, count)| FacetCount {
                 label: label(&value),
                 value,
                 count,
+                members: Vec::new(),
             })
             .collect()
     };
@@ -257,7 +344,7 @@ pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreE
         change: take(Facet::Change, same),
         asset_type: take(Facet::AssetType, same),
         method: take(Facet::Method, same),
-        principal: take(Facet::Principal, principal_short),
+        principal,
         region: take(Facet::Region, same),
         account: take(Facet::Account, same),
         tag: session
@@ -267,6 +354,7 @@ pub fn facets(session: &Session, query: &TimelineQuery) -> Result<Facets, StoreE
                 label: value.clone(),
                 value,
                 count,
+                members: Vec::new(),
             })
             .collect(),
         starred: session.starred_count()?,
@@ -888,5 +976,75 @@ mod tests {
             None
         );
         assert_eq!(asset_state(&session, "sg-1", 999).unwrap(), None);
+    }
+
+    #[test]
+    fn automation_sessions_group_under_their_role_and_a_shared_name_shows_its_account() {
+        let dir = TempDir::new().unwrap();
+        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let ci = |run: u32| {
+            format!("arn:aws:sts::111111111111:assumed-role/terraform-ci/gh-actions-{run}")
+        };
+        let mut principals: Vec<String> = (8801..8806).flat_map(|run| [ci(run), ci(run)]).collect();
+        principals.extend([
+            "arn:aws:iam::111111111111:user/jdoe".to_owned(),
+            "arn:aws:iam::222222222222:user/jdoe".to_owned(),
+            "arn:aws:sts::111111111111:assumed-role/BreakGlass/alice".to_owned(),
+        ]);
+        let frames: Vec<crate::model::PositionedFrame> = principals
+            .iter()
+            .enumerate()
+            .map(|(i, principal)| crate::model::PositionedFrame {
+                frame: crate::wire::decode_frame(format!(
+                    r#"{{"specversion":"1.0","id":"p{i}","source":"/a","type":"com.opshelm.asset.update","time":"2024-05-05T10:{i:02}:00Z","data":{{"asset":{{"name":"sg-{i}","type":"network.firewall"}},"attribution":{{"principal":"{principal}"}},"config":{{"n":{i}}},"previous_config":{{"n":0}}}}}}"#
+                )),
+                sse_id: None,
+                received_at: chrono::Utc::now(),
+            })
+            .collect();
+        session.write_batch(&frames).unwrap();
+
+        let listed = facets(&session, &TimelineQuery::default())
+            .unwrap()
+            .principal;
+        let labels: Vec<(&str, u64)> = listed.iter().map(|p| (p.label.as_str(), p.count)).collect();
+        assert_eq!(
+            labels,
+            vec![
+                ("terraform-ci · 5 sessions", 10),
+                ("jdoe (111111111111)", 1),
+                ("jdoe (222222222222)", 1),
+                ("BreakGlass/alice", 1),
+            ]
+        );
+        let group = &listed[0];
+        assert_eq!(
+            group.value,
+            "arn:aws:sts::111111111111:assumed-role/terraform-ci/*"
+        );
+        assert_eq!(group.members.len(), 5);
+        assert!(
+            group
+                .members
+                .iter()
+                .all(|m| m.count == 2 && m.label.starts_with("terraform-ci/gh-actions-"))
+        );
+
+        // The group's value filters every session of the role, and hides them all.
+        let only = TimelineQuery {
+            principals: vec![group.value.clone()],
+            ..TimelineQuery::default()
+        };
+        assert_eq!(session.count_changes(&only).unwrap(), 10);
+        let hidden = TimelineQuery {
+            exclude_principals: vec![group.value.clone()],
+            ..TimelineQuery::default()
+        };
+        assert_eq!(session.count_changes(&hidden).unwrap(), 3);
+        // The insights chart names them the same way.
+        let top = crate::insights::insights(&session, &TimelineQuery::default())
+            .unwrap()
+            .top_principals;
+        assert_eq!(top[0].label, "terraform-ci · 5 sessions");
     }
 }

@@ -127,8 +127,8 @@ describe('heatmap', () => {
 
 describe('top lists and methods', () => {
   const assets = [
-    { value: 'ohn:aws:1:us-east-1:network-firewall:sg-1', label: 'prod-db-sg', count: 3 },
-    { value: 'ohn:x', label: 'A'.repeat(60), count: 1 },
+    { value: 'ohn:aws:1:us-east-1:network-firewall:sg-1', label: 'prod-db-sg', count: 3, members: [] },
+    { value: 'ohn:x', label: 'A'.repeat(60), count: 1, members: [] },
   ];
 
   it('cuts long labels for the axis and keeps the whole name for the tooltip', () => {
@@ -140,24 +140,36 @@ describe('top lists and methods', () => {
     expect(shortLabel('😀'.repeat(5), 3)).toBe('😀😀…');
   });
 
+  it('never cuts two different names to one label', () => {
+    const runs = ['terraform-ci/gh-actions-runner-8822', 'terraform-ci/gh-actions-runner-8823', 'jdoe'].map((label) => ({
+      value: label,
+      label,
+      count: 1,
+      members: [],
+    }));
+    const s = barSeries(runs, 20);
+    expect(s.labels).toEqual(['terraform-…nner-8822', 'terraform-…nner-8823', 'jdoe']);
+    expect(new Set(s.labels).size).toBe(3);
+  });
+
   it('a clicked asset narrows to it; a principal or method to exactly that value', () => {
     const base = toggleFacet(toggleFacet(emptyFilters(), 'method', 'cli', 'cli'), 'method', 'sdk', 'sdk');
     expect(toQuery(assetFilter(base, assets[0]!)).asset_name).toBe(assets[0]!.value);
     expect(toQuery(assetFilter(base, assets[0]!)).methods).toEqual(['cli', 'sdk']);
-    expect(toQuery(principalFilter(base, { value: 'arn:jdoe', label: 'jdoe', count: 2 })).principals).toEqual(['arn:jdoe']);
-    expect(toQuery(methodFilter(base, { value: 'console', label: 'console', count: 2 })).methods).toEqual(['console']);
+    expect(toQuery(principalFilter(base, { value: 'arn:jdoe', label: 'jdoe', count: 2, members: [] })).principals).toEqual(['arn:jdoe']);
+    expect(toQuery(methodFilter(base, { value: 'console', label: 'console', count: 2, members: [] })).methods).toEqual(['console']);
   });
 
   it('shares methods in their tag colours, with whole percents', () => {
     const m = methodSeries([
-      { value: 'console', label: 'console', count: 6 },
-      { value: 'terraform', label: 'terraform', count: 3 },
-      { value: 'weird', label: 'weird', count: 2 },
+      { value: 'console', label: 'console', count: 6, members: [] },
+      { value: 'terraform', label: 'terraform', count: 3, members: [] },
+      { value: 'weird', label: 'weird', count: 2, members: [] },
     ]);
     expect(m.labels).toEqual(['Console', 'Terraform', 'weird']);
     expect(m.percents).toEqual([55, 27, 18]);
     expect(m.colours).toEqual([METHOD_COLOURS.console, METHOD_COLOURS.terraform, METHOD_COLOURS.unknown]);
-    expect(methodsSummary([{ value: 'cli', label: 'cli', count: 1 }])).toBe('Share of each method: CLI 1 (100%).');
+    expect(methodsSummary([{ value: 'cli', label: 'cli', count: 1, members: [] }])).toBe('Share of each method: CLI 1 (100%).');
   });
 
   it('lists the top entries with counts in the text alternative', () => {

@@ -163,9 +163,26 @@ export function shortLabel(text: string, max = 28): string {
 
 export type BarSeries = { labels: string[]; full: string[]; values: number[] };
 
+/** `text` cut to `max` characters in its middle: its start and its end stay (two names that
+ * differ only at the end, like a CI run's number, stay apart). */
+export function middleLabel(text: string, max = 28): string {
+  const chars = [...text];
+  if (chars.length <= max) return text;
+  const head = Math.ceil((max - 1) / 2);
+  return chars.slice(0, head).join('') + '…' + chars.slice(chars.length - (max - 1 - head)).join('');
+}
+
+/** Axis labels cut to `max` characters: at the end, or in the middle where cutting at the end
+ * would give two different names one label. */
 export function barSeries(items: readonly FacetCount[], max = 28): BarSeries {
+  const ends = items.map((i) => shortLabel(i.label, max));
+  const labels = ends.map((cut, n) =>
+    ends.some((other, m) => m !== n && other === cut && items[m]!.label !== items[n]!.label)
+      ? middleLabel(items[n]!.label, max)
+      : cut,
+  );
   return {
-    labels: items.map((i) => shortLabel(i.label, max)),
+    labels,
     full: items.map((i) => (i.label === i.value ? i.label : `${i.label} (${i.value})`)),
     values: items.map((i) => i.count),
   };

@@ -85,23 +85,41 @@ impl FacetIds {
 }
 
 /// The ids of `values` under `facet` that the session knows (filters: a value it has never
-/// seen matches nothing).
+/// seen matches nothing). A value ending in `/*` is also every value that starts with what
+/// precedes the `*` (a group: all sessions of one role, `…:assumed-role/ROLE/*`); the value
+/// itself counts too, so a value that really ends in `/*` is never hidden by its group.
 pub(super) fn ids_of(
     conn: &Connection,
     facet: Facet,
     values: &[String],
 ) -> Result<Vec<i64>, StoreError> {
-    let mut statement =
+    let mut exact =
         conn.prepare_cached("SELECT id FROM facet_values WHERE facet = ?1 AND value = ?2")?;
+    // Every value in [`prefix`, the prefix with its last `/` raised to `0`): those starting
+    // with it ('0' follows '/' in UTF-8 and SQLite's binary collation).
+    let mut prefixed = conn.prepare_cached(
+        "SELECT id FROM facet_values WHERE facet = ?1 AND value >= ?2 AND value < ?3",
+    )?;
     let mut ids = Vec::with_capacity(values.len());
     for value in values {
-        if let Some(id) = statement
+        if let Some(id) = exact
             .query_row(params![facet.name(), value], |row| row.get("id"))
             .optional()?
         {
             ids.push(id);
         }
+        if let Some(prefix) = value.strip_suffix('*').filter(|p| p.ends_with('/')) {
+            let above = format!("{}0", &prefix[..prefix.len() - 1]);
+            let rows = prefixed.query_map(params![facet.name(), prefix, above], |row| {
+                row.get::<_, i64>("id")
+            })?;
+            for id in rows {
+                ids.push(id?);
+            }
+        }
     }
+    ids.sort_unstable();
+    ids.dedup();
     Ok(ids)
 }
 

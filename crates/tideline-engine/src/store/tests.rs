@@ -615,7 +615,10 @@ fn a_page_walks_time_order_or_a_rare_filters_own_index_never_sorting_the_whole_l
         .pass();
         query_plan(
             &session,
-            &format!("SELECT count(*) FROM {} WHERE {}", rows.source, rows.condition),
+            &format!(
+                "SELECT count(*) FROM {} WHERE {}",
+                rows.source, rows.condition
+            ),
             rows.params,
         )
     };
