@@ -19,3 +19,4 @@ mod local_time;
 mod offline;
 mod principals;
 mod recent;
+mod search;
