@@ -1,14 +1,11 @@
 //! An asset at a point of its history: picked on the history, its configuration right after
 //! that event; two picked, what changed between them.
 
-use crate::harness::{Desktop, record_seed_scenario};
+use crate::harness::review_seed_incident;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_assets_configuration_at_a_point_and_the_diff_between_two_points_of_its_history() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let session = dir.path().join("seed-incident.tideline");
-    record_seed_scenario(&session).await;
-    let mut desktop = Desktop::launch("asset_state", &["--open", session.to_str().unwrap()]).await;
+    let (_dir, _session, mut desktop) = review_seed_incident("asset_state", &[]).await;
     desktop
         .type_into(r#"[data-testid="filter-text"]"#, "prod-db-sg")
         .await;

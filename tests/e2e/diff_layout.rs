@@ -1,14 +1,11 @@
 //! The side-by-side diff in the real window: unchanged runs folded (a click opens one), or the
 //! unified diff with a note when the detail panel is too narrow for two columns.
 
-use crate::harness::{Desktop, record_seed_scenario};
+use crate::harness::review_seed_incident;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn side_by_side_folds_unchanged_lines_or_falls_back_to_unified_in_a_narrow_panel() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let session = dir.path().join("seed-incident.tideline");
-    record_seed_scenario(&session).await;
-    let mut desktop = Desktop::launch("diff_layout", &["--open", session.to_str().unwrap()]).await;
+    let (_dir, _session, mut desktop) = review_seed_incident("diff_layout", &[]).await;
     desktop
         .type_into(r#"[data-testid="filter-text"]"#, "prod-db-sg")
         .await;

@@ -478,6 +478,20 @@ impl Desktop {
             .unwrap();
     }
 
+    /// The text of every change row the list has drawn.
+    pub async fn row_texts(&self) -> Vec<String> {
+        let rows = self
+            .script(r#"return [...document.querySelectorAll('[data-testid="change-row"]')].map(r => r.textContent)"#)
+            .await;
+        rows.as_array()
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|row| row.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub async fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css).await;
         element.clear().await.unwrap();
@@ -523,6 +537,17 @@ impl Drop for Desktop {
         let _ = self.driver.kill();
         let _ = self.xvfb.kill();
     }
+}
+
+/// The seed incident (the demo's story) recorded with the CLI into a new folder, and the app
+/// reviewing it (`--open`) with `env`: the folder (removed when dropped), the session's path,
+/// the desktop.
+pub async fn review_seed_incident(test: &str, env: &[(&str, &str)]) -> (TempDir, PathBuf, Desktop) {
+    let dir = TempDir::new().unwrap();
+    let session = dir.path().join("seed-incident.tideline");
+    record_seed_scenario(&session).await;
+    let desktop = Desktop::launch_with_env(test, &["--open", session.to_str().unwrap()], env).await;
+    (dir, session, desktop)
 }
 
 /// Records the seed-incident scenario into `session` with `tideline-cli record`, over the real

@@ -2,21 +2,14 @@
 //! UTC+05:30 machine) its cells and its label are local. (A cell's filter in local time is
 //! held equal to the cell's count by the store's test under the same zone.)
 
-use crate::harness::{Desktop, record_seed_scenario};
+use crate::harness::{Desktop, review_seed_incident};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_heatmap_follows_the_local_time_zone_its_cells_and_label() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let session = dir.path().join("seed-incident.tideline");
-    record_seed_scenario(&session).await;
-    let mut desktop = Desktop::launch_with_env(
-        "local_time",
-        &["--open", session.to_str().unwrap()],
-        // India: UTC+05:30 all year (the page's ICU and the engine's libc both read the tz
-        // database, Debian's tzdata, for it).
-        &[("TZ", "Asia/Kolkata")],
-    )
-    .await;
+    // India: UTC+05:30 all year (the page's ICU and the engine's libc both read the tz database,
+    // Debian's tzdata, for it).
+    let (_dir, _session, mut desktop) =
+        review_seed_incident("local_time", &[("TZ", "Asia/Kolkata")]).await;
     desktop.click(r#"[data-testid="insights-toggle"]"#).await;
     let utc = heatmap_label(&desktop).await;
     assert!(utc.starts_with("Busiest hour by weekday (UTC)"), "{utc}");

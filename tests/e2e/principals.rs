@@ -1,14 +1,11 @@
 //! Principals people recognise: an automation's sessions (each CI run assumes the role anew) are
 //! one entry under their role, with the sessions inside; ticking it lists all their changes.
 
-use crate::harness::{Desktop, record_seed_scenario};
+use crate::harness::review_seed_incident;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_automations_sessions_are_one_principal_under_its_role_expandable_and_filterable() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let session = dir.path().join("seed-incident.tideline");
-    record_seed_scenario(&session).await;
-    let mut desktop = Desktop::launch("principals", &["--open", session.to_str().unwrap()]).await;
+    let (_dir, _session, mut desktop) = review_seed_incident("principals", &[]).await;
     let group = r#"[data-testid="facet-option"][data-facet="principal"][data-value$=":assumed-role/terraform-ci/*"]"#;
     desktop.scroll_to(group).await;
     let label = desktop
@@ -49,13 +46,9 @@ async fn an_automations_sessions_are_one_principal_under_its_role_expandable_and
         })
         .await;
     // Every row on screen is one of the role's sessions.
-    let whos = desktop
-        .script(r#"return [...document.querySelectorAll('[data-testid="change-row"]')].map(r => r.textContent)"#)
-        .await;
-    let rows = whos.as_array().cloned().unwrap_or_default();
+    let rows = desktop.row_texts().await;
     assert!(!rows.is_empty());
-    for row in rows {
-        let text = row.as_str().unwrap_or_default();
+    for text in rows {
         assert!(text.contains("terraform-ci/gh-actions-"), "{text}");
     }
     desktop.screenshot("role-ticked").await;

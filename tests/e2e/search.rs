@@ -2,15 +2,12 @@
 //! recorded with the CLI): the attacker's address lists the firewall change that added it, and
 //! `NOT method:provider` hides the autoscaling the provider did itself.
 
-use crate::harness::{Desktop, record_seed_scenario};
+use crate::harness::review_seed_incident;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_attackers_address_finds_the_firewall_change_and_not_method_provider_hides_autoscaling()
 {
-    let dir = tempfile::TempDir::new().unwrap();
-    let session = dir.path().join("seed-incident.tideline");
-    record_seed_scenario(&session).await;
-    let mut desktop = Desktop::launch("search", &["--open", session.to_str().unwrap()]).await;
+    let (_dir, _session, mut desktop) = review_seed_incident("search", &[]).await;
     let total = r#"[data-testid="list-total"]"#;
     let all: u64 = number(
         &desktop
@@ -46,13 +43,9 @@ async fn the_attackers_address_finds_the_firewall_change_and_not_method_provider
     desktop
         .text_when(total, |text| number(text) == all - provider)
         .await;
-    let rows = desktop
-        .script(r#"return [...document.querySelectorAll('[data-testid="change-row"]')].map(r => r.textContent)"#)
-        .await;
-    let rows = rows.as_array().cloned().unwrap_or_default();
+    let rows = desktop.row_texts().await;
     assert!(!rows.is_empty());
-    for row in &rows {
-        let text = row.as_str().unwrap_or_default();
+    for text in &rows {
         assert!(!text.contains("autoscaling.amazonaws.com"), "{text}");
         assert!(!text.contains("Provider"), "{text}");
     }
