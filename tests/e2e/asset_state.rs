@@ -7,10 +7,7 @@ use crate::harness::review_seed_incident;
 async fn an_assets_configuration_at_a_point_and_the_diff_between_two_points_of_its_history() {
     let (_dir, _session, mut desktop) = review_seed_incident("asset_state", &[]).await;
     desktop
-        .type_into(r#"[data-testid="filter-text"]"#, "prod-db-sg")
-        .await;
-    desktop
-        .click(r#"[data-testid="change-row"][data-asset-label="prod-db-sg"][data-action="AuthorizeSecurityGroupIngress"]"#)
+        .select_change("prod-db-sg", "AuthorizeSecurityGroupIngress")
         .await;
     desktop.click(r#"[data-testid="history-open"]"#).await;
     let opened = r#"[data-testid="history-entry"][data-action="AuthorizeSecurityGroupIngress"]"#;

@@ -27,6 +27,21 @@ fn import(session: &Path, input: &str) {
     );
 }
 
+/// The drift story's CloudTrail imported with the CLI into a new folder, and the app reviewing
+/// it with its 31 changes listed: the folder (removed when dropped) and the desktop.
+async fn review_the_story(test: &str) -> (tempfile::TempDir, Desktop) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let session = dir.path().join("story.tideline");
+    import(&session, "seed-story");
+    let desktop = Desktop::launch(test, &["--open", session.to_str().unwrap()]).await;
+    desktop
+        .text_when(r#"[data-testid="list-total"]"#, |text| {
+            text.contains("31 changes")
+        })
+        .await;
+    (dir, desktop)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn imported_cloudtrail_shows_the_added_address_the_proven_part_and_the_activity_apart() {
     let dir = tempfile::TempDir::new().unwrap();
@@ -102,15 +117,7 @@ async fn imported_cloudtrail_shows_the_added_address_the_proven_part_and_the_act
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_value_in_the_detail_hides_its_changes_from_the_list_and_the_chip_brings_them_back() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let session = dir.path().join("story.tideline");
-    import(&session, "seed-story");
-    let mut desktop = Desktop::launch("hide_a_value", &["--open", session.to_str().unwrap()]).await;
-    desktop
-        .text_when(r#"[data-testid="list-total"]"#, |text| {
-            text.contains("31 changes")
-        })
-        .await;
+    let (_dir, mut desktop) = review_the_story("hide_a_value").await;
 
     // The keyboard path: a focused value opens its menu with Enter; "Show only" narrows.
     desktop
@@ -188,15 +195,7 @@ async fn a_value_in_the_detail_hides_its_changes_from_the_list_and_the_chip_brin
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_last_hour_counts_back_from_the_newest_event_and_a_date_alone_is_a_whole_day() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let session = dir.path().join("story.tideline");
-    import(&session, "seed-story");
-    let mut desktop = Desktop::launch("time_ranges", &["--open", session.to_str().unwrap()]).await;
-    desktop
-        .text_when(r#"[data-testid="list-total"]"#, |text| {
-            text.contains("31 changes")
-        })
-        .await;
+    let (_dir, mut desktop) = review_the_story("time_ranges").await;
     // Reviewed offline, "last 1 h" is the hour before the session's newest event (14:19:20
     // on Sunday 5 May 2024), not before today: jdoe's 8 changes.
     desktop.click(r#"[data-testid="time-last-60"]"#).await;
@@ -267,16 +266,7 @@ async fn the_last_hour_counts_back_from_the_newest_event_and_a_date_alone_is_a_w
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_range_brushed_on_the_histogram_filters_the_list_and_a_double_click_clears_it() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let session = dir.path().join("story.tideline");
-    import(&session, "seed-story");
-
-    let mut desktop = Desktop::launch("time_brush", &["--open", session.to_str().unwrap()]).await;
-    desktop
-        .text_when(r#"[data-testid="list-total"]"#, |text| {
-            text.contains("31 changes")
-        })
-        .await;
+    let (_dir, mut desktop) = review_the_story("time_brush").await;
     desktop.find(r#"[data-testid="time-brush"]"#).await;
     desktop.screenshot("histogram").await;
     // The story runs Friday to Sunday; the last tenth of the histogram is Sunday afternoon:

@@ -7,10 +7,7 @@ use crate::harness::review_seed_incident;
 async fn side_by_side_folds_unchanged_lines_or_falls_back_to_unified_in_a_narrow_panel() {
     let (_dir, _session, mut desktop) = review_seed_incident("diff_layout", &[]).await;
     desktop
-        .type_into(r#"[data-testid="filter-text"]"#, "prod-db-sg")
-        .await;
-    desktop
-        .click(r#"[data-testid="change-row"][data-asset-label="prod-db-sg"][data-action="AuthorizeSecurityGroupIngress"]"#)
+        .select_change("prod-db-sg", "AuthorizeSecurityGroupIngress")
         .await;
     // Once the panel's width is measured (`data-width`, pixels).
     desktop

@@ -276,33 +276,46 @@ impl Desktop {
     /// width (0 = left edge, 1 = right edge), at its vertical middle: a user's press, move and
     /// release (WebDriver actions).
     pub async fn drag_across(&self, css: &str, from: f64, to: f64) {
-        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        use fantoccini::actions::{MOUSE_BUTTON_LEFT, PointerAction};
         let element = self.find(css).await;
         let (_, _, width, _) = element.rectangle().await.expect("the element's box");
         let at = |fraction: f64| (fraction - 0.5) * width;
-        let drag = MouseActions::new("mouse".to_owned())
+        let across = PointerAction::MoveToElement {
+            element: element.clone(),
+            duration: Some(Duration::from_millis(200)),
+            x: at(to),
+            y: 0.0,
+        };
+        self.mouse_press(css, element, at(from), MOUSE_BUTTON_LEFT, Some(across))
+            .await;
+    }
+
+    /// A user's press on `element`, `x` px right of its middle, with `button`, then `moving`
+    /// (if any) before the release: one WebDriver action sequence.
+    async fn mouse_press(
+        &self,
+        css: &str,
+        element: Element,
+        x: f64,
+        button: u64,
+        moving: Option<fantoccini::actions::PointerAction>,
+    ) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+        let mut actions = MouseActions::new("mouse".to_owned())
             .then(PointerAction::MoveToElement {
-                element: element.clone(),
+                element,
                 duration: None,
-                x: at(from),
+                x,
                 y: 0.0,
             })
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(PointerAction::MoveToElement {
-                element: element.clone(),
-                duration: Some(Duration::from_millis(200)),
-                x: at(to),
-                y: 0.0,
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
-            });
+            .then(PointerAction::Down { button });
+        if let Some(moving) = moving {
+            actions = actions.then(moving);
+        }
         self.client
-            .perform_actions(drag)
+            .perform_actions(actions.then(PointerAction::Up { button }))
             .await
-            .unwrap_or_else(|error| panic!("drag across {css:?}: {error}"));
+            .unwrap_or_else(|error| panic!("press on {css:?}: {error}"));
     }
 
     /// Presses `keys` (xdotool's names: `ctrl+w`) on the app's window as the keyboard does (XTEST
@@ -355,54 +368,29 @@ impl Desktop {
 
     /// Right-clicks the middle of the element matching `css` (a context menu).
     pub async fn right_click(&self, css: &str) {
-        use fantoccini::actions::{InputSource, MOUSE_BUTTON_RIGHT, MouseActions, PointerAction};
         let element = self.find(css).await;
-        let click = MouseActions::new("mouse".to_owned())
-            .then(PointerAction::MoveToElement {
-                element,
-                duration: None,
-                x: 0.0,
-                y: 0.0,
-            })
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_RIGHT,
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_RIGHT,
-            });
-        self.client
-            .perform_actions(click)
-            .await
-            .unwrap_or_else(|error| panic!("right-click {css:?}: {error}"));
+        self.mouse_press(
+            css,
+            element,
+            0.0,
+            fantoccini::actions::MOUSE_BUTTON_RIGHT,
+            None,
+        )
+        .await;
     }
 
     /// Drags the element matching `css` by `dx` px to the right (negative: left): a user's press,
     /// move and release on it.
     pub async fn drag_by(&self, css: &str, dx: f64) {
-        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        use fantoccini::actions::{MOUSE_BUTTON_LEFT, PointerAction};
         let element = self.find(css).await;
-        let drag = MouseActions::new("mouse".to_owned())
-            .then(PointerAction::MoveToElement {
-                element,
-                duration: None,
-                x: 0.0,
-                y: 0.0,
-            })
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(PointerAction::MoveBy {
-                duration: Some(Duration::from_millis(200)),
-                x: dx,
-                y: 0.0,
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
-            });
-        self.client
-            .perform_actions(drag)
-            .await
-            .unwrap_or_else(|error| panic!("drag {css:?}: {error}"));
+        let moving = PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(200)),
+            x: dx,
+            y: 0.0,
+        };
+        self.mouse_press(css, element, 0.0, MOUSE_BUTTON_LEFT, Some(moving))
+            .await;
     }
 
     /// Waits for an element matching `css`.
@@ -476,6 +464,16 @@ impl Desktop {
             )
             .await
             .unwrap();
+    }
+
+    /// Finds `asset_label`'s change `action` with the search box and selects it.
+    pub async fn select_change(&self, asset_label: &str, action: &str) {
+        self.type_into(r#"[data-testid="filter-text"]"#, asset_label)
+            .await;
+        self.click(&format!(
+            r#"[data-testid="change-row"][data-asset-label="{asset_label}"][data-action="{action}"]"#
+        ))
+        .await;
     }
 
     /// The text of every change row the list has drawn.

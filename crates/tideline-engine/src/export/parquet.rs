@@ -456,6 +456,16 @@ mod tests {
     use crate::export::{ExportError, ExportFormat, export_to_path};
     use crate::store::Session;
 
+    /// Every event of `session` as OCSF Parquet into the folder `to`.
+    fn export_all(
+        session: &Session,
+        to: &Path,
+    ) -> Result<crate::export::ExportReport, ExportError> {
+        export_to_path(session, ExportFormat::OcsfParquet, None, to, &mut |_, _| {
+            true
+        })
+    }
+
     fn demo(dir: &TempDir) -> Session {
         let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
@@ -495,14 +505,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let session = demo(&dir);
         let out = dir.path().join("lake");
-        let report = export_to_path(
-            &session,
-            ExportFormat::OcsfParquet,
-            None,
-            &out,
-            &mut |_, _| true,
-        )
-        .unwrap();
+        let report = export_all(&session, &out).unwrap();
         let mut bodies = std::collections::HashMap::new();
         session
             .for_each_event(None, |event| {
@@ -551,13 +554,7 @@ mod tests {
         }
         assert_eq!(rows, bodies.len());
         // A folder that holds something is never written into.
-        let again = export_to_path(
-            &session,
-            ExportFormat::OcsfParquet,
-            None,
-            &out,
-            &mut |_, _| true,
-        );
+        let again = export_all(&session, &out);
         assert!(
             matches!(again, Err(ExportError::FolderNotEmpty { .. })),
             "{again:?}"
@@ -571,14 +568,7 @@ mod tests {
         // Two passes over the accounts, so every partition is closed once and opened again.
         let session = update_copies(&dir, accounts * 2, |i| format!("{:012}", i % accounts));
         let out = dir.path().join("lake");
-        let report = export_to_path(
-            &session,
-            ExportFormat::OcsfParquet,
-            None,
-            &out,
-            &mut |_, _| true,
-        )
-        .unwrap();
+        let report = export_all(&session, &out).unwrap();
         assert_eq!(report.rows, (accounts * 2) as u64);
         let folders: std::collections::BTreeSet<_> = report
             .files
@@ -607,13 +597,7 @@ mod tests {
         let session = demo(&dir);
         let taken = dir.path().join("lake");
         std::fs::write(&taken, "someone's notes").unwrap();
-        let result = export_to_path(
-            &session,
-            ExportFormat::OcsfParquet,
-            None,
-            &taken,
-            &mut |_, _| true,
-        );
+        let result = export_all(&session, &taken);
         assert!(
             matches!(result, Err(ExportError::FolderNotEmpty { .. })),
             "{result:?}"
@@ -624,13 +608,7 @@ mod tests {
         let leftover = dir.path().join("other.partial");
         std::fs::create_dir(&leftover).unwrap();
         std::fs::write(leftover.join("keep"), "x").unwrap();
-        let result = export_to_path(
-            &session,
-            ExportFormat::OcsfParquet,
-            None,
-            &dir.path().join("other"),
-            &mut |_, _| true,
-        );
+        let result = export_all(&session, &dir.path().join("other"));
         assert!(result.is_err(), "{result:?}");
         assert!(leftover.join("keep").exists());
     }
