@@ -16,8 +16,9 @@ use tideline_engine::model::{ChangeKind, PositionedFrame};
 use tideline_engine::store::Session;
 use tideline_engine::wire;
 
-/// Events per `write_batch`, as the recorder's writer takes them.
-const BATCH: usize = 2_000;
+/// Events per `write_batch`: the most the recorder's writer takes at once, as it does while a
+/// stream delivers faster than it writes (the throughput this build measures).
+const BATCH: usize = tideline_engine::store::BATCH_MAX_FRAMES;
 /// The early part of a build whose rate stands for a fresh file's.
 pub const FIRST: u64 = 100_000;
 
@@ -546,6 +547,7 @@ pub fn build(path: &Path, count: u64) -> Build {
     let mut write_s = 0.0;
     let mut first_rate = None;
     let mut body_bytes = 0usize;
+    let (mut window_start, mut window_s, mut window_written) = (0, 0.0, bytes_written());
     let mut i = 0;
     while i < count {
         let n = BATCH.min((count - i) as usize);
@@ -575,12 +577,19 @@ pub fn build(path: &Path, count: u64) -> Build {
         if first_rate.is_none() && i >= FIRST {
             first_rate = Some(i as f64 / write_s);
         }
-        if i % 100_000 == 0 {
+        if i - window_start >= WINDOW {
+            // What slows a growing session down: the bytes the process wrote per event.
+            let written = bytes_written();
             eprintln!(
-                "  built {i} events in {:.0} s (write_batch {:.0} events/s so far)",
+                "  built {i} events in {:.0} s: write_batch {:.0} events/s so far, {:.0} over the \
+                 last {}; {:.0} B written per event there",
                 started.elapsed().as_secs_f64(),
-                i as f64 / write_s
+                i as f64 / write_s,
+                (i - window_start) as f64 / (write_s - window_s),
+                i - window_start,
+                (written - window_written) as f64 / (i - window_start) as f64,
             );
+            (window_start, window_s, window_written) = (i, write_s, written);
         }
     }
     // The writer indexes for search when idle and before it closes; here, after the build.
@@ -606,6 +615,22 @@ pub fn build(path: &Path, count: u64) -> Build {
         overall_rate,
         index_rate: indexed as f64 / index_s,
     }
+}
+
+/// Events between two progress lines of a build.
+const WINDOW: u64 = 100_000;
+
+/// Bytes this process has caused to be written to storage (`write_bytes` of `/proc/self/io`,
+/// Linux's per-task I/O accounting); 0 where that is not available.
+fn bytes_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|line| line.strip_prefix("write_bytes:"))
+                .and_then(|value| value.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// The session's files: the database and its write-ahead log.

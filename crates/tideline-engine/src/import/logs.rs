@@ -17,10 +17,11 @@ use crate::auditlog::read::LogRecords;
 use crate::auditlog::{self, Inventory, LogFormat, SkippedFile};
 use crate::json::{self, Value};
 use crate::model::{Frame, PositionedFrame, QuarantineReason};
-use crate::store::{PageCursor, Session, StoreError};
+use crate::store::{BatchFill, PageCursor, Session, StoreError};
 use crate::wire;
 
-const BATCH: usize = 2_000;
+/// Records between two progress reports (and chances to cancel).
+const PROGRESS_EVERY: u64 = 2_000;
 
 /// What an import of logs did. Every record read is in exactly one of `change_records`,
 /// `activity_records` and `quarantined_records`; every event made is stored, a duplicate of
@@ -113,7 +114,7 @@ pub fn import_path(
                 for frame in normalized.frames {
                     writer.push(frame, session, &mut report)?;
                 }
-                if done.is_multiple_of(BATCH as u64) && !progress(done, total) {
+                if done.is_multiple_of(PROGRESS_EVERY) && !progress(done, total) {
                     // Dropping the receiver stops the reading thread at its next send.
                     return Ok(true);
                 }
@@ -301,6 +302,7 @@ fn quarantined(location: String, error: auditlog::RecordError, text: &str) -> No
 #[derive(Default)]
 struct BatchWriter {
     batch: Vec<PositionedFrame>,
+    fill: BatchFill,
 }
 
 impl BatchWriter {
@@ -310,8 +312,10 @@ impl BatchWriter {
         session: &mut Session,
         report: &mut LogImportReport,
     ) -> Result<(), StoreError> {
-        self.batch.push(super::positioned(frame));
-        if self.batch.len() >= BATCH {
+        let frame = super::positioned(frame);
+        self.fill.add(&frame);
+        self.batch.push(frame);
+        if self.fill.is_full() {
             self.flush(session, report)?;
         }
         Ok(())
@@ -326,6 +330,7 @@ impl BatchWriter {
             return Ok(());
         }
         let outcome = super::store_batch(session, &mut self.batch)?;
+        self.fill = BatchFill::default();
         report.stored += outcome.stored;
         report.duplicates += outcome.duplicates;
         report.quarantined += outcome.quarantined;

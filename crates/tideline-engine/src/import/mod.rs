@@ -11,14 +11,12 @@ use chrono::Utc;
 
 use crate::capture::{self, CapturedFrame, Frames};
 use crate::model::{Frame, PositionedFrame};
-use crate::store::{BatchOutcome, Session, StoreError};
+use crate::store::{BatchFill, BatchOutcome, Session, StoreError};
 use crate::wire;
 
 mod logs;
 
 pub use logs::{LogImportReport, import_path};
-
-const BATCH: usize = 2_000;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportOutcome {
@@ -67,7 +65,8 @@ pub fn import_file(
     let format = capture::sniff(reader.fill_buf().map_err(read_error)?);
     let mut frames = Frames::new(reader, format);
     let mut outcome = ImportOutcome::default();
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut batch = Vec::new();
+    let mut fill = BatchFill::default();
     loop {
         let next = frames.next().transpose().map_err(read_error)?;
         let done = next.is_none();
@@ -80,11 +79,14 @@ pub fn import_file(
                 CapturedFrame::Rejected(rejected) => Some(rejected.into_frame()),
             };
             if let Some(decoded) = decoded {
-                batch.push(positioned(decoded));
+                let frame = positioned(decoded);
+                fill.add(&frame);
+                batch.push(frame);
             }
         }
-        if batch.len() >= BATCH || (done && !batch.is_empty()) {
+        if fill.is_full() || (done && !batch.is_empty()) {
             add(&mut outcome, store_batch(session, &mut batch)?);
+            fill = BatchFill::default();
             if !progress(frames.bytes_read(), total) {
                 return Err(ImportError::Cancelled(outcome.frames));
             }

@@ -62,7 +62,7 @@ pub use summary::{ChangeCounts, EventBreakdown, SessionGlance, SessionSummary, g
 pub use timeline::PageStart;
 pub use values::format_time;
 pub use writer::{SessionWriter, WriterTotals};
-pub use writes::BatchOutcome;
+pub use writes::{BATCH_MAX_BYTES, BATCH_MAX_FRAMES, BatchFill, BatchOutcome};
 
 /// Everything that can go wrong with a session file.
 #[derive(Debug, thiserror::Error)]

@@ -1494,3 +1494,40 @@ fn a_heatmap_cell_in_local_time_counts_and_filters_the_same_changes() {
         assert_eq!(session.count_changes(&cell).unwrap(), count);
     }
 }
+
+#[test]
+fn a_batch_is_full_at_its_frame_count_or_its_bytes_whichever_comes_first() {
+    use super::{BATCH_MAX_BYTES, BATCH_MAX_FRAMES, BatchFill};
+    let small = positioned(event_json(
+        "e1",
+        "create",
+        "2024-05-01T00:00:00Z",
+        "asset-1",
+        "{}",
+    ));
+    let mut fill = BatchFill::default();
+    for _ in 1..BATCH_MAX_FRAMES {
+        fill.add(&small);
+    }
+    assert!(!fill.is_full(), "one frame short of the count");
+    fill.add(&small);
+    assert!(fill.is_full(), "at the count");
+
+    // A quarantined frame counts the bytes it keeps.
+    let large = PositionedFrame {
+        frame: Frame::Quarantined(crate::model::QuarantinedFrame {
+            reason: QuarantineReason::NotAnObject,
+            raw: vec![b'x'; BATCH_MAX_BYTES / 4],
+            raw_len: BATCH_MAX_BYTES / 4,
+        }),
+        sse_id: None,
+        received_at: Utc::now(),
+    };
+    let mut fill = BatchFill::default();
+    for _ in 0..3 {
+        fill.add(&large);
+    }
+    assert!(!fill.is_full(), "three quarters of the bytes in 3 frames");
+    fill.add(&large);
+    assert!(fill.is_full(), "all the bytes in 4 frames");
+}

@@ -1,5 +1,6 @@
 //! writer: the thread that owns a session while it records and commits frames in batches —
-//! at most [`BATCH_MAX`] frames, and within [`FLUSH_WITHIN`] of the first uncommitted one.
+//! at most [`BATCH_MAX_FRAMES`] frames or [`BATCH_MAX_BYTES`] of bodies, and within
+//! [`FLUSH_WITHIN`] of the first uncommitted one.
 //!
 //! The queue in front of it is bounded, so a slow disk slows the stream reader down instead
 //! of growing memory. When the queue is empty, and before it closes, it brings the search index
@@ -12,10 +13,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{oneshot, watch};
 
+use super::writes::BatchFill;
+#[cfg(doc)]
+use super::writes::{BATCH_MAX_BYTES, BATCH_MAX_FRAMES};
 use super::{Session, StoreError};
 use crate::model::PositionedFrame;
 
-pub const BATCH_MAX: usize = 2_000;
 /// Events the writer adds to the search index at a time when its queue is empty (~0.15 s of
 /// work: a frame arriving meanwhile waits at most that long).
 const SEARCH_CHUNK: u64 = 5_000;
@@ -137,7 +140,8 @@ fn run(
     totals_tx: watch::Sender<WriterTotals>,
     failure: &Mutex<Option<StoreError>>,
 ) -> Result<Session, StoreError> {
-    let mut batch: Vec<PositionedFrame> = Vec::with_capacity(BATCH_MAX);
+    let mut batch: Vec<PositionedFrame> = Vec::new();
+    let mut fill = BatchFill::default();
     let mut flushes: Vec<oneshot::Sender<Option<String>>> = Vec::new();
     // Named before the queue and the waiting flushes are dropped, so whoever notices first
     // reads the real cause.
@@ -166,13 +170,16 @@ fn run(
         let mut next = Some(first);
         while let Some(command) = next.take() {
             match command {
-                Command::Frame(frame) => batch.push(frame),
+                Command::Frame(frame) => {
+                    fill.add(&frame);
+                    batch.push(frame);
+                }
                 Command::Flush(reply) => {
                     flushes.push(reply);
                     break;
                 }
             }
-            if batch.len() >= BATCH_MAX {
+            if fill.is_full() {
                 break;
             }
             next = queue.recv_deadline(deadline).ok();
@@ -180,6 +187,7 @@ fn run(
         if !batch.is_empty() {
             let outcome = session.write_batch(&batch).map_err(fail)?;
             batch.clear();
+            fill = BatchFill::default();
             totals_tx.send_modify(|totals| {
                 totals.stored += outcome.stored;
                 totals.duplicates += outcome.duplicates;

@@ -10,6 +10,44 @@ use super::query::Facet;
 use super::{Session, StoreError, integrity};
 use crate::model::{ChangeKind, EventRecord, Frame, PositionedFrame, QuarantinedFrame};
 
+/// The most frames one write transaction takes, from the recorder's writer or an import.
+///
+/// A transaction dirties one leaf page of `event_facets_by_asset` for each asset whose history
+/// it extends (likewise for the other facet indexes), however many of that asset's events it
+/// holds, and every dirty page is written twice (to the WAL, then to the file). So the bytes
+/// written per event fall as a batch grows, and they bound the recording rate. Measured on the
+/// benchmark's session (BENCHMARKS.md §3, "Record rate"): with 2,000 frames a batch, 8.9 KB
+/// written per event at the start and 24 KB at 1M events; with 10,000, 7.4 KB and 11.4 KB.
+/// Larger batches spilled the writer's page cache ([`super::BULK_CACHE_KIB`]) and were slower.
+pub const BATCH_MAX_FRAMES: usize = 10_000;
+
+/// The most bytes of frame bodies one write transaction takes (32 MiB): what bounds a batch of
+/// large events in memory, where [`BATCH_MAX_FRAMES`] bounds one of typical 2.6 KB events.
+pub const BATCH_MAX_BYTES: usize = 32 << 20;
+
+/// How full a batch being gathered is, against [`BATCH_MAX_FRAMES`] and [`BATCH_MAX_BYTES`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BatchFill {
+    frames: usize,
+    bytes: usize,
+}
+
+impl BatchFill {
+    /// Counts one more frame: its body (an event's JSON, a quarantined frame's kept bytes).
+    pub fn add(&mut self, frame: &PositionedFrame) {
+        self.frames += 1;
+        self.bytes += match &frame.frame {
+            Frame::Event(event) => event.body.len(),
+            Frame::Quarantined(quarantined) => quarantined.raw.len(),
+        };
+    }
+
+    /// Whether the batch should be written now.
+    pub fn is_full(&self) -> bool {
+        self.frames >= BATCH_MAX_FRAMES || self.bytes >= BATCH_MAX_BYTES
+    }
+}
+
 /// What one batch did to the session.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchOutcome {
