@@ -47,7 +47,8 @@ use tideline_engine::model::PositionedFrame;
 use tideline_engine::store::{self, Session};
 use tideline_engine::wire;
 
-const BATCH: usize = 2_000;
+/// Rows per transaction: the recorder's writer's most (a limit must write as it does).
+const BATCH: usize = store::BATCH_MAX_FRAMES;
 
 // Copies of the statements in `store/writes.rs` (private there); keep them in step. The events
 // INSERT is built from the session's own columns, so it follows schema changes.
