@@ -18,7 +18,10 @@ use tideline_engine::detect::settings::{
     IacSettings, OffHoursSettings, PrincipalSettings, RegionSettings, RuleSettings,
     ShortLivedSettings, TravelSettings, WindowSettings,
 };
-use tideline_engine::detect::{DetectionSettings, EventRef, Finding, RuleId, RuleStatus, Severity};
+use tideline_engine::detect::{
+    DetectionSettings, EventRef, Finding, FindingsOverview, FindingsQuery, RuleCount, RuleId,
+    RuleStatus, Severity, SeverityCount,
+};
 use tideline_engine::forward::DestinationStatus;
 use tideline_engine::insights::{ChangeRate, Insights, RateBucket};
 use tideline_engine::sessions::SessionCard;
@@ -42,6 +45,10 @@ fn generated() -> Vec<(String, String)> {
     }
     add!(
         Finding,
+        FindingsQuery,
+        FindingsOverview,
+        RuleCount,
+        SeverityCount,
         EventRef,
         RuleId,
         Severity,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::attribution::{
     classifier_of, method_reason, principal_account, principal_short, role_of_session,
 };
+use crate::detect::Finding;
 use crate::diff::{self, ChangeOp, Fold, SideBySideRow, canonical_compact, canonical_pretty};
 use crate::json::{self, Value};
 use crate::model::ChangeKind;
@@ -179,6 +180,8 @@ pub struct ChangeDetail {
     /// The asset's provider tags (not the analyst's: see `annotations`).
     pub asset_tags: Vec<(String, String)>,
     pub annotations: Annotations,
+    /// The findings that include this change, most severe first.
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -390,6 +393,7 @@ pub fn change_detail(session: &Session, seq: i64) -> Result<Option<ChangeDetail>
         raw_text: present(&data["raw"]).map(|raw| canonical_pretty(&raw)),
         asset_tags: tags(&data["asset"]["tags"]),
         annotations: session.annotations(seq)?,
+        findings: session.findings_of_event(seq)?,
     };
     let view = |label, value: &Value| {
         Some(ConfigView {

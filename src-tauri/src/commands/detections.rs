@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use tauri::State;
-use tideline_engine::detect::{DetectionSettings, Finding, RuleStatus};
+use tideline_engine::detect::{DetectionSettings, FindingsOverview, FindingsQuery, RuleStatus};
 use tideline_engine::insights::{self, ChangeRate, Insights};
 use tideline_engine::timeline::TimelineQuery;
 
@@ -12,10 +12,14 @@ use crate::detections::Detections;
 use crate::error::CommandError;
 use crate::host::SessionHost;
 
-/// The open session's findings as the Findings panel lists them: most severe first, then newest.
+/// The Findings panel's page of the open session's findings (most severe first, then newest)
+/// and their counts: never every finding, however many there are.
 #[tauri::command]
-pub async fn findings(host: State<'_, SessionHost>) -> Result<Vec<Finding>, CommandError> {
-    read(&host, |session| Ok(session.findings_for_review()?)).await
+pub async fn findings(
+    host: State<'_, SessionHost>,
+    query: FindingsQuery,
+) -> Result<FindingsOverview, CommandError> {
+    read(&host, move |session| Ok(session.findings_overview(&query)?)).await
 }
 
 /// Which rules run, and why one does not.

@@ -91,13 +91,14 @@ describe('commands', () => {
   it('reads findings, rule statuses, settings and insights, and saves settings whole', async () => {
     const calls = record();
     const settings = { learning_period_hours: 48 } as unknown as DetectionSettings;
-    await api.findings();
+    const fq = { rule: 'new_source_ip', severity: null, limit: 200, seen_up_to: 7 } as const;
+    await api.findings(fq);
     await api.ruleStatuses();
     await api.detectionSettings();
     await api.saveDetectionSettings(settings);
     await api.insights(q);
     expect(calls).toEqual([
-      { cmd: 'findings', args: {} },
+      { cmd: 'findings', args: { query: fq } },
       { cmd: 'rule_statuses', args: {} },
       { cmd: 'detection_settings', args: {} },
       { cmd: 'save_detection_settings', args: { settings } },

@@ -12,7 +12,8 @@ import type { ChangePage } from './bindings/ChangePage';
 import type { DetectionSettings } from './bindings/DetectionSettings';
 import type { ExportKind } from './bindings/ExportKind';
 import type { Facets } from './bindings/Facets';
-import type { Finding } from './bindings/Finding';
+import type { FindingsOverview } from './bindings/FindingsOverview';
+import type { FindingsQuery } from './bindings/FindingsQuery';
 import type { HistoryEntry } from './bindings/HistoryEntry';
 import type { PageCursor } from './bindings/PageCursor';
 import type { ChangeRate } from './bindings/ChangeRate';
@@ -122,9 +123,10 @@ export function quarantined(): Promise<QuarantineEntry[]> {
 
 // --- detections and insights ------------------------------------------------------------------
 
-/** The open session's findings, oldest first. Reload when LiveStatus.findings_version moves. */
-export function findings(): Promise<Finding[]> {
-  return call('findings');
+/** The Findings panel's page of the open session's findings (most severe first, then newest)
+ * and their counts. Reload when LiveStatus.findings_version moves. */
+export function findings(query: FindingsQuery): Promise<FindingsOverview> {
+  return call('findings', { query });
 }
 
 /** Which rules run, and why one does not (e.g. impossible travel without a GeoIP database). */

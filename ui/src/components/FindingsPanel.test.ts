@@ -1,10 +1,11 @@
 // @vitest-environment jsdom
 // The Findings panel at the sizes a long incident reaches: a grouped finding reads as one line
-// with its count and first and last times, and thousands of findings are listed a page at a
-// time.
+// with its count and first and last times, and of thousands of findings Rust sends a page; the
+// panel offers the next one and says how many the filter hides.
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../api/bindings/Finding';
+import type { FindingsOverview } from '../api/bindings/FindingsOverview';
 import FindingsPanel from './FindingsPanel.svelte';
 
 const finding = (n: number, count: number): Finding => ({
@@ -31,18 +32,47 @@ afterEach(() => {
   document.body.innerHTML = '';
 });
 
-function panel(findings: Finding[]): HTMLElement {
+/** An overview as Rust would send it: `listed` of `matching` findings, `total` in all. */
+function overview(listed: Finding[], matching = listed.length, total = matching): FindingsOverview {
+  return {
+    findings: listed,
+    matching,
+    total,
+    by_rule: [
+      { rule: 'new_source_ip', count: matching },
+      { rule: 'reverted_change', count: total - matching },
+    ],
+    by_severity: [
+      { severity: 'high', count: total - matching },
+      { severity: 'medium', count: matching },
+      { severity: 'low', count: 0 },
+    ],
+    newest_id: total,
+    unseen: 0,
+  };
+}
+
+let more = 0;
+let filters: unknown[] = [];
+
+function panel(data: FindingsOverview): HTMLElement {
   const target = document.createElement('div');
   document.body.append(target);
+  more = 0;
+  filters = [];
   app = mount(FindingsPanel, {
     target,
     props: {
-      findings,
+      overview: data,
       statuses: [],
       loaded: true,
       error: null,
       zone: 'utc',
       activeKey: null,
+      filter: { rule: null, severity: null },
+      page: 200,
+      onfilter: (f) => filters.push(f),
+      onmore: () => more++,
       onopen: () => {},
       onrules: () => {},
     },
@@ -54,7 +84,7 @@ function panel(findings: Finding[]): HTMLElement {
 describe('the Findings panel', () => {
   it('shows a grouped finding once, with how many events and the first and last', () => {
     // In Rust's order (most severe, then newest first).
-    const target = panel([finding(2, 1), finding(1, 1204)]);
+    const target = panel(overview([finding(2, 1), finding(1, 1204)]));
     const counts = [...target.querySelectorAll<HTMLElement>('[data-testid="finding-events"]')];
     expect(counts.map((el) => el.textContent)).toEqual([
       '1 event',
@@ -64,20 +94,25 @@ describe('the Findings panel', () => {
     expect(counts[1]!.title).toBe('1,204 events');
   });
 
-  it('lists thousands of findings a page at a time', () => {
-    const many = Array.from({ length: 450 }, (_, n) => finding(n, 1));
-    const target = panel(many);
-    const listed = () => target.querySelectorAll('[data-testid="finding"]').length;
-    expect(target.querySelector('[data-testid="findings-total"]')?.textContent).toBe('450');
-    expect(listed()).toBe(200);
-    const more = () => target.querySelector<HTMLButtonElement>('[data-testid="findings-more"]');
-    expect(more()?.textContent?.trim()).toBe('Show 200 more of 250');
-    more()!.click();
-    flushSync();
-    expect(listed()).toBe(400);
-    more()!.click();
-    flushSync();
-    expect(listed()).toBe(450);
-    expect(more()).toBeNull();
+  it('lists the page Rust sent of thousands, offers the next and counts what the filter hides', () => {
+    const page = Array.from({ length: 200 }, (_, n) => finding(n, 1));
+    const target = panel(overview(page, 1_450, 1_500));
+    expect(target.querySelector('[data-testid="findings-total"]')?.textContent).toBe('1,500');
+    expect(target.querySelectorAll('[data-testid="finding"]').length).toBe(200);
+    const button = target.querySelector<HTMLButtonElement>('[data-testid="findings-more"]');
+    expect(button?.textContent?.trim()).toBe('Show 200 more of 1,250');
+    button!.click();
+    expect(more).toBe(1);
+    expect(target.textContent).toContain('50 more hidden by the filter.');
+    const rule = target.querySelector<HTMLSelectElement>('[data-testid="finding-filter-rule"]')!;
+    expect([...rule.options].map((o) => o.textContent)).toContain('New source IP (1,450)');
+    rule.value = 'reverted_change';
+    rule.dispatchEvent(new Event('change', { bubbles: true }));
+    expect(filters).toEqual([{ rule: 'reverted_change', severity: null }]);
+  });
+
+  it('offers no more once every match is listed', () => {
+    const target = panel(overview([finding(1, 1), finding(2, 1)]));
+    expect(target.querySelector('[data-testid="findings-more"]')).toBeNull();
   });
 });

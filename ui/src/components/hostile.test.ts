@@ -44,6 +44,26 @@ const row: ChangeRow = {
   findings: ['reverted_change', '<img src=x onerror="window.__pwned=8">'],
 };
 
+
+/** A finding's summary quotes event text (labels, CIDRs, principals): hostile too. */
+const SUMMARY = '<img src=x onerror="window.__pwned=9"> allowed <b>0.0.0.0/0</b> for 5m';
+const finding: Finding = {
+  key: 'reverted_change:"><svg onload=alert(3)>',
+  rule: 'reverted_change',
+  severity: 'high',
+  events: [{ seq: 7, source: '<s>src</s>', event_id: '<a>e</a>' }],
+  asset: 'ohn:<b>x</b>',
+  asset_label: '<b>x</b>',
+  principal: 'arn:aws:iam::1:user/<em>e</em>',
+  principal_short: '<em>e</em>',
+  summary: SUMMARY,
+  time: row.time,
+  time_us: 1714917663712000,
+  count: 1,
+  first_time: row.time,
+  last_time: row.time,
+};
+
 const detail: ChangeDetail = {
   row,
   who: {
@@ -67,25 +87,7 @@ const detail: ChangeDetail = {
   raw_text: '{"ua": "<img src=v onerror=alert(1)>"}',
   asset_tags: [['team', TAG]],
   annotations: { starred: true, tags: row.tags, comments: [{ id: 1, body: COMMENT, created_at: '2024-05-05T15:00:00Z' }] },
-};
-
-/** A finding's summary quotes event text (labels, CIDRs, principals): hostile too. */
-const SUMMARY = '<img src=x onerror="window.__pwned=9"> allowed <b>0.0.0.0/0</b> for 5m';
-const finding: Finding = {
-  key: 'reverted_change:"><svg onload=alert(3)>',
-  rule: 'reverted_change',
-  severity: 'high',
-  events: [{ seq: 7, source: '<s>src</s>', event_id: '<a>e</a>' }],
-  asset: 'ohn:<b>x</b>',
-  asset_label: '<b>x</b>',
-  principal: 'arn:aws:iam::1:user/<em>e</em>',
-  principal_short: '<em>e</em>',
-  summary: SUMMARY,
-  time: row.time,
-  time_us: 1714917663712000,
-  count: 1,
-  first_time: row.time,
-  last_time: row.time,
+  findings: [finding],
 };
 const statuses: RuleStatus[] = [
   { rule: 'impossible_travel', active: false, note: 'off: cannot read the GeoIP database <img src=x onerror=alert(4)>' },
@@ -117,7 +119,6 @@ describe('hostile event text', () => {
         zone: 'utc',
         empty: '',
         pivotedTo: null,
-        findings: [finding],
         onannotate: async () => null,
         onpivot: () => {},
         onfilter: () => {},
@@ -177,12 +178,24 @@ describe('hostile finding text', () => {
     app = mount(FindingsPanel, {
       target,
       props: {
-        findings: [finding],
+        overview: {
+          findings: [finding],
+          matching: 1,
+          total: 1,
+          by_rule: [{ rule: 'reverted_change', count: 1 }],
+          by_severity: [{ severity: 'high', count: 1 }],
+          newest_id: 1,
+          unseen: 0,
+        },
         statuses,
         loaded: true,
         error: null,
         zone: 'utc',
         activeKey: null,
+        filter: { rule: null, severity: null },
+        page: 200,
+        onfilter: () => {},
+        onmore: () => {},
         onopen: () => {},
         onrules: () => {},
       },

@@ -3,19 +3,14 @@ import type { Finding } from '../api/bindings/Finding';
 import type { RuleId } from '../api/bindings/RuleId';
 import type { Severity } from '../api/bindings/Severity';
 import {
-  NO_FINDING_FILTER,
   RULE_HELP,
   RULE_IDS,
   eventCount,
-  findingCounts,
   groupSpan,
-  findingsOfSeq,
   firstSeq,
   flagTitle,
   ruleName,
   severityLabel,
-  shownFindings,
-  unseenCount,
 } from './findings';
 
 const ref = (seq: number) => ({ seq, source: '/cloudAccounts/1', event_id: `e${seq}` });
@@ -36,7 +31,6 @@ const f = (key: string, rule: RuleId, severity: Severity, seqs: number[], t: num
   last_time: new Date((t + seqs.length - 1) * 1000).toISOString(),
 });
 
-// Oldest first, as Rust sends them.
 const ALL = [
   f('new_source_ip:a', 'new_source_ip', 'medium', [2], 100),
   f('reverted_change:b', 'reverted_change', 'high', [3, 4], 120),
@@ -66,44 +60,7 @@ describe('rule names', () => {
   });
 });
 
-describe('the Findings panel', () => {
-  it("shows all findings in Rust's order (the engine sorts them by severity, then time)", () => {
-    expect(shownFindings(ALL, NO_FINDING_FILTER).map((x) => x.key)).toEqual(ALL.map((x) => x.key));
-  });
-
-  it('filters by rule, by severity, and by both', () => {
-    expect(shownFindings(ALL, { rule: 'off_hours', severity: null }).map((x) => x.key)).toEqual(['off_hours:d']);
-    expect(shownFindings(ALL, { rule: null, severity: 'high' }).map((x) => x.key)).toEqual([
-      'reverted_change:b',
-      'short_lived_asset:c',
-    ]);
-    expect(shownFindings(ALL, { rule: 'new_source_ip', severity: 'high' })).toEqual([]);
-  });
-
-  it('counts findings per rule and per severity for the filter options', () => {
-    const c = findingCounts(ALL);
-    expect(c.severity.get('high')).toBe(2);
-    expect(c.severity.get('low')).toBe(1);
-    expect(c.rule.get('reverted_change')).toBe(1);
-    expect(c.rule.get('impossible_travel')).toBeUndefined();
-  });
-
-  it('counts findings not seen yet by key (a finding that grew is not new)', () => {
-    const seen = new Set(['new_source_ip:a', 'reverted_change:b', 'off_hours:d']);
-    expect(unseenCount(ALL, seen)).toBe(1);
-    const grown = ALL.map((x) => (x.key === 'off_hours:d' ? { ...x, events: [...x.events, ref(9)] } : x));
-    expect(unseenCount(grown, seen)).toBe(1);
-    expect(unseenCount(ALL, new Set())).toBe(4);
-  });
-});
-
 describe('findings of one change', () => {
-  it('lists the findings that include the event, most severe first', () => {
-    expect(findingsOfSeq(ALL, 2).map((x) => x.key)).toEqual(['short_lived_asset:c', 'new_source_ip:a', 'off_hours:d']);
-    expect(findingsOfSeq(ALL, 4).map((x) => x.key)).toEqual(['reverted_change:b', 'off_hours:d']);
-    expect(findingsOfSeq(ALL, 99)).toEqual([]);
-  });
-
   it('opens a finding at its first event', () => {
     expect(firstSeq(ALL[1]!)).toBe(3);
     expect(firstSeq({ ...ALL[1]!, events: [] })).toBeNull();

@@ -1,5 +1,5 @@
 // Findings as the page shows them: rule ids in words, severities, the Findings panel's filter
-// (Rust gives the order), which findings include a given event, and which arrived since the user last looked.
+// (Rust picks, orders and counts the findings).
 // Pure: Rust decides what is a finding; this only presents them.
 import type { Finding } from '../api/bindings/Finding';
 import type { RuleId } from '../api/bindings/RuleId';
@@ -57,48 +57,20 @@ export function severityLabel(s: Severity): string {
   return s === 'high' ? 'High' : s === 'medium' ? 'Medium' : 'Low';
 }
 
-const SEVERITY_RANK: Readonly<Record<Severity, number>> = { high: 3, medium: 2, low: 1 };
 
 /** The panel's filter: one rule or all, one severity or all. */
 export type FindingFilter = { readonly rule: RuleId | null; readonly severity: Severity | null };
 
 export const NO_FINDING_FILTER: FindingFilter = { rule: null, severity: null };
 
-/** The findings the panel shows, in Rust's order (most severe first, then newest). */
-export function shownFindings(all: readonly Finding[], filter: FindingFilter): Finding[] {
-  return all.filter(
-    (f) => (filter.rule === null || f.rule === filter.rule) && (filter.severity === null || f.severity === filter.severity),
-  );
-}
 
-/** How many findings each rule and each severity has (for the filter's options). */
-export function findingCounts(all: readonly Finding[]): { rule: Map<RuleId, number>; severity: Map<Severity, number> } {
-  const rule = new Map<RuleId, number>();
-  const severity = new Map<Severity, number>();
-  for (const f of all) {
-    rule.set(f.rule, (rule.get(f.rule) ?? 0) + 1);
-    severity.set(f.severity, (severity.get(f.severity) ?? 0) + 1);
-  }
-  return { rule, severity };
-}
 
-/** The findings that list event `seq` (a grouped finding lists its first events only), most
- * severe first. */
-export function findingsOfSeq(all: readonly Finding[], seq: number): Finding[] {
-  return all
-    .filter((f) => f.events.some((e) => e.seq === seq))
-    .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.time_us - b.time_us);
-}
 
 /** The event to select when a finding is opened: its first one. */
 export function firstSeq(f: Finding): number | null {
   return f.events.length === 0 ? null : f.events[0]!.seq;
 }
 
-/** Findings whose key the user has not seen yet (a grouped finding that grew is not new). */
-export function unseenCount(all: readonly Finding[], seen: ReadonlySet<string>): number {
-  return all.reduce((n, f) => (seen.has(f.key) ? n : n + 1), 0);
-}
 
 /** A row's flag: the rule names in its tooltip, and the ids for `data-rules`. */
 export function flagTitle(rules: readonly string[]): string {

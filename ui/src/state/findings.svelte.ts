@@ -1,24 +1,38 @@
-// The open session's findings and the rules' statuses, as the page last loaded them. Rust says
-// when they changed (LiveStatus.findings_version); this reloads them then, one load at a time,
-// and remembers which findings the user has seen so new ones can be pointed out.
+// The Findings panel's page of the open session's findings, its counts and the rules' statuses,
+// as the page last loaded them. Rust picks and counts them (a session can have a million; the
+// page never holds them all); this says which rule, severity and how many to list, reloads when
+// Rust says they changed (LiveStatus.findings_version), one load at a time, and remembers up to
+// which finding the user has seen, so new ones can be pointed out.
 import * as api from '../api/tideline';
 import type { AppError } from '../api/errors';
 import type { Finding } from '../api/bindings/Finding';
+import type { FindingsOverview } from '../api/bindings/FindingsOverview';
 import type { RuleStatus } from '../api/bindings/RuleStatus';
-import { unseenCount } from '../lib/findings';
+import { NO_FINDING_FILTER, type FindingFilter } from '../lib/findings';
+
+/** Findings listed at first, and added by each "Show more". */
+export const FINDINGS_PAGE = 200;
 
 export class FindingsModel {
-  /** Most severe first, then newest, as Rust sends them. */
-  list: Finding[] = $state.raw([]);
+  overview: FindingsOverview | null = $state.raw(null);
   statuses: RuleStatus[] = $state.raw([]);
   error: AppError | null = $state.raw(null);
   /** The first load has come back (until then "no findings" would be a guess). */
   loaded = $state(false);
-  /** Keys of the findings the user has seen (the panel was open, or they were there at first). */
-  seen: ReadonlySet<string> = $state.raw(new Set());
-  /** Findings that arrived while the panel was closed. */
-  readonly unseen: number = $derived(unseenCount(this.list, this.seen));
+  /** Which rule and severity the panel lists. */
+  filter: FindingFilter = $state.raw(NO_FINDING_FILTER);
+  /** How many the panel lists. */
+  limit = $state(FINDINGS_PAGE);
 
+  /** The listed findings: most severe first, then newest, as Rust sends them. */
+  readonly list: Finding[] = $derived(this.overview?.findings ?? []);
+  /** Every finding of the session. */
+  readonly total: number = $derived(this.overview?.total ?? 0);
+  /** Findings made since the user last looked. */
+  readonly unseen: number = $derived(this.overview?.unseen ?? 0);
+
+  /** The greatest finding id the user has seen (null until the first load). */
+  #seenUpTo: number | null = null;
   #version: number | null = null;
   #busy = false;
   #again = false;
@@ -31,7 +45,20 @@ export class FindingsModel {
     void this.load();
   }
 
-  /** Loads the findings and the statuses; a call while loading loads once more afterwards. */
+  /** Lists another rule and severity, from the first page. */
+  setFilter(filter: FindingFilter): void {
+    this.filter = filter;
+    this.limit = FINDINGS_PAGE;
+    void this.load();
+  }
+
+  /** Lists one page more. */
+  showMore(): void {
+    this.limit += FINDINGS_PAGE;
+    void this.load();
+  }
+
+  /** Loads the page and the statuses; a call while loading loads once more afterwards. */
   async load(): Promise<void> {
     if (this.#busy) {
       this.#again = true;
@@ -42,9 +69,15 @@ export class FindingsModel {
       do {
         this.#again = false;
         try {
-          const [list, statuses] = await Promise.all([api.findings(), api.ruleStatuses()]);
+          const query = {
+            rule: this.filter.rule,
+            severity: this.filter.severity,
+            limit: this.limit,
+            seen_up_to: this.#seenUpTo,
+          };
+          const [overview, statuses] = await Promise.all([api.findings(query), api.ruleStatuses()]);
           if (this.#disposed) return;
-          this.list = list;
+          this.overview = overview;
           this.statuses = statuses;
           this.error = null;
           // What a session already had when it opened is not news.
@@ -60,8 +93,12 @@ export class FindingsModel {
     }
   }
 
+  /** Every finding loaded so far counts as seen. */
   markSeen(): void {
-    if (unseenCount(this.list, this.seen) > 0) this.seen = new Set([...this.seen, ...this.list.map((f) => f.key)]);
+    const overview = this.overview;
+    if (overview === null) return;
+    this.#seenUpTo = overview.newest_id;
+    if (overview.unseen > 0) this.overview = { ...overview, unseen: 0 };
   }
 
   dispose(): void {

@@ -1,28 +1,40 @@
 // The findings model against a fake Rust: it reloads when findings_version moves (once more if
-// it moved during a load), and what was there at first is not "new".
+// it moved during a load), asks for its filter and page, and what was there at first is not
+// "new" (findings made after the last look are, by id).
 import { describe, expect, it, vi } from 'vitest';
-import type { Finding } from '../api/bindings/Finding';
+import type { FindingsQuery } from '../api/bindings/FindingsQuery';
 
 const api = vi.hoisted(() => ({
-  list: [] as Array<{ key: string }>,
+  list: [] as Array<{ key: string; id: number }>,
   calls: 0,
+  queries: [] as FindingsQuery[],
   gate: null as Promise<void> | null,
   fail: false,
 }));
 vi.mock('../api/tideline', () => ({
-  findings: async () => {
+  findings: async (query: FindingsQuery) => {
     api.calls++;
+    api.queries.push(query);
     const snapshot = [...api.list];
     if (api.gate) await api.gate;
     if (api.fail) throw { kind: 'no_session', message: 'no session is open' };
-    return snapshot;
+    return {
+      findings: snapshot.slice(0, query.limit),
+      matching: snapshot.length,
+      total: snapshot.length,
+      by_rule: [],
+      by_severity: [],
+      newest_id: Math.max(0, ...snapshot.map((f) => f.id)),
+      unseen: query.seen_up_to === null ? 0 : snapshot.filter((f) => f.id > query.seen_up_to!).length,
+    };
   },
   ruleStatuses: async () => [{ rule: 'impossible_travel', active: false, note: 'off: no GeoIP database is configured' }],
 }));
 
 const { FindingsModel } = await import('./findings.svelte');
 
-const finding = (key: string) => ({ key }) as unknown as Finding;
+let nextId = 0;
+const finding = (key: string) => ({ key, id: ++nextId });
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
 describe('FindingsModel', () => {
@@ -46,12 +58,36 @@ describe('FindingsModel', () => {
     m.onVersion(1);
     await settle();
     expect(m.unseen).toBe(0);
-    api.list = [finding('a'), finding('b'), finding('c')];
+    api.list = [...api.list, finding('c')];
     m.onVersion(2);
     await settle();
     expect(m.unseen).toBe(1);
     m.markSeen();
     expect(m.unseen).toBe(0);
+    // Seen stays seen on the next load.
+    m.onVersion(3);
+    await settle();
+    expect(m.unseen).toBe(0);
+  });
+
+  it('asks Rust for its filter and page; another filter starts from the first page', async () => {
+    api.list = Array.from({ length: 450 }, (_, n) => finding(`f${n}`));
+    api.queries = [];
+    const m = new FindingsModel();
+    m.onVersion(1);
+    await settle();
+    expect(m.list.length).toBe(200);
+    expect(m.total).toBe(450);
+    m.showMore();
+    await settle();
+    expect(m.list.length).toBe(400);
+    m.setFilter({ rule: 'reverted_change', severity: 'high' });
+    await settle();
+    expect(api.queries.map((q) => [q.rule, q.severity, q.limit])).toEqual([
+      [null, null, 200],
+      [null, null, 400],
+      ['reverted_change', 'high', 200],
+    ]);
   });
 
   it('a version that moves during a load loads once more, with the newer list', async () => {
@@ -62,7 +98,7 @@ describe('FindingsModel', () => {
     const m = new FindingsModel();
     m.onVersion(1);
     await settle();
-    api.list = [finding('a'), finding('b')];
+    api.list = [...api.list, finding('b')];
     m.onVersion(2);
     m.onVersion(3);
     api.gate = null;

@@ -151,6 +151,63 @@ pub struct Finding {
     pub last_time: String,
 }
 
+/// Which findings the Findings panel lists (`Session::findings_overview`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FindingsQuery {
+    /// Only this rule's findings (all rules when absent).
+    pub rule: Option<RuleId>,
+    /// Only findings of this severity.
+    pub severity: Option<Severity>,
+    /// The most findings listed (the panel's "Show more" raises it).
+    pub limit: u32,
+    /// The greatest finding id the analyst has seen ([`FindingsOverview::newest_id`] of an
+    /// earlier look): findings above it are counted as unseen.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub seen_up_to: Option<i64>,
+}
+
+/// The Findings panel's data: a page of findings and the counts around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FindingsOverview {
+    /// The first `limit` findings the query selects: most severe first, then newest (by first
+    /// event), then by key.
+    pub findings: Vec<Finding>,
+    /// How many findings the query selects.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub matching: u64,
+    /// How many findings the session has.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub total: u64,
+    /// Findings per rule, every rule of [`RuleId::ALL`] in its order (0 included).
+    pub by_rule: Vec<RuleCount>,
+    /// Findings per severity, most severe first.
+    pub by_severity: Vec<SeverityCount>,
+    /// The greatest finding id (0 with none): pass it back as `seen_up_to` once they are seen.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub newest_id: i64,
+    /// Findings made after `seen_up_to` (0 when the query gave none).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub unseen: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RuleCount {
+    pub rule: RuleId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SeverityCount {
+    pub severity: Severity,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: u64,
+}
+
 fn rfc3339(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)
         .map(format_time)

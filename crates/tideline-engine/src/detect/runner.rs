@@ -32,7 +32,10 @@ use std::sync::mpsc::{self, SyncSender};
 
 use super::body::{self, BodyFields};
 use super::detector::{Detector, Observed};
-use super::{DetectionSettings, Finding, RuleStatus};
+use super::{
+    DetectionSettings, Finding, FindingsOverview, FindingsQuery, RuleCount, RuleId, RuleStatus,
+    Severity, SeverityCount,
+};
 use crate::store::{
     Committed, FindingsBatch, FindingsWatermark, FindingsWriter, Session, StoreError, StoredEvent,
     WatermarkUpdate,
@@ -62,12 +65,75 @@ impl Session {
         Ok(all)
     }
 
-    /// Every stored finding in the order an analyst reviews them: most severe first, then
-    /// newest first (by first event), then by key (so the order is stable).
-    pub fn findings_for_review(&self) -> Result<Vec<Finding>, StoreError> {
-        let mut all = self.findings()?;
-        all.sort_by(review_order);
-        Ok(all)
+    /// What the Findings panel shows: the first `query.limit` findings of its rule and severity
+    /// in review order, and the counts, in a few index range reads whatever the number of
+    /// findings (a million at the benchmark's size: the panel never holds them all).
+    pub fn findings_overview(&self, query: &FindingsQuery) -> Result<FindingsOverview, StoreError> {
+        let mut by_rule: Vec<RuleCount> = RuleId::ALL
+            .into_iter()
+            .map(|rule| RuleCount { rule, count: 0 })
+            .collect();
+        let mut by_severity: Vec<SeverityCount> = [Severity::High, Severity::Medium, Severity::Low]
+            .into_iter()
+            .map(|severity| SeverityCount { severity, count: 0 })
+            .collect();
+        let (mut total, mut matching) = (0, 0);
+        let mut ranges = Vec::new();
+        for (severity_text, rule_text, count) in self.finding_counts()? {
+            // As `Finding::from` reads them, so the counts and the list agree.
+            let severity = Severity::parse(&severity_text).unwrap_or(Severity::Low);
+            let rule = RuleId::parse(&rule_text).unwrap_or(RuleId::OffHours);
+            total += count;
+            by_rule
+                .iter_mut()
+                .filter(|c| c.rule == rule)
+                .for_each(|c| c.count += count);
+            by_severity
+                .iter_mut()
+                .filter(|c| c.severity == severity)
+                .for_each(|c| c.count += count);
+            if query.rule.is_none_or(|wanted| wanted == rule)
+                && query.severity.is_none_or(|wanted| wanted == severity)
+            {
+                matching += count;
+                ranges.push((severity_text, rule_text));
+            }
+        }
+        let limit = u64::from(query.limit);
+        let mut findings = Vec::new();
+        for (severity, rule) in &ranges {
+            findings.extend(
+                self.finding_rows_newest(severity, rule, limit)?
+                    .into_iter()
+                    .map(Finding::from),
+            );
+        }
+        findings.sort_by(review_order);
+        findings.truncate(query.limit as usize);
+        let unseen = match query.seen_up_to {
+            Some(id) => self.findings_above_id(id)?,
+            None => 0,
+        };
+        Ok(FindingsOverview {
+            findings,
+            matching,
+            total,
+            by_rule,
+            by_severity,
+            newest_id: self.finding_id_max()?,
+            unseen,
+        })
+    }
+
+    /// The findings that include the event `seq`, in review order.
+    pub fn findings_of_event(&self, seq: i64) -> Result<Vec<Finding>, StoreError> {
+        let mut findings: Vec<Finding> = self
+            .finding_rows_of_event(seq)?
+            .into_iter()
+            .map(Finding::from)
+            .collect();
+        findings.sort_by(review_order);
+        Ok(findings)
     }
 
     /// Calls `visit` with every stored finding, oldest first, one at a time.

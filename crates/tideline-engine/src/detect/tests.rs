@@ -603,20 +603,27 @@ fn seed_session(dir: &TempDir) -> Session {
     session
 }
 
+/// Every stored finding in review order, sorted here from the whole list: what the overview's
+/// index ranges must agree with.
+fn all_in_review_order(session: &Session) -> Vec<Finding> {
+    let mut all = session.findings().unwrap();
+    all.sort_by(crate::detect::runner::review_order);
+    all
+}
+
 #[test]
-fn findings_for_review_come_most_severe_first_then_newest_first() {
+fn the_findings_overview_lists_a_page_in_review_order_with_the_counts_of_all() {
+    use crate::detect::FindingsQuery;
     let dir = TempDir::new().unwrap();
     let mut session = seed_session(&dir);
     DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
-    let stored = session.findings().unwrap();
-    let review = session.findings_for_review().unwrap();
-    assert_eq!(review.len(), stored.len());
-    let severities: Vec<Severity> = review.iter().map(|f| f.severity).collect();
+    let all = all_in_review_order(&session);
+    let severities: Vec<Severity> = all.iter().map(|f| f.severity).collect();
     assert!(
         severities.contains(&Severity::High) && severities.contains(&Severity::Low),
         "the seed incident has findings of several severities: {severities:?}"
     );
-    for pair in review.windows(2) {
+    for pair in all.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         assert!(
             a.severity > b.severity || (a.severity == b.severity && a.time_us >= b.time_us),
@@ -628,6 +635,98 @@ fn findings_for_review_come_most_severe_first_then_newest_first() {
             b.severity,
             b.time
         );
+    }
+
+    // Every page is the head of the whole list, whatever the limit.
+    for limit in [1, 3, all.len() as u32, all.len() as u32 + 5] {
+        let overview = session
+            .findings_overview(&FindingsQuery {
+                limit,
+                ..FindingsQuery::default()
+            })
+            .unwrap();
+        let keys: Vec<&str> = overview.findings.iter().map(|f| f.key.as_str()).collect();
+        let expected: Vec<&str> = all
+            .iter()
+            .take(limit as usize)
+            .map(|f| f.key.as_str())
+            .collect();
+        assert_eq!(keys, expected, "limit {limit}");
+        assert_eq!(overview.total, all.len() as u64);
+        assert_eq!(overview.matching, all.len() as u64);
+        assert_eq!(overview.unseen, 0, "no look given, nothing counted unseen");
+    }
+
+    // Counts per rule and severity are those of the whole list; a filter selects its part.
+    let overview = session
+        .findings_overview(&FindingsQuery {
+            limit: 1_000,
+            ..FindingsQuery::default()
+        })
+        .unwrap();
+    for count in &overview.by_rule {
+        let expected = all.iter().filter(|f| f.rule == count.rule).count() as u64;
+        assert_eq!(count.count, expected, "{:?}", count.rule);
+        let only = session
+            .findings_overview(&FindingsQuery {
+                rule: Some(count.rule),
+                limit: 1_000,
+                ..FindingsQuery::default()
+            })
+            .unwrap();
+        assert_eq!(only.matching, expected);
+        let keys: Vec<&str> = only.findings.iter().map(|f| f.key.as_str()).collect();
+        let wanted: Vec<&str> = all
+            .iter()
+            .filter(|f| f.rule == count.rule)
+            .map(|f| f.key.as_str())
+            .collect();
+        assert_eq!(keys, wanted, "{:?}", count.rule);
+    }
+    for count in &overview.by_severity {
+        let expected = all.iter().filter(|f| f.severity == count.severity).count() as u64;
+        assert_eq!(count.count, expected, "{:?}", count.severity);
+    }
+
+    // Unseen: the findings made after a look. A look at everything leaves none.
+    let seen = overview.newest_id;
+    let after = session
+        .findings_overview(&FindingsQuery {
+            limit: 1,
+            seen_up_to: Some(seen),
+            ..FindingsQuery::default()
+        })
+        .unwrap();
+    assert_eq!(after.unseen, 0);
+    let before_any = session
+        .findings_overview(&FindingsQuery {
+            limit: 1,
+            seen_up_to: Some(0),
+            ..FindingsQuery::default()
+        })
+        .unwrap();
+    assert_eq!(before_any.unseen, all.len() as u64);
+
+    // An event's findings are exactly those that list it (every seed finding lists all of its
+    // events), in review order.
+    assert!(all.iter().all(|f| f.events.len() as u64 == f.count));
+    let finding = all
+        .iter()
+        .find(|f| f.rule == RuleId::RevertedChange)
+        .unwrap();
+    for event in &finding.events {
+        let of_event: Vec<&str> = session
+            .findings_of_event(event.seq)
+            .unwrap()
+            .into_iter()
+            .map(|f| all.iter().find(|g| g.key == f.key).unwrap().key.as_str())
+            .collect();
+        let expected: Vec<&str> = all
+            .iter()
+            .filter(|f| f.events.iter().any(|e| e.seq == event.seq))
+            .map(|f| f.key.as_str())
+            .collect();
+        assert_eq!(of_event, expected, "event {}", event.seq);
     }
 }
 

@@ -565,6 +565,79 @@ impl Session {
         Ok(())
     }
 
+    /// How many findings there are of each (severity, rule), as stored (texts this version may
+    /// not know included), in no particular order. Read from `findings_for_review` alone.
+    pub fn finding_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT severity, rule, count(*) AS n FROM notes.findings \
+             INDEXED BY findings_for_review GROUP BY severity, rule",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get("severity")?,
+                row.get("rule")?,
+                row.get::<_, i64>("n")?.max(0) as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest `limit` findings of one severity and rule (by first event, then by key): one
+    /// range of `findings_for_review`, read backwards.
+    pub fn finding_rows_newest(
+        &self,
+        severity: &str,
+        rule: &str,
+        limit: u64,
+    ) -> Result<Vec<FindingRow>, StoreError> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM notes.findings INDEXED BY findings_for_review \
+             WHERE severity = ?1 AND rule = ?2 ORDER BY time_us DESC, key LIMIT ?3"
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            params![severity, rule, limit.min(i64::MAX as u64) as i64],
+            finding_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The greatest finding id stored (0 when there is none): ids only grow, so the findings
+    /// made after a look are those above the greatest id then.
+    pub fn finding_id_max(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(id), 0) AS id FROM notes.findings",
+            [],
+            |row| row.get("id"),
+        )?)
+    }
+
+    /// How many findings have an id above `id`.
+    pub fn findings_above_id(&self, id: i64) -> Result<u64, StoreError> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) AS n FROM notes.findings WHERE id > ?1",
+            [id],
+            |row| row.get("n"),
+        )?;
+        Ok(count.max(0) as u64)
+    }
+
+    /// The findings that include the event `seq` (through `finding_links_by_seq`), by id.
+    pub fn finding_rows_of_event(&self, seq: i64) -> Result<Vec<FindingRow>, StoreError> {
+        let columns = ROW_COLUMNS
+            .split(", ")
+            .map(|column| format!("f.{}", column.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM notes.finding_links l JOIN notes.findings f ON f.id = l.finding \
+             WHERE l.seq = ?1 ORDER BY f.id"
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map([seq], finding_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// How many findings are stored.
     pub fn finding_count(&self) -> Result<u64, StoreError> {
         let count: i64 =

@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS notes.detect_state (key TEXT PRIMARY KEY, value TEXT 
 CREATE TABLE IF NOT EXISTS notes.detect_pairs (hash INTEGER NOT NULL, finding INTEGER NOT NULL);
 ";
 
+/// The Findings panel's reads (`Session::finding_rows_newest`, `finding_counts`): one range per
+/// (severity, rule), newest first, and the counts from the index alone.
+const FINDINGS_FOR_REVIEW_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS notes.findings_for_review ON findings (severity, rule, time_us);";
+
 /// Creates the findings tables, first dropping those of another layout (and their watermark).
 fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
     let layout: Option<String> = conn
@@ -70,6 +75,8 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
         )
         .optional()?;
     if layout.as_deref() == Some(FINDINGS_LAYOUT) {
+        // Added within the layout: notes written before it gain it here, once.
+        conn.execute_batch(FINDINGS_FOR_REVIEW_INDEX)?;
         return Ok(());
     }
     let finding_events_is_a_table = has_table(conn, "notes", "finding_events")?;
@@ -85,6 +92,7 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
          DELETE FROM notes.notes_meta WHERE key LIKE 'findings_%';",
     );
     sql.push_str(FINDINGS_SCHEMA);
+    sql.push_str(FINDINGS_FOR_REVIEW_INDEX);
     sql.push_str(&format!(
         "INSERT INTO notes.notes_meta (key, value) VALUES ('findings_layout', '{FINDINGS_LAYOUT}'); COMMIT;"
     ));

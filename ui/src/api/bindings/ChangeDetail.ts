@@ -4,6 +4,7 @@ import type { Association } from "./Association";
 import type { ChangeRow } from "./ChangeRow";
 import type { ConfigView } from "./ConfigView";
 import type { FieldChangeView } from "./FieldChangeView";
+import type { Finding } from "./Finding";
 import type { Fold } from "./Fold";
 import type { SideBySideRow } from "./SideBySideRow";
 import type { Who } from "./Who";
@@ -24,4 +25,8 @@ raw_text: string | null,
 /**
  * The asset's provider tags (not the analyst's: see `annotations`).
  */
-asset_tags: Array<[string, string]>, annotations: Annotations, };
+asset_tags: Array<[string, string]>, annotations: Annotations, 
+/**
+ * The findings that include this change, most severe first.
+ */
+findings: Array<Finding>, };
