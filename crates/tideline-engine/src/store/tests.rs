@@ -1531,3 +1531,57 @@ fn a_batch_is_full_at_its_frame_count_or_its_bytes_whichever_comes_first() {
     fill.add(&large);
     assert!(fill.is_full(), "all the bytes in 4 frames");
 }
+
+#[test]
+fn a_jump_to_any_offset_reads_the_rows_there_with_or_without_a_filter() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    busy_and_rare(&mut session);
+    // Events sharing one time, so the order's second key (arrival) decides.
+    let same_time: Vec<PositionedFrame> = (0..5)
+        .map(|i| {
+            positioned(event_json(
+                &format!("tie{i}"),
+                "update",
+                "2024-05-05T11:00:00Z",
+                "sg-tie",
+                "{}",
+            ))
+        })
+        .collect();
+    session.write_batch(&same_time).unwrap();
+    let seqs = |events: &[super::StoredEvent]| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    for query in [
+        TimelineQuery::default(),
+        TimelineQuery {
+            principals: vec!["arn:aws:iam::111:user/mallory".into()],
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            asset_name: Some("sg-tie".into()),
+            ..TimelineQuery::default()
+        },
+    ] {
+        let all = seqs(
+            &session
+                .page_changes(&query, PageStart::Offset(0), 1_000)
+                .unwrap(),
+        );
+        for offset in [1, 2, 3, 50, 58, 59, 60, 200, 206, all.len() as u64] {
+            let page = seqs(
+                &session
+                    .page_changes(&query, PageStart::Offset(offset), 7)
+                    .unwrap(),
+            );
+            let from = (offset as usize).min(all.len());
+            let to = (from + 7).min(all.len());
+            assert_eq!(page, all[from..to], "offset {offset} of {query:?}");
+        }
+        assert!(
+            session
+                .page_changes(&query, PageStart::Offset(all.len() as u64 + 10), 7)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
