@@ -168,7 +168,16 @@ impl Filter {
             base_params.push(SqlValue::Integer(micros(to)?));
         }
         if let Some(max_seq) = query.max_seq {
-            base.push("f.seq <= ?".to_owned());
+            // Every read of the app's list carries this bound (the arrivals it has shown), and
+            // nearly every row passes it: `+` keeps SQLite off `event_facets_by_seq`, which it
+            // would otherwise walk and then sort every row by time. Arrivals after a seq (the
+            // "N new" count) are few: that range is the seq index's to read.
+            let column = if query.after_seq.is_some() {
+                "f.seq"
+            } else {
+                "+f.seq"
+            };
+            base.push(format!("{column} <= ?"));
             base_params.push(SqlValue::Integer(max_seq));
         }
         if let Some(after_seq) = query.after_seq {

@@ -597,6 +597,23 @@ fn a_page_walks_time_order_or_a_rare_filters_own_index_never_sorting_the_whole_l
         !every.contains("TEMP B-TREE") && !every.contains("events"),
         "{every}"
     );
+    // The app's reads carry the arrivals they have shown; the page still walks time order
+    // (the seq index would mean sorting every row).
+    let shown = page_plan(&TimelineQuery {
+        max_seq: Some(150),
+        ..TimelineQuery::default()
+    });
+    assert!(
+        !shown.contains("TEMP B-TREE") && !shown.contains("by_seq"),
+        "{shown}"
+    );
+    // What arrived since (the "N new" count) is read from the seq index.
+    let arrived = page_plan(&TimelineQuery {
+        after_seq: Some(150),
+        max_seq: Some(202),
+        ..TimelineQuery::default()
+    });
+    assert!(arrived.contains("by_seq"), "{arrived}");
     let rare = page_plan(&TimelineQuery {
         principals: vec!["arn:aws:iam::111:user/mallory".into()],
         ..TimelineQuery::default()
