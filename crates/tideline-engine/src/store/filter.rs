@@ -328,6 +328,18 @@ impl Filter {
     pub(super) fn is_every_change(&self) -> bool {
         self.facets.is_empty() && self.search.is_none() && self.base == ["f.change IS NOT NULL"]
     }
+
+    /// The arrival bound of a filter that is otherwise the whole change list (the app's
+    /// unfiltered view: every change up to the newest arrival it has shown).
+    pub(super) fn every_change_up_to(&self) -> Option<i64> {
+        let whole = self.facets.is_empty()
+            && self.search.is_none()
+            && self.base == ["f.change IS NOT NULL", "+f.seq <= ?"];
+        match self.base_params.as_slice() {
+            [SqlValue::Integer(max_seq)] if whole => Some(*max_seq),
+            _ => None,
+        }
+    }
 }
 
 /// The index to walk for `facets`: the most selective filtered facet's own index when it

@@ -1602,3 +1602,67 @@ fn a_jump_to_any_offset_reads_the_rows_there_with_or_without_a_filter() {
         );
     }
 }
+
+#[test]
+fn the_whole_list_up_to_an_arrival_is_counted_from_the_dictionary_exactly_as_by_a_pass() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    // 2,000 changes, then a few arrivals past the bound, some of new values.
+    let frames: Vec<PositionedFrame> = (0..2_010)
+        .map(|i| {
+            let principal = if i >= 2_000 && i % 2 == 0 {
+                "arn:aws:iam::111:user/latecomer"
+            } else {
+                "arn:aws:sts::111:assumed-role/terraform/ci"
+            };
+            positioned(event_by(
+                &format!("e{i}"),
+                &format!(
+                    "2024-05-05T{:02}:{:02}:{:02}Z",
+                    10 + i / 3600,
+                    i / 60 % 60,
+                    i % 60
+                ),
+                principal,
+                "10.0.0.5",
+                &format!("sg-{}", i % 13),
+                "{}",
+            ))
+        })
+        .collect();
+    session.write_batch(&frames).unwrap();
+    let bound = 2_000;
+    let shown = TimelineQuery {
+        max_seq: Some(bound),
+        ..TimelineQuery::default()
+    };
+    // The same rows, asked in a shape only a pass answers.
+    let passed = TimelineQuery {
+        after_seq: Some(0),
+        ..shown.clone()
+    };
+    use super::Facet;
+    let facets = [Facet::Principal, Facet::Asset, Facet::Change, Facet::Region];
+    for limit in [1, 3, 100] {
+        let (by_dictionary, total) = session.facets_and_total(&shown, &facets, limit).unwrap();
+        let (by_pass, pass_total) = session.facets_and_total(&passed, &facets, limit).unwrap();
+        assert_eq!(total, 2_000);
+        assert_eq!(total, pass_total);
+        for facet in facets {
+            assert_eq!(
+                by_dictionary[&facet], by_pass[&facet],
+                "{facet:?} limit {limit}"
+            );
+        }
+    }
+    assert!(
+        !session.facets_and_total(&shown, &facets, 100).unwrap().0[&Facet::Principal]
+            .iter()
+            .any(|(value, _)| value.contains("latecomer")),
+        "a value only past the bound is not counted"
+    );
+    assert_eq!(
+        session.count_changes_up_to(&shown, 10).unwrap(),
+        (2_000, true)
+    );
+}

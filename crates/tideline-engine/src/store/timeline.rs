@@ -24,6 +24,13 @@ pub enum PageStart {
     After(PageCursor),
 }
 
+/// Asset changes stored after an arrival bound: how many, and how many carry each facet id.
+struct ArrivedAfter {
+    changes: u64,
+    /// Per column of [`Facet::ALL`]: facet id → changes.
+    tallies: Vec<HashMap<i64, u64>>,
+}
+
 /// A count or limit as an SQL integer.
 fn integer(value: u64) -> SqlValue {
     SqlValue::Integer(value.min(i64::MAX as u64) as i64)
@@ -111,6 +118,14 @@ impl Session {
         if filter.is_every_change() {
             return Ok((self.change_total()?, true));
         }
+        if let Some(max_seq) = filter.every_change_up_to() {
+            let snapshot = self.conn.unchecked_transaction()?;
+            if let Some(tail) = self.arrived_after(max_seq)? {
+                let total = self.change_total()?.saturating_sub(tail.changes);
+                snapshot.commit()?;
+                return Ok((total, true));
+            }
+        }
         let rows = filter.pass();
         let sql = format!(
             "SELECT count(*) AS n FROM (SELECT 1 FROM {} WHERE {} LIMIT {})",
@@ -124,6 +139,41 @@ impl Session {
                 count(row, "n")
             })?;
         Ok((n.min(cap), n <= cap))
+    }
+
+    /// The asset changes stored after arrival `max_seq`, tallied by facet id (in
+    /// [`Facet::ALL`] order), read from `event_facets_by_seq`; `None` when they are not few
+    /// (more than a tenth of the changes: a pass over the rows up to the bound is then as
+    /// quick).
+    fn arrived_after(&self, max_seq: i64) -> Result<Option<ArrivedAfter>, StoreError> {
+        let newest: i64 = self.conn.query_row(
+            "SELECT coalesce(max(seq), 0) AS seq FROM event_facets INDEXED BY event_facets_by_seq",
+            [],
+            |row| row.get("seq"),
+        )?;
+        let at_most = newest.saturating_sub(max_seq).max(0) as u64;
+        if at_most > self.change_total()? / 10 {
+            return Ok(None);
+        }
+        let mut statement = self.conn.prepare_cached(
+            "SELECT f.change, f.asset_type, f.method, f.principal, f.region, f.account, f.asset \
+             FROM event_facets f INDEXED BY event_facets_by_seq \
+             WHERE f.seq > ?1 AND f.change IS NOT NULL",
+        )?;
+        let mut rows = statement.query([max_seq])?;
+        let mut tail = ArrivedAfter {
+            changes: 0,
+            tallies: vec![HashMap::new(); Facet::ALL.len()],
+        };
+        while let Some(row) = rows.next()? {
+            tail.changes += 1;
+            for (column, tally) in tail.tallies.iter_mut().enumerate() {
+                if let Some(id) = row.get::<_, Option<i64>>(column)? {
+                    *tally.entry(id).or_insert(0) += 1;
+                }
+            }
+        }
+        Ok(Some(tail))
     }
 
     /// Every asset change the session holds, from the facet dictionary's counts.
@@ -228,6 +278,35 @@ impl Session {
                 .map(|facet| Ok((*facet, top_values(&self.conn, *facet, limit)?)))
                 .collect::<Result<_, StoreError>>()?;
             return Ok((counts, self.change_total()?));
+        }
+        if let Some(max_seq) = filter.every_change_up_to() {
+            // The dictionary's counts less those of the changes stored after the bound, read
+            // in one snapshot (the dictionary is kept in the events' own transactions).
+            let snapshot = self.conn.unchecked_transaction()?;
+            if let Some(tail) = self.arrived_after(max_seq)? {
+                let mut counts = HashMap::new();
+                for facet in facets {
+                    let column = Facet::ALL.iter().position(|c| c == facet).unwrap_or(0);
+                    let names = values_of(&self.conn, tail.tallies[column].keys().copied())?;
+                    let less: HashMap<&str, u64> = tail.tallies[column]
+                        .iter()
+                        .filter_map(|(id, n)| names.get(id).map(|name| (name.as_str(), *n)))
+                        .collect();
+                    // Each value the tail lowers can drop out of the top: read as many more.
+                    let mut top =
+                        top_values(&self.conn, *facet, limit.saturating_add(less.len() as u64))?;
+                    for (value, n) in &mut top {
+                        *n = n.saturating_sub(less.get(value.as_str()).copied().unwrap_or(0));
+                    }
+                    top.retain(|(_, n)| *n > 0);
+                    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                    top.truncate(limit.min(usize::MAX as u64) as usize);
+                    counts.insert(*facet, top);
+                }
+                let total = self.change_total()?.saturating_sub(tail.changes);
+                snapshot.commit()?;
+                return Ok((counts, total));
+            }
         }
         // Every facet column is read; a row counts for facet i when it passes every facet
         // filter but i's own.
