@@ -64,6 +64,19 @@ export class DetailModel {
     };
   }
 
+  /** Reads the shown change again, in place (no loading state): after the findings changed, so
+   * its Findings section lists what flags it now. A failure keeps what is shown. */
+  async reload(): Promise<void> {
+    const seq = this.detail?.row.seq;
+    if (seq === undefined) return;
+    try {
+      const d = await api.changeDetail(seq);
+      if (this.detail?.row.seq === seq) this.detail = d;
+    } catch {
+      // The next selection or reload tries again; what is shown stays true of its moment.
+    }
+  }
+
   /** Runs one annotation command on change `seq`; the detail and the list then show the result.
    * Returns the error, if any, for the panel to show where the user acted. */
   async annotate(seq: number, call: () => Promise<Annotations>): Promise<AppError | null> {

@@ -1,6 +1,6 @@
 // The detail model against a fake Rust: it loads a moment after the selection settles, drops an
 // answer for a change no longer selected, does not retry an error until the selection moves,
-// and shows an annotation at once.
+// shows an annotation at once, and reads the shown change again when the findings change.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Annotations } from '../api/bindings/Annotations';
 import type { ChangeDetail } from '../api/bindings/ChangeDetail';
@@ -56,6 +56,25 @@ describe('DetailModel', () => {
     expect(api.calls).toEqual([3]);
     m.show(null, true);
     expect(m.detail).toBeNull();
+  });
+
+  it('reads the shown change again when asked (the findings changed), and keeps it on a failure', async () => {
+    const m = new DetailModel(() => {});
+    m.show(4, true);
+    await vi.advanceTimersByTimeAsync(DETAIL_DELAY_MS);
+    const first = m.detail;
+    await m.reload();
+    expect(api.calls).toEqual([4, 4]);
+    expect(m.detail).not.toBe(first);
+    expect(m.detail?.row.seq).toBe(4);
+    api.fail = true;
+    const shown = m.detail;
+    await m.reload();
+    expect(m.detail).toBe(shown);
+    expect(m.error).toBeNull();
+    m.show(null, true);
+    await m.reload();
+    expect(api.calls).toEqual([4, 4, 4]);
   });
 
   it('loads nothing while the panel is closed', async () => {

@@ -69,6 +69,8 @@ impl Session {
     /// in review order, and the counts, in a few index range reads whatever the number of
     /// findings (a million at the benchmark's size: the panel never holds them all).
     pub fn findings_overview(&self, query: &FindingsQuery) -> Result<FindingsOverview, StoreError> {
+        // One read snapshot: a runner may commit findings meanwhile on its own connection.
+        let _snapshot = self.read_snapshot()?;
         let mut by_rule: Vec<RuleCount> = RuleId::ALL
             .into_iter()
             .map(|rule| RuleCount { rule, count: 0 })

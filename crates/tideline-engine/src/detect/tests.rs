@@ -623,20 +623,6 @@ fn the_findings_overview_lists_a_page_in_review_order_with_the_counts_of_all() {
         severities.contains(&Severity::High) && severities.contains(&Severity::Low),
         "the seed incident has findings of several severities: {severities:?}"
     );
-    for pair in all.windows(2) {
-        let (a, b) = (&pair[0], &pair[1]);
-        assert!(
-            a.severity > b.severity || (a.severity == b.severity && a.time_us >= b.time_us),
-            "{} ({:?}, {}) before {} ({:?}, {})",
-            a.key,
-            a.severity,
-            a.time,
-            b.key,
-            b.severity,
-            b.time
-        );
-    }
-
     // Every page is the head of the whole list, whatever the limit.
     for limit in [1, 3, all.len() as u32, all.len() as u32 + 5] {
         let overview = session
@@ -664,6 +650,20 @@ fn the_findings_overview_lists_a_page_in_review_order_with_the_counts_of_all() {
             ..FindingsQuery::default()
         })
         .unwrap();
+    // Review order: most severe first, then newest first.
+    for pair in overview.findings.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(
+            a.severity > b.severity || (a.severity == b.severity && a.time_us >= b.time_us),
+            "{} ({:?}, {}) before {} ({:?}, {})",
+            a.key,
+            a.severity,
+            a.time,
+            b.key,
+            b.severity,
+            b.time
+        );
+    }
     for count in &overview.by_rule {
         let expected = all.iter().filter(|f| f.rule == count.rule).count() as u64;
         assert_eq!(count.count, expected, "{:?}", count.rule);
@@ -728,6 +728,40 @@ fn the_findings_overview_lists_a_page_in_review_order_with_the_counts_of_all() {
             .collect();
         assert_eq!(of_event, expected, "event {}", event.seq);
     }
+}
+
+#[test]
+fn a_rebuild_gives_its_findings_ids_above_every_earlier_one_so_they_count_as_unseen() {
+    use crate::detect::FindingsQuery;
+    let dir = TempDir::new().unwrap();
+    let mut session = seed_session(&dir);
+    DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
+    let look = |session: &Session, seen: Option<i64>| {
+        session
+            .findings_overview(&FindingsQuery {
+                limit: 1,
+                seen_up_to: seen,
+                ..FindingsQuery::default()
+            })
+            .unwrap()
+    };
+    let before = look(&session, None);
+    assert!(before.total > 0);
+    DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
+    let ids_after: Vec<i64> = session
+        .findings()
+        .unwrap()
+        .iter()
+        .map(|f| f.key.clone())
+        .map(|key| session.finding_row(&key).unwrap().unwrap().id)
+        .collect();
+    assert!(
+        ids_after.iter().all(|id| *id > before.newest_id),
+        "{ids_after:?} after {}",
+        before.newest_id
+    );
+    let after = look(&session, Some(before.newest_id));
+    assert_eq!(after.unseen, after.total);
 }
 
 #[test]

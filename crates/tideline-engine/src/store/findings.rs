@@ -334,6 +334,13 @@ impl Session {
         &self,
         fingerprint: &str,
     ) -> Result<FindingsWatermark, StoreError> {
+        // Ids only grow, across rebuilds too: the app counts the findings made since the
+        // analyst last looked as those with an id above the greatest then.
+        let next_id: i64 = self.conn.query_row(
+            "SELECT coalesce(max(id), 0) + 1 AS next FROM notes.findings",
+            [],
+            |row| row.get("next"),
+        )?;
         let mark = FindingsWatermark {
             epoch: rand::random::<u64>() >> 1,
             fingerprint: fingerprint.to_owned(),
@@ -342,7 +349,7 @@ impl Session {
             seq_event: None,
             generation: 0,
             salt: rand::random::<u64>() >> 1,
-            next_id: 1,
+            next_id,
         };
         let tx = self.conn.unchecked_transaction()?;
         // The key index is made again at the end (from sorted keys: far cheaper than
@@ -566,11 +573,11 @@ impl Session {
     }
 
     /// How many findings there are of each (severity, rule), as stored (texts this version may
-    /// not know included), in no particular order. Read from `findings_for_review` alone.
+    /// not know included), in no particular order. Read from `findings_for_review` alone where
+    /// the notes have it (a read-only notes file may not).
     pub fn finding_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT severity, rule, count(*) AS n FROM notes.findings \
-             INDEXED BY findings_for_review GROUP BY severity, rule",
+            "SELECT severity, rule, count(*) AS n FROM notes.findings GROUP BY severity, rule",
         )?;
         let rows = statement.query_map([], |row| {
             Ok((
@@ -583,7 +590,7 @@ impl Session {
     }
 
     /// The newest `limit` findings of one severity and rule (by first event, then by key): one
-    /// range of `findings_for_review`, read backwards.
+    /// range of `findings_for_review`, read backwards (where the notes have it).
     pub fn finding_rows_newest(
         &self,
         severity: &str,
@@ -591,7 +598,7 @@ impl Session {
         limit: u64,
     ) -> Result<Vec<FindingRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM notes.findings INDEXED BY findings_for_review \
+            "SELECT {ROW_COLUMNS} FROM notes.findings \
              WHERE severity = ?1 AND rule = ?2 ORDER BY time_us DESC, key LIMIT ?3"
         );
         let mut statement = self.conn.prepare_cached(&sql)?;

@@ -64,6 +64,11 @@ pub use values::format_time;
 pub use writer::{SessionWriter, WriterTotals};
 pub use writes::{BATCH_MAX_BYTES, BATCH_MAX_FRAMES, BatchFill, BatchOutcome};
 
+/// A read snapshot of a session ([`Session::read_snapshot`]), held until dropped.
+pub struct ReadSnapshot<'c>(
+    #[allow(dead_code, reason = "held for its drop")] rusqlite::Transaction<'c>,
+);
+
 /// Everything that can go wrong with a session file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -206,6 +211,13 @@ pub struct Session {
 }
 
 impl Session {
+    /// A read snapshot: every read through this session sees one committed state of the file
+    /// and its notes until the guard is dropped (a deferred transaction; it writes nothing and
+    /// is rolled back on drop). Errors if the connection is already in a transaction.
+    pub fn read_snapshot(&self) -> Result<ReadSnapshot<'_>, StoreError> {
+        Ok(ReadSnapshot(self.conn.unchecked_transaction()?))
+    }
+
     /// Opens the session at `path` to record into it, creating it if there is no file yet.
     /// Takes the session's recording lock: a second recorder gets
     /// [`StoreError::BeingRecorded`]. A file that could not be created is removed again.

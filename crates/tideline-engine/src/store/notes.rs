@@ -75,8 +75,10 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
         )
         .optional()?;
     if layout.as_deref() == Some(FINDINGS_LAYOUT) {
-        // Added within the layout: notes written before it gain it here, once.
-        conn.execute_batch(FINDINGS_FOR_REVIEW_INDEX)?;
+        // Added within the layout: notes written before it gain it here, once. Only a speed-up:
+        // notes that cannot take it now (a read-only file, another connection writing) are
+        // read without it, never refused.
+        let _ = conn.execute_batch(FINDINGS_FOR_REVIEW_INDEX);
         return Ok(());
     }
     let finding_events_is_a_table = has_table(conn, "notes", "finding_events")?;
