@@ -148,11 +148,11 @@ async fn keep(
                 if pass.changed > 0 {
                     version += 1;
                 }
-                waiting = pass.runner.is_waiting();
+                waiting = pass.waiting;
                 let next = FindingsState {
                     count: pass.count,
                     version,
-                    statuses: pass.runner.statuses().to_vec(),
+                    statuses: pass.statuses,
                     problem: None,
                 };
                 state.send_if_modified(|now| {
@@ -160,7 +160,7 @@ async fn keep(
                     *now = next;
                     modified
                 });
-                kept = Some(pass.runner);
+                kept = pass.runner;
             }
             // The session cannot be read right now: say why and try again on the next change.
             Err(problem) => state.send_modify(|now| now.problem = Some(problem)),
@@ -200,7 +200,11 @@ struct Ends {
 
 /// What one pass did.
 struct Pass {
-    runner: DetectionRunner,
+    /// The runner the next pass continues with; `None` after a rebuild (see [`one_pass`]).
+    runner: Option<DetectionRunner>,
+    /// Another process rebuilds the findings: this pass only looked.
+    waiting: bool,
+    statuses: Vec<RuleStatus>,
     /// How many findings changed (a rebuild or takeover counts them all).
     changed: usize,
     /// How many findings the session has.
@@ -217,10 +221,10 @@ fn one_pass(
     settings: DetectionSettings,
 ) -> Result<Pass, StoreError> {
     let mut session = Session::open(path)?;
-    let (runner, changed) = match kept {
+    let (runner, changed, rebuilt) = match kept {
         Some(mut runner) if *runner.settings() == settings => {
             let changed = runner.catch_up(&mut session)?;
-            (runner, changed)
+            (runner, changed, false)
         }
         _ => {
             let (runner, opened) = DetectionRunner::open(&mut session, settings)?;
@@ -228,13 +232,37 @@ fn one_pass(
                 Opened::Resumed { caught_up: 0 } | Opened::Waiting => 0,
                 _ => usize::MAX,
             };
-            (runner, changed)
+            (runner, changed, matches!(opened, Opened::Rebuilt(_)))
         }
     };
     let count = session.finding_count()?;
+    let waiting = runner.is_waiting();
+    let statuses = runner.statuses().to_vec();
+    // A rebuild leaves the runner with everything its scan built up (at 1M events ~200 MB,
+    // where one resumed from the watermark holds ~40 MB): it is let go, with the memory the
+    // scan freed, and the next pass resumes from what the rebuild stored.
+    let runner = if rebuilt {
+        drop(runner);
+        release_free_memory();
+        None
+    } else {
+        Some(runner)
+    };
     Ok(Pass {
         runner,
+        waiting,
+        statuses,
         changed,
         count,
     })
+}
+
+/// Hands the allocator's free memory back to the system: glibc keeps what a bulk job on
+/// several threads freed in its arenas (`malloc_trim(3)`); elsewhere nothing to do.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the kernel; it takes no pointer.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

@@ -1278,3 +1278,89 @@ fn other_settings_or_findings_another_runner_left_unfinished_are_rebuilt() {
     assert!(!runner.is_waiting());
     assert!(!session.findings().unwrap().is_empty());
 }
+
+/// Waits (up to 20 s) until the keeper's state satisfies `done`; returns it.
+async fn keeper_state_when(
+    state: &mut tokio::sync::watch::Receiver<crate::detect::keeper::FindingsState>,
+    done: impl Fn(&crate::detect::keeper::FindingsState) -> bool,
+) -> crate::detect::keeper::FindingsState {
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            if done(&state.borrow_and_update()) {
+                return state.borrow().clone();
+            }
+            state.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the keeper's state within 20 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_lets_a_rebuilt_runner_go_and_resumes_for_what_is_stored_later() {
+    use crate::detect::keeper::FindingsKeeper;
+    let dir = TempDir::new().unwrap();
+    let short_lived = |id: &str, asset: &'static str, minute: u32| {
+        vec![
+            Ev {
+                change: "create",
+                asset,
+                method: "console",
+                ..Ev::new(format!("{id}+"), format!("2024-05-01T10:{minute:02}:00Z"))
+            },
+            Ev {
+                change: "delete",
+                asset,
+                method: "console",
+                config: Value::Null,
+                ..Ev::new(
+                    format!("{id}-"),
+                    format!("2024-05-01T10:{:02}:30Z", minute + 1),
+                )
+            },
+        ]
+    };
+    let path = session_with(&dir, &short_lived("a", "tmp-a", 0))
+        .path()
+        .to_path_buf();
+    let (_settings, settings_rx) = tokio::sync::watch::channel(DetectionSettings::default());
+    let keeper = FindingsKeeper::start(path.clone(), settings_rx);
+    let mut state = keeper.state();
+    // The first pass rebuilds (the notes have no findings yet), then lets its runner go.
+    let rebuilt = keeper_state_when(&mut state, |s| s.count > 0).await;
+
+    // Events stored later are caught up by a runner resumed from what the rebuild stored.
+    let mut session = Session::open_or_create(&path).unwrap();
+    let frames: Vec<PositionedFrame> = short_lived("b", "tmp-b", 5)
+        .iter()
+        .map(|e| PositionedFrame {
+            frame: wire::decode_frame(e.json()),
+            sse_id: None,
+            received_at: Utc::now(),
+        })
+        .collect();
+    session.write_batch(&frames).unwrap();
+    drop(session);
+    keeper.session_changed();
+    let caught_up = keeper_state_when(&mut state, |s| s.count > rebuilt.count).await;
+    assert!(caught_up.version > rebuilt.version);
+    assert!(caught_up.problem.is_none(), "{:?}", caught_up.problem);
+    keeper.stop();
+
+    // What the keeper stored equals a rebuild of the whole session from scratch.
+    let mut session = Session::open(&path).unwrap();
+    let kept: Vec<String> = session
+        .findings()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.key)
+        .collect();
+    DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
+    let rebuilt_all: Vec<String> = session
+        .findings()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.key)
+        .collect();
+    assert_eq!(kept, rebuilt_all);
+}
