@@ -63,8 +63,8 @@ impl Ev {
     }
 }
 
-fn session_with(dir: &TempDir, events: &[Ev]) -> Session {
-    let mut session = Session::open_or_create(&dir.path().join("d.tideline")).unwrap();
+/// Stores `events` in `session`, in one batch.
+fn store(session: &mut Session, events: &[Ev]) {
     let frames: Vec<PositionedFrame> = events
         .iter()
         .map(|e| PositionedFrame {
@@ -74,6 +74,11 @@ fn session_with(dir: &TempDir, events: &[Ev]) -> Session {
         })
         .collect();
     session.write_batch(&frames).unwrap();
+}
+
+fn session_with(dir: &TempDir, events: &[Ev]) -> Session {
+    let mut session = Session::open_or_create(&dir.path().join("d.tideline")).unwrap();
+    store(&mut session, events);
     session
 }
 
@@ -1330,17 +1335,10 @@ async fn the_keeper_lets_a_rebuilt_runner_go_and_resumes_for_what_is_stored_late
     let rebuilt = keeper_state_when(&mut state, |s| s.count > 0).await;
 
     // Events stored later are caught up by a runner resumed from what the rebuild stored.
-    let mut session = Session::open_or_create(&path).unwrap();
-    let frames: Vec<PositionedFrame> = short_lived("b", "tmp-b", 5)
-        .iter()
-        .map(|e| PositionedFrame {
-            frame: wire::decode_frame(e.json()),
-            sse_id: None,
-            received_at: Utc::now(),
-        })
-        .collect();
-    session.write_batch(&frames).unwrap();
-    drop(session);
+    store(
+        &mut Session::open_or_create(&path).unwrap(),
+        &short_lived("b", "tmp-b", 5),
+    );
     keeper.session_changed();
     let caught_up = keeper_state_when(&mut state, |s| s.count > rebuilt.count).await;
     assert!(caught_up.version > rebuilt.version);

@@ -631,14 +631,9 @@ impl Session {
 
     /// The findings that include the event `seq` (through `finding_links_by_seq`), by id.
     pub fn finding_rows_of_event(&self, seq: i64) -> Result<Vec<FindingRow>, StoreError> {
-        let columns = ROW_COLUMNS
-            .split(", ")
-            .map(|column| format!("f.{}", column.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
-            "SELECT {columns} FROM notes.finding_links l JOIN notes.findings f ON f.id = l.finding \
-             WHERE l.seq = ?1 ORDER BY f.id"
+            "SELECT {ROW_COLUMNS} FROM notes.findings \
+             WHERE id IN (SELECT finding FROM notes.finding_links WHERE seq = ?1) ORDER BY id"
         );
         let mut statement = self.conn.prepare_cached(&sql)?;
         let rows = statement.query_map([seq], finding_row)?;
