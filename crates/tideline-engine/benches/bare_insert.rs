@@ -15,7 +15,7 @@
 //!   `store/writes.rs` writes per event and per batch: the integrity link computed (SHA-256 of
 //!   the previous link and the body), the event's `event_facets` row (with the recorded
 //!   session's facet ids: its `facet_values` dictionary is copied in before the clock starts),
-//!   the per-batch `facet_values.changes` updates, the `assets` upsert for every asset change,
+//!   its `asset_days` pair when new, the per-batch `facet_values.changes` updates, the `assets` upsert for every asset change,
 //!   and the `stream_state` update once per transaction. The search index is not written by
 //!   `write_batch` (the writer indexes when idle: store/search.rs), so not here either.
 //! - `write_batch`: the engine's own [`Session::write_batch`] on frames decoded beforehand: the
@@ -149,6 +149,9 @@ const FACET_COLUMNS: [&str; 7] = [
 const INSERT_BODY: &str = "INSERT INTO event_bodies (seq, body) VALUES (?1, ?2)";
 const INSERT_FACETS: &str = "INSERT INTO event_facets (time_us, seq, change, asset_type, method, \
      principal, region, account, asset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const INSERT_ASSET_DAY: &str =
+    "INSERT OR IGNORE INTO asset_days (asset, day) VALUES (?1, ?2 / 86400000000)";
+const DAY_US: i64 = 86_400_000_000;
 const ADD_CHANGES: &str = "UPDATE facet_values SET changes = changes + ?2 WHERE id = ?1";
 
 fn text(row: &Row, index: usize) -> Option<&str> {
@@ -356,6 +359,8 @@ fn bare_insert(conn: &mut Connection, columns: &Columns, rows: &[Row], with_asse
             let mut upsert = tx.prepare_cached(UPSERT_ASSET).expect("prepare upsert");
             let mut insert_body = tx.prepare_cached(INSERT_BODY).expect("prepare body");
             let mut insert_facets = tx.prepare_cached(INSERT_FACETS).expect("prepare facets");
+            let mut insert_asset_day = tx.prepare_cached(INSERT_ASSET_DAY).expect("prepare day");
+            let mut asset_days = std::collections::HashSet::new();
             for row in chunk {
                 let inserted = match (with_assets, columns.link) {
                     (true, Some(link)) => {
@@ -396,6 +401,14 @@ fn bare_insert(conn: &mut Connection, columns: &Columns, rows: &[Row], with_asse
                         ids[6]
                     ])
                     .expect("insert facets");
+                if let Value::Integer(asset) = ids[6] {
+                    let time_us = integer(row, columns.time_us);
+                    if asset_days.insert((asset, time_us / DAY_US)) {
+                        insert_asset_day
+                            .execute(params![asset, time_us])
+                            .expect("insert asset day");
+                    }
+                }
                 if text(row, columns.change).is_some() {
                     for id in ids {
                         if let Value::Integer(id) = id {

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Statement};
 
+use super::filter::AssetIndex;
 use super::values::micros_to_time;
 use super::{Session, StoreError};
 use crate::model::ChangeKind;
@@ -194,13 +195,26 @@ impl Session {
             time_us: i64::MAX,
             seq: i64::MAX,
         });
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM event_facets f \
-             JOIN events e ON e.seq = f.seq JOIN event_bodies b ON b.seq = f.seq \
-             WHERE f.asset = (SELECT id FROM facet_values WHERE facet = 'asset' AND value = ?1) \
-               AND (f.time_us, f.seq) < (?2, ?3) \
-             ORDER BY f.time_us DESC, f.seq DESC LIMIT ?4"
-        );
+        let asset = "(SELECT id FROM facet_values WHERE facet = 'asset' AND value = ?1)";
+        let sql = match AssetIndex::of(&self.conn)? {
+            // Day by day, newest first; each day's rows are a range of the index in time
+            // order, so the page is read without a sort.
+            AssetIndex::ByDay => format!(
+                "SELECT {EVENT_COLUMNS} FROM asset_days d \
+                 CROSS JOIN event_facets f INDEXED BY event_facets_by_asset_day \
+                   ON f.day = d.day AND f.asset = d.asset \
+                 JOIN events e ON e.seq = f.seq JOIN event_bodies b ON b.seq = f.seq \
+                 WHERE d.asset = {asset} AND d.day <= ?2 / 86400000000 + 1 \
+                   AND (f.time_us, f.seq) < (?2, ?3) \
+                 ORDER BY d.day DESC, f.time_us DESC, f.seq DESC LIMIT ?4"
+            ),
+            AssetIndex::ByAsset => format!(
+                "SELECT {EVENT_COLUMNS} FROM event_facets f \
+                 JOIN events e ON e.seq = f.seq JOIN event_bodies b ON b.seq = f.seq \
+                 WHERE f.asset = {asset} AND (f.time_us, f.seq) < (?2, ?3) \
+                 ORDER BY f.time_us DESC, f.seq DESC LIMIT ?4"
+            ),
+        };
         let mut statement = self.conn.prepare_cached(&sql)?;
         Ok(stored_events(
             &mut statement,

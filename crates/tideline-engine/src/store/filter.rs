@@ -39,17 +39,59 @@ enum Access {
     TimeOrder,
     /// Walk a filtered facet's own index (`INDEXED BY …`).
     FacetIndex(&'static str),
+    /// One asset's rows, day by day from `asset_days`, each day a range of
+    /// `event_facets_by_asset_day` in time order (migration 0008; the asset's id is the
+    /// filter's own).
+    AssetDays,
     /// Look up the search's matches by seq (`event_facets_by_seq`, migration 0007).
     SearchMatches,
 }
 
 impl Access {
-    fn indexed_by(self) -> &'static str {
+    fn source(self) -> String {
         match self {
-            Access::TimeOrder => "",
-            Access::FacetIndex(index) => index,
-            Access::SearchMatches => "INDEXED BY event_facets_by_seq",
+            Access::TimeOrder => "event_facets f".to_owned(),
+            Access::FacetIndex(index) => format!("event_facets f {index}"),
+            // CROSS JOIN: SQLite keeps the days as the outer loop (it would otherwise scan the
+            // whole index and look each row's day up).
+            Access::AssetDays => "asset_days d CROSS JOIN event_facets f \
+                 INDEXED BY event_facets_by_asset_day ON f.day = d.day AND f.asset = d.asset"
+                .to_owned(),
+            Access::SearchMatches => "event_facets f INDEXED BY event_facets_by_seq".to_owned(),
         }
+    }
+
+    /// The rows' time order (oldest first, or newest first with `DESC`), as this access reads
+    /// them: by day first where rows come day by day, which is the same order.
+    fn order(self, direction: &str) -> String {
+        let day = match self {
+            Access::AssetDays => format!("d.day {direction}, "),
+            _ => String::new(),
+        };
+        format!("{day}f.time_us {direction}, f.seq {direction}")
+    }
+}
+
+/// How a session's file indexes events by asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AssetIndex {
+    /// `asset_days` and `event_facets_by_asset_day` (schema 8 and later).
+    ByDay,
+    /// `event_facets_by_asset`, keyed (asset, time): a file of schema 6 or 7 reviewed in place.
+    ByAsset,
+}
+
+impl AssetIndex {
+    /// Which of the two this connection's file has.
+    pub(super) fn of(conn: &Connection) -> Result<AssetIndex, StoreError> {
+        let by_day = conn
+            .prepare_cached("SELECT 1 FROM main.sqlite_schema WHERE name = 'asset_days'")?
+            .exists([])?;
+        Ok(if by_day {
+            AssetIndex::ByDay
+        } else {
+            AssetIndex::ByAsset
+        })
     }
 }
 
@@ -64,11 +106,15 @@ struct SearchCondition {
     params: Vec<SqlValue>,
 }
 
-/// A filter's rows as SQL: `FROM {source} WHERE {condition}`, with `params` in order.
+/// A filter's rows as SQL: `FROM {source} WHERE {condition}`, with `params` in order, read in
+/// time order by `ORDER BY {oldest_first}` or `{newest_first}` (the access path's own order,
+/// so that SQLite need not sort).
 pub(super) struct Rows {
     pub(super) source: String,
     pub(super) condition: String,
     pub(super) params: Vec<SqlValue>,
+    pub(super) oldest_first: String,
+    pub(super) newest_first: String,
 }
 
 /// A query, resolved against one session.
@@ -307,20 +353,24 @@ impl Filter {
             let marks = vec!["?"; ids.len()].join(", ");
             // Unless this facet's index is the one walked, `+` keeps SQLite off it (it would
             // otherwise take it, then sort every matching row by time).
-            let unindexed = match access {
-                Access::FacetIndex(_) => "",
-                Access::TimeOrder | Access::SearchMatches => "+",
+            let (table, unindexed) = match (access, facet) {
+                (Access::FacetIndex(_), _) => ("f", ""),
+                // The asset's days are the walk's outer loop; its rows follow by the join.
+                (Access::AssetDays, Facet::Asset) => ("d", ""),
+                (Access::TimeOrder | Access::SearchMatches | Access::AssetDays, _) => ("f", "+"),
             };
-            conditions.push(format!("{unindexed}f.{} IN ({marks})", facet.name()));
+            conditions.push(format!("{unindexed}{table}.{} IN ({marks})", facet.name()));
             params.extend(ids.iter().map(|id| SqlValue::Integer(*id)));
         }
         if conditions.is_empty() {
             conditions.push("1".to_owned());
         }
         Rows {
-            source: format!("event_facets f {}", access.indexed_by()),
+            source: access.source(),
             condition: conditions.join(" AND "),
             params,
+            oldest_first: access.order("ASC"),
+            newest_first: access.order("DESC"),
         }
     }
 
@@ -350,12 +400,16 @@ fn access_path(conn: &Connection, facets: &[(Facet, Vec<i64>)]) -> Result<Access
         [],
         |row| row.get("n"),
     )?;
-    let mut best: Option<(f64, &'static str)> = None;
+    let mut best: Option<(f64, Access)> = None;
     for (facet, ids) in facets {
         let index = match facet {
-            Facet::Principal => "INDEXED BY event_facets_by_principal",
-            Facet::AssetType => "INDEXED BY event_facets_by_asset_type",
-            Facet::Asset => "INDEXED BY event_facets_by_asset",
+            Facet::Principal => Access::FacetIndex("INDEXED BY event_facets_by_principal"),
+            Facet::AssetType => Access::FacetIndex("INDEXED BY event_facets_by_asset_type"),
+            // A filter names one asset at most (`TimelineQuery::asset_name`).
+            Facet::Asset if ids.len() == 1 => match AssetIndex::of(conn)? {
+                AssetIndex::ByDay => Access::AssetDays,
+                AssetIndex::ByAsset => Access::FacetIndex("INDEXED BY event_facets_by_asset"),
+            },
             _ => continue,
         };
         let mut selected = 0i64;
@@ -371,7 +425,7 @@ fn access_path(conn: &Connection, facets: &[(Facet, Vec<i64>)]) -> Result<Access
             best = Some((share, index));
         }
     }
-    Ok(best.map_or(Access::TimeOrder, |(_, index)| Access::FacetIndex(index)))
+    Ok(best.map_or(Access::TimeOrder, |(_, access)| access))
 }
 
 /// How many events the most selective text term every match needs matches, counted up to

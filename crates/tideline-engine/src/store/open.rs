@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_change_index.sql"),
     include_str!("migrations/0006_layout.sql"),
     include_str!("migrations/0007_compound_search.sql"),
+    include_str!("migrations/0008_asset_days.sql"),
 ];
 
 /// The schema version whose script is followed by [`backfill_layout`].
@@ -33,6 +34,10 @@ const LAYOUT_VERSION: i64 = 6;
 
 /// The schema version whose script is followed by [`backfill_compounds`].
 const COMPOUND_SEARCH_VERSION: i64 = 7;
+
+/// The schema version whose script re-indexes every event by asset and day (reported as one
+/// step before it runs: a statement, seconds at millions of events).
+const ASSET_DAYS_VERSION: i64 = 8;
 
 /// How far a migration has come: `done` of `total` units of its current `step`.
 #[derive(Debug, Clone, PartialEq)]
@@ -461,7 +466,31 @@ impl Session {
             let version = index as i64 + 1;
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             let applied = (|| -> Result<(), StoreError> {
+                let events = || -> Result<u64, StoreError> {
+                    let n: i64 =
+                        self.conn
+                            .query_row("SELECT count(*) FROM event_facets", [], |row| row.get(0))?;
+                    Ok(n.max(0) as u64)
+                };
+                let reindexed = if version == ASSET_DAYS_VERSION {
+                    let total = events()?;
+                    progress(MigrationProgress {
+                        step: "indexing events by asset and day",
+                        done: 0,
+                        total,
+                    });
+                    Some(total)
+                } else {
+                    None
+                };
                 self.conn.execute_batch(sql)?;
+                if let Some(total) = reindexed {
+                    progress(MigrationProgress {
+                        step: "indexing events by asset and day",
+                        done: total,
+                        total,
+                    });
+                }
                 if version == LAYOUT_VERSION {
                     backfill_layout(&self.conn, progress)?;
                 }

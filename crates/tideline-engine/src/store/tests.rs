@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-use super::{PageStart, Session, StoreError, TimelineQuery};
+use super::{PageCursor, PageStart, Session, StoreError, TimelineQuery};
 use crate::model::{Frame, PositionedFrame, QuarantineReason};
 use crate::wire;
 
@@ -1093,7 +1093,8 @@ fn a_schema_5_session_is_migrated_in_place_with_progress_keeping_its_chain() {
             "indexing events by facet",
             "indexing events for search",
             "counting facet values",
-            "indexing addresses and ARNs for search"
+            "indexing addresses and ARNs for search",
+            "indexing events by asset and day"
         ]
     );
     let verification = session.verify().unwrap();
@@ -1665,4 +1666,189 @@ fn the_whole_list_up_to_an_arrival_is_counted_from_the_dictionary_exactly_as_by_
         session.count_changes_up_to(&shown, 10).unwrap(),
         (2_000, true)
     );
+}
+
+/// 600 changes to 150 assets on four days around the epoch (times before 1970 included: an
+/// event's time is the sender's to choose), with equal times, in three batches.
+fn assets_over_days(session: &mut Session) {
+    const DAYS: [&str; 4] = [
+        "1969-12-30T12:00",
+        "1969-12-31T23:00",
+        "1970-01-01T01:00",
+        "2024-05-05T10:00",
+    ];
+    let frames: Vec<PositionedFrame> = (0..600)
+        .map(|i| {
+            let time = format!("{}:{:02}Z", DAYS[i % 4], i % 7);
+            positioned(event_by(
+                &format!("e{i}"),
+                &time,
+                "arn:aws:iam::111:user/alice",
+                "10.0.0.5",
+                &format!("sg-{}", i % 150),
+                "{}",
+            ))
+        })
+        .collect();
+    for batch in frames.chunks(200) {
+        session.write_batch(batch).unwrap();
+    }
+}
+
+/// Every read of one asset's changes, in the order the list shows them: its history page by
+/// page, the change list filtered to it page by page and by offset, its count and extent.
+fn asset_reads(session: &Session, asset: &str) -> (Vec<i64>, Vec<i64>, Vec<i64>, u64, String) {
+    let query = TimelineQuery {
+        asset_name: Some(asset.into()),
+        ..TimelineQuery::default()
+    };
+    let mut history = Vec::new();
+    let mut cursor = None;
+    while let [event] = session.asset_events(asset, cursor, 1).unwrap().as_slice() {
+        history.push(event.seq);
+        cursor = Some(PageCursor {
+            time_us: event.time.timestamp_micros(),
+            seq: event.seq,
+        });
+    }
+    let mut paged = Vec::new();
+    let mut start = PageStart::Offset(0);
+    while let [event] = session.page_changes(&query, start, 1).unwrap().as_slice() {
+        paged.push(event.seq);
+        start = PageStart::After(PageCursor {
+            time_us: event.time.timestamp_micros(),
+            seq: event.seq,
+        });
+    }
+    let jumped = (0..paged.len() as u64 + 1)
+        .flat_map(|n| {
+            session
+                .page_changes(&query, PageStart::Offset(n), 1)
+                .unwrap()
+        })
+        .map(|event| event.seq)
+        .collect();
+    let extent = format!("{:?}", session.time_extent(&query).unwrap());
+    (
+        history,
+        paged,
+        jumped,
+        session.count_changes(&query).unwrap(),
+        extent,
+    )
+}
+
+#[test]
+fn an_assets_changes_are_read_day_by_day_in_time_order_in_either_layout() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    let mut session = Session::open_or_create(&path).unwrap();
+    assets_over_days(&mut session);
+    let all = session
+        .page_changes(&TimelineQuery::default(), PageStart::Offset(0), 1_000)
+        .unwrap();
+    assert_eq!(all.len(), 600);
+    let assets: Vec<String> = (0..150).map(|i| format!("sg-{i}")).collect();
+    let expected = |asset: &str| -> Vec<i64> {
+        all.iter()
+            .filter(|event| event.asset_name.as_deref() == Some(asset))
+            .map(|event| event.seq)
+            .collect()
+    };
+    let by_day: Vec<_> = assets.iter().map(|a| asset_reads(&session, a)).collect();
+    for (asset, (history, paged, jumped, count, _)) in assets.iter().zip(&by_day) {
+        let expected = expected(asset);
+        assert_eq!(expected.len(), 4, "{asset}");
+        assert_eq!(history, &expected, "{asset}: history");
+        assert_eq!(paged, &expected, "{asset}: pages");
+        assert_eq!(jumped, &expected, "{asset}: offsets");
+        assert_eq!(*count, 4, "{asset}");
+    }
+    // The writer lists each (asset, day) once, as the migration would from the rows.
+    let listed = |session: &Session| -> Vec<(i64, i64)> {
+        let mut statement = session
+            .conn
+            .prepare("SELECT asset, day FROM asset_days ORDER BY asset, day")
+            .unwrap();
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    let written = listed(&session);
+    let derived: Vec<(i64, i64)> = {
+        let mut statement = session
+            .conn
+            .prepare(
+                "SELECT DISTINCT asset, time_us / 86400000000 AS day FROM event_facets \
+                 WHERE asset IS NOT NULL ORDER BY 1, 2",
+            )
+            .unwrap();
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert_eq!(written, derived);
+    // A page of one asset walks its days and their index ranges in order: no sort.
+    let rows = super::filter::Filter::changes(
+        &session.conn,
+        &TimelineQuery {
+            asset_name: Some("sg-7".into()),
+            ..TimelineQuery::default()
+        },
+    )
+    .unwrap()
+    .page();
+    let plan = query_plan(
+        &session,
+        &format!(
+            "SELECT f.seq FROM {} WHERE {} ORDER BY {} LIMIT 200",
+            rows.source, rows.condition, rows.newest_first
+        ),
+        rows.params,
+    );
+    assert!(
+        plan.starts_with("SEARCH d USING PRIMARY KEY (asset=?)")
+            && plan.contains("event_facets_by_asset_day (day=? AND asset=?)")
+            && !plan.contains("TEMP B-TREE"),
+        "{plan}"
+    );
+    let verification = session.verify().unwrap();
+    drop(session);
+
+    // The same file as schema 7 wrote it (one asset index keyed by asset and time) …
+    let old = dir.path().join("old");
+    std::fs::create_dir(&old).unwrap();
+    let old_path = old.join("s.tideline");
+    std::fs::copy(&path, &old_path).unwrap();
+    let raw = Connection::open(&old_path).unwrap();
+    raw.execute_batch(
+        "DROP TABLE asset_days; DROP INDEX event_facets_by_asset_day; \
+         ALTER TABLE event_facets DROP COLUMN day; \
+         CREATE INDEX event_facets_by_asset ON event_facets (asset); PRAGMA user_version = 7;",
+    )
+    .unwrap();
+    drop(raw);
+    // … is reviewed in place, unchanged, with the same answers …
+    let before = fingerprint(&old);
+    let review = Session::open(&old_path).unwrap();
+    let reviewed: Vec<_> = assets.iter().map(|a| asset_reads(&review, a)).collect();
+    assert_eq!(reviewed, by_day);
+    drop(review);
+    assert_eq!(fingerprint(&old), before);
+    // … and recording into it migrates it, with the same answers, asset days and chain.
+    let mut steps = Vec::new();
+    let migrated = Session::open_or_create_reporting(&old_path, &mut |progress| {
+        steps.push(progress.step);
+    })
+    .unwrap();
+    assert!(
+        steps.contains(&"indexing events by asset and day"),
+        "{steps:?}"
+    );
+    let after: Vec<_> = assets.iter().map(|a| asset_reads(&migrated, a)).collect();
+    assert_eq!(after, by_day);
+    assert_eq!(listed(&migrated), written);
+    assert_eq!(migrated.verify().unwrap(), verification);
 }

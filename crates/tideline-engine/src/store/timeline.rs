@@ -65,7 +65,8 @@ impl Session {
         let (source, condition, params) = (rows.source, rows.condition, rows.params);
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM {source} {WHOLE_EVENTS} \
-             WHERE {condition} ORDER BY f.time_us, f.seq"
+             WHERE {condition} ORDER BY {}",
+            rows.oldest_first
         );
         let mut statement = self.conn.prepare(&sql).map_err(StoreError::from)?;
         let columns = EventColumns::of(&statement).map_err(StoreError::from)?;
@@ -194,6 +195,7 @@ impl Session {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = Filter::changes(&self.conn, query)?.page();
         let (source, mut condition, mut params) = (rows.source, rows.condition, rows.params);
+        let newest_first = rows.newest_first;
         let after = match start {
             PageStart::Offset(0) => None,
             // A jump: the row before the page is found on the narrow rows alone (~40 ns a row
@@ -202,7 +204,7 @@ impl Session {
             PageStart::Offset(n) => {
                 let sql = format!(
                     "SELECT f.time_us AS time_us, f.seq AS seq FROM {source} WHERE {condition} \
-                     ORDER BY f.time_us DESC, f.seq DESC LIMIT 1 OFFSET ?"
+                     ORDER BY {newest_first} LIMIT 1 OFFSET ?"
                 );
                 let mut skip = params.clone();
                 skip.push(integer(n - 1));
@@ -230,7 +232,7 @@ impl Session {
         }
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM {source} {WHOLE_EVENTS} WHERE {condition} \
-             ORDER BY f.time_us DESC, f.seq DESC LIMIT ?"
+             ORDER BY {newest_first} LIMIT ?"
         );
         params.push(integer(limit));
         let mut statement = self.conn.prepare_cached(&sql)?;
@@ -397,8 +399,7 @@ impl Session {
         let (source, condition, params) = (rows.source, rows.condition, rows.params);
         let end = |order: &str| -> Result<Option<i64>, StoreError> {
             let sql = format!(
-                "SELECT f.time_us AS time_us FROM {source} WHERE {condition} \
-                 ORDER BY f.time_us {order}, f.seq {order} LIMIT 1"
+                "SELECT f.time_us AS time_us FROM {source} WHERE {condition} ORDER BY {order} LIMIT 1"
             );
             let mut statement = self.conn.prepare_cached(&sql)?;
             let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
@@ -407,7 +408,7 @@ impl Session {
                 None => None,
             })
         };
-        Ok(end("ASC")?.zip(end("DESC")?))
+        Ok(end(&rows.oldest_first)?.zip(end(&rows.newest_first)?))
     }
 
     /// Reads the (time, change) of every change matching `query`, in time order.
@@ -419,9 +420,8 @@ impl Session {
         let rows = Filter::changes(&self.conn, query)?.pass();
         let (condition, params) = (rows.condition, rows.params);
         let sql = format!(
-            "SELECT f.time_us, f.change FROM {} WHERE {condition} \
-             ORDER BY f.time_us, f.seq",
-            rows.source
+            "SELECT f.time_us, f.change FROM {} WHERE {condition} ORDER BY {}",
+            rows.source, rows.oldest_first
         );
         let mut statement = self.conn.prepare_cached(&sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(params))?;

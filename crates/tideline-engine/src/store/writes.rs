@@ -2,6 +2,8 @@
 //! each event's row, its verbatim body, its facet ids, its asset's state (the search index is
 //! kept apart: store/search.rs).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{TransactionBehavior, params};
 
@@ -69,6 +71,14 @@ const INSERT_BODY: &str = "INSERT INTO event_bodies (seq, body) VALUES (?1, ?2)"
 const INSERT_FACETS: &str = "INSERT INTO event_facets (time_us, seq, change, asset_type, method, \
      principal, region, account, asset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
+/// A day in microseconds: `event_facets.day` is `time_us / DAY_US` (migration 0008), and Rust's
+/// `/` truncates towards zero as SQLite's does.
+const DAY_US: i64 = 86_400_000_000;
+
+// The day is computed by SQLite, with `event_facets.day`'s own expression.
+const INSERT_ASSET_DAY: &str =
+    "INSERT OR IGNORE INTO asset_days (asset, day) VALUES (?1, ?2 / 86400000000)";
+
 // The newest event (by its own time, then arrival) defines the asset's state; older events
 // arriving late only count. Every SET expression sees the row as it was before the update.
 const UPSERT_ASSET: &str = "INSERT INTO assets (name, asset_type, display_name, provider, account, region, \
@@ -125,6 +135,9 @@ impl Session {
             let mut insert_quarantine = tx.prepare_cached(INSERT_QUARANTINE)?;
             let mut insert_body = tx.prepare_cached(INSERT_BODY)?;
             let mut insert_facets = tx.prepare_cached(INSERT_FACETS)?;
+            let mut insert_asset_day = tx.prepare_cached(INSERT_ASSET_DAY)?;
+            // The (asset, day) pairs this batch has listed already.
+            let mut asset_days: HashSet<(i64, i64)> = HashSet::new();
             for positioned in frames {
                 let received_us = positioned.received_at.timestamp_micros();
                 match &positioned.frame {
@@ -150,6 +163,12 @@ impl Session {
                                 ids[5],
                                 ids[6],
                             ])?;
+                            if let Some(asset) = ids[6] {
+                                let time_us = event.time.timestamp_micros();
+                                if asset_days.insert((asset, time_us / DAY_US)) {
+                                    insert_asset_day.execute(params![asset, time_us])?;
+                                }
+                            }
                             if event.change.is_some() {
                                 facet_ids.count_change(ids.into_iter().flatten());
                             }
