@@ -1,15 +1,22 @@
-// The insight charts' numbers for the change list's filters: loaded at once when the filters
-// change, and again at most every 2 s while new events arrive (each load reads the whole view).
+// The charts' numbers for the change list's filters — the insight charts and the time brush
+// above the list: loaded at once when the filters change, and again while new events arrive,
+// no sooner than a minimum interval after the last load began (counted from that load, so a
+// steady stream cannot keep putting the next one off).
 import * as api from '../api/tideline';
 import type { AppError } from '../api/errors';
+import type { ChangeRate } from '../api/bindings/ChangeRate';
 import type { Insights } from '../api/bindings/Insights';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { sameQuery } from '../lib/filters';
 
+/** The insight charts read the whole view: at most every 2 s while events arrive. */
 export const INSIGHTS_MIN_INTERVAL_MS = 2000;
+/** The time brush is one count per bucket: at most every half second. */
+export const CHANGE_RATE_MIN_INTERVAL_MS = 500;
 
-export class InsightsModel {
-  data: Insights | null = $state.raw(null);
+/** One read of the current filters, kept current as events arrive. */
+export class LiveRead<T> {
+  data: T | null = $state.raw(null);
   error: AppError | null = $state.raw(null);
   /** A load for the current query is on its way. */
   loading = $state(false);
@@ -21,8 +28,10 @@ export class InsightsModel {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #disposed = false;
   readonly #minInterval: number;
+  readonly #read: (query: TimelineQuery) => Promise<T>;
 
-  constructor(minIntervalMs = INSIGHTS_MIN_INTERVAL_MS) {
+  constructor(read: (query: TimelineQuery) => Promise<T>, minIntervalMs: number) {
+    this.#read = read;
     this.#minInterval = minIntervalMs;
   }
 
@@ -35,7 +44,8 @@ export class InsightsModel {
     void this.#load();
   }
 
-  /** New events were stored: load again, no sooner than 2 s after the last load began. */
+  /** New events were stored: load again, no sooner than the minimum interval after the last
+   *  load began. */
   onNewRows(): void {
     if (this.#query === null || this.#timer !== null || this.#disposed) return;
     const wait = Math.max(0, this.#last + this.#minInterval - Date.now());
@@ -58,7 +68,7 @@ export class InsightsModel {
         if (query === null || this.#disposed) return;
         this.#last = Date.now();
         try {
-          const data = await api.insights(query);
+          const data = await this.#read(query);
           if (this.#disposed) return;
           // Filters changed meanwhile: those numbers are of another view.
           if (this.#query !== null && sameQuery(query, this.#query)) {
@@ -91,5 +101,19 @@ export class InsightsModel {
   dispose(): void {
     this.#disposed = true;
     this.#cancelTimer();
+  }
+}
+
+/** The insight charts' numbers ([`api.insights`]). */
+export class InsightsModel extends LiveRead<Insights> {
+  constructor(minIntervalMs = INSIGHTS_MIN_INTERVAL_MS) {
+    super((query) => api.insights(query), minIntervalMs);
+  }
+}
+
+/** The time brush's changes per bucket ([`api.changeRate`]). */
+export class ChangeRateModel extends LiveRead<ChangeRate> {
+  constructor(minIntervalMs = CHANGE_RATE_MIN_INTERVAL_MS) {
+    super((query) => api.changeRate(query), minIntervalMs);
   }
 }

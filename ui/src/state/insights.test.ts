@@ -1,5 +1,6 @@
-// The insights model against a fake Rust: new filters load at once, new events at most every
-// 2 s, and numbers of a view the user already left are dropped.
+// The chart models against a fake Rust: new filters load at once, new events at most every
+// 2 s (the insight charts) or 0.5 s (the time brush), never put off by a steady stream, and
+// numbers of a view the user already left are dropped.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 
@@ -14,9 +15,13 @@ vi.mock('../api/tideline', () => ({
     if (api.gate) await api.gate;
     return { rate: [], bucket: text ?? 'all', heatmap: [], top_assets: [], top_principals: [], methods: [] };
   },
+  changeRate: async (q: TimelineQuery) => {
+    api.calls.push(q.text);
+    return { buckets: [], bucket: q.text ?? 'all' };
+  },
 }));
 
-const { InsightsModel } = await import('./insights.svelte');
+const { ChangeRateModel, InsightsModel } = await import('./insights.svelte');
 const { emptyQuery } = await import('./timeline.svelte');
 
 const q = (text: string | null): TimelineQuery => ({ ...emptyQuery(), text });
@@ -84,5 +89,25 @@ describe('InsightsModel', () => {
     m.dispose();
     await vi.advanceTimersByTimeAsync(5000);
     expect(api.calls).toHaveLength(1);
+  });
+});
+
+describe('ChangeRateModel', () => {
+  it('keeps reading every half second while events arrive every 100 ms', async () => {
+    // The time brush once waited for a pause in the arrivals that a live stream never makes:
+    // its histogram stayed empty for as long as events came in.
+    const m = new ChangeRateModel();
+    m.setQuery(q(null));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.calls).toHaveLength(1);
+    for (let i = 0; i < 30; i++) {
+      m.onNewRows();
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    // 3 s of arrivals: a read at 0.5, 1.0, … 3.0 s after the first.
+    expect(api.calls.length).toBeGreaterThanOrEqual(6);
+    expect(api.calls.length).toBeLessThanOrEqual(7);
+    expect(m.data?.bucket).toBe('all');
+    m.dispose();
   });
 });
