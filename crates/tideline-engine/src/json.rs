@@ -652,6 +652,12 @@ impl<'de> Visitor<'de> for FirstTextSeed<'_> {
 /// backslash is a syntax error either way), so a scan from escape to escape is exact.
 fn repair_unpaired_surrogates(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
+    // Nearly every body has no surrogate escape at all (`\uD800`–`\uDFFF`): one vectorized
+    // search for their first three characters settles it without the scan (~5 % of an
+    // export's CPU went to the scan).
+    if !has_surrogate_escape_prefix(bytes) {
+        return None;
+    }
     let mut unpaired: Vec<usize> = Vec::new();
     let mut at = 0;
     // `at` may pass the end (a trailing backslash); `get` then ends the scan.
@@ -687,6 +693,12 @@ fn repair_unpaired_surrogates(text: &str) -> Option<String> {
     }
     repaired.push_str(&text[copied..]);
     Some(repaired)
+}
+
+/// Whether `bytes` holds `\ud` or `\uD` anywhere: a surrogate escape cannot occur without.
+fn has_surrogate_escape_prefix(bytes: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, b"\\u")
+        .any(|at| matches!(bytes.get(at + 2), Some(b'd' | b'D')))
 }
 
 /// The code unit of a `\uXXXX` escape starting at `at`, if there is one.
