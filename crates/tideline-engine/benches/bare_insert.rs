@@ -3,7 +3,8 @@
 //!
 //! It reads every event of a session that `tideline-cli record` just wrote (`--from`), then, for
 //! each variant, creates a fresh session with [`Session::open_or_create`] (so the schema and the
-//! file's pragmas are the real ones), and stores the rows in transactions of 2,000:
+//! file's pragmas are the real ones), and stores the rows in transactions of
+//! `store::BATCH_MAX_FRAMES` (10,000):
 //!
 //! - `events`: a plain `rusqlite::Connection` to that file, with the SAME pragmas as the
 //!   recorder's writer connection (`store/open.rs`: WAL, synchronous = NORMAL, foreign_keys =

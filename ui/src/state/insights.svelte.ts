@@ -1,7 +1,8 @@
 // The charts' numbers for the change list's filters — the insight charts and the time brush
 // above the list: loaded at once when the filters change, and again while new events arrive,
-// no sooner than a minimum interval after the last load began (counted from that load, so a
-// steady stream cannot keep putting the next one off).
+// no sooner than a minimum interval after the last load ended (a fixed time after it, so a
+// steady stream cannot keep putting the next one off, and a slow load still leaves the app's
+// reader that interval free for the list's own reads).
 import * as api from '../api/tideline';
 import type { AppError } from '../api/errors';
 import type { ChangeRate } from '../api/bindings/ChangeRate';
@@ -22,9 +23,15 @@ export class LiveRead<T> {
   loading = $state(false);
 
   #query: TimelineQuery | null = null;
+  /** The query `data` answers. */
+  #answered: TimelineQuery | null = null;
   #busy = false;
+  /** New filters came during a load: load again as soon as it ends. */
   #again = false;
-  #last = -Infinity;
+  /** New events came during a load: load again one interval after it ends. */
+  #rowsWhileBusy = false;
+  /** When the last load ended (ms). */
+  #lastEnd = -Infinity;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #disposed = false;
   readonly #minInterval: number;
@@ -45,10 +52,14 @@ export class LiveRead<T> {
   }
 
   /** New events were stored: load again, no sooner than the minimum interval after the last
-   *  load began. */
+   *  load ended. */
   onNewRows(): void {
     if (this.#query === null || this.#timer !== null || this.#disposed) return;
-    const wait = Math.max(0, this.#last + this.#minInterval - Date.now());
+    if (this.#busy) {
+      this.#rowsWhileBusy = true;
+      return;
+    }
+    const wait = Math.max(0, this.#lastEnd + this.#minInterval - Date.now());
     this.#timer = setTimeout(() => {
       this.#timer = null;
       void this.#load();
@@ -66,13 +77,13 @@ export class LiveRead<T> {
         this.#again = false;
         const query = this.#query;
         if (query === null || this.#disposed) return;
-        this.#last = Date.now();
         try {
           const data = await this.#read(query);
           if (this.#disposed) return;
           // Filters changed meanwhile: those numbers are of another view.
           if (this.#query !== null && sameQuery(query, this.#query)) {
             this.data = data;
+            this.#answered = query;
             this.error = null;
             this.loading = false;
           } else {
@@ -83,6 +94,8 @@ export class LiveRead<T> {
           if (this.#query !== null && sameQuery(query, this.#query)) {
             this.error = e as AppError;
             this.loading = false;
+            // Older numbers of these filters may stay; another view's may not.
+            if (this.#answered === null || !sameQuery(query, this.#answered)) this.data = null;
           } else {
             this.#again = true;
           }
@@ -90,6 +103,11 @@ export class LiveRead<T> {
       } while (this.#again);
     } finally {
       this.#busy = false;
+      this.#lastEnd = Date.now();
+      if (this.#rowsWhileBusy) {
+        this.#rowsWhileBusy = false;
+        this.onNewRows();
+      }
     }
   }
 
@@ -100,6 +118,7 @@ export class LiveRead<T> {
 
   dispose(): void {
     this.#disposed = true;
+    this.#rowsWhileBusy = false;
     this.#cancelTimer();
   }
 }

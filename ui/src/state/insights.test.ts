@@ -6,6 +6,9 @@ import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 
 const api = vi.hoisted(() => ({
   calls: [] as Array<string | null>,
+  started: [] as number[],
+  slowMs: 0,
+  fail: false,
   gate: null as Promise<void> | null,
 }));
 vi.mock('../api/tideline', () => ({
@@ -17,6 +20,9 @@ vi.mock('../api/tideline', () => ({
   },
   changeRate: async (q: TimelineQuery) => {
     api.calls.push(q.text);
+    api.started.push(Date.now());
+    if (api.slowMs > 0) await new Promise((r) => setTimeout(r, api.slowMs));
+    if (api.fail) throw { kind: 'store', message: 'no' };
     return { buckets: [], bucket: q.text ?? 'all' };
   },
 }));
@@ -29,6 +35,9 @@ const q = (text: string | null): TimelineQuery => ({ ...emptyQuery(), text });
 beforeEach(() => {
   vi.useFakeTimers();
   api.calls = [];
+  api.started = [];
+  api.slowMs = 0;
+  api.fail = false;
   api.gate = null;
 });
 afterEach(() => vi.useRealTimers());
@@ -108,6 +117,40 @@ describe('ChangeRateModel', () => {
     expect(api.calls.length).toBeGreaterThanOrEqual(6);
     expect(api.calls.length).toBeLessThanOrEqual(7);
     expect(m.data?.bucket).toBe('all');
+    m.dispose();
+  });
+
+  it('leaves the reader free for half a second after a slow read, however fast events come', async () => {
+    const m = new ChangeRateModel();
+    api.slowMs = 800;
+    m.setQuery(q(null));
+    for (let i = 0; i < 80; i++) {
+      m.onNewRows();
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    // Each read ends 800 ms after it began; the next begins no sooner than 500 ms later.
+    const gaps = api.started.slice(1).map((t, i) => t - api.started[i]!);
+    expect(gaps.length).toBeGreaterThanOrEqual(4);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1300);
+    m.dispose();
+  });
+
+  it('never shows another filter\'s numbers after a failed read', async () => {
+    const m = new ChangeRateModel();
+    m.setQuery(q('a'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(m.data?.bucket).toBe('a');
+    api.fail = true;
+    m.onNewRows();
+    await vi.advanceTimersByTimeAsync(500);
+    // The same filters' older numbers stay beside the error …
+    expect(m.error).not.toBeNull();
+    expect(m.data?.bucket).toBe('a');
+    // … another filter's do not.
+    m.setQuery(q('b'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(m.error).not.toBeNull();
+    expect(m.data).toBeNull();
     m.dispose();
   });
 });

@@ -1,7 +1,7 @@
-//! filter: a [`TimelineQuery`] as conditions on `event_facets` (aliased `f`), for every filtered
-//! read: facet values resolved to their dictionary ids, the search box's query language
-//! (search_syntax.rs), and the
-//! access path (which index a page walks) chosen from the dictionary's counts.
+//! filter: a [`TimelineQuery`] as conditions on `event_facets` (aliased `f`; an asset's rows
+//! are reached through its days in `asset_days`, aliased `d`), for every filtered read: facet
+//! values resolved to their dictionary ids, the search box's query language (search_syntax.rs),
+//! and the access path (which index a page walks) chosen from the dictionary's counts.
 //!
 //! The clause is made of fixed column names and `?` parameters; no value from a query or an
 //! event is ever spliced into SQL text.
@@ -10,6 +10,7 @@ use chrono::DateTime;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
+use super::PageCursor;
 use super::StoreError;
 use super::facet_values::ids_of;
 use super::query::{Facet, TimelineQuery};
@@ -115,7 +116,27 @@ pub(super) struct Rows {
     pub(super) params: Vec<SqlValue>,
     pub(super) oldest_first: String,
     pub(super) newest_first: String,
+    /// Whether the rows come day by day from `asset_days` (bounds on time also bound the days).
+    by_days: bool,
 }
+
+impl Rows {
+    /// Keeps only the rows before `cursor` in time order (the next page, newest first).
+    pub(super) fn before(&mut self, cursor: PageCursor) {
+        self.condition.push_str(" AND (f.time_us, f.seq) < (?, ?)");
+        self.params.push(SqlValue::Integer(cursor.time_us));
+        self.params.push(SqlValue::Integer(cursor.seq));
+        if self.by_days {
+            // A row's day never follows its time's: the days after the cursor's are skipped.
+            self.condition
+                .push_str(&format!(" AND d.day <= ? / {DAY_US}"));
+            self.params.push(SqlValue::Integer(cursor.time_us));
+        }
+    }
+}
+
+/// `event_facets.day` is `time_us / DAY_US` (migration 0008), truncated towards zero.
+const DAY_US: i64 = 86_400_000_000;
 
 /// A query, resolved against one session.
 #[derive(Debug, Clone)]
@@ -133,6 +154,9 @@ pub(super) struct Filter {
     /// How a full pass over this filter's rows reaches them when the page's way does not
     /// apply: the search's matches, or time order (never a facet's index).
     pass_access: Access,
+    /// The query's time range in microseconds, `[from, to)`, to bound an asset's days.
+    time_from_us: Option<i64>,
+    time_to_us: Option<i64>,
 }
 
 impl Filter {
@@ -145,6 +169,8 @@ impl Filter {
             facets: Vec::new(),
             access: Access::TimeOrder,
             pass_access: Access::TimeOrder,
+            time_from_us: None,
+            time_to_us: None,
         }
     }
 
@@ -204,14 +230,16 @@ impl Filter {
                 base_params.extend(ids.into_iter().map(SqlValue::Integer));
             }
         }
-        if let Some(from) = &query.time_from {
+        let time_from_us = query.time_from.as_deref().map(micros).transpose()?;
+        let time_to_us = query.time_to.as_deref().map(micros).transpose()?;
+        if let Some(from) = time_from_us {
             base.push("f.time_us >= ?".to_owned());
-            base_params.push(SqlValue::Integer(micros(from)?));
+            base_params.push(SqlValue::Integer(from));
         }
-        if let Some(to) = &query.time_to {
+        if let Some(to) = time_to_us {
             // Half-open: the bound itself belongs to the next range.
             base.push("f.time_us < ?".to_owned());
-            base_params.push(SqlValue::Integer(micros(to)?));
+            base_params.push(SqlValue::Integer(to));
         }
         if let Some(max_seq) = query.max_seq {
             // Every read of the app's list carries this bound (the arrivals it has shown), and
@@ -309,6 +337,8 @@ impl Filter {
             facets,
             access,
             pass_access,
+            time_from_us,
+            time_to_us,
         })
     }
 
@@ -319,7 +349,7 @@ impl Filter {
 
     /// Every row this filter matches, read in one pass (counts, histograms, exports): from the
     /// search's matches when they are few enough, else the way a page reads them (a rare
-    /// principal's own index, or time order).
+    /// facet's own index, an asset's days, or time order).
     pub(super) fn pass(&self) -> Rows {
         let access = match self.pass_access {
             Access::SearchMatches => Access::SearchMatches,
@@ -362,6 +392,18 @@ impl Filter {
             conditions.push(format!("{unindexed}{table}.{} IN ({marks})", facet.name()));
             params.extend(ids.iter().map(|id| SqlValue::Integer(*id)));
         }
+        let by_days = access == Access::AssetDays;
+        if by_days {
+            // The days outside the time range hold none of its rows: not even looked up.
+            if let Some(from) = self.time_from_us {
+                conditions.push(format!("d.day >= ? / {DAY_US}"));
+                params.push(SqlValue::Integer(from));
+            }
+            if let Some(to) = self.time_to_us {
+                conditions.push(format!("d.day <= ? / {DAY_US}"));
+                params.push(SqlValue::Integer(to));
+            }
+        }
         if conditions.is_empty() {
             conditions.push("1".to_owned());
         }
@@ -371,6 +413,7 @@ impl Filter {
             params,
             oldest_first: access.order("ASC"),
             newest_first: access.order("DESC"),
+            by_days,
         }
     }
 
@@ -405,8 +448,8 @@ fn access_path(conn: &Connection, facets: &[(Facet, Vec<i64>)]) -> Result<Access
         let index = match facet {
             Facet::Principal => Access::FacetIndex("INDEXED BY event_facets_by_principal"),
             Facet::AssetType => Access::FacetIndex("INDEXED BY event_facets_by_asset_type"),
-            // A filter names one asset at most (`TimelineQuery::asset_name`).
-            Facet::Asset if ids.len() == 1 => match AssetIndex::of(conn)? {
+            // Several ids (a name ending in `/*`) are read day by day too, then sorted.
+            Facet::Asset => match AssetIndex::of(conn)? {
                 AssetIndex::ByDay => Access::AssetDays,
                 AssetIndex::ByAsset => Access::FacetIndex("INDEXED BY event_facets_by_asset"),
             },

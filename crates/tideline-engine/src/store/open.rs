@@ -466,14 +466,14 @@ impl Session {
             let version = index as i64 + 1;
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             let applied = (|| -> Result<(), StoreError> {
-                let events = || -> Result<u64, StoreError> {
-                    let n: i64 =
-                        self.conn
-                            .query_row("SELECT count(*) FROM event_facets", [], |row| row.get(0))?;
-                    Ok(n.max(0) as u64)
-                };
                 let reindexed = if version == ASSET_DAYS_VERSION {
-                    let total = events()?;
+                    // The newest arrival number: the event count without counting them.
+                    let newest: i64 = self.conn.query_row(
+                        "SELECT coalesce(max(seq), 0) FROM events",
+                        [],
+                        |row| row.get(0),
+                    )?;
+                    let total = newest.max(0) as u64;
                     progress(MigrationProgress {
                         step: "indexing events by asset and day",
                         done: 0,

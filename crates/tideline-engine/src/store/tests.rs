@@ -586,8 +586,8 @@ fn a_page_walks_time_order_or_a_rare_filters_own_index_never_sorting_the_whole_l
         query_plan(
             &session,
             &format!(
-                "SELECT f.seq FROM {} WHERE {} ORDER BY f.time_us DESC, f.seq DESC LIMIT 200",
-                rows.source, rows.condition
+                "SELECT f.seq FROM {} WHERE {} ORDER BY {} LIMIT 200",
+                rows.source, rows.condition, rows.newest_first
             ),
             rows.params,
         )
@@ -1396,8 +1396,8 @@ fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order
         query_plan(
             &session,
             &format!(
-                "SELECT f.seq FROM {} WHERE {} ORDER BY f.time_us DESC, f.seq DESC LIMIT 200",
-                rows.source, rows.condition
+                "SELECT f.seq FROM {} WHERE {} ORDER BY {} LIMIT 200",
+                rows.source, rows.condition, rows.newest_first
             ),
             rows.params,
         )
@@ -1728,7 +1728,24 @@ fn asset_reads(session: &Session, asset: &str) -> (Vec<i64>, Vec<i64>, Vec<i64>,
         })
         .map(|event| event.seq)
         .collect();
-    let extent = format!("{:?}", session.time_extent(&query).unwrap());
+    // A time range across the epoch's two-day "day 0" (SQLite's division truncates).
+    let ranged = TimelineQuery {
+        time_from: Some("1969-12-31T00:00:00Z".into()),
+        time_to: Some("1970-01-01T01:00:03Z".into()),
+        ..query.clone()
+    };
+    let in_range: Vec<i64> = session
+        .page_changes(&ranged, PageStart::Offset(0), 100)
+        .unwrap()
+        .iter()
+        .map(|event| event.seq)
+        .collect();
+    let extent = format!(
+        "{:?} {:?} {in_range:?} {}",
+        session.time_extent(&query).unwrap(),
+        session.time_extent(&ranged).unwrap(),
+        session.count_changes(&ranged).unwrap()
+    );
     (
         history,
         paged,
@@ -1756,14 +1773,30 @@ fn an_assets_changes_are_read_day_by_day_in_time_order_in_either_layout() {
             .collect()
     };
     let by_day: Vec<_> = assets.iter().map(|a| asset_reads(&session, a)).collect();
-    for (asset, (history, paged, jumped, count, _)) in assets.iter().zip(&by_day) {
+    let from = DateTime::parse_from_rfc3339("1969-12-31T00:00:00Z").unwrap();
+    let to = DateTime::parse_from_rfc3339("1970-01-01T01:00:03Z").unwrap();
+    for (asset, (history, paged, jumped, count, extent)) in assets.iter().zip(&by_day) {
         let expected = expected(asset);
         assert_eq!(expected.len(), 4, "{asset}");
         assert_eq!(history, &expected, "{asset}: history");
         assert_eq!(paged, &expected, "{asset}: pages");
         assert_eq!(jumped, &expected, "{asset}: offsets");
         assert_eq!(*count, 4, "{asset}");
+        let in_range: Vec<i64> = all
+            .iter()
+            .filter(|e| e.asset_name.as_deref() == Some(asset.as_str()))
+            .filter(|e| e.time >= from && e.time < to)
+            .map(|e| e.seq)
+            .collect();
+        assert!(
+            extent.ends_with(&format!(" {in_range:?} {}", in_range.len())),
+            "{asset}: {extent} against {in_range:?}"
+        );
     }
+    assert!(
+        by_day.iter().any(|reads| !reads.4.ends_with(" [] 0")),
+        "the range holds some asset's changes"
+    );
     // The writer lists each (asset, day) once, as the migration would from the rows.
     let listed = |session: &Session| -> Vec<(i64, i64)> {
         let mut statement = session
@@ -1811,6 +1844,35 @@ fn an_assets_changes_are_read_day_by_day_in_time_order_in_either_layout() {
     assert!(
         plan.starts_with("SEARCH d USING PRIMARY KEY (asset=?)")
             && plan.contains("event_facets_by_asset_day (day=? AND asset=?)")
+            && !plan.contains("TEMP B-TREE"),
+        "{plan}"
+    );
+    // The next page, and a time range, skip the days outside them.
+    let mut next = super::filter::Filter::changes(
+        &session.conn,
+        &TimelineQuery {
+            asset_name: Some("sg-7".into()),
+            time_from: Some("1969-12-31T00:00:00Z".into()),
+            ..TimelineQuery::default()
+        },
+    )
+    .unwrap()
+    .page();
+    next.before(PageCursor {
+        time_us: 0,
+        seq: 100,
+    });
+    let plan = query_plan(
+        &session,
+        &format!(
+            "SELECT f.seq FROM {} WHERE {} ORDER BY {} LIMIT 200",
+            next.source, next.condition, next.newest_first
+        ),
+        next.params,
+    );
+    assert!(
+        plan.starts_with("SEARCH d USING PRIMARY KEY (asset=? AND day>? AND day<?)")
+            && plan.contains("(day=? AND asset=? AND time_us>? AND (time_us,seq)<(?,?))")
             && !plan.contains("TEMP B-TREE"),
         "{plan}"
     );

@@ -193,9 +193,7 @@ impl Session {
         start: PageStart,
         limit: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = Filter::changes(&self.conn, query)?.page();
-        let (source, mut condition, mut params) = (rows.source, rows.condition, rows.params);
-        let newest_first = rows.newest_first;
+        let mut rows = Filter::changes(&self.conn, query)?.page();
         let after = match start {
             PageStart::Offset(0) => None,
             // A jump: the row before the page is found on the narrow rows alone (~40 ns a row
@@ -203,10 +201,11 @@ impl Session {
             // 1M list), then the page is read after it, as the next page is.
             PageStart::Offset(n) => {
                 let sql = format!(
-                    "SELECT f.time_us AS time_us, f.seq AS seq FROM {source} WHERE {condition} \
-                     ORDER BY {newest_first} LIMIT 1 OFFSET ?"
+                    "SELECT f.time_us AS time_us, f.seq AS seq FROM {} WHERE {} \
+                     ORDER BY {} LIMIT 1 OFFSET ?",
+                    rows.source, rows.condition, rows.newest_first
                 );
-                let mut skip = params.clone();
+                let mut skip = rows.params.clone();
                 skip.push(integer(n - 1));
                 let before = self
                     .conn
@@ -226,14 +225,13 @@ impl Session {
             PageStart::After(cursor) => Some(cursor),
         };
         if let Some(cursor) = after {
-            condition.push_str(" AND (f.time_us, f.seq) < (?, ?)");
-            params.push(SqlValue::Integer(cursor.time_us));
-            params.push(SqlValue::Integer(cursor.seq));
+            rows.before(cursor);
         }
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM {source} {WHOLE_EVENTS} WHERE {condition} \
-             ORDER BY {newest_first} LIMIT ?"
+            "SELECT {EVENT_COLUMNS} FROM {} {WHOLE_EVENTS} WHERE {} ORDER BY {} LIMIT ?",
+            rows.source, rows.condition, rows.newest_first
         );
+        let mut params = rows.params;
         params.push(integer(limit));
         let mut statement = self.conn.prepare_cached(&sql)?;
         Ok(stored_events(

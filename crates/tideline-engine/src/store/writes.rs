@@ -1,6 +1,6 @@
 //! writes: storing a batch of frames in one transaction, with the stream position it reaches:
-//! each event's row, its verbatim body, its facet ids, its asset's state (the search index is
-//! kept apart: store/search.rs).
+//! each event's row, its verbatim body, its facet ids, its asset's day (`asset_days`), its
+//! asset's state (the search index is kept apart: store/search.rs).
 
 use std::collections::HashSet;
 
