@@ -574,24 +574,30 @@ fn query_plan(session: &Session, sql: &str, params: Vec<rusqlite::types::Value>)
     rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
 }
 
+/// The plan of a page of `query` (after `cursor`), read as the store reads it.
+fn page_plan(session: &Session, query: &TimelineQuery, cursor: Option<PageCursor>) -> String {
+    let mut rows = super::filter::Filter::changes(&session.conn, query)
+        .unwrap()
+        .page();
+    if let Some(cursor) = cursor {
+        rows.before(cursor);
+    }
+    query_plan(
+        session,
+        &format!(
+            "SELECT f.seq FROM {} WHERE {} ORDER BY {} LIMIT 200",
+            rows.source, rows.condition, rows.newest_first
+        ),
+        rows.params,
+    )
+}
+
 #[test]
 fn a_page_walks_time_order_or_a_rare_filters_own_index_never_sorting_the_whole_list() {
     let dir = TempDir::new().unwrap();
     let mut session = new_session(&dir);
     busy_and_rare(&mut session);
-    let page_plan = |query: &TimelineQuery| {
-        let rows = super::filter::Filter::changes(&session.conn, query)
-            .unwrap()
-            .page();
-        query_plan(
-            &session,
-            &format!(
-                "SELECT f.seq FROM {} WHERE {} ORDER BY {} LIMIT 200",
-                rows.source, rows.condition, rows.newest_first
-            ),
-            rows.params,
-        )
-    };
+    let page_plan = |query: &TimelineQuery| page_plan(&session, query, None);
     let every = page_plan(&TimelineQuery::default());
     assert!(
         !every.contains("TEMP B-TREE") && !every.contains("events"),
@@ -1798,49 +1804,32 @@ fn an_assets_changes_are_read_day_by_day_in_time_order_in_either_layout() {
         "the range holds some asset's changes"
     );
     // The writer lists each (asset, day) once, as the migration would from the rows.
-    let listed = |session: &Session| -> Vec<(i64, i64)> {
-        let mut statement = session
-            .conn
-            .prepare("SELECT asset, day FROM asset_days ORDER BY asset, day")
-            .unwrap();
+    let pairs = |session: &Session, sql: &str| -> Vec<(i64, i64)> {
+        let mut statement = session.conn.prepare(sql).unwrap();
         let rows = statement
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
             .unwrap();
         rows.map(Result::unwrap).collect()
+    };
+    let listed = |session: &Session| {
+        pairs(
+            session,
+            "SELECT asset, day FROM asset_days ORDER BY asset, day",
+        )
     };
     let written = listed(&session);
-    let derived: Vec<(i64, i64)> = {
-        let mut statement = session
-            .conn
-            .prepare(
-                "SELECT DISTINCT asset, time_us / 86400000000 AS day FROM event_facets \
-                 WHERE asset IS NOT NULL ORDER BY 1, 2",
-            )
-            .unwrap();
-        let rows = statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .unwrap();
-        rows.map(Result::unwrap).collect()
-    };
+    let derived = pairs(
+        &session,
+        "SELECT DISTINCT asset, time_us / 86400000000 AS day FROM event_facets \
+         WHERE asset IS NOT NULL ORDER BY 1, 2",
+    );
     assert_eq!(written, derived);
     // A page of one asset walks its days and their index ranges in order: no sort.
-    let rows = super::filter::Filter::changes(
-        &session.conn,
-        &TimelineQuery {
-            asset_name: Some("sg-7".into()),
-            ..TimelineQuery::default()
-        },
-    )
-    .unwrap()
-    .page();
-    let plan = query_plan(
-        &session,
-        &format!(
-            "SELECT f.seq FROM {} WHERE {} ORDER BY {} LIMIT 200",
-            rows.source, rows.condition, rows.newest_first
-        ),
-        rows.params,
-    );
+    let one_asset = TimelineQuery {
+        asset_name: Some("sg-7".into()),
+        ..TimelineQuery::default()
+    };
+    let plan = page_plan(&session, &one_asset, None);
     assert!(
         plan.starts_with("SEARCH d USING PRIMARY KEY (asset=?)")
             && plan.contains("event_facets_by_asset_day (day=? AND asset=?)")
@@ -1848,28 +1837,15 @@ fn an_assets_changes_are_read_day_by_day_in_time_order_in_either_layout() {
         "{plan}"
     );
     // The next page, and a time range, skip the days outside them.
-    let mut next = super::filter::Filter::changes(
-        &session.conn,
-        &TimelineQuery {
-            asset_name: Some("sg-7".into()),
-            time_from: Some("1969-12-31T00:00:00Z".into()),
-            ..TimelineQuery::default()
-        },
-    )
-    .unwrap()
-    .page();
-    next.before(PageCursor {
+    let since = TimelineQuery {
+        time_from: Some("1969-12-31T00:00:00Z".into()),
+        ..one_asset
+    };
+    let cursor = PageCursor {
         time_us: 0,
         seq: 100,
-    });
-    let plan = query_plan(
-        &session,
-        &format!(
-            "SELECT f.seq FROM {} WHERE {} ORDER BY {} LIMIT 200",
-            next.source, next.condition, next.newest_first
-        ),
-        next.params,
-    );
+    };
+    let plan = page_plan(&session, &since, Some(cursor));
     assert!(
         plan.starts_with("SEARCH d USING PRIMARY KEY (asset=? AND day>? AND day<?)")
             && plan.contains("(day=? AND asset=? AND time_us>? AND (time_us,seq)<(?,?))")
