@@ -171,6 +171,9 @@ mod meta {
     pub const SEQ_EVENT: &str = "findings_seq_event";
     pub const GENERATION: &str = "findings_generation";
     pub const SALT: &str = "findings_salt";
+    /// Above every id ever given, once the greatest was removed (kept across rebuilds: not
+    /// in [`ALL`], which a rebuild rewrites).
+    pub const NEXT_ID: &str = "findings_next_id";
     pub const ALL: [&str; 7] = [
         EPOCH,
         FINGERPRINT,
@@ -301,11 +304,7 @@ impl Session {
         ) else {
             return Ok(None);
         };
-        let next_id: i64 = self.conn.query_row(
-            "SELECT coalesce(max(id), 0) + 1 AS next FROM notes.findings",
-            [],
-            |row| row.get("next"),
-        )?;
+        let next_id = next_finding_id(&self.conn)?;
         Ok(Some(FindingsWatermark {
             epoch,
             fingerprint: fingerprint.clone(),
@@ -336,11 +335,7 @@ impl Session {
     ) -> Result<FindingsWatermark, StoreError> {
         // Ids only grow, across rebuilds too: the app counts the findings made since the
         // analyst last looked as those with an id above the greatest then.
-        let next_id: i64 = self.conn.query_row(
-            "SELECT coalesce(max(id), 0) + 1 AS next FROM notes.findings",
-            [],
-            |row| row.get("next"),
-        )?;
+        let next_id = next_finding_id(&self.conn)?;
         let mark = FindingsWatermark {
             epoch: rand::random::<u64>() >> 1,
             fingerprint: fingerprint.to_owned(),
@@ -430,6 +425,12 @@ fn commit(conn: &rusqlite::Connection, batch: &FindingsBatch) -> Result<Committe
         for id in &batch.removed {
             unlink.execute([id])?;
             delete.execute([id])?;
+        }
+        if let Some(greatest) = batch.removed.iter().max() {
+            // A runner started later numbers from the stored ids: were the greatest gone, it
+            // would give that id again, and a new finding would pass for one already seen.
+            let above = greatest.saturating_add(1).max(next_finding_id(&tx)?);
+            set_meta(&tx, meta::NEXT_ID, &above.to_string())?;
         }
         let mut insert = tx.prepare_cached(
             "INSERT INTO notes.findings (id, key, key_hash, rule, severity, asset, asset_label, \
@@ -865,6 +866,17 @@ fn row_of(id: i64, finding: &StoredFinding) -> FindingRow {
             .collect(),
         detail: None,
     }
+}
+
+/// The id the next new finding gets: above every stored one and every one ever removed.
+fn next_finding_id(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT max(coalesce((SELECT max(id) FROM notes.findings), 0) + 1, \
+           coalesce((SELECT CAST(value AS INTEGER) FROM notes.notes_meta WHERE key = ?1), 1)) \
+           AS next",
+        [meta::NEXT_ID],
+        |row| row.get("next"),
+    )?)
 }
 
 fn set_meta(tx: &rusqlite::Transaction<'_>, key: &str, value: &str) -> Result<(), StoreError> {

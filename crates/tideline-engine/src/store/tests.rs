@@ -1890,3 +1890,42 @@ fn an_assets_changes_are_read_day_by_day_in_time_order_in_either_layout() {
     assert_eq!(listed(&migrated), written);
     assert_eq!(migrated.verify().unwrap(), verification);
 }
+
+#[test]
+fn a_finding_id_is_never_given_twice_even_after_the_greatest_is_removed() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    let finding = |key: &str| super::StoredFinding {
+        key: key.into(),
+        rule: "off_hours".into(),
+        severity: "low".into(),
+        events: Vec::new(),
+        asset: None,
+        asset_label: None,
+        principal: None,
+        principal_short: None,
+        summary: "changes at night".into(),
+        time_us: 0,
+    };
+    session
+        .replace_stored_findings(&[finding("off_hours:a"), finding("off_hours:b")])
+        .unwrap();
+    let mark = session.findings_watermark().unwrap().unwrap();
+    assert_eq!(mark.next_id, 3);
+    // A catch-up withdraws the newest finding.
+    let committed = session
+        .commit_findings(&super::FindingsBatch {
+            epoch: mark.epoch,
+            generation: mark.generation,
+            removed: vec![2],
+            ..super::FindingsBatch::default()
+        })
+        .unwrap();
+    assert!(matches!(committed, super::Committed::Done(_)));
+    assert_eq!(session.finding_count().unwrap(), 1);
+    // A runner resumed later (the app's keeper, a restart) does not give id 2 again: the
+    // analyst who saw it would not be told of the new finding.
+    assert_eq!(session.findings_watermark().unwrap().unwrap().next_id, 3);
+    // Nor does a rebuild.
+    assert_eq!(session.begin_findings_rebuild("").unwrap().next_id, 3);
+}
