@@ -167,14 +167,15 @@ impl Ledger {
         Ok(Some(Arc::make_mut(&mut held.row)))
     }
 
-    /// The id for a new finding `key` (the id of a withdrawn one it replaces, if any).
-    fn new_id(&mut self, key: &str) -> i64 {
+    /// The id for a new finding `key`, and how it is written: over the row of a withdrawn one
+    /// it replaces, not deleted yet ([`Dirty::Whole`]), else inserted ([`Dirty::New`]).
+    fn new_id(&mut self, key: &str) -> (i64, Dirty) {
         if let Some(id) = self.removed.remove(key) {
-            return id;
+            return (id, Dirty::Whole);
         }
         let id = self.next_id;
         self.next_id += 1;
-        id
+        (id, Dirty::New)
     }
 
     /// Adds the event `event` at `order` to the grouped finding `key` (found as `lookup`
@@ -193,7 +194,8 @@ impl Ledger {
         let seq = event.event.seq;
         if !self.hold(key, session, lookup)? {
             let mut row = create();
-            row.id = self.new_id(key);
+            let (id, dirty) = self.new_id(key);
+            row.id = id;
             row.events.truncate(EVENTS_LISTED);
             self.enter(&row);
             self.changed += 1;
@@ -201,7 +203,7 @@ impl Ledger {
                 key.to_owned(),
                 Held {
                     row: Arc::new(row),
-                    dirty: Dirty::New,
+                    dirty,
                     used: self.takes,
                 },
             );
@@ -260,14 +262,15 @@ impl Ledger {
             }
             return Ok(());
         }
-        row.id = self.new_id(&key);
+        let (id, dirty) = self.new_id(&key);
+        row.id = id;
         self.enter(&row);
         self.changed += 1;
         self.held.insert(
             key,
             Held {
                 row: Arc::new(row),
-                dirty: Dirty::New,
+                dirty,
                 used: self.takes,
             },
         );
@@ -340,5 +343,67 @@ impl Ledger {
         let recent = self.takes.saturating_sub(takes);
         self.held
             .retain(|_, held| held.used >= recent || held.dirty != Dirty::Clean);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Committed, FindingsBatch};
+
+    fn row(key: &str, summary: &str) -> FindingRow {
+        FindingRow {
+            id: 0,
+            key: key.into(),
+            rule: "off_hours".into(),
+            severity: "low".into(),
+            asset: None,
+            asset_label: None,
+            principal: None,
+            principal_short: None,
+            summary: summary.into(),
+            first_us: 0,
+            first_seq: 0,
+            last_us: 0,
+            last_seq: 0,
+            count: 1,
+            events: Vec::new(),
+            detail: None,
+        }
+    }
+
+    /// Commits what `ledger` changed since its last take, as a runner does.
+    fn commit(session: &Session, ledger: &mut Ledger) {
+        let mark = session.findings_watermark().unwrap().unwrap();
+        let changes = ledger.take();
+        let done = session
+            .commit_findings(&FindingsBatch {
+                epoch: mark.epoch,
+                generation: mark.generation,
+                rows: changes.rows,
+                removed: changes.removed,
+                links: changes.links,
+                ..FindingsBatch::default()
+            })
+            .unwrap();
+        assert!(matches!(done, Committed::Done(_)), "{done:?}");
+    }
+
+    #[test]
+    fn a_finding_withdrawn_and_made_again_before_a_commit_is_written_over_its_row() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let mark = session.begin_findings_rebuild("").unwrap();
+        let mut ledger = Ledger::new(mark.next_id, false);
+        ledger.put(row("off_hours:a", "first"), &session).unwrap();
+        commit(&session, &mut ledger);
+        // A replayed step withdraws it, and a later one makes it again, in one catch-up: the
+        // stored row is written over (an insert of its id failed: UNIQUE constraint).
+        ledger.remove("off_hours:a", &session, Lookup::Key).unwrap();
+        ledger.put(row("off_hours:a", "again"), &session).unwrap();
+        commit(&session, &mut ledger);
+        let stored = session.stored_findings().unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].summary, "again");
     }
 }

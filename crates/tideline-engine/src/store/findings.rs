@@ -171,8 +171,8 @@ mod meta {
     pub const SEQ_EVENT: &str = "findings_seq_event";
     pub const GENERATION: &str = "findings_generation";
     pub const SALT: &str = "findings_salt";
-    /// Above every id ever given, once the greatest was removed (kept across rebuilds: not
-    /// in [`ALL`], which a rebuild rewrites).
+    /// Above every id ever given (kept across rebuilds and layout changes: not in [`ALL`],
+    /// which a rebuild rewrites).
     pub const NEXT_ID: &str = "findings_next_id";
     pub const ALL: [&str; 7] = [
         EPOCH,
@@ -333,9 +333,13 @@ impl Session {
         &self,
         fingerprint: &str,
     ) -> Result<FindingsWatermark, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
         // Ids only grow, across rebuilds too: the app counts the findings made since the
-        // analyst last looked as those with an id above the greatest then.
-        let next_id = next_finding_id(&self.conn)?;
+        // analyst last looked as those with an id above the greatest then, and forwarding
+        // sends those above its cursor. Read in the transaction that deletes them, and kept
+        // in the meta, so that a rebuild that stops (or finds nothing) before its first commit
+        // leaves the next id where it was.
+        let next_id = next_finding_id(&tx)?;
         let mark = FindingsWatermark {
             epoch: rand::random::<u64>() >> 1,
             fingerprint: fingerprint.to_owned(),
@@ -346,7 +350,6 @@ impl Session {
             salt: rand::random::<u64>() >> 1,
             next_id,
         };
-        let tx = self.conn.unchecked_transaction()?;
         // The key index is made again at the end (from sorted keys: far cheaper than
         // random inserts); meanwhile the rules find their findings by id.
         tx.execute_batch(
@@ -355,6 +358,7 @@ impl Session {
              DROP INDEX IF EXISTS notes.findings_by_key;",
         )?;
         write_meta(&tx, &mark)?;
+        set_meta(&tx, meta::NEXT_ID, &next_id.to_string())?;
         tx.commit()?;
         Ok(mark)
     }
@@ -757,7 +761,7 @@ impl Session {
             .iter()
             .enumerate()
             .map(|(index, finding)| RowWrite {
-                row: std::sync::Arc::new(row_of(index as i64 + 1, finding)),
+                row: std::sync::Arc::new(row_of(mark.next_id + index as i64, finding)),
                 kind: WriteKind::Insert,
             })
             .collect();

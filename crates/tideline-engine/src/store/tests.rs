@@ -1891,11 +1891,9 @@ fn an_assets_changes_are_read_day_by_day_in_time_order_in_either_layout() {
     assert_eq!(migrated.verify().unwrap(), verification);
 }
 
-#[test]
-fn a_finding_id_is_never_given_twice_even_after_the_greatest_is_removed() {
-    let dir = TempDir::new().unwrap();
-    let mut session = new_session(&dir);
-    let finding = |key: &str| super::StoredFinding {
+/// An `off_hours` finding with no events.
+fn finding(key: &str) -> super::StoredFinding {
+    super::StoredFinding {
         key: key.into(),
         rule: "off_hours".into(),
         severity: "low".into(),
@@ -1906,7 +1904,13 @@ fn a_finding_id_is_never_given_twice_even_after_the_greatest_is_removed() {
         principal_short: None,
         summary: "changes at night".into(),
         time_us: 0,
-    };
+    }
+}
+
+#[test]
+fn a_finding_id_is_never_given_twice_even_after_the_greatest_is_removed() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
     session
         .replace_stored_findings(&[finding("off_hours:a"), finding("off_hours:b")])
         .unwrap();
@@ -1926,6 +1930,50 @@ fn a_finding_id_is_never_given_twice_even_after_the_greatest_is_removed() {
     // A runner resumed later (the app's keeper, a restart) does not give id 2 again: the
     // analyst who saw it would not be told of the new finding.
     assert_eq!(session.findings_watermark().unwrap().unwrap().next_id, 3);
-    // Nor does a rebuild.
+    // Nor does a rebuild, nor one after a rebuild that stored nothing (stopped, or found
+    // nothing), nor findings stored whole.
+    assert_eq!(session.begin_findings_rebuild("").unwrap().next_id, 3);
+    assert_eq!(session.findings_watermark().unwrap().unwrap().next_id, 3);
+    assert_eq!(session.begin_findings_rebuild("").unwrap().next_id, 3);
+    session
+        .replace_stored_findings(&[finding("off_hours:c")])
+        .unwrap();
+    let ids: Vec<i64> = {
+        let mut ids = Vec::new();
+        session
+            .for_each_finding_row(|row| {
+                ids.push(row.id);
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        ids
+    };
+    assert_eq!(ids, [3]);
+    assert_eq!(session.findings_watermark().unwrap().unwrap().next_id, 4);
+}
+
+#[test]
+fn a_notes_layout_change_keeps_finding_ids_growing() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    let mut session = Session::open_or_create(&path).unwrap();
+    session
+        .replace_stored_findings(&[finding("off_hours:a"), finding("off_hours:b")])
+        .unwrap();
+    let super::NotesLocation::File(notes) = session.notes().clone() else {
+        panic!("notes in a file")
+    };
+    drop(session);
+    // Notes of another findings layout (an older Tideline's) are dropped when opened …
+    let raw = Connection::open(&notes).unwrap();
+    raw.execute(
+        "UPDATE notes_meta SET value = 'an older layout' WHERE key = 'findings_layout'",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+    let session = Session::open_or_create(&path).unwrap();
+    assert_eq!(session.finding_count().unwrap(), 0);
+    // … but the ids the analyst and the forwarding cursors have seen are not given again.
     assert_eq!(session.begin_findings_rebuild("").unwrap().next_id, 3);
 }
