@@ -1347,18 +1347,11 @@ async fn the_keeper_lets_a_rebuilt_runner_go_and_resumes_for_what_is_stored_late
 
     // What the keeper stored equals a rebuild of the whole session from scratch.
     let mut session = Session::open(&path).unwrap();
-    let kept: Vec<String> = session
-        .findings()
-        .unwrap()
-        .into_iter()
-        .map(|f| f.key)
-        .collect();
+    let keys = |session: &Session| -> Vec<String> {
+        let findings = session.findings().unwrap();
+        findings.into_iter().map(|f| f.key).collect()
+    };
+    let kept = keys(&session);
     DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
-    let rebuilt_all: Vec<String> = session
-        .findings()
-        .unwrap()
-        .into_iter()
-        .map(|f| f.key)
-        .collect();
-    assert_eq!(kept, rebuilt_all);
+    assert_eq!(kept, keys(&session));
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Statement};
 
-use super::filter::AssetIndex;
+use super::filter::{AssetIndex, DAY_US};
 use super::values::micros_to_time;
 use super::{Session, StoreError};
 use crate::model::ChangeKind;
@@ -204,7 +204,7 @@ impl Session {
                  CROSS JOIN event_facets f INDEXED BY event_facets_by_asset_day \
                    ON f.day = d.day AND f.asset = d.asset \
                  JOIN events e ON e.seq = f.seq JOIN event_bodies b ON b.seq = f.seq \
-                 WHERE d.asset = {asset} AND d.day <= ?2 / 86400000000 \
+                 WHERE d.asset = {asset} AND d.day <= ?2 / {DAY_US} \
                    AND (f.time_us, f.seq) < (?2, ?3) \
                  ORDER BY d.day DESC, f.time_us DESC, f.seq DESC LIMIT ?4"
             ),

@@ -135,8 +135,9 @@ impl Rows {
     }
 }
 
-/// `event_facets.day` is `time_us / DAY_US` (migration 0008), truncated towards zero.
-const DAY_US: i64 = 86_400_000_000;
+/// A day in microseconds: `event_facets.day` is `time_us / DAY_US` (migration 0008), truncated
+/// towards zero as both SQLite's and Rust's integer `/` do.
+pub(super) const DAY_US: i64 = 86_400_000_000;
 
 /// A query, resolved against one session.
 #[derive(Debug, Clone)]

@@ -163,7 +163,7 @@ pub enum Committed {
 }
 
 /// The stored findings' meta, in `notes.notes_meta`.
-mod meta {
+pub(super) mod meta {
     pub const EPOCH: &str = "findings_epoch";
     pub const FINGERPRINT: &str = "findings_fingerprint";
     pub const COMPLETE: &str = "findings_complete";
@@ -873,7 +873,7 @@ fn row_of(id: i64, finding: &StoredFinding) -> FindingRow {
 }
 
 /// The id the next new finding gets: above every stored one and every one ever removed.
-fn next_finding_id(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
+pub(super) fn next_finding_id(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row(
         "SELECT max(coalesce((SELECT max(id) FROM notes.findings), 0) + 1, \
            coalesce((SELECT CAST(value AS INTEGER) FROM notes.notes_meta WHERE key = ?1), 1)) \

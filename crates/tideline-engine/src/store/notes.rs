@@ -83,15 +83,7 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
     }
     // Finding ids keep growing across a layout change: the analyst's "seen up to" and the
     // forwarding cursors name ids of the old layout. (An old layout without ids has none.)
-    let next_id: Option<i64> = conn
-        .query_row(
-            "SELECT max(coalesce((SELECT max(id) FROM notes.findings), 0) + 1, \
-               coalesce((SELECT CAST(value AS INTEGER) FROM notes.notes_meta \
-                 WHERE key = 'findings_next_id'), 1))",
-            [],
-            |row| row.get(0),
-        )
-        .ok();
+    let next_id = super::findings::next_finding_id(conn).ok();
     let finding_events_is_a_table = has_table(conn, "notes", "finding_events")?;
     let mut sql = String::from("BEGIN;");
     if finding_events_is_a_table {
@@ -108,7 +100,8 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
     sql.push_str(FINDINGS_FOR_REVIEW_INDEX);
     if let Some(next_id) = next_id {
         sql.push_str(&format!(
-            "INSERT INTO notes.notes_meta (key, value) VALUES ('findings_next_id', '{next_id}');"
+            "INSERT INTO notes.notes_meta (key, value) VALUES ('{}', '{next_id}');",
+            super::findings::meta::NEXT_ID
         ));
     }
     sql.push_str(&format!(

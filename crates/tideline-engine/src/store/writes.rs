@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{TransactionBehavior, params};
 
 use super::facet_values::FacetIds;
+use super::filter::DAY_US;
 use super::query::Facet;
 use super::{Session, StoreError, integrity};
 use crate::model::{ChangeKind, EventRecord, Frame, PositionedFrame, QuarantinedFrame};
@@ -71,13 +72,8 @@ const INSERT_BODY: &str = "INSERT INTO event_bodies (seq, body) VALUES (?1, ?2)"
 const INSERT_FACETS: &str = "INSERT INTO event_facets (time_us, seq, change, asset_type, method, \
      principal, region, account, asset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
-/// A day in microseconds: `event_facets.day` is `time_us / DAY_US` (migration 0008), and Rust's
-/// `/` truncates towards zero as SQLite's does.
-const DAY_US: i64 = 86_400_000_000;
-
-// The day is computed by SQLite, with `event_facets.day`'s own expression.
-const INSERT_ASSET_DAY: &str =
-    "INSERT OR IGNORE INTO asset_days (asset, day) VALUES (?1, ?2 / 86400000000)";
+// The day as `event_facets.day` computes it (`filter::DAY_US`).
+const INSERT_ASSET_DAY: &str = "INSERT OR IGNORE INTO asset_days (asset, day) VALUES (?1, ?2)";
 
 // The newest event (by its own time, then arrival) defines the asset's state; older events
 // arriving late only count. Every SET expression sees the row as it was before the update.
@@ -164,9 +160,9 @@ impl Session {
                                 ids[6],
                             ])?;
                             if let Some(asset) = ids[6] {
-                                let time_us = event.time.timestamp_micros();
-                                if asset_days.insert((asset, time_us / DAY_US)) {
-                                    insert_asset_day.execute(params![asset, time_us])?;
+                                let day = event.time.timestamp_micros() / DAY_US;
+                                if asset_days.insert((asset, day)) {
+                                    insert_asset_day.execute(params![asset, day])?;
                                 }
                             }
                             if event.change.is_some() {
