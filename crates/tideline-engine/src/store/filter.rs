@@ -158,6 +158,8 @@ pub(super) struct Filter {
     /// The query's time range in microseconds, `[from, to)`, to bound an asset's days.
     time_from_us: Option<i64>,
     time_to_us: Option<i64>,
+    /// A condition reads the analyst's notes (`notes.*`, attached to this connection only).
+    reads_notes: bool,
 }
 
 impl Filter {
@@ -172,6 +174,7 @@ impl Filter {
             pass_access: Access::TimeOrder,
             time_from_us: None,
             time_to_us: None,
+            reads_notes: false,
         }
     }
 
@@ -286,6 +289,7 @@ impl Filter {
             base_params.push(SqlValue::Integer(super::finding_key_hash(key)));
             base_params.push(SqlValue::Text(key.clone()));
         }
+        let reads_notes = query.finding.is_some() || query.starred_only || !query.tags.is_empty();
         if query.starred_only {
             base.push("f.seq IN (SELECT seq FROM notes.event_stars)".to_owned());
         }
@@ -340,7 +344,20 @@ impl Filter {
             pass_access,
             time_from_us,
             time_to_us,
+            reads_notes,
         })
+    }
+
+    /// Whether every condition reads the session file alone: no search (its tail is this
+    /// connection's temporary table) and no notes (attached to this connection only), so that
+    /// another connection to the file reads the same rows ([`Session::open_reader`]).
+    pub(super) fn reads_session_file_only(&self) -> bool {
+        self.search.is_none() && !self.reads_notes
+    }
+
+    /// The query's time range in microseconds, `[from, to)`.
+    pub(super) fn time_range_us(&self) -> (Option<i64>, Option<i64>) {
+        (self.time_from_us, self.time_to_us)
     }
 
     /// The rows a page of this filter walks (newest first, a few hundred at a time).

@@ -208,6 +208,10 @@ pub struct Session {
     _snapshot: Option<std::sync::Arc<tempfile::TempDir>>,
     /// The write path's facet ids (see [`facet_values`]).
     facet_ids: facet_values::FacetIds,
+    /// What this session's connection opened (a path, or a review's `file:` URI), so that a
+    /// large pass can read the same file on a second, read-only connection
+    /// ([`Session::open_reader`]).
+    opened: open::Opened,
 }
 
 impl Session {

@@ -241,6 +241,10 @@ fn connect(
     if uri {
         flags |= OpenFlags::SQLITE_OPEN_URI;
     }
+    let opened = Opened {
+        target: target.as_ref().to_owned(),
+        uri,
+    };
     let conn = Connection::open_with_flags(target, flags).map_err(|e| classify(e, path))?;
     conn.busy_timeout(Duration::from_secs(5))?;
     let session = Session {
@@ -250,10 +254,36 @@ fn connect(
         _lock: None,
         _snapshot: snapshot,
         facet_ids: Default::default(),
+        opened,
     };
     session.check_identity()?;
     session.check_version()?;
     Ok(session)
+}
+
+/// What a session's connection opened: a path (the session's own, or a review's private copy),
+/// or a review's `file:` URI with its read-only modes.
+#[derive(Debug, Clone)]
+pub(super) struct Opened {
+    target: PathBuf,
+    uri: bool,
+}
+
+impl Session {
+    /// Another connection to the file this session reads, read-only whatever this one is (a
+    /// review's URI keeps its `mode=ro` and `immutable=1`): it never writes the file, takes no
+    /// lock a recorder would wait on, and has neither the notes nor this connection's temporary
+    /// tables. It reads the newest committed state, not this connection's open transaction.
+    pub(super) fn open_reader(&self) -> Result<Connection, StoreError> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if self.opened.uri {
+            flags |= OpenFlags::SQLITE_OPEN_URI;
+        }
+        let conn = Connection::open_with_flags(&self.opened.target, flags)
+            .map_err(|e| classify(e, &self.path))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        Ok(conn)
+    }
 }
 
 /// Reads a private copy of the session (and its pending WAL) made in a temporary folder, and

@@ -1977,3 +1977,157 @@ fn a_notes_layout_change_keeps_finding_ids_growing() {
     // … but the ids the analyst and the forwarding cursors have seen are not given again.
     assert_eq!(session.begin_findings_rebuild("").unwrap().next_id, 3);
 }
+
+/// 600 changes of assorted types, regions, principals, methods and kinds, over a week of 2024
+/// (ties included), and a few far before 1970 and far after today.
+fn assorted_changes(session: &mut Session) {
+    let types = [
+        "network.firewall",
+        "storage.bucket",
+        "iam.role",
+        "compute.instance",
+    ];
+    let regions = ["us-east-1", "eu-west-1", "ap-south-1"];
+    let methods = ["cli", "console", "terraform", "sdk", "provider"];
+    let frames: Vec<PositionedFrame> = (0..600u32)
+        .map(|i| {
+            let time = match i {
+                0..=2 => format!("1901-0{}-01T00:00:00Z", i + 1),
+                3..=5 => format!("2250-0{}-01T00:00:00Z", i - 2),
+                // Pairs of events share a second.
+                _ => format!(
+                    "2024-05-0{}T{:02}:{:02}:00Z",
+                    1 + i % 7,
+                    (i / 7) % 24,
+                    (i / 2) % 60
+                ),
+            };
+            let change = ["create", "update", "update", "delete"][(i % 4) as usize];
+            positioned(format!(
+                r#"{{"specversion":"1.0","id":"a{i}","source":"/cloudAccounts/A","type":"com.opshelm.asset.{change}","time":"{time}","data":{{"asset":{{"name":"asset-{}","type":"{}","account":"{}","region":"{}","provider":"aws"}},"attribution":{{"principal":"arn:aws:iam::111:user/p{}","method":"{}","source_ip":"10.0.0.{}"}},"config":{{"n":{i}}},"previous_config":{{}}}}}}"#,
+                i % 37,
+                types[(i % 4) as usize],
+                ["111", "222"][(i % 2) as usize],
+                regions[(i % 3) as usize],
+                i % 11,
+                methods[(i % 5) as usize],
+                i % 250,
+            ))
+        })
+        .collect();
+    session.write_batch(&frames).unwrap();
+}
+
+#[test]
+fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    let mut session = Session::open_or_create(&path).unwrap();
+    assorted_changes(&mut session);
+    let queries = [
+        TimelineQuery {
+            asset_types: vec!["network.firewall".into()],
+            regions: vec!["us-east-1".into()],
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            principals: vec!["arn:aws:iam::111:user/p3".into()],
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            asset_types: vec!["iam.role".into(), "storage.bucket".into()],
+            regions: vec!["eu-west-1".into()],
+            methods: vec!["cli".into(), "sdk".into()],
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            changes: vec![crate::model::ChangeKind::Update],
+            exclude_regions: vec!["ap-south-1".into()],
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            accounts: vec!["222".into()],
+            time_from: Some("2024-05-02T00:00:00Z".into()),
+            time_to: Some("2024-05-05T12:00:00Z".into()),
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            methods: vec!["console".into()],
+            max_seq: Some(400),
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            regions: vec!["us-east-1".into()],
+            hour: Some(5),
+            ..TimelineQuery::default()
+        },
+        // Before the first row or after the last: the extent is empty.
+        TimelineQuery {
+            regions: vec!["us-east-1".into()],
+            time_from: Some("2300-01-01T00:00:00Z".into()),
+            ..TimelineQuery::default()
+        },
+    ];
+    let every = super::Facet::ALL;
+    let check = |session: &Session| {
+        for query in &queries {
+            let filter = super::filter::Filter::changes(&session.conn, query).unwrap();
+            if std::thread::available_parallelism().map_or(1, usize::from) > 1 {
+                assert!(session.splits_pass(&filter, 0).unwrap(), "{query:?}");
+            }
+            let one = session
+                .facets_and_total_with(query, &every, 50, u64::MAX)
+                .unwrap();
+            let shared = session.facets_and_total_with(query, &every, 50, 0).unwrap();
+            assert_eq!(shared, one, "{query:?}");
+            assert_eq!(one.1, session.count_changes(query).unwrap(), "{query:?}");
+        }
+    };
+    check(&session);
+    // The first query's figures, counted by hand: firewalls are every fourth change (i % 4 ==
+    // 0, creates), us-east-1 every third: both, every twelfth.
+    let (counts, total) = session
+        .facets_and_total_with(&queries[0], &every, 50, 0)
+        .unwrap();
+    assert_eq!(total, 50);
+    assert_eq!(
+        counts[&super::Facet::Region],
+        vec![
+            ("ap-south-1".to_owned(), 50),
+            ("eu-west-1".to_owned(), 50),
+            ("us-east-1".to_owned(), 50)
+        ]
+    );
+    // A review reads the file as immutable; its second connection too.
+    drop(session);
+    let review = Session::open(&path).unwrap();
+    check(&review);
+    // Notes are attached to one connection, a search's tail is its temporary table: those
+    // passes stay on one.
+    for query in [
+        TimelineQuery {
+            regions: vec!["us-east-1".into()],
+            starred_only: true,
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            regions: vec!["us-east-1".into()],
+            text: Some("p3".into()),
+            ..TimelineQuery::default()
+        },
+    ] {
+        let filter = super::filter::Filter::changes(&review.conn, &query).unwrap();
+        assert!(!review.splits_pass(&filter, 0).unwrap(), "{query:?}");
+        assert_eq!(
+            review.facets_and_total_with(&query, &every, 50, 0).unwrap(),
+            review
+                .facets_and_total_with(&query, &every, 50, u64::MAX)
+                .unwrap()
+        );
+    }
+    // Inside a read snapshot the pass stays one snapshot.
+    let snapshot = review.read_snapshot().unwrap();
+    let filter = super::filter::Filter::changes(&review.conn, &queries[0]).unwrap();
+    assert!(!review.splits_pass(&filter, 0).unwrap());
+    drop(snapshot);
+}
