@@ -271,9 +271,10 @@ pub(super) struct Opened {
 
 impl Session {
     /// Another connection to the file this session reads, read-only whatever this one is (a
-    /// review's URI keeps its `mode=ro` and `immutable=1`): it never writes the file, takes no
-    /// lock a recorder would wait on, and has neither the notes nor this connection's temporary
-    /// tables. It reads the newest committed state, not this connection's open transaction.
+    /// review's URI keeps its `mode=ro` and `immutable=1`): it never writes the file and holds
+    /// no more than a reader's locks, and it has neither the notes nor this connection's
+    /// temporary tables. It reads the newest committed state, not this connection's open
+    /// transaction.
     pub(super) fn open_reader(&self) -> Result<Connection, StoreError> {
         let mut flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if self.opened.uri {
@@ -283,6 +284,12 @@ impl Session {
             .map_err(|e| classify(e, &self.path))?;
         conn.busy_timeout(Duration::from_secs(5))?;
         Ok(conn)
+    }
+
+    /// Whether this session reads its file in place as immutable (a review nobody writes).
+    #[cfg(test)]
+    pub(super) fn opened_immutable(&self) -> bool {
+        self.opened.uri && self.opened.target.to_string_lossy().contains("immutable=1")
     }
 }
 

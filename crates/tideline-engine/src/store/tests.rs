@@ -1994,11 +1994,11 @@ fn assorted_changes(session: &mut Session) {
             let time = match i {
                 0..=2 => format!("1901-0{}-01T00:00:00Z", i + 1),
                 3..=5 => format!("2250-0{}-01T00:00:00Z", i - 2),
-                // Pairs of events share a second.
+                // Events 2k and 2k + 1 share a second.
                 _ => format!(
                     "2024-05-0{}T{:02}:{:02}:00Z",
-                    1 + i % 7,
-                    (i / 7) % 24,
+                    1 + (i / 2) % 7,
+                    (i / 14) % 24,
                     (i / 2) % 60
                 ),
             };
@@ -2061,6 +2061,13 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
             hour: Some(5),
             ..TimelineQuery::default()
         },
+        // The week of 2024 alone: its slices are hours long, with ties at their edges.
+        TimelineQuery {
+            asset_types: vec!["network.firewall".into(), "iam.role".into()],
+            time_from: Some("2024-05-01T00:00:00Z".into()),
+            time_to: Some("2024-05-08T00:00:00Z".into()),
+            ..TimelineQuery::default()
+        },
         // Before the first row or after the last: the extent is empty.
         TimelineQuery {
             regions: vec!["us-east-1".into()],
@@ -2098,10 +2105,43 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
             ("us-east-1".to_owned(), 50)
         ]
     );
+    // Each slice counts the same on either connection, and the slices add up to the pass.
+    let every_slice = |session: &Session| {
+        for query in &queries {
+            let filter = super::filter::Filter::changes(&session.conn, query).unwrap();
+            let pass = super::timeline::FacetPass::new(&filter, &every);
+            let whole = pass.tally_all(&session.conn).unwrap();
+            let Some(slices) = session.pass_slices(&filter).unwrap() else {
+                assert_eq!(whole.total, 0, "{query:?}");
+                continue;
+            };
+            let reader = session.reader_for_pass(slices[0].max_seq).unwrap();
+            let mut added = super::timeline::FacetTally::empty();
+            for slice in slices {
+                let mut mine = super::timeline::FacetTally::empty();
+                let mut theirs = super::timeline::FacetTally::empty();
+                pass.tally(&session.conn, Some(slice), &mut mine).unwrap();
+                pass.tally(&reader, Some(slice), &mut theirs).unwrap();
+                assert_eq!(mine, theirs, "{query:?} {slice:?}");
+                added.add(mine);
+            }
+            for column in &mut added.columns {
+                column.truncate(column.iter().rposition(|n| *n > 0).map_or(0, |at| at + 1));
+            }
+            let mut whole = whole;
+            for column in &mut whole.columns {
+                column.truncate(column.iter().rposition(|n| *n > 0).map_or(0, |at| at + 1));
+            }
+            assert_eq!(added, whole, "{query:?}");
+        }
+    };
+    every_slice(&session);
     // A review reads the file as immutable; its second connection too.
     drop(session);
     let review = Session::open(&path).unwrap();
+    assert!(review.opened_immutable());
     check(&review);
+    every_slice(&review);
     // Notes are attached to one connection, a search's tail is its temporary table: those
     // passes stay on one.
     for query in [
@@ -2130,4 +2170,44 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
     let filter = super::filter::Filter::changes(&review.conn, &queries[0]).unwrap();
     assert!(!review.splits_pass(&filter, 0).unwrap());
     drop(snapshot);
+}
+
+#[test]
+fn time_slices_hold_every_microsecond_once() {
+    use super::timeline::time_slices;
+    for (first, last) in [
+        (0, 1_000_000),
+        (-5, 5),
+        (7, 8),
+        (7, 22),
+        (i64::MIN, i64::MIN + 3),
+        (i64::MAX - 3, i64::MAX),
+        (i64::MIN, i64::MAX),
+        (-8_334_632_851_200_000_000, 8_210_266_876_799_999_999),
+    ] {
+        let slices = time_slices(first, last, 16);
+        assert!(!slices.is_empty());
+        assert_eq!(slices[0].0, i64::MIN, "{first}..{last}");
+        assert_eq!(slices.last().unwrap().1, i64::MAX, "{first}..{last}");
+        for pair in slices.windows(2) {
+            assert!(pair[0].0 <= pair[0].1, "{slices:?}");
+            assert_eq!(pair[0].1.checked_add(1), Some(pair[1].0), "{slices:?}");
+        }
+        // A long range is cut into all 16; a short one into one part per microsecond (and the
+        // first slice, reaching back to i64::MIN, may then hold none of them).
+        let span = i128::from(last) - i128::from(first) + 1;
+        let parts = slices.len() as i128;
+        assert!(
+            parts == span.min(16) || parts == span.min(16) + 1,
+            "{first}..{last}: {slices:?}"
+        );
+        assert_eq!(
+            slices
+                .iter()
+                .filter(|(from, to)| *to >= first && *from <= last)
+                .count() as i128,
+            span.min(16),
+            "{first}..{last}: {slices:?}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! the rows returned.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::OptionalExtension;
 use rusqlite::types::Value as SqlValue;
@@ -324,7 +325,7 @@ impl Session {
         let tally = if self.splits_pass(&filter, split_from)? {
             self.tally_in_slices(&pass, &filter)?
         } else {
-            pass.tally(&self.conn, None)?
+            pass.tally_all(&self.conn)?
         };
         let mut result = HashMap::new();
         for &column in &pass.wanted {
@@ -464,9 +465,10 @@ const PASS_SLICES: i128 = 16;
 
 /// One pass over the rows of a filter with its facet filters left out, counting each of the
 /// wanted facets over the rows that pass every facet filter but (at most) that facet's own.
-struct FacetPass {
-    /// `SELECT` of the seven facet columns, the filter's rows (its facet filters left out),
-    /// and `AND f.time_us >= ? AND f.time_us <= ?` after them for a slice.
+pub(super) struct FacetPass {
+    /// `SELECT` of the seven facet columns, the filter's rows (its facet filters left out);
+    /// `sliced_sql` adds `f.time_us BETWEEN ? AND ?` and `+f.seq <= ?` (a slice, and the
+    /// newest event when the pass began).
     sql: String,
     sliced_sql: String,
     params: Vec<SqlValue>,
@@ -476,23 +478,24 @@ struct FacetPass {
     wanted: Vec<usize>,
 }
 
-/// What a pass (or a slice of one) counted.
-struct FacetTally {
+/// What a pass (or some slices of one) counted.
+#[derive(Debug, PartialEq)]
+pub(super) struct FacetTally {
     /// Rows that pass every facet filter.
-    total: u64,
+    pub(super) total: u64,
     /// Per column of [`Facet::ALL`]: facet id → rows counted for it.
-    columns: Vec<Vec<u32>>,
+    pub(super) columns: Vec<Vec<u32>>,
 }
 
 impl FacetTally {
-    fn empty() -> FacetTally {
+    pub(super) fn empty() -> FacetTally {
         FacetTally {
             total: 0,
             columns: vec![Vec::new(); Facet::ALL.len()],
         }
     }
 
-    fn add(&mut self, other: FacetTally) {
+    pub(super) fn add(&mut self, other: FacetTally) {
         self.total += other.total;
         for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
             if mine.len() < theirs.len() {
@@ -505,8 +508,17 @@ impl FacetTally {
     }
 }
 
+/// A slice of a shared pass: event times `from..=to` in microseconds, and the newest seq the
+/// pass counts.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slice {
+    from: i64,
+    to: i64,
+    pub(super) max_seq: i64,
+}
+
 impl FacetPass {
-    fn new(filter: &Filter, facets: &[Facet]) -> FacetPass {
+    pub(super) fn new(filter: &Filter, facets: &[Facet]) -> FacetPass {
         let rows = filter.pass_without_facets();
         let sql = format!(
             "SELECT f.change, f.asset_type, f.method, f.principal, f.region, f.account, f.asset \
@@ -515,7 +527,7 @@ impl FacetPass {
         );
         let column = |facet: &Facet| Facet::ALL.iter().position(|c| c == facet);
         FacetPass {
-            sliced_sql: format!("{sql} AND f.time_us >= ? AND f.time_us <= ?"),
+            sliced_sql: format!("{sql} AND f.time_us BETWEEN ? AND ? AND +f.seq <= ?"),
             sql,
             params: rows.params,
             filters: filter
@@ -527,22 +539,21 @@ impl FacetPass {
         }
     }
 
-    /// Counts the rows on `conn`: all of them, or those of `slice` (`[from, to]` in
-    /// microseconds, both included).
-    fn tally(
+    /// Counts the rows on `conn` into `tally`: all of them, or those of `slice`.
+    pub(super) fn tally(
         &self,
         conn: &rusqlite::Connection,
-        slice: Option<(i64, i64)>,
-    ) -> Result<FacetTally, StoreError> {
+        slice: Option<Slice>,
+        tally: &mut FacetTally,
+    ) -> Result<(), StoreError> {
         let mut params = self.params.clone();
         let sql = match slice {
-            Some((from, to)) => {
-                params.extend([SqlValue::Integer(from), SqlValue::Integer(to)]);
+            Some(Slice { from, to, max_seq }) => {
+                params.extend([from, to, max_seq].map(SqlValue::Integer));
                 &self.sliced_sql
             }
             None => &self.sql,
         };
-        let mut tally = FacetTally::empty();
         let mut statement = conn.prepare_cached(sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(params))?;
         let mut ids = [None::<i64>; 7];
@@ -581,8 +592,41 @@ impl FacetPass {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The whole pass on `conn`.
+    pub(super) fn tally_all(&self, conn: &rusqlite::Connection) -> Result<FacetTally, StoreError> {
+        let mut tally = FacetTally::empty();
+        self.tally(conn, None, &mut tally)?;
         Ok(tally)
     }
+}
+
+/// `slices` ranges of event time (microseconds, both ends included) cutting `first..=last`
+/// into near-equal parts, the first reaching back to `i64::MIN` and the last on to `i64::MAX`:
+/// together they hold every time once. Empty parts (a range shorter than `slices` µs) are
+/// left out.
+pub(super) fn time_slices(first: i64, last: i64, slices: i128) -> Vec<(i64, i64)> {
+    let (first, last) = (i128::from(first), i128::from(last.max(first)));
+    let start = |i: i128| first + (last + 1 - first) * i / slices;
+    (0..slices)
+        .map(|i| {
+            let from = if i == 0 {
+                i128::from(i64::MIN)
+            } else {
+                start(i)
+            };
+            let to = if i == slices - 1 {
+                i128::from(i64::MAX)
+            } else {
+                start(i + 1) - 1
+            };
+            (from, to)
+        })
+        .filter(|(from, to)| from <= to)
+        .map(|(from, to)| (from as i64, to as i64))
+        .collect()
 }
 
 impl Session {
@@ -602,65 +646,93 @@ impl Session {
             && self.change_total()? >= min_changes)
     }
 
-    /// [`FacetPass::tally`] in [`PASS_SLICES`] slices of the filter's time extent, taken in
-    /// turn by this connection and a second one ([`Session::open_reader`]) on another thread.
-    /// The slices cover every microsecond, so each row is counted in exactly one; rows a
-    /// recorder commits during the pass are counted when their slice is read after them (as a
-    /// single pass started later would; the app's reads are bounded by the arrivals it shows).
-    fn tally_in_slices(&self, pass: &FacetPass, filter: &Filter) -> Result<FacetTally, StoreError> {
-        let end = |sql: &str| -> Result<Option<i64>, StoreError> {
-            Ok(self.conn.query_row(sql, [], |row| row.get("t"))?)
+    /// The slices a shared pass of `filter` reads: [`time_slices`] of the filter's time extent
+    /// (clipped to its range), each bounded by the newest event stored when the pass began, so
+    /// that both connections count the same rows even while a recorder adds more. `None` when
+    /// there is nothing to cut (no rows, or one microsecond of them).
+    pub(super) fn pass_slices(&self, filter: &Filter) -> Result<Option<Vec<Slice>>, StoreError> {
+        let read = |sql: &str| -> Result<Option<i64>, StoreError> {
+            Ok(self.conn.query_row(sql, [], |row| row.get("v"))?)
         };
-        let (Some(oldest), Some(newest)) = (
-            end("SELECT min(time_us) AS t FROM event_facets")?,
-            end("SELECT max(time_us) AS t FROM event_facets")?,
+        let (Some(oldest), Some(newest), Some(max_seq)) = (
+            read("SELECT min(time_us) AS v FROM event_facets")?,
+            read("SELECT max(time_us) AS v FROM event_facets")?,
+            read("SELECT max(seq) AS v FROM events")?,
         ) else {
-            return pass.tally(&self.conn, None);
+            return Ok(None);
         };
         let (from, to) = filter.time_range_us();
-        let first = oldest.max(from.unwrap_or(i64::MIN)) as i128;
-        let last = newest.min(to.map_or(i64::MAX, |to| to.saturating_sub(1))) as i128;
+        let first = oldest.max(from.unwrap_or(i64::MIN));
+        let last = newest.min(to.map_or(i64::MAX, |to| to.saturating_sub(1)));
         if first >= last {
-            return pass.tally(&self.conn, None);
+            return Ok(None);
         }
-        // Slice i starts at `bounds[i]`; the first reaches back to i64::MIN and the last on to
-        // i64::MAX, so rows outside the extent read above are not lost either.
-        let bounds: Vec<i64> = (0..PASS_SLICES)
-            .map(|i| (first + (last + 1 - first) * i / PASS_SLICES) as i64)
-            .collect();
-        let slice = |i: usize| {
-            let from = if i == 0 { i64::MIN } else { bounds[i] };
-            let to = bounds.get(i + 1).map_or(i64::MAX, |next| next - 1);
-            (from, to)
+        Ok(Some(
+            time_slices(first, last, PASS_SLICES)
+                .into_iter()
+                .map(|(from, to)| Slice { from, to, max_seq })
+                .collect(),
+        ))
+    }
+
+    /// A second connection that reads this session's file: `None` when it cannot be opened or
+    /// does not read the same session up to `max_seq` (the file at the path was replaced, or
+    /// SQLite cannot read it that way), so that the pass falls back to one connection.
+    pub(super) fn reader_for_pass(&self, max_seq: i64) -> Option<rusqlite::Connection> {
+        let reader = self.open_reader().ok()?;
+        let id = self.meta(super::meta::keys::SESSION_ID).ok()??;
+        let (their_id, their_max): (String, i64) = reader
+            .query_row(
+                "SELECT (SELECT value FROM session_meta WHERE key = ?1) AS id, \
+                        (SELECT coalesce(max(seq), 0) FROM events) AS newest",
+                [super::meta::keys::SESSION_ID],
+                |row| Ok((row.get("id")?, row.get("newest")?)),
+            )
+            .ok()?;
+        (their_id == id && their_max >= max_seq).then_some(reader)
+    }
+
+    /// [`FacetPass::tally`] slice by slice ([`Session::pass_slices`]), the slices taken in turn
+    /// by this connection and a second one ([`Session::open_reader`]) on another thread, or the
+    /// whole pass on this one when the pass cannot be cut or the second connection cannot read
+    /// the file. A failure on the second connection also falls back to one pass.
+    fn tally_in_slices(&self, pass: &FacetPass, filter: &Filter) -> Result<FacetTally, StoreError> {
+        let Some(slices) = self.pass_slices(filter)? else {
+            return pass.tally_all(&self.conn);
         };
-        // The second connection only shares the work: without it, one pass does it all.
-        let Ok(reader) = self.open_reader() else {
-            return pass.tally(&self.conn, None);
+        let Some(reader) = self.reader_for_pass(slices[0].max_seq) else {
+            return pass.tally_all(&self.conn);
         };
-        let next = std::sync::atomic::AtomicUsize::new(0);
+        let next = AtomicUsize::new(0);
         let work = |conn: &rusqlite::Connection| -> Result<FacetTally, StoreError> {
             let mut tally = FacetTally::empty();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= bounds.len() {
-                    return Ok(tally);
+            while let Some(slice) = slices.get(next.fetch_add(1, Ordering::Relaxed)) {
+                if let Err(error) = pass.tally(conn, Some(*slice), &mut tally) {
+                    // The other thread stops at its next slice.
+                    next.store(slices.len(), Ordering::Relaxed);
+                    return Err(error);
                 }
-                tally.add(pass.tally(conn, Some(slice(i)))?);
             }
+            Ok(tally)
         };
-        std::thread::scope(|scope| {
+        let (mine, theirs) = std::thread::scope(|scope| {
             let theirs = scope.spawn({
                 let work = &work;
                 move || work(&reader)
             });
-            let mut mine = work(&self.conn);
+            let mine = work(&self.conn);
             let theirs = theirs
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            if let Ok(mine) = &mut mine {
-                mine.add(theirs?);
+            (mine, theirs)
+        });
+        let mut mine = mine?;
+        match theirs {
+            Ok(theirs) => {
+                mine.add(theirs);
+                Ok(mine)
             }
-            mine
-        })
+            Err(_) => pass.tally_all(&self.conn),
+        }
     }
 }
