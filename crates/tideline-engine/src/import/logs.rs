@@ -76,7 +76,7 @@ pub fn import_path(
             read_error(error)
         }
     })?;
-    session.tune_for_bulk_writes()?;
+    session.tune_for_log_import()?;
     let mut report = LogImportReport {
         files_by_format: records.files_by_format.clone(),
         skipped: std::mem::take(&mut records.skipped),
