@@ -76,12 +76,7 @@ fn parse_repaired_with<'de, S: DeserializeSeed<'de>>(
     text: &'de str,
     seed: S,
 ) -> Result<S::Value, JsonError> {
-    let mut deserializer = JsonDeserializer::from_str(text);
-    deserializer.set_ignore_trailing_commas(false);
-    deserializer.set_allow_comments(false);
-    let value = seed.deserialize(&mut deserializer).map_err(JsonError)?;
-    deserializer.end().map_err(JsonError)?;
-    Ok(value)
+    read_strictly(JsonDeserializer::from_str(text), seed)
 }
 
 /// Reads the outline of a JSON text into `T` under the same parser settings as [`parse`],
@@ -120,7 +115,7 @@ fn parse_strict_with<'de, S: DeserializeSeed<'de>>(
 ) -> Result<S::Value, JsonError> {
     // Arguments: replace invalid characters (lone surrogates) with U+FFFD; then no newlines,
     // no control characters, no `\v` and no `\x` escapes in strings.
-    let mut deserializer = JsonDeserializer::from_slice_with_options(
+    let deserializer = JsonDeserializer::from_slice_with_options(
         text.as_bytes(),
         true,
         false,
@@ -128,6 +123,19 @@ fn parse_strict_with<'de, S: DeserializeSeed<'de>>(
         false,
         false,
     );
+    read_strictly(deserializer, seed)
+}
+
+/// Hands the one value of `deserializer`'s text to `seed`, with no trailing commas, no
+/// comments, and nothing after the value: the settings both readers share.
+fn read_strictly<'de, R, S>(
+    mut deserializer: JsonDeserializer<R>,
+    seed: S,
+) -> Result<S::Value, JsonError>
+where
+    R: serde_json_lenient::de::Read<'de>,
+    S: DeserializeSeed<'de>,
+{
     deserializer.set_ignore_trailing_commas(false);
     deserializer.set_allow_comments(false);
     let value = seed.deserialize(&mut deserializer).map_err(JsonError)?;
