@@ -323,10 +323,14 @@ impl Ledger {
             });
             held.dirty = Dirty::Clean;
         }
+        // In id order, as the store keeps them: each write lands beside the last one.
+        rows.sort_unstable_by_key(|write| write.row.id);
+        let mut links = std::mem::take(&mut self.links);
+        links.sort_unstable();
         let changes = LedgerChanges {
             rows,
             removed: self.removed.drain().map(|(_, id)| id).collect(),
-            links: std::mem::take(&mut self.links),
+            links,
         };
         self.takes += 1;
         self.changed = 0;

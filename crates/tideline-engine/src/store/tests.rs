@@ -2211,3 +2211,115 @@ fn time_slices_hold_every_microsecond_once() {
         );
     }
 }
+
+/// A finding row of `rule` with one listed event at `time_us`.
+fn finding_row(id: i64, rule: &str, severity: &str, time_us: i64) -> super::FindingRow {
+    super::FindingRow {
+        id,
+        key: format!("{rule}:{id}"),
+        rule: rule.into(),
+        severity: severity.into(),
+        asset: None,
+        asset_label: None,
+        principal: None,
+        principal_short: None,
+        summary: format!("finding {id}"),
+        first_us: time_us,
+        first_seq: id,
+        last_us: time_us,
+        last_seq: id,
+        count: 1,
+        events: vec![super::TimedEventRef {
+            time_us,
+            event: super::EventRef {
+                seq: id,
+                source: "/s".into(),
+                event_id: format!("e{id}"),
+            },
+        }],
+        detail: None,
+    }
+}
+
+#[test]
+fn a_grown_finding_keeps_its_index_entries_right_whether_or_not_its_indexed_columns_change() {
+    use super::{Committed, FindingsBatch, RowWrite, WriteKind};
+    use std::sync::Arc;
+
+    let dir = TempDir::new().unwrap();
+    let session = new_session(&dir);
+    let mark = session.begin_findings_rebuild("").unwrap();
+    let write = |rows: Vec<(super::FindingRow, WriteKind)>, generation: u64| {
+        let done = session
+            .commit_findings(&FindingsBatch {
+                epoch: mark.epoch,
+                generation,
+                rows: rows
+                    .into_iter()
+                    .map(|(row, kind)| RowWrite {
+                        row: Arc::new(row),
+                        kind,
+                    })
+                    .collect(),
+                ..FindingsBatch::default()
+            })
+            .unwrap();
+        assert_eq!(done, Committed::Done(generation + 1));
+    };
+    write(
+        (1..=3)
+            .map(|id| {
+                (
+                    finding_row(id, "off_hours", "low", id * 10),
+                    WriteKind::Insert,
+                )
+            })
+            .collect(),
+        mark.generation,
+    );
+    // 1 grows (only its unindexed columns change); 2 grows and a late event becomes its first,
+    // moving its time; 3 is raised to medium.
+    let mut one = finding_row(1, "off_hours", "low", 10);
+    (one.count, one.last_us, one.summary) = (2, 50, "grew".into());
+    let mut two = finding_row(2, "off_hours", "low", 5);
+    two.count = 2;
+    let three = finding_row(3, "off_hours", "medium", 30);
+    write(
+        vec![
+            (three, WriteKind::Update),
+            (one, WriteKind::Update),
+            (two, WriteKind::Update),
+        ],
+        mark.generation + 1,
+    );
+    let ok: String = session
+        .conn
+        .query_row("PRAGMA notes.integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let listed = |severity: &str| -> Vec<(i64, i64, u64, String)> {
+        session
+            .finding_rows_newest(severity, "off_hours", 10)
+            .unwrap()
+            .into_iter()
+            .map(|row| (row.id, row.first_us, row.count, row.summary))
+            .collect()
+    };
+    assert_eq!(
+        listed("low"),
+        [(1, 10, 2, "grew".into()), (2, 5, 2, "finding 2".into())]
+    );
+    assert_eq!(listed("medium"), [(3, 30, 1, "finding 3".into())]);
+    let by_time: Vec<i64> = {
+        let mut statement = session
+            .conn
+            .prepare("SELECT id FROM notes.findings INDEXED BY findings_by_time ORDER BY time_us")
+            .unwrap();
+        statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(by_time, [2, 1, 3]);
+}
