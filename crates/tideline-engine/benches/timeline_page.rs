@@ -40,8 +40,9 @@
 //!   subprocess: wall time and peak RSS.
 //! - `record_rate_first_100k` / `record_rate_overall`: `Session::write_batch`'s events per second
 //!   over the first 100,000 events of the build, and over the whole build (with the writer's
-//!   bulk pragmas, as the recorder's writer runs); `search_index`: `Session::index_for_search`'s
-//!   events per second after the build (the writer indexes when idle, outside `write_batch`).
+//!   bulk pragmas, as the recorder's writer runs); `search_index`: events per second indexed
+//!   for search and digested (`Session::index_idle`) after the build (the writer does both when
+//!   idle, outside `write_batch`).
 //!
 //! In-process cases run on one connection, as the app holds one: one untimed call, then at least
 //! `--min-runs` calls, until `--budget` seconds or `--max-runs`; the JSON has their median and
@@ -426,13 +427,14 @@ fn main() {
     let notes = scratch.path().join("notes");
     assert!(tideline_engine::store::use_notes_dir(notes.clone()));
 
-    // A kept session whose search index a killed run left unfinished is finished first (as
-    // its recorder would have before closing), so review reads it in place.
+    // A kept session whose search index or digests a killed run (or an older schema) left
+    // unfinished is finished first (as its recorder would have before closing), so review
+    // reads it in place.
     if path.exists() {
         let mut session = Session::open_or_create(&path).expect("open the kept session");
-        let indexed = generate::finish_search_index(&mut session);
+        let indexed = generate::finish_idle_indexes(&mut session);
         if indexed > 0 {
-            println!("indexed {indexed} events the kept session's search index lacked");
+            println!("indexed or digested {indexed} events the kept session lacked");
         }
     }
     let build = if reusable(&path, args.events) {
@@ -593,7 +595,7 @@ fn main() {
         );
         report.rate(
             "search_index",
-            "index_for_search after the build",
+            "index_idle (search index, digests) after the build",
             build.index_rate,
         );
         let share = build.overall_rate / build.first_rate;

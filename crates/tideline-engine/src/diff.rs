@@ -25,7 +25,7 @@ use crate::json::Value;
 
 pub use canonical::{canonical_compact, canonical_pretty};
 pub use fields::field_changes;
-pub use summary::summarize;
+pub use summary::{change_summary, summarize};
 
 /// What happened at one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

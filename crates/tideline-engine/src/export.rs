@@ -13,7 +13,6 @@
 //! diffed for the summary), so CSV rows are made on worker threads, a batch at a time, and
 //! written in order ([`rows`]); the output is the same bytes a single thread would write.
 
-mod body;
 pub mod ocsf;
 pub mod parquet;
 mod rows;
@@ -22,10 +21,10 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::digest::{self, EventDigest};
 use crate::json::{self, Value};
 use crate::store::{Annotations, FindingMark, Session, StoreError, StoredEvent, format_time};
 use crate::timeline::TimelineQuery;
-use body::{BodyView, DataView};
 
 /// The CSV columns, in order: the timeline's, then the analyst's annotations.
 pub const CSV_COLUMNS: [&str; 21] = [
@@ -164,6 +163,7 @@ pub fn export(
         Some(rows) => rows::write(
             session,
             filter,
+            rows.reads(),
             &rows.header()?,
             &|events| rows.records(events),
             out,
@@ -294,6 +294,7 @@ fn write_parquet(
         let read = rows::in_order(
             session,
             filter,
+            rows::Reads::Bodies,
             &|events| parquet::batches(events, version),
             |batch| {
                 to_writer.send(batch).map_err(|_| {
@@ -388,6 +389,17 @@ enum RowFormat {
 }
 
 impl RowFormat {
+    /// What its rows are made from: OCSF reads the bodies, the others only the cells a digest
+    /// holds.
+    fn reads(self) -> rows::Reads {
+        match self {
+            RowFormat::OcsfJson => rows::Reads::Bodies,
+            RowFormat::Csv | RowFormat::Timesketch | RowFormat::TimesketchJsonl => {
+                rows::Reads::Digests
+            }
+        }
+    }
+
     /// The header: a CSV record, or nothing for JSON lines.
     fn header(self) -> Result<Vec<u8>, ExportError> {
         let lead: &[&str] = match self {
@@ -541,6 +553,8 @@ fn into_bytes(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
 /// read on the session's own thread; the row is then made on any.
 struct NotedEvent {
     event: StoredEvent,
+    /// The event's stored digest, if the export read one (then `event.body` is empty).
+    digest: Option<EventDigest>,
     annotations: Annotations,
     findings: Vec<FindingMark>,
 }
@@ -549,17 +563,18 @@ impl NotedEvent {
     /// `events` with their notes, read a batch at a time (a few queries, not several per event).
     fn read_batch(
         session: &Session,
-        events: Vec<StoredEvent>,
+        events: Vec<(StoredEvent, Option<EventDigest>)>,
     ) -> Result<Vec<NotedEvent>, StoreError> {
-        let seqs: Vec<i64> = events.iter().map(|event| event.seq).collect();
+        let seqs: Vec<i64> = events.iter().map(|(event, _)| event.seq).collect();
         let mut annotations = session.annotations_of(&seqs)?;
         let mut findings = session.finding_marks_of(&seqs)?;
         Ok(events
             .into_iter()
-            .map(|event| NotedEvent {
+            .map(|(event, digest)| NotedEvent {
                 annotations: annotations.remove(&event.seq).unwrap_or_default(),
                 findings: findings.remove(&event.seq).unwrap_or_default(),
                 event,
+                digest,
             })
             .collect())
     }
@@ -571,6 +586,7 @@ impl NotedEvent {
 fn csv_cells(noted: &NotedEvent) -> [Cow<'_, str>; 21] {
     let NotedEvent {
         event,
+        digest: _,
         annotations:
             Annotations {
                 starred,
@@ -579,23 +595,29 @@ fn csv_cells(noted: &NotedEvent) -> [Cow<'_, str>; 21] {
             },
         findings,
     } = noted;
-    let body = BodyView::read(&event.body);
-    let DataView {
-        config,
-        previous_config,
-        changed_part,
-        asset,
-        attribution,
-        ..
-    } = body.data;
-    let summary = body::summary(event.change, config, previous_config, changed_part);
+    // The stored digest, or the same cells read from the body.
+    let (summary, user_agent, provider_id) = match &noted.digest {
+        Some(stored) => (
+            Cow::Borrowed(stored.summary.as_str()),
+            text(&stored.user_agent),
+            stored.provider_id.as_deref().map(Cow::Borrowed),
+        ),
+        None => {
+            let made = digest::digest(event.change, &event.body);
+            (
+                Cow::Owned(made.summary),
+                Cow::Owned(made.user_agent.unwrap_or_default()),
+                made.provider_id.map(Cow::Owned),
+            )
+        }
+    };
     [
         Cow::Owned(format_time(event.time)),
         Cow::Borrowed(match event.change {
             Some(change) => change.as_str(),
             None => &event.event_type,
         }),
-        asset_label(event, asset.provider_id),
+        asset_label(event, provider_id),
         text(&event.asset_name),
         text(&event.asset_type),
         text(&event.asset_provider),
@@ -606,8 +628,8 @@ fn csv_cells(noted: &NotedEvent) -> [Cow<'_, str>; 21] {
         text(&event.assumed_role),
         text(&event.method),
         text(&event.source_ip),
-        Cow::Owned(attribution.user_agent.unwrap_or_default()),
-        Cow::Owned(summary),
+        user_agent,
+        summary,
         Cow::Borrowed(&event.event_id),
         Cow::Borrowed(&event.source),
         Cow::Borrowed(if *starred { "yes" } else { "" }),
@@ -636,12 +658,12 @@ fn text(value: &Option<String>) -> Cow<'_, str> {
 
 /// The change list's asset label (`timeline::change_row`): the display name, else the
 /// provider's short id, else the last part of the asset name.
-fn asset_label(event: &StoredEvent, provider_id: Option<String>) -> Cow<'_, str> {
+fn asset_label<'e>(event: &'e StoredEvent, provider_id: Option<Cow<'e, str>>) -> Cow<'e, str> {
     if let Some(display) = &event.asset_display {
         return Cow::Borrowed(display);
     }
     if let Some(id) = provider_id {
-        return Cow::Owned(id);
+        return id;
     }
     match &event.asset_name {
         Some(name) => Cow::Borrowed(name.rsplit(':').next().unwrap_or(name)),
@@ -781,51 +803,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_body_view_reads_what_the_parsed_tree_holds() {
-        let update = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/update.json"
-        ))
-        .unwrap();
-        let bodies = [
-            update.as_str(),
-            r#"{"data":{"config":{"a":1}},"data":{"previous_config":{"a":2}}}"#,
-            r#"{"data":{"config":{"a":1},"config":{"a":3},"previous_config":null}}"#,
-            r#"{"data":[{"config":{"a":1}}]}"#,
-            r#"{"data":{"asset":{"provider_id":123456789012345678901234567890}}}"#,
-            r#"{"data":{"asset":{"provider_id":{"id":"x"}},"asset":{"provider_id":"sg-1"}}}"#,
-            r#"{"data":{"asset":"sg-1","attribution":{"user_agent":"Mozilla/5.0 \ud800"}}}"#,
-            r#"{"data":{"config":{"$serde_json_lenient::private::Number":"1"}}}"#,
-            r#"{"data":{"config":{"$serde_json_lenient::private::Number":"x","b":2}}}"#,
-            r#"{"data":{"attribution":{"user_agent":1.50}}}"#,
-            r#"{"data":{"config":{"a":1}}"#,
-            r#"[{"data":{"config":{"a":1}}}]"#,
-            "",
-        ];
-        for body in bodies {
-            let tree = json::parse_or_null(body);
-            let data = &tree["data"];
-            let view = BodyView::read(body).data;
-            assert_eq!(view.config.unwrap_or(Value::Null), data["config"], "{body}");
-            assert_eq!(
-                view.previous_config.unwrap_or(Value::Null),
-                data["previous_config"],
-                "{body}"
-            );
-            assert_eq!(
-                view.asset.provider_id.as_deref(),
-                json::text(&data["asset"]["provider_id"]),
-                "{body}"
-            );
-            assert_eq!(
-                view.attribution.user_agent.as_deref(),
-                json::text(&data["attribution"]["user_agent"]),
-                "{body}"
-            );
-        }
-    }
-
     fn case(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fixtures")
@@ -876,6 +853,63 @@ mod tests {
                 neutral(row.principal.as_deref().unwrap_or(""))
             );
         }
+    }
+
+    #[test]
+    fn csv_rows_are_the_same_from_stored_digests_as_from_the_bodies() {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("s.tideline");
+        let mut session = Session::open_or_create(&path).unwrap();
+        for name in [
+            "seed-incident.sse",
+            "cases/09b-surrogate-in-ua-hides-diff.ndjson",
+            "cases/10-duplicate-keys.ndjson",
+            "cases/14-source-ip-forms.ndjson",
+        ] {
+            import_file(&mut session, &case(name), &mut |_, _| true).unwrap();
+        }
+        drop(session);
+        // The import digested every event; the same file is then read with the digests of
+        // half of them, and of none (another version's).
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        let state = |sql: &str| raw.execute(sql, []).unwrap();
+        // Each export reviews the file as it is then.
+        let exports = || -> Vec<Vec<u8>> {
+            let session = Session::open(&path).unwrap();
+            [
+                ExportFormat::Csv,
+                ExportFormat::Timesketch,
+                ExportFormat::TimesketchJsonl,
+            ]
+            .into_iter()
+            .map(|format| {
+                let mut out = Vec::new();
+                export(&session, format, None, &mut out, &mut |_, _| true).unwrap();
+                out
+            })
+            .collect()
+        };
+        let digested = exports();
+        state("UPDATE digest_state SET digested_to = digested_to / 2");
+        assert_eq!(exports(), digested, "half from digests");
+        state("UPDATE digest_state SET version = version + 1");
+        assert_eq!(exports(), digested, "all from bodies");
+        // And the digests are what the rows are made of when current (no body is read).
+        state("UPDATE digest_state SET version = version - 1, digested_to = 1000000");
+        state("UPDATE event_digests SET summary = 'read from the digest'");
+        let mut out = Vec::new();
+        export_csv(&Session::open(&path).unwrap(), &mut out).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let changes = CSV_COLUMNS.iter().position(|c| *c == "changes").unwrap();
+        let summaries: Vec<String> = reader
+            .records()
+            .map(|record| record.unwrap()[changes].to_owned())
+            .collect();
+        assert!(summaries.len() > 10, "{}", summaries.len());
+        assert!(
+            summaries.iter().all(|s| s == "read from the digest"),
+            "{summaries:?}"
+        );
     }
 
     /// A session of `count` copies of the update fixture, in shuffled time order.

@@ -10,6 +10,7 @@ pub mod auditlog;
 pub mod capture;
 pub mod detect;
 pub mod diff;
+pub(crate) mod digest;
 pub mod export;
 pub mod forward;
 pub mod import;

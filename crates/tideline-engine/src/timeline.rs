@@ -21,8 +21,6 @@ use crate::store::{Annotations, Session, StoreError, StoredEvent, format_time};
 // that take them.
 pub use crate::store::{Facet, PageCursor, PageStart, TimelineQuery};
 
-/// How many field changes a row's one-line summary names.
-const SUMMARY_ITEMS: usize = 4;
 /// The most rows one page may ask for.
 const PAGE_LIMIT_MAX: u64 = 1_000;
 /// How far a page's filtered total is counted (the exact figure comes with the facets).
@@ -661,7 +659,7 @@ pub(crate) fn change_row(event: &StoredEvent, body: &Value) -> ChangeRow {
         source_ip: event.source_ip.clone(),
         // An activity event says what it was in its note (audit-log imports).
         summary: match event.change {
-            Some(_) => change_summary(event.change, data),
+            Some(_) => diff::change_summary(event.change, data),
             None => json::text(&data["note"]).unwrap_or_default().to_owned(),
         },
         starred: false,
@@ -691,37 +689,6 @@ fn asset_label(event: &StoredEvent, data: &Value) -> String {
 /// The last `:`-separated part of an OpsHelm asset name: its most specific part.
 fn name_tail(name: &str) -> String {
     name.rsplit(':').next().unwrap_or(name).to_owned()
-}
-
-/// What changed, on one line: the field changes of an update, "created" or "deleted".
-pub(crate) fn change_summary(change: Option<ChangeKind>, data: &Value) -> String {
-    let config = data.get("config").filter(|value| !value.is_null());
-    let previous = data.get("previous_config").filter(|value| !value.is_null());
-    let part = data.get("changed_part");
-    let part = part.and_then(|part| Some((part.get("before")?, part.get("after")?)));
-    if let (Some(ChangeKind::Update), None, None, Some((before, after))) =
-        (change, previous, config, part)
-    {
-        let changes = diff::field_changes(before, after);
-        if !changes.is_empty() {
-            return diff::summarize(&changes, SUMMARY_ITEMS);
-        }
-    }
-    match (change, previous, config) {
-        (Some(ChangeKind::Create), _, _) => "created".to_owned(),
-        (Some(ChangeKind::Delete), _, _) => "deleted".to_owned(),
-        (Some(ChangeKind::Update), Some(previous), Some(config)) => {
-            let changes = diff::field_changes(previous, config);
-            if changes.is_empty() {
-                "no configuration change".to_owned()
-            } else {
-                diff::summarize(&changes, SUMMARY_ITEMS)
-            }
-        }
-        (Some(ChangeKind::Update), None, _) => "previous configuration unknown".to_owned(),
-        (Some(ChangeKind::Update), Some(_), None) => "new configuration missing".to_owned(),
-        (None, _, _) => String::new(),
-    }
 }
 
 fn who(event: &StoredEvent, data: &Value) -> Who {

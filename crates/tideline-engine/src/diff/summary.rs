@@ -1,10 +1,13 @@
 //! One-line summary of a change list, for a CSV cell or a timeline row.
 
 use crate::json::Value;
+use crate::model::ChangeKind;
 
 use super::canonical::canonical_compact;
 use super::{ChangeOp, FieldChange};
 
+/// How many field changes a one-line change summary names.
+const SUMMARY_ITEMS: usize = 4;
 /// Values longer than this many characters are cut and end in `…`.
 const VALUE_CHARS: usize = 60;
 /// Paths are cut too: a hostile key can be any length.
@@ -77,4 +80,35 @@ fn one_line(c: char) -> char {
     let hostile = c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     if hostile { ' ' } else { c }
+}
+
+/// What changed, on one line: the field changes of an update, "created" or "deleted".
+pub fn change_summary(change: Option<ChangeKind>, data: &Value) -> String {
+    let config = data.get("config").filter(|value| !value.is_null());
+    let previous = data.get("previous_config").filter(|value| !value.is_null());
+    let part = data.get("changed_part");
+    let part = part.and_then(|part| Some((part.get("before")?, part.get("after")?)));
+    if let (Some(ChangeKind::Update), None, None, Some((before, after))) =
+        (change, previous, config, part)
+    {
+        let changes = super::field_changes(before, after);
+        if !changes.is_empty() {
+            return summarize(&changes, SUMMARY_ITEMS);
+        }
+    }
+    match (change, previous, config) {
+        (Some(ChangeKind::Create), _, _) => "created".to_owned(),
+        (Some(ChangeKind::Delete), _, _) => "deleted".to_owned(),
+        (Some(ChangeKind::Update), Some(previous), Some(config)) => {
+            let changes = super::field_changes(previous, config);
+            if changes.is_empty() {
+                "no configuration change".to_owned()
+            } else {
+                summarize(&changes, SUMMARY_ITEMS)
+            }
+        }
+        (Some(ChangeKind::Update), None, _) => "previous configuration unknown".to_owned(),
+        (Some(ChangeKind::Update), Some(_), None) => "new configuration missing".to_owned(),
+        (None, _, _) => String::new(),
+    }
 }

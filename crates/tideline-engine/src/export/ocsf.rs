@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde_json_lenient::value::RawValue;
 
 use super::NotedEvent;
-use super::body::{AttributionView, BodyView, DataView, summary};
+use crate::digest::{AttributionView, BodyView, DataView, summary};
 use crate::json::{self, Map, Value};
 use crate::model::ChangeKind;
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::{ExportError, NotedEvent, Ticker};
+use crate::digest::EventDigest;
 use crate::store::{Session, StoredEvent, TimelineQuery};
 
 /// Events per batch handed to a worker.
@@ -18,6 +19,16 @@ const MAX_WORKERS: usize = 4;
 /// Batches per worker read and not yet written.
 const IN_FLIGHT_PER_WORKER: u64 = 2;
 
+/// What a row is made from besides the event's columns and notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reads {
+    /// The verbatim body of every event (OCSF reads much of it).
+    Bodies,
+    /// Each event's stored digest, the body only of an event without one (CSV cells:
+    /// [`crate::digest::EventDigest`]).
+    Digests,
+}
+
 /// Makes a batch's rows (on a worker thread): bytes, Arrow record batches.
 pub(super) type MakeRows<'m, C> = &'m (dyn Fn(&[NotedEvent]) -> Result<C, ExportError> + Sync);
 
@@ -26,6 +37,7 @@ pub(super) type MakeRows<'m, C> = &'m (dyn Fn(&[NotedEvent]) -> Result<C, Export
 pub(super) fn write(
     session: &Session,
     filter: Option<&TimelineQuery>,
+    reads: Reads,
     header: &[u8],
     make: MakeRows<'_, Vec<u8>>,
     mut out: impl Write,
@@ -35,6 +47,7 @@ pub(super) fn write(
     let rows = in_order(
         session,
         filter,
+        reads,
         make,
         |records| Ok(out.write_all(&records)?),
         ticker,
@@ -48,6 +61,7 @@ pub(super) fn write(
 pub(super) fn in_order<C: Send>(
     session: &Session,
     filter: Option<&TimelineQuery>,
+    reads: Reads,
     make: MakeRows<'_, C>,
     mut sink: impl FnMut(C) -> Result<(), ExportError>,
     ticker: &mut Ticker<'_>,
@@ -80,7 +94,8 @@ pub(super) fn in_order<C: Send>(
         };
         let mut sent = 0u64;
         let mut batch = Vec::with_capacity(BATCH);
-        let mut hand_over = |batch: Vec<StoredEvent>, writer: &mut InOrder<'_, '_, '_, _, _>| {
+        let mut hand_over = |batch: Vec<(StoredEvent, Option<EventDigest>)>,
+                             writer: &mut InOrder<'_, '_, '_, _, _>| {
             let batch = NotedEvent::read_batch(session, batch)?;
             while sent - writer.next >= IN_FLIGHT_PER_WORKER * workers as u64 {
                 writer.accept(finished.recv().map_err(|_| worker_gone())?)?;
@@ -92,8 +107,8 @@ pub(super) fn in_order<C: Send>(
             }
             Ok::<(), ExportError>(())
         };
-        session.for_each_event(filter, |event| {
-            batch.push(event);
+        let mut visit = |event: StoredEvent, digest: Option<EventDigest>| {
+            batch.push((event, digest));
             if batch.len() == BATCH {
                 hand_over(
                     std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
@@ -101,7 +116,11 @@ pub(super) fn in_order<C: Send>(
                 )?;
             }
             Ok::<(), ExportError>(())
-        })?;
+        };
+        match reads {
+            Reads::Bodies => session.for_each_event(filter, |event| visit(event, None))?,
+            Reads::Digests => session.for_each_event_digested(filter, &mut visit)?,
+        }
         if !batch.is_empty() {
             hand_over(batch, &mut writer)?;
         }

@@ -498,7 +498,7 @@ pub fn event_facts(event: &StoredEvent) -> EventFacts {
         user_agent: json::text(&data["attribution"]["user_agent"]).map(str::to_owned),
         action: event.action.clone(),
         summary: match event.change {
-            Some(_) => crate::timeline::change_summary(event.change, data),
+            Some(_) => crate::diff::change_summary(event.change, data),
             None => json::text(&data["note"]).unwrap_or_default().to_owned(),
         },
         severity: None,

@@ -107,14 +107,15 @@ fn positioned(frame: Frame) -> PositionedFrame {
     }
 }
 
-/// Writes `batch` in one transaction and indexes it for search (an import has no idle moments
-/// for the writer's way of indexing), then empties it.
+/// Writes `batch` in one transaction, indexes it for search and digests it (an import has no
+/// idle moments for the writer's way of indexing), then empties it.
 fn store_batch(
     session: &mut Session,
     batch: &mut Vec<PositionedFrame>,
 ) -> Result<BatchOutcome, StoreError> {
     let outcome = session.write_batch(batch)?;
     session.index_for_search(u64::MAX)?;
+    session.digest_events(u64::MAX)?;
     batch.clear();
     Ok(outcome)
 }

@@ -34,15 +34,26 @@ pub struct StoredEvent {
     pub body: String,
 }
 
+/// An event's columns of `events` (`e`), as [`EVENT_COLUMNS`] names them.
+macro_rules! event_row_columns {
+    () => {
+        "e.seq AS seq, e.source AS source, \
+         e.event_id AS event_id, e.event_type AS event_type, e.change AS change, \
+         e.time_us AS time_us, e.asset_name AS asset_name, e.asset_type AS asset_type, \
+         e.asset_display AS asset_display, e.asset_provider AS asset_provider, \
+         e.asset_account AS asset_account, e.asset_region AS asset_region, \
+         e.principal AS principal, e.principal_id AS principal_id, \
+         e.assumed_role AS assumed_role, e.method AS method, e.source_ip AS source_ip, \
+         e.action AS action"
+    };
+}
+
 /// The columns [`stored_event`] reads, by name, from [`EVENTS_WITH_BODIES`]: their order here
 /// does not matter.
-pub(super) const EVENT_COLUMNS: &str = "e.seq AS seq, e.source AS source, \
-     e.event_id AS event_id, e.event_type AS event_type, e.change AS change, e.time_us AS time_us, \
-     e.asset_name AS asset_name, e.asset_type AS asset_type, e.asset_display AS asset_display, \
-     e.asset_provider AS asset_provider, e.asset_account AS asset_account, \
-     e.asset_region AS asset_region, e.principal AS principal, e.principal_id AS principal_id, \
-     e.assumed_role AS assumed_role, e.method AS method, e.source_ip AS source_ip, \
-     e.action AS action, b.body AS body";
+pub(super) const EVENT_COLUMNS: &str = concat!(event_row_columns!(), ", b.body AS body");
+
+/// [`EVENT_COLUMNS`] but the body: a query that selects these names its own `body` column.
+pub(super) const EVENT_ROW_COLUMNS: &str = event_row_columns!();
 
 /// Each event's row (`e`) with its verbatim body (`b`).
 pub(super) const EVENTS_WITH_BODIES: &str = "events e JOIN event_bodies b ON b.seq = e.seq";

@@ -12,6 +12,7 @@
 
 mod annotations;
 mod assets;
+mod digests;
 mod events;
 mod facet_values;
 mod filter;

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_layout.sql"),
     include_str!("migrations/0007_compound_search.sql"),
     include_str!("migrations/0008_asset_days.sql"),
+    include_str!("migrations/0009_event_digests.sql"),
 ];
 
 /// The schema version whose script is followed by [`backfill_layout`].

@@ -1862,7 +1862,8 @@ fn an_assets_changes_are_read_day_by_day_in_time_order_in_either_layout() {
     std::fs::copy(&path, &old_path).unwrap();
     let raw = Connection::open(&old_path).unwrap();
     raw.execute_batch(
-        "DROP TABLE asset_days; DROP INDEX event_facets_by_asset_day; \
+        "DROP TABLE event_digests; DROP TABLE digest_state; \
+         DROP TABLE asset_days; DROP INDEX event_facets_by_asset_day; \
          ALTER TABLE event_facets DROP COLUMN day; \
          CREATE INDEX event_facets_by_asset ON event_facets (asset); PRAGMA user_version = 7;",
     )
@@ -2322,4 +2323,78 @@ fn a_grown_finding_keeps_its_index_entries_right_whether_or_not_its_indexed_colu
             .unwrap()
     };
     assert_eq!(by_time, [2, 1, 3]);
+}
+
+#[test]
+fn digests_are_made_oldest_first_read_with_the_events_and_made_again_for_another_version() {
+    let dir = TempDir::new().unwrap();
+    let mut session = new_session(&dir);
+    assorted_changes(&mut session);
+    let mut bodies = Vec::new();
+    session
+        .for_each_event(None, |event| {
+            bodies.push(event);
+            Ok::<(), StoreError>(())
+        })
+        .unwrap();
+    let total = bodies.len() as u64;
+    assert!(total >= 600, "{total}");
+    let expected: Vec<(i64, crate::digest::EventDigest)> = bodies
+        .iter()
+        .map(|event| (event.seq, crate::digest::digest(event.change, &event.body)))
+        .collect();
+    let read = |session: &Session| {
+        let mut read = Vec::new();
+        session
+            .for_each_event_digested(None, |event, digest| {
+                read.push((event.seq, event.body, digest));
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        read
+    };
+    // Nothing digested yet: every event comes with its body.
+    assert!(
+        read(&session)
+            .iter()
+            .all(|(_, body, digest)| digest.is_none() && !body.is_empty())
+    );
+    assert_eq!(session.digest_events(250).unwrap(), 250);
+    let half = read(&session);
+    let digested: Vec<i64> = half
+        .iter()
+        .filter(|(_, _, digest)| digest.is_some())
+        .map(|(seq, ..)| *seq)
+        .collect();
+    let mut oldest: Vec<i64> = expected.iter().map(|(seq, _)| *seq).collect();
+    oldest.sort_unstable();
+    oldest.truncate(250);
+    let mut sorted = digested.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, oldest, "the 250 oldest by arrival");
+    assert!(
+        half.iter()
+            .all(|(_, body, digest)| digest.is_some() == body.is_empty())
+    );
+    while session.digest_events(100).unwrap() > 0 {}
+    let all = read(&session);
+    assert_eq!(all.len() as u64, total);
+    for ((seq, body, digest), (expected_seq, expected)) in all.iter().zip(&expected) {
+        assert_eq!(seq, expected_seq);
+        assert!(body.is_empty());
+        assert_eq!(digest.as_ref(), Some(expected), "event {seq}");
+    }
+    // Digests of another version are not read, and are made again.
+    session
+        .conn
+        .execute("UPDATE digest_state SET version = version + 1", [])
+        .unwrap();
+    assert!(
+        read(&session)
+            .iter()
+            .all(|(_, body, digest)| digest.is_none() && !body.is_empty())
+    );
+    assert_eq!(session.digest_events(u64::MAX).unwrap(), total);
+    assert_eq!(session.digest_events(u64::MAX).unwrap(), 0);
+    assert!(read(&session).iter().all(|(_, _, digest)| digest.is_some()));
 }

@@ -19,8 +19,8 @@ use super::writes::{BATCH_MAX_BYTES, BATCH_MAX_FRAMES};
 use super::{Session, StoreError};
 use crate::model::PositionedFrame;
 
-/// Events the writer adds to the search index at a time when its queue is empty (~0.15 s of
-/// work: a frame arriving meanwhile waits at most that long).
+/// Events the writer adds to the search index (or digests) at a time when its queue is empty
+/// (~0.15 s of work: a frame arriving meanwhile waits at most that long).
 const SEARCH_CHUNK: u64 = 5_000;
 pub const FLUSH_WITHIN: Duration = Duration::from_millis(100);
 const QUEUE_CAPACITY: usize = 8_192;
@@ -157,7 +157,7 @@ fn run(
             Ok(command) => command,
             Err(flume::TryRecvError::Disconnected) => break,
             Err(flume::TryRecvError::Empty) => {
-                if session.index_for_search(SEARCH_CHUNK).map_err(fail)? > 0 {
+                if session.index_idle(SEARCH_CHUNK).map_err(fail)? > 0 {
                     continue;
                 }
                 match queue.recv() {
@@ -202,7 +202,7 @@ fn run(
             let _ = reply.send(totals_tx.borrow().position.clone());
         }
     }
-    // The recording ends with its search index complete.
-    while session.index_for_search(SEARCH_CHUNK).map_err(fail)? > 0 {}
+    // The recording ends with its search index and digests complete.
+    while session.index_idle(SEARCH_CHUNK).map_err(fail)? > 0 {}
     Ok(session)
 }

@@ -1,11 +1,13 @@
-//! body: what an export row (CSV, OCSF) reads from an event's verbatim JSON, in one pass,
-//! building only that.
+//! digest: what an export row (CSV, Timesketch, OCSF) reads from an event's verbatim JSON, in
+//! one pass, building only that ([`BodyView`]); and an event's [`EventDigest`], the three cells
+//! of a CSV row that come from the body, which the store keeps for every event
+//! (store/digests.rs) so that a CSV export reads no body.
 
 use serde::de::MapAccess;
 
+use crate::diff::change_summary;
 use crate::json::{self, Fields, ObjectSeed, Scalar, TextSeed, Value, ValueSeed};
 use crate::model::ChangeKind;
-use crate::timeline::change_summary;
 
 /// What an export reads from an event's body besides its columns: `time` (its own text),
 /// `data.config` and `data.previous_config` (an update's summary), `data.asset.provider_id`
@@ -15,27 +17,27 @@ use crate::timeline::change_summary;
 /// indexing the tree would), building these values and nothing else. A body that is not JSON
 /// (a stored one always is) reads as all absent, like [`json::parse_or_null`].
 #[derive(Default)]
-pub(super) struct BodyView {
-    pub(super) time: Option<String>,
-    pub(super) data: DataView,
+pub(crate) struct BodyView {
+    pub(crate) time: Option<String>,
+    pub(crate) data: DataView,
 }
 
 #[derive(Default)]
-pub(super) struct DataView {
-    pub(super) config: Option<Value>,
-    pub(super) previous_config: Option<Value>,
+pub(crate) struct DataView {
+    pub(crate) config: Option<Value>,
+    pub(crate) previous_config: Option<Value>,
     /// `data.changed_part` (audit-log imports: the part a call proves when the whole is unknown).
-    pub(super) changed_part: Option<Value>,
-    pub(super) asset: AssetView,
-    pub(super) attribution: AttributionView,
+    pub(crate) changed_part: Option<Value>,
+    pub(crate) asset: AssetView,
+    pub(crate) attribution: AttributionView,
     /// The wanted members of `data.raw`, if it is an object (`None` without one).
-    pub(super) raw: Option<RawView>,
+    pub(crate) raw: Option<RawView>,
 }
 
 /// The members of a provider's record that OCSF fields are read from: the called service, the
 /// request id, a refusal, the identity's type (CloudTrail; GCP `protoPayload`, `operation`;
 /// Azure `resourceProviderName`, `operationName`, `correlationId`, `status`).
-pub(super) const RAW_MEMBERS: [&str; 11] = [
+pub(crate) const RAW_MEMBERS: [&str; 11] = [
     "eventSource",
     "requestID",
     "errorCode",
@@ -51,25 +53,25 @@ pub(super) const RAW_MEMBERS: [&str; 11] = [
 
 /// [`RAW_MEMBERS`] of the provider's record, as an object holding just those.
 #[derive(Default)]
-pub(super) struct RawView {
-    pub(super) members: json::Map<String, Value>,
+pub(crate) struct RawView {
+    pub(crate) members: json::Map<String, Value>,
 }
 
 #[derive(Default)]
-pub(super) struct AssetView {
-    pub(super) provider_id: Option<String>,
+pub(crate) struct AssetView {
+    pub(crate) provider_id: Option<String>,
 }
 
 #[derive(Default)]
-pub(super) struct AttributionView {
-    pub(super) user_agent: Option<String>,
-    pub(super) source_ip: Option<String>,
-    pub(super) principal_id: Option<String>,
-    pub(super) assumed_id: Option<String>,
+pub(crate) struct AttributionView {
+    pub(crate) user_agent: Option<String>,
+    pub(crate) source_ip: Option<String>,
+    pub(crate) principal_id: Option<String>,
+    pub(crate) assumed_id: Option<String>,
 }
 
 impl BodyView {
-    pub(super) fn read(body: &str) -> BodyView {
+    pub(crate) fn read(body: &str) -> BodyView {
         json::parse_with(body, ObjectSeed::<BodyView>::new())
             .ok()
             .flatten()
@@ -77,9 +79,43 @@ impl BodyView {
     }
 }
 
-/// What changed, on one line (`timeline::change_summary`): only an update's summary reads the
+/// The cells of an event's CSV row that come from its body: the change summary
+/// ([`diff::change_summary`](crate::diff::change_summary)), `data.attribution.user_agent`, and
+/// `data.asset.provider_id` (the asset label's fallback). Made by [`digest`]; kept by the store
+/// for every event it has digested, so a CSV export need not read the bodies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventDigest {
+    pub summary: String,
+    pub user_agent: Option<String>,
+    pub provider_id: Option<String>,
+}
+
+/// The version of [`digest`]'s output. Digests stored under another are not read and are made
+/// again: raise it whenever a change here, in [`BodyView`], or in the summary would make a
+/// digest differ.
+pub const DIGEST_VERSION: i64 = 1;
+
+/// The digest of the event whose change kind is `change` and whose verbatim body is `body` (a
+/// body that is not JSON, which a stored one never is, reads as all absent).
+pub fn digest(change: Option<ChangeKind>, body: &str) -> EventDigest {
+    let DataView {
+        config,
+        previous_config,
+        changed_part,
+        asset,
+        attribution,
+        ..
+    } = BodyView::read(body).data;
+    EventDigest {
+        summary: summary(change, config, previous_config, changed_part),
+        user_agent: attribution.user_agent,
+        provider_id: asset.provider_id,
+    }
+}
+
+/// What changed, on one line (`diff::change_summary`): only an update's summary reads the
 /// configurations, so only then are they put together.
-pub(super) fn summary(
+pub(crate) fn summary(
     change: Option<ChangeKind>,
     config: Option<Value>,
     previous_config: Option<Value>,
@@ -93,7 +129,7 @@ pub(super) fn summary(
     }
 }
 
-/// The configurations as the tree's `data` would hold them (for `timeline::change_summary`).
+/// The configurations as the tree's `data` would hold them (for `diff::change_summary`).
 fn configs(
     config: Option<Value>,
     previous_config: Option<Value>,
@@ -147,7 +183,7 @@ impl Fields for BodyView {
 }
 
 #[derive(Clone, Copy)]
-pub(super) enum DataField {
+pub(crate) enum DataField {
     Config,
     PreviousConfig,
     ChangedPart,
@@ -204,7 +240,7 @@ impl Fields for AssetView {
 }
 
 #[derive(Clone, Copy)]
-pub(super) enum AttributionField {
+pub(crate) enum AttributionField {
     UserAgent,
     SourceIp,
     PrincipalId,
@@ -255,5 +291,55 @@ impl Fields for RawView {
         let value = map.next_value_seed(ValueSeed)?;
         self.members.insert(name.to_owned(), value);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_view_reads_what_the_parsed_tree_holds() {
+        let update = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/update.json"
+        ))
+        .unwrap();
+        let bodies = [
+            update.as_str(),
+            r#"{"data":{"config":{"a":1}},"data":{"previous_config":{"a":2}}}"#,
+            r#"{"data":{"config":{"a":1},"config":{"a":3},"previous_config":null}}"#,
+            r#"{"data":[{"config":{"a":1}}]}"#,
+            r#"{"data":{"asset":{"provider_id":123456789012345678901234567890}}}"#,
+            r#"{"data":{"asset":{"provider_id":{"id":"x"}},"asset":{"provider_id":"sg-1"}}}"#,
+            r#"{"data":{"asset":"sg-1","attribution":{"user_agent":"Mozilla/5.0 \ud800"}}}"#,
+            r#"{"data":{"config":{"$serde_json_lenient::private::Number":"1"}}}"#,
+            r#"{"data":{"config":{"$serde_json_lenient::private::Number":"x","b":2}}}"#,
+            r#"{"data":{"attribution":{"user_agent":1.50}}}"#,
+            r#"{"data":{"config":{"a":1}}"#,
+            r#"[{"data":{"config":{"a":1}}}]"#,
+            "",
+        ];
+        for body in bodies {
+            let tree = json::parse_or_null(body);
+            let data = &tree["data"];
+            let view = BodyView::read(body).data;
+            assert_eq!(view.config.unwrap_or(Value::Null), data["config"], "{body}");
+            assert_eq!(
+                view.previous_config.unwrap_or(Value::Null),
+                data["previous_config"],
+                "{body}"
+            );
+            assert_eq!(
+                view.asset.provider_id.as_deref(),
+                json::text(&data["asset"]["provider_id"]),
+                "{body}"
+            );
+            assert_eq!(
+                view.attribution.user_agent.as_deref(),
+                json::text(&data["attribution"]["user_agent"]),
+                "{body}"
+            );
+        }
     }
 }
