@@ -368,25 +368,47 @@ fn time_case(args: &Args, report: &mut Report, path: &Path, case: &Case) {
 // ---------------------------------------------------------------------------------------------
 // Subprocesses: wall time and peak RSS.
 
-/// Runs `command` to its end; returns its wall time in ms and its peak RSS in MB
-/// (`wait4`'s `ru_maxrss`, this child only).
+/// Runs `command` to its end under `/usr/bin/time`; returns its wall time in ms and its peak
+/// RSS in MB (`time`'s `%M`: `wait4`'s `ru_maxrss` of a process `time` forked).
+///
+/// Not this process's own `wait4`: a child spawned from here starts as a copy of this process
+/// (Rust spawns with `vfork` semantics), and Linux keeps the largest RSS a process had across
+/// `exec`, so the child's figure would be at least this benchmark's own RSS (272 MB after it
+/// digested the kept session, which every subprocess case then reported).
 fn run_measured(command: &mut Command) -> (f64, f64) {
+    let report = tempfile::NamedTempFile::new().expect("a file for /usr/bin/time's report");
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => timed.env(name, value),
+            None => timed.env_remove(name),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        timed.current_dir(dir);
+    }
     let started = Instant::now();
-    let child = command.spawn().expect("start tideline-cli");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data that wait4 fills; the child is ours and not waited for
-    // elsewhere (`child` is dropped without `wait`, which does not reap or kill).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    // The commands' own output is not kept (a failure shows in the status).
+    let status = timed
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("start /usr/bin/time (Debian: apt-get install time)");
     let wall_ms = started.elapsed().as_secs_f64() * 1e3;
-    drop(child);
-    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{command:?} failed (status {status})"
-    );
-    (wall_ms, usage.ru_maxrss as f64 / 1024.0)
+    assert!(status.success(), "{command:?} failed ({status})");
+    let kib: f64 = std::fs::read_to_string(report.path())
+        .expect("/usr/bin/time's report")
+        .trim()
+        .parse()
+        .expect("/usr/bin/time -f %M prints kilobytes");
+    (wall_ms, kib / 1024.0)
 }
 
 fn subprocess_case(
