@@ -1,6 +1,7 @@
 //! pairs: the (principal, address) pairs `new_source_ip` has seen, each with the id of its
-//! finding (0 while it has none) — 12 bytes a pair in memory, as a 64-bit keyed hash and a
-//! 32-bit id, and stored as a log beside the findings so a later run resumes with them. The
+//! finding (0 while it has none) — 12 bytes a pair in memory (up to a quarter more while a
+//! bucket grows), as a 64-bit keyed hash and a 32-bit id, and stored as a log beside the
+//! findings so a later run resumes with them. The
 //! ids let a pair's finding be read by id, so the findings' key index is not needed for the
 //! most numerous rule (a rebuild builds that index once, at its end).
 //!
@@ -12,47 +13,102 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-/// Sorted hashes with their ids, and the newest ones until there are enough to merge.
+/// Sorted hashes with their ids, in [`BUCKETS`] buckets by the hash's top byte, and the newest
+/// ones until there are enough to merge.
 pub(crate) struct KnownPairs {
     salt: [u8; 8],
-    hashes: Vec<u64>,
-    ids: Vec<u32>,
+    buckets: Vec<Bucket>,
     recent: HashMap<u64, u32>,
     /// Pairs added or given another id since the last [`KnownPairs::take_fresh`].
     fresh: Vec<(i64, i64)>,
 }
 
+/// The pairs whose hash starts with one byte: hashes ascending, and their ids.
+#[derive(Default)]
+struct Bucket {
+    hashes: Vec<u64>,
+    ids: Vec<u32>,
+}
+
+/// A merge grows one bucket at a time, so growing never holds two copies of all the pairs
+/// (at 10,000,000 pairs, one array of them is 120 MB).
+const BUCKETS: usize = 256;
+
 /// The recent map is merged into the sorted arrays at this size.
 const MERGE_AT: usize = 1 << 16;
+
+/// The bucket of `hash`: its top byte.
+fn bucket_of(hash: u64) -> usize {
+    (hash >> 56) as usize
+}
+
+impl Bucket {
+    /// Room for `more` pairs: a quarter more than it holds at least, so that merges copy each
+    /// bucket a bounded number of times while it never holds more than a quarter unused.
+    fn reserve(&mut self, more: usize) {
+        let more = more.max(self.hashes.len() / 4);
+        if self.hashes.capacity() - self.hashes.len() < more {
+            self.hashes.reserve_exact(more);
+            self.ids.reserve_exact(more);
+        }
+    }
+
+    /// Merges `chunk` (ascending, none of its hashes here) in, from the back.
+    fn merge(&mut self, chunk: &[(u64, u32)]) {
+        self.reserve(chunk.len());
+        let old = self.hashes.len();
+        let len = old + chunk.len();
+        self.hashes.resize(len, 0);
+        self.ids.resize(len, 0);
+        let (mut i, mut j) = (old, chunk.len());
+        for k in (0..len).rev() {
+            if j == 0 {
+                break;
+            }
+            if i > 0 && self.hashes[i - 1] > chunk[j - 1].0 {
+                self.hashes[k] = self.hashes[i - 1];
+                self.ids[k] = self.ids[i - 1];
+                i -= 1;
+            } else {
+                (self.hashes[k], self.ids[k]) = chunk[j - 1];
+                j -= 1;
+            }
+        }
+    }
+}
 
 impl KnownPairs {
     pub fn new(salt: u64) -> KnownPairs {
         KnownPairs {
             salt: salt.to_le_bytes(),
-            hashes: Vec::new(),
-            ids: Vec::new(),
+            buckets: (0..BUCKETS).map(|_| Bucket::default()).collect(),
             recent: HashMap::new(),
             fresh: Vec::new(),
         }
     }
 
-    /// Makes room for `count` pairs taken back with [`KnownPairs::restore`].
+    /// Makes room for `count` pairs taken back with [`KnownPairs::restore`] (spread evenly
+    /// over the buckets, as hashes are).
     pub fn reserve(&mut self, count: usize) {
-        self.hashes.reserve_exact(count);
-        self.ids.reserve_exact(count);
+        let each = count / BUCKETS + count / BUCKETS / 8 + 16;
+        for bucket in &mut self.buckets {
+            bucket.hashes.reserve_exact(each);
+            bucket.ids.reserve_exact(each);
+        }
     }
 
     /// Takes back one pair of an earlier run: its hash (as the store keeps it: signed) and
     /// finding id, pairs coming in ascending order of the hash read unsigned.
     pub fn restore(&mut self, hash: i64, id: i64) {
         let (hash, id) = (hash as u64, u32::try_from(id).unwrap_or(0));
-        if self.hashes.last().is_some_and(|last| *last >= hash) {
+        let bucket = &mut self.buckets[bucket_of(hash)];
+        if bucket.hashes.last().is_some_and(|last| *last >= hash) {
             // Out of order (never, from the store): findable all the same.
             self.recent.insert(hash, id);
             return;
         }
-        self.hashes.push(hash);
-        self.ids.push(id);
+        bucket.hashes.push(hash);
+        bucket.ids.push(id);
     }
 
     /// The hash of `principal` at `address`.
@@ -73,18 +129,21 @@ impl KnownPairs {
         if let Some(id) = self.recent.get(&pair) {
             return Some(*id);
         }
-        self.hashes
+        let bucket = &self.buckets[bucket_of(pair)];
+        bucket
+            .hashes
             .binary_search(&pair)
             .ok()
-            .map(|index| self.ids[index])
+            .map(|index| bucket.ids[index])
     }
 
     /// Remembers `pair` with the finding id `id` (0: none).
     pub fn set(&mut self, pair: u64, id: i64) {
         let id = u32::try_from(id).unwrap_or(0);
         self.fresh.push((pair as i64, i64::from(id)));
-        if let Ok(index) = self.hashes.binary_search(&pair) {
-            self.ids[index] = id;
+        let bucket = &mut self.buckets[bucket_of(pair)];
+        if let Ok(index) = bucket.hashes.binary_search(&pair) {
+            bucket.ids[index] = id;
             return;
         }
         self.recent.insert(pair, id);
@@ -93,29 +152,16 @@ impl KnownPairs {
         }
     }
 
-    /// Merges the recent map into the sorted arrays, from the back, growing them exactly.
+    /// Merges the recent map into the buckets.
     fn merge(&mut self) {
         let mut chunk: Vec<(u64, u32)> = self.recent.drain().collect();
         chunk.sort_unstable();
-        let old = self.hashes.len();
-        let len = old + chunk.len();
-        self.hashes.reserve_exact(chunk.len());
-        self.ids.reserve_exact(chunk.len());
-        self.hashes.resize(len, 0);
-        self.ids.resize(len, 0);
-        let (mut i, mut j) = (old, chunk.len());
-        for k in (0..len).rev() {
-            if j == 0 {
-                break;
-            }
-            if i > 0 && self.hashes[i - 1] > chunk[j - 1].0 {
-                self.hashes[k] = self.hashes[i - 1];
-                self.ids[k] = self.ids[i - 1];
-                i -= 1;
-            } else {
-                (self.hashes[k], self.ids[k]) = chunk[j - 1];
-                j -= 1;
-            }
+        let mut rest = chunk.as_slice();
+        while let Some(&(first, _)) = rest.first() {
+            let index = bucket_of(first);
+            let end = rest.partition_point(|(hash, _)| bucket_of(*hash) == index);
+            self.buckets[index].merge(&rest[..end]);
+            rest = &rest[end..];
         }
     }
 
@@ -140,7 +186,12 @@ mod tests {
             pairs.set(hash, n as i64 % 3);
         }
         pairs.set(hashes[5], 99);
-        assert!(pairs.hashes.windows(2).all(|w| w[0] < w[1]));
+        assert!(pairs.recent.len() < MERGE_AT);
+        for (index, bucket) in pairs.buckets.iter().enumerate() {
+            assert!(bucket.hashes.windows(2).all(|w| w[0] < w[1]));
+            assert!(bucket.hashes.iter().all(|hash| bucket_of(*hash) == index));
+            assert_eq!(bucket.hashes.len(), bucket.ids.len());
+        }
         for (n, &hash) in hashes.iter().enumerate() {
             let id = if n == 5 { 99 } else { n as u32 % 3 };
             assert_eq!(pairs.get(hash), Some(id));
