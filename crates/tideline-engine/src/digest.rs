@@ -91,8 +91,10 @@ pub struct EventDigest {
 }
 
 /// The version of [`digest`]'s output. Digests stored under another are not read and are made
-/// again: raise it whenever a change here, in [`BodyView`], or in the summary would make a
-/// digest differ.
+/// again: raise it whenever a change here, in [`BodyView`], in the summary
+/// (`diff::change_summary` and what it calls) or in the JSON policy would make a digest differ.
+/// `a_change_in_what_a_digest_holds_raises_the_digest_version` pins the output of the fixtures
+/// under this version and fails until both are changed together.
 pub const DIGEST_VERSION: i64 = 1;
 
 /// The digest of the event whose change kind is `change` and whose verbatim body is `body` (a
@@ -341,5 +343,55 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    /// Every event of the fixtures that this test reads, with the digest it gets.
+    fn fixture_digests() -> String {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/");
+        let mut out = String::new();
+        for name in [
+            "create.json",
+            "update.json",
+            "delete.json",
+            "cases/09b-surrogate-in-ua-hides-diff.ndjson",
+            "cases/10-duplicate-keys.ndjson",
+            "cases/14-source-ip-forms.ndjson",
+        ] {
+            let text = std::fs::read_to_string(format!("{root}{name}")).unwrap();
+            let bodies: Vec<&str> = if name.ends_with(".json") {
+                vec![text.as_str()]
+            } else {
+                text.lines()
+                    .filter(|line| !line.trim().is_empty())
+                    .collect()
+            };
+            for body in bodies {
+                if let crate::model::Frame::Event(event) = crate::wire::decode_frame(body.into()) {
+                    out.push_str(&format!("{name} {:?}\n", digest(event.change, body)));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_change_in_what_a_digest_holds_raises_the_digest_version() {
+        use sha2::{Digest as _, Sha256};
+        let digests = fixture_digests();
+        assert!(digests.lines().count() >= 10, "{digests}");
+        let hash: String = Sha256::digest(digests.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        // If this fails, the digests of the fixtures changed: stored digests would no longer
+        // say what a body says. Raise DIGEST_VERSION and pin the new hash with it.
+        assert_eq!(
+            (DIGEST_VERSION, hash.as_str()),
+            (
+                1,
+                "3b8f20f64b0640a0807b81de8c93fd53151bdb8e4e20c7591d973a2c14a867e0"
+            ),
+            "digests under this version:\n{digests}"
+        );
     }
 }

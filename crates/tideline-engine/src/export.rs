@@ -9,9 +9,12 @@
 //! NDJSON lines are the events' verbatim JSON, except that line breaks between JSON tokens
 //! (possible only in an event that arrived over several `data:` lines) become spaces.
 //!
-//! A CSV row costs far more than reading its event (the body's configurations parsed and
-//! diffed for the summary), so CSV rows are made on worker threads, a batch at a time, and
-//! written in order ([`rows`]); the output is the same bytes a single thread would write.
+//! The cells of a CSV row that come from the body (the change summary, which parses and diffs
+//! both configurations, the user agent, the provider's id) are read from the event's stored
+//! digest (store/digests.rs) when it has a current one, and made from the body otherwise, by
+//! the same function ([`crate::digest::digest`]). Rows are made on worker threads, a batch at a
+//! time, and written in order ([`rows`]); the output is the same bytes a single thread would
+//! write.
 
 pub mod ocsf;
 pub mod parquet;

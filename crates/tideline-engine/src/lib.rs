@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: [`ingest`] reads the SSE stream, [`wire`] maps each frame to a
 //! [`model::Frame`], the [`store`] writes frames in batched transactions together with the
-//! stream position, and [`export`] and [`diff`] read back what was stored. The desktop shell
+//! stream position, and [`timeline`], [`detect`] and [`export`] read back what was stored
+//! (`diff` and `digest`, pure, serve them and the store). The desktop shell
 //! and the CLI are callers; the engine never knows which one is calling.
 
 pub mod attribution;

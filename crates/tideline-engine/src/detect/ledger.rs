@@ -327,9 +327,11 @@ impl Ledger {
         rows.sort_unstable_by_key(|write| write.row.id);
         let mut links = std::mem::take(&mut self.links);
         links.sort_unstable();
+        let mut removed: Vec<i64> = self.removed.drain().map(|(_, id)| id).collect();
+        removed.sort_unstable();
         let changes = LedgerChanges {
             rows,
-            removed: self.removed.drain().map(|(_, id)| id).collect(),
+            removed,
             links,
         };
         self.takes += 1;

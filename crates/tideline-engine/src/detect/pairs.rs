@@ -1,6 +1,6 @@
 //! pairs: the (principal, address) pairs `new_source_ip` has seen, each with the id of its
-//! finding (0 while it has none) — 12 bytes a pair in memory (up to a quarter more while a
-//! bucket grows), as a 64-bit keyed hash and a 32-bit id, and stored as a log beside the
+//! finding (0 while it has none) — 12 bytes a pair in memory (a bucket may hold up to a
+//! quarter more unused, room for its next merges), as a 64-bit keyed hash and a 32-bit id, and stored as a log beside the
 //! findings so a later run resumes with them. The
 //! ids let a pair's finding be read by id, so the findings' key index is not needed for the
 //! most numerous rule (a rebuild builds that index once, at its end).

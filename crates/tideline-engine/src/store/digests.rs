@@ -36,24 +36,43 @@ pub(super) fn has_digests(conn: &rusqlite::Connection) -> Result<bool, StoreErro
         .is_some())
 }
 
-/// A digest column read from a row of [`Session::for_each_event_digested`]'s statement: the
-/// digest when the row has one.
-pub(super) fn digest_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<EventDigest>> {
-    let Some(summary) = row.get::<_, Option<String>>("digest_summary")? else {
-        return Ok(None);
-    };
-    Ok(Some(EventDigest {
-        summary,
-        user_agent: row.get("digest_user_agent")?,
-        provider_id: row.get("digest_provider_id")?,
-    }))
+/// Where the digest's columns are in the rows of [`Session::for_each_event_digested`]'s
+/// statement, found by name once per statement.
+pub(super) struct DigestColumns {
+    summary: usize,
+    user_agent: usize,
+    provider_id: usize,
+}
+
+impl DigestColumns {
+    /// Errors: a column is missing (`InvalidColumnName`).
+    pub(super) fn of(statement: &rusqlite::Statement<'_>) -> rusqlite::Result<Self> {
+        Ok(DigestColumns {
+            summary: statement.column_index("digest_summary")?,
+            user_agent: statement.column_index("digest_user_agent")?,
+            provider_id: statement.column_index("digest_provider_id")?,
+        })
+    }
+
+    /// The row's digest, when it has one.
+    pub(super) fn read(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<EventDigest>> {
+        let Some(summary) = row.get::<_, Option<String>>(self.summary)? else {
+            return Ok(None);
+        };
+        Ok(Some(EventDigest {
+            summary,
+            user_agent: row.get(self.user_agent)?,
+            provider_id: row.get(self.provider_id)?,
+        }))
+    }
 }
 
 impl Session {
     /// Digests up to `max` events that have no current digest, oldest first, in one
-    /// transaction; returns how many (0: every event has one). Digests of another
-    /// [`DIGEST_VERSION`] are dropped first (in the same transaction). A file without the
-    /// digests table (never: a recorder's file is migrated) digests nothing.
+    /// transaction, one body in memory at a time; returns how many (0: every event has one).
+    /// After a change of [`DIGEST_VERSION`] it starts again from the first event, writing over
+    /// the old digests as it goes (they are not read meanwhile: the mark covers only new ones).
+    /// A file without the digests table (never: a recorder's file is migrated) digests nothing.
     ///
     /// Errors: SQLite's, with the session's path.
     pub fn digest_events(&mut self, max: u64) -> Result<u64, StoreError> {
@@ -61,62 +80,57 @@ impl Session {
             return Ok(0);
         }
         let path = self.path.clone();
-        let tx = self.conn.transaction()?;
-        let (version, from): (i64, i64) = tx.query_row(
-            "SELECT version, digested_to FROM digest_state WHERE id = 1",
-            [],
-            |row| Ok((row.get("version")?, row.get("digested_to")?)),
-        )?;
-        let from = if version == DIGEST_VERSION {
-            from
-        } else {
-            tx.execute("DELETE FROM event_digests", [])?;
-            0
-        };
-        let events: Vec<(i64, Option<String>, String)> = {
-            let mut statement = tx.prepare(&format!(
-                "SELECT e.seq AS seq, e.change AS change, b.body AS body \
-                 FROM {EVENTS_WITH_BODIES} WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2"
-            ))?;
-            let rows = statement
-                .query_map(params![from, max.min(i64::MAX as u64) as i64], |row| {
-                    Ok((row.get("seq")?, row.get("change")?, row.get("body")?))
-                })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let Some(to) = events.last().map(|(seq, ..)| *seq) else {
-            if version != DIGEST_VERSION {
-                tx.execute(
-                    "UPDATE digest_state SET version = ?1, digested_to = 0 WHERE id = 1",
-                    [DIGEST_VERSION],
-                )?;
-                tx.commit().map_err(|e| StoreError::from(e).on(&path))?;
-            }
-            return Ok(0);
-        };
+        let on_path = |error: rusqlite::Error| StoreError::from(error).on(&path);
+        let tx = self.conn.transaction().map_err(on_path)?;
+        let (version, mark): (i64, i64) = tx
+            .query_row(
+                "SELECT version, digested_to FROM digest_state WHERE id = 1",
+                [],
+                |row| Ok((row.get("version")?, row.get("digested_to")?)),
+            )
+            .map_err(on_path)?;
+        let from = if version == DIGEST_VERSION { mark } else { 0 };
+        let (mut digested, mut to) = (0u64, from);
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO event_digests (seq, summary, user_agent, provider_id) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (seq, change, body) in &events {
-                let change = change.as_deref().and_then(ChangeKind::parse);
+            let mut events = tx
+                .prepare(&format!(
+                    "SELECT e.seq AS seq, e.change AS change, b.body AS body \
+                     FROM {EVENTS_WITH_BODIES} WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2"
+                ))
+                .map_err(on_path)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO event_digests (seq, summary, user_agent, provider_id) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(on_path)?;
+            let mut rows = events
+                .query(params![from, max.min(i64::MAX as u64) as i64])
+                .map_err(on_path)?;
+            while let Some(row) = rows.next().map_err(on_path)? {
+                let seq: i64 = row.get("seq").map_err(on_path)?;
+                let change: Option<String> = row.get("change").map_err(on_path)?;
+                let body: String = row.get("body").map_err(on_path)?;
                 let EventDigest {
                     summary,
                     user_agent,
                     provider_id,
-                } = digest::digest(change, body);
+                } = digest::digest(change.as_deref().and_then(ChangeKind::parse), &body);
                 insert
                     .execute(params![seq, summary, user_agent, provider_id])
-                    .map_err(|e| StoreError::from(e).on(&path))?;
+                    .map_err(on_path)?;
+                (digested, to) = (digested + 1, seq);
             }
         }
-        tx.execute(
-            "UPDATE digest_state SET version = ?1, digested_to = ?2 WHERE id = 1",
-            params![DIGEST_VERSION, to],
-        )?;
-        tx.commit().map_err(|e| StoreError::from(e).on(&path))?;
-        Ok(events.len() as u64)
+        if digested > 0 || version != DIGEST_VERSION {
+            tx.execute(
+                "UPDATE digest_state SET version = ?1, digested_to = ?2 WHERE id = 1",
+                params![DIGEST_VERSION, to],
+            )
+            .map_err(on_path)?;
+            tx.commit().map_err(on_path)?;
+        }
+        Ok(digested)
     }
 
     /// Brings every index kept in idle time up to date by up to `max` events each: the search

@@ -7,7 +7,8 @@
 //!
 //! The store owns the types it is asked with and answers in ([`TimelineQuery`], [`StoredEvent`],
 //! [`StoredFinding`]): the layers above re-export or convert them, and nothing here imports
-//! from those layers. Rows are read by column name, never by position (a statement that reads
+//! from those layers. Below it are only pure modules: `model`, `json` (the one parse policy),
+//! and `digest` with `diff` (what an event's digest holds, which the store keeps). Rows are read by column name, never by position (a statement that reads
 //! many rows finds each name once, `events::EventColumns`).
 
 mod annotations;

@@ -2384,6 +2384,41 @@ fn digests_are_made_oldest_first_read_with_the_events_and_made_again_for_another
         assert!(body.is_empty());
         assert_eq!(digest.as_ref(), Some(expected), "event {seq}");
     }
+    // Any filter reads the same events with their digests: an asset's (its days' index,
+    // aliased `d`), a search's, an arrival bound's.
+    let queries = [
+        TimelineQuery {
+            asset_name: bodies[0].asset_name.clone(),
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            text: Some("firewall".into()),
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            max_seq: Some(300),
+            ..TimelineQuery::default()
+        },
+    ];
+    for query in &queries {
+        let mut plain = Vec::new();
+        session
+            .for_each_event(Some(query), |event| {
+                plain.push(event.seq);
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        let mut digested = Vec::new();
+        session
+            .for_each_event_digested(Some(query), |event, digest| {
+                assert!(digest.is_some() && event.body.is_empty(), "{query:?}");
+                digested.push(event.seq);
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        assert!(!plain.is_empty(), "{query:?}");
+        assert_eq!(digested, plain, "{query:?}");
+    }
     // Digests of another version are not read, and are made again.
     session
         .conn

@@ -101,26 +101,30 @@ impl Session {
         }
         let rows = self.filter(filter)?.pass();
         let (source, condition, params) = (rows.source, rows.condition, rows.params);
-        // The body is read (by its own lookup) only for a row without a digest.
+        // The body is read (by its own lookup) only for a row without a digest. The digests'
+        // alias is `dg`: a source may already name a table `d` (an asset's days). A row with
+        // no body (a damaged file) reads as an empty body.
         let sql = format!(
-            "SELECT {EVENT_ROW_COLUMNS}, d.summary AS digest_summary, \
-               d.user_agent AS digest_user_agent, d.provider_id AS digest_provider_id, \
-               CASE WHEN d.seq IS NULL \
-                 THEN (SELECT body FROM event_bodies WHERE seq = f.seq) ELSE '' END AS body \
+            "SELECT {EVENT_ROW_COLUMNS}, dg.summary AS digest_summary, \
+               dg.user_agent AS digest_user_agent, dg.provider_id AS digest_provider_id, \
+               CASE WHEN dg.seq IS NULL \
+                 THEN coalesce((SELECT body FROM event_bodies WHERE seq = f.seq), '') \
+                 ELSE '' END AS body \
              FROM {source} JOIN events e ON e.seq = f.seq \
-             LEFT JOIN event_digests d ON d.seq = f.seq AND d.seq <= {} \
+             LEFT JOIN event_digests dg ON dg.seq = f.seq AND dg.seq <= {} \
              WHERE {condition} ORDER BY {}",
             digests::current_mark(),
             rows.oldest_first
         );
         let mut statement = self.conn.prepare(&sql).map_err(StoreError::from)?;
         let columns = EventColumns::of(&statement).map_err(StoreError::from)?;
+        let digest_columns = digests::DigestColumns::of(&statement).map_err(StoreError::from)?;
         let mut rows = statement
             .query(rusqlite::params_from_iter(params))
             .map_err(StoreError::from)?;
         while let Some(row) = rows.next().map_err(StoreError::from)? {
             let event = columns.read(row).map_err(StoreError::from)?;
-            let digest = digests::digest_of(row).map_err(StoreError::from)?;
+            let digest = digest_columns.read(row).map_err(StoreError::from)?;
             visit(event, digest)?;
         }
         Ok(())

@@ -4,7 +4,7 @@
 //!
 //! The queue in front of it is bounded, so a slow disk slows the stream reader down instead
 //! of growing memory. When the queue is empty, and before it closes, it brings the search index
-//! up to date (store/search.rs).
+//! (store/search.rs) and the events' digests (store/digests.rs) up to date.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

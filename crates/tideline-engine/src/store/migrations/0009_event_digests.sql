@@ -6,7 +6,8 @@
 -- makes them). Derived data, like the search indexes: the recorder's writer digests events
 -- when its queue is empty and before it closes, an import with each batch, oldest first;
 -- `digest_state.digested_to` says how far, and `version` with which reading. Digests of
--- another version are neither read nor kept (the writer empties the table and starts again).
+-- another version are never read: the next digesting (writer or import) starts again from the
+-- first event, writing over them as it goes.
 -- An export reads the body of every event past the mark (store/timeline.rs,
 -- `for_each_event_digested`), so its output does not depend on how far digesting has come.
 -- Nothing is filled here: an existing session is digested by its next recording or import.
