@@ -812,10 +812,10 @@ mod tests {
             .join(name)
     }
 
-    #[test]
-    fn csv_rows_say_what_the_change_list_says() {
-        let dir = TempDir::new().unwrap();
-        let mut session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+    /// A session at `path` of the seed incident and the hostile cases (surrogates, duplicate
+    /// keys, source IP forms), imported (so digested).
+    fn hostile_session(path: &Path) -> Session {
+        let mut session = Session::open_or_create(path).unwrap();
         for name in [
             "seed-incident.sse",
             "cases/09b-surrogate-in-ua-hides-diff.ndjson",
@@ -824,6 +824,13 @@ mod tests {
         ] {
             import_file(&mut session, &case(name), &mut |_, _| true).unwrap();
         }
+        session
+    }
+
+    #[test]
+    fn csv_rows_say_what_the_change_list_says() {
+        let dir = TempDir::new().unwrap();
+        let session = hostile_session(&dir.path().join("s.tideline"));
         let mut out = Vec::new();
         let exported = export_csv(&session, &mut out).unwrap();
         let mut reader = csv::Reader::from_reader(out.as_slice());
@@ -862,16 +869,7 @@ mod tests {
     fn csv_rows_are_the_same_from_stored_digests_as_from_the_bodies() {
         let dir = TempDir::new().unwrap();
         let path = dir.path().join("s.tideline");
-        let mut session = Session::open_or_create(&path).unwrap();
-        for name in [
-            "seed-incident.sse",
-            "cases/09b-surrogate-in-ua-hides-diff.ndjson",
-            "cases/10-duplicate-keys.ndjson",
-            "cases/14-source-ip-forms.ndjson",
-        ] {
-            import_file(&mut session, &case(name), &mut |_, _| true).unwrap();
-        }
-        drop(session);
+        drop(hostile_session(&path));
         // The import digested every event; the same file is then read with the digests of
         // half of them, and of none (another version's).
         let raw = rusqlite::Connection::open(&path).unwrap();
