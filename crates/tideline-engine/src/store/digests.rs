@@ -5,8 +5,8 @@
 //! before it closes, an import with each batch), and an export reads the body of every event
 //! without a current digest (store/timeline.rs, [`Session::for_each_event_digested`]), so the
 //! rows are the same whichever side of the mark an event is. Digests of another
-//! [`DIGEST_VERSION`] are never read; the next [`Session::digest_events`] drops them and starts
-//! again. Nothing here writes to a reviewed file.
+//! [`DIGEST_VERSION`] are never read; the next [`Session::digest_events`] starts again from the
+//! first event and writes over them. Nothing here writes to a reviewed file.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -15,9 +15,9 @@ use super::{Session, StoreError};
 use crate::digest::{self, DIGEST_VERSION, EventDigest};
 use crate::model::ChangeKind;
 
-/// The mark up to which stored digests are current: none when the file has no digests table
-/// (schema 8 or older, reviewed in place) or its digests are of another version. An SQL
-/// expression, evaluated once per statement.
+/// The mark up to which stored digests are current (NULL, so none, when they are of another
+/// version), as an SQL expression evaluated once per statement. Only for a file that has the
+/// digests table ([`has_digests`]).
 pub(super) fn current_mark() -> String {
     format!(
         "(SELECT digested_to FROM main.digest_state WHERE id = 1 AND version = {DIGEST_VERSION})"
