@@ -107,20 +107,20 @@ fn positioned(frame: Frame) -> PositionedFrame {
     }
 }
 
-/// Events an import digests per transaction (store/digests.rs).
-const DIGEST_CHUNK: u64 = 10_000;
+/// Events an import indexes for search, or digests, per transaction (at least a batch).
+const INDEX_CHUNK: u64 = 10_000;
 
-/// Writes `batch` in one transaction, indexes it for search and digests it (an import has no
-/// idle moments for the writer's way of indexing), then empties it. Digesting goes from the
-/// oldest event without a digest: the first import into a session recorded before digests
-/// existed (or after their version changed) digests the whole session, a chunk at a time.
+/// Writes `batch` in one transaction, then brings the search index and the digests up to date
+/// as the recorder's writer does when idle ([`Session::index_idle`]; an import has no idle
+/// moments), a chunk at a time, and empties it. Digesting goes from the oldest event without a
+/// digest: the first import into a session recorded before digests existed (or after their
+/// version changed) digests the whole session.
 fn store_batch(
     session: &mut Session,
     batch: &mut Vec<PositionedFrame>,
 ) -> Result<BatchOutcome, StoreError> {
     let outcome = session.write_batch(batch)?;
-    session.index_for_search(u64::MAX)?;
-    while session.digest_events(DIGEST_CHUNK)? > 0 {}
+    while session.index_idle(INDEX_CHUNK)? > 0 {}
     batch.clear();
     Ok(outcome)
 }
