@@ -4,7 +4,7 @@
 //! cargo build --release -p tideline-cli      # the subprocess cases run it (scripts/bench does this)
 //! CARGO_TARGET_DIR=target/bench cargo bench -p tideline-engine --bench timeline_page -- \
 //!     --session FILE --events N --json OUT [--cli PATH] [--min-runs 3] [--max-runs 15] \
-//!     [--budget 10] [--export-runs 2] [--detect-runs 1] [--os-cold]
+//!     [--budget 10] [--export-runs 2] [--detect-runs 1] [--os-cold] [--cases NAME,NAME]
 //! ```
 //!
 //! The session at `--session` is reused when this build's writer made it with `--events` events;
@@ -28,7 +28,8 @@
 //! - `search_arn_fragment`: free text "assumed-role/BreakGlass" (part of a principal ARN).
 //! - `search_changed_value`: free text "10.17.42.0/24", a CIDR that only the configurations
 //!   hold (a value updates change).
-//! - `facets`: `timeline::facets` of the default query; `facets_filtered`: of type + region.
+//! - `facets`: `timeline::facets` of the default query; `facets_filtered`: of type + region;
+//!   `facets_search`: of the free text "payments" (the counts beside `search_common`'s page).
 //! - `page_deep`: the page after the middle row of the list, by its key ([`later_page`]).
 //! - `asset_history`: the busiest asset's history, first page of 200 ([`asset_history_page`]).
 //! - `histogram`: the insights view's change histogram of the default query ([`histogram`]).
@@ -51,6 +52,7 @@
 //! Subprocess cases run `--export-runs` / `--detect-runs` times, with `TIDELINE_NOTES_DIR` set to
 //! a fresh folder so the user's notes are never touched; so does this process's own session.
 //! `--os-cold` also times `open` with the session file dropped from the OS page cache (table only).
+//! `--cases` times only the cases named (comma-separated), e.g. under a profiler.
 //!
 //! The cases use the engine's API only, through the wrappers below where it is about to change;
 //! the facts they need are read by the engine too, except the busiest asset: the one table this
@@ -159,6 +161,20 @@ struct Args {
     export_runs: usize,
     detect_runs: usize,
     os_cold: bool,
+    /// The cases to time (`--cases`); every case when empty.
+    only: Vec<String>,
+}
+
+impl Args {
+    /// Whether case `name` is to be timed.
+    fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|only| only == name)
+    }
+
+    /// The runs of subprocess case `name`: `runs`, or none when `--cases` leaves it out.
+    fn runs_of(&self, name: &str, runs: usize) -> usize {
+        if self.wants(name) { runs } else { 0 }
+    }
 }
 
 fn parse_args() -> Args {
@@ -173,6 +189,7 @@ fn parse_args() -> Args {
         export_runs: 2,
         detect_runs: 1,
         os_cold: false,
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -188,6 +205,7 @@ fn parse_args() -> Args {
             "--export-runs" => parsed.export_runs = value().parse().expect("--export-runs N"),
             "--detect-runs" => parsed.detect_runs = value().parse().expect("--detect-runs N"),
             "--os-cold" => parsed.os_cold = true,
+            "--cases" => parsed.only = value().split(',').map(str::to_owned).collect(),
             "--bench" => {}
             other => panic!("unknown argument {other:?}"),
         }
@@ -270,7 +288,9 @@ fn target_ms(name: &str, events: u64) -> Option<f64> {
         "first_page" | "first_page_shown" | "filter_two_facets" | "filter_rare"
         | "filter_time_range" => (50.0, 100.0),
         n if n.starts_with("search_") => (100.0, 300.0),
-        "facets" | "facets_shown" | "facets_filtered" | "histogram" => (200.0, 1_000.0),
+        "facets" | "facets_shown" | "facets_filtered" | "facets_search" | "histogram" => {
+            (200.0, 1_000.0)
+        }
         "page_deep" | "asset_history" => (50.0, 50.0),
         "export_csv" => (5_000.0, 60_000.0),
         "export_ocsf_parquet" => (20_000.0, 200_000.0),
@@ -346,6 +366,9 @@ fn round(value: f64) -> f64 {
 }
 
 fn time_case(args: &Args, report: &mut Report, path: &Path, case: &Case) {
+    if !args.wants(case.name) {
+        return;
+    }
     // Cold: a fresh connection (empty SQLite page cache) before every call.
     let mut rows = 0;
     let cold = stats(repeat(args, || {
@@ -500,19 +523,21 @@ fn main() {
     );
 
     let mut report = Report::new(args.events);
-    let open = stats(repeat(&args, || {
-        let t = Instant::now();
-        let session = Session::open(&path).expect("open");
-        std::hint::black_box(first_page(&session, &default));
-        t.elapsed().as_secs_f64() * 1e3
-    }));
-    report.timed(
-        "open",
-        "Session::open + first page",
-        &PAGE.to_string(),
-        None,
-        &open,
-    );
+    if args.wants("open") {
+        let open = stats(repeat(&args, || {
+            let t = Instant::now();
+            let session = Session::open(&path).expect("open");
+            std::hint::black_box(first_page(&session, &default));
+            t.elapsed().as_secs_f64() * 1e3
+        }));
+        report.timed(
+            "open",
+            "Session::open + first page",
+            &PAGE.to_string(),
+            None,
+            &open,
+        );
+    }
     if args.os_cold {
         os_cold_open(&args, &path, &default);
     }
@@ -530,7 +555,7 @@ fn main() {
                 &mut report,
                 "export_csv",
                 "tideline-cli export --format csv (all events)",
-                args.export_runs,
+                args.runs_of("export_csv", args.export_runs),
                 || {
                     let mut command = Command::new(&cli);
                     command
@@ -555,7 +580,7 @@ fn main() {
                 &mut report,
                 "export_ocsf_parquet",
                 "tideline-cli export --format ocsf-parquet",
-                args.export_runs,
+                args.runs_of("export_ocsf_parquet", args.export_runs),
                 || {
                     let _ = std::fs::remove_dir_all(&lake);
                     let mut command = Command::new(&cli);
@@ -580,7 +605,7 @@ fn main() {
                 &mut report,
                 "detect_rebuild",
                 "tideline-cli findings (from scratch)",
-                args.detect_runs,
+                args.runs_of("detect_rebuild", args.detect_runs),
                 || {
                     // A fresh notes folder per run: nothing carried over.
                     run += 1;
@@ -803,6 +828,15 @@ fn cases(
         what: "timeline::facets, type + region".into(),
         op: Box::new(move |s| {
             let facets = timeline::facets(s, &two_facets).expect("facets");
+            facets.asset_type.len()
+        }),
+    });
+    let common = query(&|q| q.text = Some(generate::COMMON_TEXT.to_owned()));
+    cases.push(Case {
+        name: "facets_search",
+        what: format!("timeline::facets, free text {:?}", generate::COMMON_TEXT),
+        op: Box::new(move |s| {
+            let facets = timeline::facets(s, &common).expect("facets");
             facets.asset_type.len()
         }),
     });
