@@ -6,6 +6,8 @@
 //! The clause is made of fixed column names and `?` parameters; no value from a query or an
 //! event is ever spliced into SQL text.
 
+use std::sync::Arc;
+
 use chrono::DateTime;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
@@ -15,7 +17,8 @@ use super::StoreError;
 use super::facet_values::ids_of;
 use super::query::{Facet, TimelineQuery};
 use super::search::{SearchIndexes, cover_tail};
-use super::search_syntax;
+use super::search_sets::{HIT_FUNCTION, SearchSets, SeqSet};
+use super::search_syntax::{self, seq_in_matches};
 
 /// Below this share of all asset changes, a facet filter's own index is walked instead of the
 /// time order (a page of a rare principal finds its rows at once; a common type's rows are
@@ -101,10 +104,13 @@ impl AssetIndex {
 struct SearchCondition {
     /// The matches looked up by `f.seq` (for [`Access::SearchMatches`]).
     by_seq: String,
-    /// The same, checked on each row walked (`+f.seq`: SQLite must not choose the seq index
-    /// and then sort every match by time).
+    by_seq_params: Vec<SqlValue>,
+    /// The same, checked on each row walked: each text term's matches as a set of this
+    /// connection's ([`HIT_FUNCTION`]).
     walked: String,
-    params: Vec<SqlValue>,
+    walked_params: Vec<SqlValue>,
+    /// The sets `walked` names, held so that the connection keeps them while it is read.
+    sets: Vec<Arc<SeqSet>>,
 }
 
 /// A filter's rows as SQL: `FROM {source} WHERE {condition}`, with `params` in order, read in
@@ -118,6 +124,8 @@ pub(super) struct Rows {
     pub(super) newest_first: String,
     /// Whether the rows come day by day from `asset_days` (bounds on time also bound the days).
     by_days: bool,
+    /// The search sets `condition` names (held while the rows are read).
+    _sets: Vec<Arc<SeqSet>>,
 }
 
 impl Rows {
@@ -179,7 +187,11 @@ impl Filter {
     }
 
     /// The asset changes `query` matches (its other events, with `query.activity`).
-    pub(super) fn changes(conn: &Connection, query: &TimelineQuery) -> Result<Filter, StoreError> {
+    pub(super) fn changes(
+        conn: &Connection,
+        sets: &SearchSets,
+        query: &TimelineQuery,
+    ) -> Result<Filter, StoreError> {
         let kind = if query.activity {
             "f.change IS NULL"
         } else {
@@ -310,15 +322,29 @@ impl Filter {
                     } else {
                         SearchIndexes { compounds: false }
                     };
-                    let mut params = Vec::new();
-                    let by_seq = node.condition(&mut params, indexes, true);
-                    let walked = node.condition(&mut Vec::new(), indexes, false);
+                    let mut by_seq_params = Vec::new();
+                    let by_seq =
+                        node.condition(&mut by_seq_params, indexes, &mut seq_in_matches)?;
+                    let mut walked_params = Vec::new();
+                    let mut held = Vec::new();
+                    let walked = node.condition(
+                        &mut walked_params,
+                        indexes,
+                        &mut |matches, own, params| {
+                            let (id, set) = sets.set_of(conn, &matches, &own)?;
+                            held.push(set);
+                            params.push(SqlValue::Integer(id));
+                            Ok(format!("{HIT_FUNCTION}(?, f.seq)"))
+                        },
+                    )?;
+                    search_matches = fewest_matches(conn, sets, &node, indexes)?;
                     search = Some(SearchCondition {
                         by_seq,
+                        by_seq_params,
                         walked,
-                        params,
+                        walked_params,
+                        sets: held,
                     });
-                    search_matches = fewest_matches(conn, &node, indexes)?;
                 }
                 // Nothing searchable (only punctuation): nothing matches.
                 None => base.push("0".to_owned()),
@@ -386,12 +412,13 @@ impl Filter {
         let mut conditions = self.base.clone();
         let mut params = self.base_params.clone();
         if let Some(search) = &self.search {
-            conditions.push(if access == Access::SearchMatches {
-                search.by_seq.clone()
+            if access == Access::SearchMatches {
+                conditions.push(search.by_seq.clone());
+                params.extend(search.by_seq_params.iter().cloned());
             } else {
-                search.walked.clone()
-            });
-            params.extend(search.params.iter().cloned());
+                conditions.push(search.walked.clone());
+                params.extend(search.walked_params.iter().cloned());
+            }
         }
         for (facet, ids) in self.facets.iter().filter(|_| with_facets) {
             if ids.is_empty() {
@@ -432,6 +459,11 @@ impl Filter {
             oldest_first: access.order("ASC"),
             newest_first: access.order("DESC"),
             by_days,
+            _sets: self
+                .search
+                .as_ref()
+                .map(|search| search.sets.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -493,6 +525,7 @@ fn access_path(conn: &Connection, facets: &[(Facet, Vec<i64>)]) -> Result<Access
 /// [`PASS_FROM_MATCHES_MAX`] + 1; `None` when the query has no such term.
 fn fewest_matches(
     conn: &Connection,
+    sets: &SearchSets,
     search: &search_syntax::Node,
     indexes: SearchIndexes,
 ) -> Result<Option<u64>, StoreError> {
@@ -502,13 +535,8 @@ fn fewest_matches(
         let Some(matches) = node.matches(&mut params, indexes) else {
             continue;
         };
-        let sql = format!(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM ({matches}) LIMIT {})",
-            PASS_FROM_MATCHES_MAX + 1
-        );
-        let n: i64 =
-            conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get("n"))?;
-        let n = n.max(0) as u64;
+        // The set the walked condition reads (made once for both).
+        let n = sets.set_of(conn, &matches, &params)?.1.len();
         fewest = Some(fewest.map_or(n, |fewest: u64| fewest.min(n)));
     }
     Ok(fewest)

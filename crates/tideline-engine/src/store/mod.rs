@@ -27,6 +27,7 @@ mod open;
 mod quarantine;
 mod query;
 mod search;
+mod search_sets;
 mod search_syntax;
 mod search_terms;
 mod summary;
@@ -214,6 +215,8 @@ pub struct Session {
     /// large pass can read the same file on a second, read-only connection
     /// ([`Session::open_reader`]).
     opened: open::Opened,
+    /// Search terms' matches, kept for the next reads of the same search ([`search_sets`]).
+    search_sets: std::sync::Arc<search_sets::SearchSets>,
 }
 
 impl Session {

@@ -254,6 +254,7 @@ fn connect(
     };
     let conn = Connection::open_with_flags(target, flags).map_err(|e| classify(e, path))?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    let search_sets = super::search_sets::SearchSets::register(&conn)?;
     let session = Session {
         conn,
         path: path.to_owned(),
@@ -262,6 +263,7 @@ fn connect(
         _snapshot: snapshot,
         facet_ids: Default::default(),
         opened,
+        search_sets,
     };
     session.check_identity()?;
     session.check_version()?;

@@ -183,8 +183,11 @@ pub(super) fn cover_tail(conn: &Connection) -> Result<SearchIndexes, StoreError>
     if compounds {
         add_compounds(conn, "temp.compounds_tail", start, newest)?;
     }
+    // Written only when it moves: the connection's change count then says whether what a
+    // search reads changed (search_sets.rs keys its sets by it).
     conn.execute(
-        "UPDATE temp.search_tail_state SET from_seq = ?1, to_seq = ?2 WHERE id = 1",
+        "UPDATE temp.search_tail_state SET from_seq = ?1, to_seq = ?2 \
+         WHERE id = 1 AND (from_seq, to_seq) IS NOT (?1, ?2)",
         [mark, newest],
     )?;
     Ok(SearchIndexes { compounds })

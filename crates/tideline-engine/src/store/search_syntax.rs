@@ -98,29 +98,30 @@ impl Node {
     }
 
     /// The condition on `f` this query is, with its parameters, for a connection whose search
-    /// reads `indexes`; `by_seq`: whether SQLite may look text matches up by `f.seq` (else
-    /// `+f.seq` keeps it walking the rows it was given).
+    /// reads `indexes`. A text term's condition is `text`'s: given the term's subquery of
+    /// matching seqs ([`Node::matches`]) and that subquery's own parameters, it pushes what its
+    /// condition needs onto the parameters and returns the condition.
     pub(super) fn condition(
         &self,
         params: &mut Vec<SqlValue>,
         indexes: SearchIndexes,
-        by_seq: bool,
-    ) -> String {
-        let join = |nodes: &[Node], params: &mut Vec<SqlValue>, op: &str| {
-            let parts: Vec<String> = nodes
+        text: &mut TextCondition<'_>,
+    ) -> Result<String, StoreError> {
+        let mut join = |nodes: &[Node], params: &mut Vec<SqlValue>, op: &str| {
+            let parts = nodes
                 .iter()
-                .map(|node| node.condition(params, indexes, by_seq))
-                .collect();
-            format!("({})", parts.join(op))
+                .map(|node| node.condition(params, indexes, text))
+                .collect::<Result<Vec<String>, StoreError>>()?;
+            Ok::<String, StoreError>(format!("({})", parts.join(op)))
         };
-        match self {
-            Node::And(nodes) => join(nodes, params, " AND "),
-            Node::Or(nodes) => join(nodes, params, " OR "),
-            Node::Not(node) => format!("NOT {}", node.condition(params, indexes, by_seq)),
+        Ok(match self {
+            Node::And(nodes) => join(nodes, params, " AND ")?,
+            Node::Or(nodes) => join(nodes, params, " OR ")?,
+            Node::Not(node) => format!("NOT {}", node.condition(params, indexes, text)?),
             Node::Text(_) | Node::Compound { .. } => {
-                let matches = self.matches(params, indexes).unwrap_or_default();
-                let seq = if by_seq { "f.seq" } else { "+f.seq" };
-                format!("({seq} IN ({matches}))")
+                let mut own = Vec::new();
+                let matches = self.matches(&mut own, indexes).unwrap_or_default();
+                text(matches, own, params)?
             }
             Node::Facet(facet, text) => {
                 params.push(SqlValue::Text(facet.name().to_owned()));
@@ -137,8 +138,23 @@ impl Node {
                 params.push(SqlValue::Integer(*micros));
                 format!("(f.time_us {op} ?)")
             }
-        }
+        })
     }
+}
+
+/// How [`Node::condition`] writes a text term: `(matches, its parameters, the condition's
+/// parameters) → the condition`.
+pub(super) type TextCondition<'a> =
+    dyn FnMut(String, Vec<SqlValue>, &mut Vec<SqlValue>) -> Result<String, StoreError> + 'a;
+
+/// A text term as `f.seq IN (matches)`: SQLite may look the matches up by seq.
+pub(super) fn seq_in_matches(
+    matches: String,
+    own: Vec<SqlValue>,
+    params: &mut Vec<SqlValue>,
+) -> Result<String, StoreError> {
+    params.extend(own);
+    Ok(format!("(f.seq IN ({matches}))"))
 }
 
 /// Parses `text`; `None` when it holds nothing to search for.
@@ -563,7 +579,13 @@ mod tests {
     fn values_become_parameters_never_sql_text() {
         let node = parsed("principal:\"x') OR 1=1 --\" \"; DROP TABLE events\" 10.0.0.1--DROP/x");
         let mut params = Vec::new();
-        let sql = node.condition(&mut params, SearchIndexes { compounds: true }, false);
+        let sql = node
+            .condition(
+                &mut params,
+                SearchIndexes { compounds: true },
+                &mut seq_in_matches,
+            )
+            .unwrap();
         assert!(
             !sql.contains("DROP") && !sql.contains("1=1") && !sql.contains("--"),
             "{sql}"

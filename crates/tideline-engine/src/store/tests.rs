@@ -576,7 +576,7 @@ fn query_plan(session: &Session, sql: &str, params: Vec<rusqlite::types::Value>)
 
 /// The plan of a page of `query` (after `cursor`), read as the store reads it.
 fn page_plan(session: &Session, query: &TimelineQuery, cursor: Option<PageCursor>) -> String {
-    let mut rows = super::filter::Filter::changes(&session.conn, query)
+    let mut rows = super::filter::Filter::changes(&session.conn, &session.search_sets, query)
         .unwrap()
         .page();
     if let Some(cursor) = cursor {
@@ -629,6 +629,7 @@ fn a_page_walks_time_order_or_a_rare_filters_own_index_never_sorting_the_whole_l
     let rare_count = {
         let rows = super::filter::Filter::changes(
             &session.conn,
+            &session.search_sets,
             &TimelineQuery {
                 principals: vec!["arn:aws:iam::111:user/mallory".into()],
                 ..TimelineQuery::default()
@@ -1397,7 +1398,8 @@ fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order
             text: Some(text.into()),
             ..TimelineQuery::default()
         };
-        let filter = super::filter::Filter::changes(&session.conn, &query).unwrap();
+        let filter =
+            super::filter::Filter::changes(&session.conn, &session.search_sets, &query).unwrap();
         let rows = if pass { filter.pass() } else { filter.page() };
         query_plan(
             &session,
@@ -1415,12 +1417,42 @@ fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order
         !common_page.contains("by_seq") && !common_page.contains("TEMP B-TREE"),
         "{common_page}"
     );
+    // A walk checks each row against the term's set of matches (no list of them is built by
+    // SQLite in the statement).
+    let common_rows = super::filter::Filter::changes(
+        &session.conn,
+        &session.search_sets,
+        &TimelineQuery {
+            text: Some("terraform".into()),
+            ..TimelineQuery::default()
+        },
+    )
+    .unwrap()
+    .page();
+    assert!(
+        common_rows.condition.contains("tl_search_hit(?, f.seq)")
+            && !common_rows.condition.contains("MATCH"),
+        "{}",
+        common_rows.condition
+    );
+    // The next read of the same search names the same set: its matches were read once.
+    let common_again = super::filter::Filter::changes(
+        &session.conn,
+        &session.search_sets,
+        &TimelineQuery {
+            text: Some("terraform".into()),
+            ..TimelineQuery::default()
+        },
+    )
+    .unwrap()
+    .page();
+    assert_eq!(common_again.params, common_rows.params);
     // A full pass (counts, facets) of 4,100 matches reads them by seq: fewer than the pass's
     // limit.
     assert!(plan("terraform", true).contains("event_facets_by_seq"));
 
     // Whichever way the rows are reached, the answers are those of a walk in time order.
-    let page = |text: &str| {
+    let page = |session: &Session, text: &str| {
         session
             .page_changes(
                 &TimelineQuery {
@@ -1435,16 +1467,44 @@ fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order
             .map(|event| (event.time, event.seq))
             .collect::<Vec<_>>()
     };
-    let rare_page = page("198.51.100.23");
+    let rare_page = page(&session, "198.51.100.23");
     assert_eq!(rare_page.len(), 3);
-    let everything = page("");
+    let everything = page(&session, "");
     let expected: Vec<_> = everything
         .iter()
         .filter(|(_, seq)| (seq - 1) % 1_500 == 11)
         .cloned()
         .collect();
     assert_eq!(rare_page, expected);
-    assert_eq!(page("terraform"), everything);
+    assert_eq!(page(&session, "terraform"), everything);
+    // Terms walked as sets compose as the query says: OR, NOT, and a set per term.
+    assert_eq!(page(&session, "terraform OR 198.51.100.23"), everything);
+    let not_rare: Vec<_> = everything
+        .iter()
+        .filter(|row| !expected.contains(row))
+        .cloned()
+        .collect();
+    assert_eq!(page(&session, "-198.51.100.23"), not_rare);
+    assert_eq!(page(&session, "terraform -198.51.100.23"), not_rare);
+    assert!(page(&session, "-terraform").is_empty());
+    // A set is read again once the session changes: the next page holds a new match.
+    session
+        .write_batch(&[positioned(event_by(
+            "late",
+            "2024-05-05T23:59:59Z",
+            "arn:aws:sts::111:assumed-role/terraform/ci",
+            "10.0.0.5",
+            "sg-late",
+            "{}",
+        ))])
+        .unwrap();
+    let with_late = page(&session, "terraform");
+    assert_eq!(with_late.len(), everything.len() + 1);
+    assert_eq!(page(&session, "-terraform"), Vec::new());
+    assert_eq!(
+        page(&session, "terraform -198.51.100.23").len(),
+        not_rare.len() + 1
+    );
     let counts = session
         .facets_and_total(
             &TimelineQuery {
@@ -2079,7 +2139,8 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
     let every = super::Facet::ALL;
     let check = |session: &Session| {
         for query in &queries {
-            let filter = super::filter::Filter::changes(&session.conn, query).unwrap();
+            let filter =
+                super::filter::Filter::changes(&session.conn, &session.search_sets, query).unwrap();
             if std::thread::available_parallelism().map_or(1, usize::from) > 1 {
                 assert!(session.splits_pass(&filter, 0).unwrap(), "{query:?}");
             }
@@ -2109,7 +2170,8 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
     // Each slice counts the same on either connection, and the slices add up to the pass.
     let every_slice = |session: &Session| {
         for query in &queries {
-            let filter = super::filter::Filter::changes(&session.conn, query).unwrap();
+            let filter =
+                super::filter::Filter::changes(&session.conn, &session.search_sets, query).unwrap();
             let pass = super::timeline::FacetPass::new(&filter, &every);
             let whole = pass.tally_all(&session.conn).unwrap();
             let Some(slices) = session.pass_slices(&filter).unwrap() else {
@@ -2157,7 +2219,8 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
             ..TimelineQuery::default()
         },
     ] {
-        let filter = super::filter::Filter::changes(&review.conn, &query).unwrap();
+        let filter =
+            super::filter::Filter::changes(&review.conn, &review.search_sets, &query).unwrap();
         assert!(!review.splits_pass(&filter, 0).unwrap(), "{query:?}");
         assert_eq!(
             review.facets_and_total_with(&query, &every, 50, 0).unwrap(),
@@ -2168,7 +2231,8 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
     }
     // Inside a read snapshot the pass stays one snapshot.
     let snapshot = review.read_snapshot().unwrap();
-    let filter = super::filter::Filter::changes(&review.conn, &queries[0]).unwrap();
+    let filter =
+        super::filter::Filter::changes(&review.conn, &review.search_sets, &queries[0]).unwrap();
     assert!(!review.splits_pass(&filter, 0).unwrap());
     drop(snapshot);
 }

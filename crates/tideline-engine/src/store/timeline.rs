@@ -50,7 +50,7 @@ const WHOLE_EVENTS: &str = "JOIN events e ON e.seq = f.seq JOIN event_bodies b O
 impl Session {
     fn filter(&self, query: Option<&TimelineQuery>) -> Result<Filter, StoreError> {
         match query {
-            Some(query) => Filter::changes(&self.conn, query),
+            Some(query) => Filter::changes(&self.conn, &self.search_sets, query),
             None => Ok(Filter::all_events()),
         }
     }
@@ -151,7 +151,7 @@ impl Session {
     /// How many asset changes match `query` (the whole list's total is read from the facet
     /// dictionary; a filtered one is counted over the narrow rows).
     pub fn count_changes(&self, query: &TimelineQuery) -> Result<u64, StoreError> {
-        let filter = Filter::changes(&self.conn, query)?;
+        let filter = Filter::changes(&self.conn, &self.search_sets, query)?;
         if filter.is_every_change() {
             return self.change_total();
         }
@@ -166,7 +166,7 @@ impl Session {
         query: &TimelineQuery,
         cap: u64,
     ) -> Result<(u64, bool), StoreError> {
-        let filter = Filter::changes(&self.conn, query)?;
+        let filter = Filter::changes(&self.conn, &self.search_sets, query)?;
         if filter.is_every_change() {
             return Ok((self.change_total()?, true));
         }
@@ -244,7 +244,7 @@ impl Session {
         start: PageStart,
         limit: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut rows = Filter::changes(&self.conn, query)?.page();
+        let mut rows = Filter::changes(&self.conn, &self.search_sets, query)?.page();
         let after = match start {
             PageStart::Offset(0) => None,
             // A jump: the row before the page is found on the narrow rows alone (~40 ns a row
@@ -334,7 +334,7 @@ impl Session {
         limit: u64,
         split_from: u64,
     ) -> Result<(FacetValueCounts, u64), StoreError> {
-        let filter = Filter::changes(&self.conn, query)?;
+        let filter = Filter::changes(&self.conn, &self.search_sets, query)?;
         if filter.is_every_change() {
             let counts = facets
                 .iter()
@@ -400,7 +400,7 @@ impl Session {
 
     /// The extent of the changes matching `query`: (oldest, newest) time in microseconds.
     pub fn time_extent(&self, query: &TimelineQuery) -> Result<Option<(i64, i64)>, StoreError> {
-        let rows = Filter::changes(&self.conn, query)?.page();
+        let rows = Filter::changes(&self.conn, &self.search_sets, query)?.page();
         let (source, condition, params) = (rows.source, rows.condition, rows.params);
         let end = |order: &str| -> Result<Option<i64>, StoreError> {
             let sql = format!(
@@ -422,7 +422,7 @@ impl Session {
         query: &TimelineQuery,
         mut visit: impl FnMut(i64, i64),
     ) -> Result<(), StoreError> {
-        let rows = Filter::changes(&self.conn, query)?.pass();
+        let rows = Filter::changes(&self.conn, &self.search_sets, query)?.pass();
         let (condition, params) = (rows.condition, rows.params);
         let sql = format!(
             "SELECT f.time_us, f.change FROM {} WHERE {condition} ORDER BY {}",
