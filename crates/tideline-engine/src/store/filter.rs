@@ -375,7 +375,8 @@ impl Filter {
     }
 
     /// Whether every condition reads the session file alone: no search (its tail is this
-    /// connection's temporary table) and no notes (attached to this connection only), so that
+    /// connection's temporary table, its sets this connection's) and no notes (attached to
+    /// this connection only), so that
     /// another connection to the file reads the same rows ([`Session::open_reader`]).
     pub(super) fn reads_session_file_only(&self) -> bool {
         self.search.is_none() && !self.reads_notes
@@ -521,8 +522,8 @@ fn access_path(conn: &Connection, facets: &[(Facet, Vec<i64>)]) -> Result<Access
     Ok(best.map_or(Access::TimeOrder, |(_, access)| access))
 }
 
-/// How many events the most selective text term every match needs matches, counted up to
-/// [`PASS_FROM_MATCHES_MAX`] + 1; `None` when the query has no such term.
+/// How many events the most selective text term every match needs matches (the size of its
+/// set, which the walked condition reads too); `None` when the query has no such term.
 fn fewest_matches(
     conn: &Connection,
     sets: &SearchSets,

@@ -9,12 +9,19 @@
 //! facets, histogram and later pages the app asks for next).
 //!
 //! A set is keyed by its SQL, its parameters and what the connection can see: SQLite's
-//! `PRAGMA data_version` (changes another connection committed) and the connection's own
-//! `total_changes()` (its temporary search tail, its notes), so a set is never read after the
-//! data it came from changed. Reads outside a read snapshot may see events committed after a
-//! set was made: those are not matched until the next read makes a new set, as if they had
-//! arrived a moment later.
+//! `PRAGMA data_version` (changes another connection committed: a recorder's events, its
+//! idle-time indexing) and the connection's own `total_changes()` (its writes, its temporary
+//! search tail), so a set is never read after the data it came from changed. Outside a read
+//! snapshot a statement may see events committed after its sets were made: a term does not
+//! match them (a NOT term does) until the next read makes new sets — as with the search tail,
+//! which holds the events up to the newest when the read began.
+//!
+//! A set is a bitmap while it is built and kept as one only when that is smaller than its seqs
+//! listed (8 bytes each): a few rare terms ORed together hold a few bytes each, not a bitmap
+//! each of the whole session.
 
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
@@ -23,8 +30,10 @@ use rusqlite::types::Value as SqlValue;
 
 use super::StoreError;
 
-/// `tl_search_hit(set, seq)`: 1 when the set with id `set` holds `seq`, else 0. An id this
-/// connection does not hold is an error (a statement built for another connection).
+/// `tl_search_hit(set, seq)`: 1 when the set with id `set` holds `seq`, else 0. The set is
+/// looked up once per statement (SQLite's auxiliary data of a constant argument), which holds
+/// it while the statement runs. An id this connection does not hold is an error (ids are
+/// unique in the process: a statement built for another connection cannot read a wrong set).
 pub(super) const HIT_FUNCTION: &str = "tl_search_hit";
 
 /// Sets kept for later reads beyond those in use: each is at most one bit per stored event
@@ -35,14 +44,26 @@ const KEPT: usize = 4;
 /// fewer events) are kept sorted.
 const BITMAP_SEQS: i64 = 1 << 28;
 
+/// Ids of sets, unique in the process.
+static NEXT_ID: AtomicI64 = AtomicI64::new(1);
+
 /// Seqs: a bitmap of those from 0 to [`BITMAP_SEQS`] (one bit per seq up to the largest held:
-/// 1.25 MB at 10M events, whatever the number of matches), the rest sorted.
-#[derive(Debug, Default)]
+/// 1.25 MB at 10M events, whatever the number of matches) when that is the smaller, else
+/// listed.
+#[derive(Default)]
 pub(super) struct SeqSet {
+    /// Bit `seq % 64` of word `seq / 64`, for the seqs in the bitmap.
     words: Vec<u64>,
-    /// The seqs outside the bitmap's range, ascending, no repeats.
-    beyond: Vec<i64>,
+    /// The seqs not in the bitmap, ascending, no repeats.
+    listed: Vec<i64>,
     len: u64,
+}
+
+impl fmt::Debug for SeqSet {
+    /// Its size, not its seqs (a set may hold millions).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SeqSet({} seqs)", self.len)
+    }
 }
 
 impl SeqSet {
@@ -58,15 +79,30 @@ impl SeqSet {
                 self.len += 1;
             }
         } else {
-            self.beyond.push(seq);
+            self.listed.push(seq);
         }
     }
 
-    /// Done adding: sorts the seqs outside the bitmap.
+    /// Done adding: sorts the seqs outside the bitmap, and lists the bitmap's too when a list
+    /// is smaller (fewer seqs than the bitmap has words).
     fn seal(&mut self) {
-        self.beyond.sort_unstable();
-        self.beyond.dedup();
-        self.len += self.beyond.len() as u64;
+        self.listed.sort_unstable();
+        self.listed.dedup();
+        self.len += self.listed.len() as u64;
+        if self.len < self.words.len() as u64 {
+            let mut listed: Vec<i64> = Vec::with_capacity(self.len as usize);
+            for (at, word) in self.words.iter().enumerate() {
+                let mut bits = *word;
+                while bits != 0 {
+                    listed.push(at as i64 * 64 + i64::from(bits.trailing_zeros()));
+                    bits &= bits - 1;
+                }
+            }
+            listed.extend_from_slice(&self.listed);
+            listed.sort_unstable();
+            self.listed = listed;
+            self.words = Vec::new();
+        }
         self.words.shrink_to_fit();
     }
 
@@ -86,34 +122,39 @@ impl SeqSet {
         self.len
     }
 
+    /// Whether it holds `seq`.
     pub(super) fn contains(&self, seq: i64) -> bool {
-        if (0..BITMAP_SEQS).contains(&seq) {
-            self.words
+        let in_bitmap = (0..BITMAP_SEQS).contains(&seq)
+            && self
+                .words
                 .get((seq / 64) as usize)
-                .is_some_and(|word| word & (1 << (seq % 64)) != 0)
-        } else {
-            self.beyond.binary_search(&seq).is_ok()
-        }
+                .is_some_and(|word| word & (1 << (seq % 64)) != 0);
+        in_bitmap || (!self.listed.is_empty() && self.listed.binary_search(&seq).is_ok())
     }
 }
 
-struct Kept {
-    id: i64,
-    key: String,
-    set: Arc<SeqSet>,
+/// What a set was read from: its subquery and parameters, and the data as the connection saw
+/// it then.
+#[derive(PartialEq)]
+struct SetKey {
+    data_version: i64,
+    own_changes: u64,
+    matches: String,
+    params: Vec<SqlValue>,
 }
 
-#[derive(Default)]
-struct Inner {
-    next_id: i64,
-    /// Oldest first.
-    kept: Vec<Kept>,
+/// A set kept for later reads.
+struct Kept {
+    id: i64,
+    key: SetKey,
+    set: Arc<SeqSet>,
 }
 
 /// One connection's search sets (shared with its [`HIT_FUNCTION`]).
 #[derive(Default)]
-pub(crate) struct SearchSets {
-    inner: Mutex<Inner>,
+pub(super) struct SearchSets {
+    /// The least recently used first.
+    kept: Mutex<Vec<Kept>>,
 }
 
 impl SearchSets {
@@ -126,59 +167,61 @@ impl SearchSets {
             2,
             FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DIRECTONLY,
             move |context| {
-                let id: i64 = context.get(0)?;
-                let seq: i64 = context.get(1)?;
-                let set = read.by_id(id).ok_or_else(|| {
-                    rusqlite::Error::UserFunctionError(
-                        format!("{HIT_FUNCTION}: no search set {id} on this connection").into(),
-                    )
+                let set = context.get_or_create_aux(0, |id| {
+                    let id = id.as_i64()?;
+                    read.by_id(id).ok_or_else(|| {
+                        rusqlite::Error::UserFunctionError(
+                            format!("{HIT_FUNCTION}: no search set {id} on this connection").into(),
+                        )
+                    })
                 })?;
+                let seq: i64 = context.get(1)?;
                 Ok(i64::from(set.contains(seq)))
             },
         )?;
         Ok(sets)
     }
 
-    fn by_id(&self, id: i64) -> Option<Arc<SeqSet>> {
-        let inner = self
-            .inner
+    fn kept(&self) -> std::sync::MutexGuard<'_, Vec<Kept>> {
+        self.kept
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        inner
-            .kept
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The kept set `id`.
+    fn by_id(&self, id: i64) -> Option<Arc<SeqSet>> {
+        self.kept()
             .iter()
             .find(|kept| kept.id == id)
             .map(|kept| Arc::clone(&kept.set))
     }
 
-    /// The seqs `matches` (a subquery of seqs, with `params`) gives on `conn` now: a kept set
-    /// when the data it came from has not changed, else read anew. The id names it to
-    /// [`HIT_FUNCTION`] for as long as the returned `Arc` is held.
+    /// The seqs `matches` (a query whose first column is a seq, with `params`) gives on `conn`
+    /// now: a kept set when the data it came from has not changed, else read anew. The id
+    /// names it to [`HIT_FUNCTION`] for as long as the returned `Arc` is held.
     pub(super) fn set_of(
         &self,
         conn: &Connection,
         matches: &str,
         params: &[SqlValue],
     ) -> Result<(i64, Arc<SeqSet>), StoreError> {
-        let data_version: i64 = conn.query_row("PRAGMA data_version", [], |row| row.get(0))?;
-        let key = format!(
-            "{data_version} {} {matches} {params:?}",
-            conn.total_changes()
-        );
+        let key = SetKey {
+            data_version: conn.query_row("PRAGMA data_version", [], |row| row.get(0))?,
+            own_changes: conn.total_changes(),
+            matches: matches.to_owned(),
+            params: params.to_vec(),
+        };
         {
-            let mut inner = self
-                .inner
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            if let Some(at) = inner.kept.iter().position(|kept| kept.key == key) {
-                // The newest again: kept longest.
-                let kept = inner.kept.remove(at);
-                let found = (kept.id, Arc::clone(&kept.set));
-                inner.kept.push(kept);
-                return Ok(found);
+            let mut kept = self.kept();
+            if let Some(at) = kept.iter().position(|kept| kept.key == key) {
+                // The most recently used again: kept longest.
+                let found = kept.remove(at);
+                let id_and_set = (found.id, Arc::clone(&found.set));
+                kept.push(found);
+                return Ok(id_and_set);
             }
         }
-        let mut statement = conn.prepare(&format!("SELECT rowid FROM ({matches})"))?;
+        let mut statement = conn.prepare(matches)?;
         let mut rows = statement.query(rusqlite::params_from_iter(params))?;
         let mut set = SeqSet::default();
         while let Some(row) = rows.next()? {
@@ -186,21 +229,17 @@ impl SearchSets {
         }
         set.seal();
         let set = Arc::new(set);
-        let mut inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        inner.next_id += 1;
-        let id = inner.next_id;
-        inner.kept.push(Kept {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let mut kept = self.kept();
+        kept.push(Kept {
             id,
             key,
             set: Arc::clone(&set),
         });
-        // Let the oldest go beyond KEPT, but never one a caller still holds (its statements
-        // would find it gone).
-        let mut spare = inner.kept.len().saturating_sub(KEPT);
-        inner.kept.retain(|kept| {
+        // Let the least recently used go beyond KEPT, but never one a caller still holds (its
+        // statements would find it gone).
+        let mut spare = kept.len().saturating_sub(KEPT);
+        kept.retain(|kept| {
             if spare > 0 && Arc::strong_count(&kept.set) == 1 {
                 spare -= 1;
                 false
@@ -235,7 +274,8 @@ mod tests {
             63,
             64,
         ];
-        for seqs in [common, far, Vec::new()] {
+        let rare_and_late = vec![9_999_999, 12, 640, 641];
+        for seqs in [common, far, rare_and_late, Vec::new()] {
             let set = SeqSet::of(&seqs);
             let mut unique = seqs.clone();
             unique.sort_unstable();
@@ -249,8 +289,15 @@ mod tests {
                 assert_eq!(set.contains(probe), unique.contains(&probe), "{probe}");
             }
         }
-        // The bitmap reaches the largest seq held, not the range's end.
-        assert_eq!(SeqSet::of(&[640, i64::MAX]).words.len(), 11);
+        // A bitmap is kept only when the smaller: up to the largest seq held, not the range's
+        // end; a few seqs far apart are listed.
+        let dense = SeqSet::of(&(0..700).step_by(2).chain([i64::MAX]).collect::<Vec<_>>());
+        assert_eq!((dense.words.len(), dense.listed.len()), (11, 1));
+        let rare = SeqSet::of(&[9_999_999, 12, 640, -3]);
+        assert_eq!(
+            (rare.words.len(), rare.listed),
+            (0, vec![-3, 12, 640, 9_999_999])
+        );
     }
 
     #[test]

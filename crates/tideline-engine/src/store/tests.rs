@@ -1518,6 +1518,54 @@ fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order
     assert_eq!(counts.1, 3);
 }
 
+/// A review beside a recorder: the review's search sets are read again once the recorder
+/// commits (indexed or not), and a search walked as sets (OR, NOT) counts what a fresh
+/// connection counts.
+#[test]
+fn a_search_beside_a_recorder_sees_its_new_events_through_its_sets() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("s.tideline");
+    let mut recorder = Session::open_or_create(&path).unwrap();
+    let event = |i: usize, principal: &str| {
+        positioned(event_by(
+            &format!("e{i}"),
+            &format!("2024-05-05T10:{:02}:00Z", i % 60),
+            principal,
+            "10.0.0.5",
+            &format!("sg-{i}"),
+            "{}",
+        ))
+    };
+    let frames: Vec<PositionedFrame> = (0..30)
+        .map(|i| event(i, if i % 3 == 0 { "terraform" } else { "alice" }))
+        .collect();
+    recorder.write_batch(&frames).unwrap();
+    recorder.index_for_search(u64::MAX).unwrap();
+    let review = Session::open(&path).unwrap();
+    let counts = |session: &Session| -> Vec<u64> {
+        ["terraform OR nobody", "-terraform", "alice -terraform"]
+            .iter()
+            .map(|text| {
+                session
+                    .count_changes(&TimelineQuery {
+                        text: Some((*text).into()),
+                        ..TimelineQuery::default()
+                    })
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(counts(&review), [10, 20, 20]);
+    // Committed, not indexed: the review reads it from its tail.
+    recorder.write_batch(&[event(30, "terraform")]).unwrap();
+    assert_eq!(counts(&review), [11, 20, 20]);
+    // Indexed: from the file's index.
+    recorder.write_batch(&[event(31, "alice")]).unwrap();
+    recorder.index_for_search(u64::MAX).unwrap();
+    assert_eq!(counts(&review), [11, 21, 21]);
+    assert_eq!(counts(&review), counts(&Session::open(&path).unwrap()));
+}
+
 /// Run in a child process of this test binary with `TZ` set (the zone is process-wide state):
 /// the heatmap in local time and a cell filter in local time agree, and both differ from UTC
 /// by the zone's offset.
