@@ -1162,24 +1162,32 @@ fn indexed_to(session: &Session) -> i64 {
         .unwrap()
 }
 
+/// How many changes each of `texts` finds, searched alone.
+fn search_counts(session: &Session, texts: &[&str]) -> Vec<u64> {
+    texts
+        .iter()
+        .map(|text| {
+            session
+                .count_changes(&TimelineQuery {
+                    text: Some((*text).into()),
+                    ..TimelineQuery::default()
+                })
+                .unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn a_search_finds_the_same_on_either_side_of_the_index_mark_and_review_writes_nothing() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("s.tideline");
     let mut session = Session::open_or_create(&path).unwrap();
     busy_and_rare(&mut session);
-    let counts = |session: &Session| -> Vec<u64> {
-        ["203.0.113.66", "terraform", "10.17.10", "10.17.201.0/24"]
-            .iter()
-            .map(|text| {
-                session
-                    .count_changes(&TimelineQuery {
-                        text: Some((*text).into()),
-                        ..TimelineQuery::default()
-                    })
-                    .unwrap()
-            })
-            .collect()
+    let counts = |session: &Session| {
+        search_counts(
+            session,
+            &["203.0.113.66", "terraform", "10.17.10", "10.17.201.0/24"],
+        )
     };
     let expected = vec![2, 200, 11, 1];
     assert_eq!(
@@ -1419,16 +1427,16 @@ fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order
     );
     // A walk checks each row against the term's set of matches (no list of them is built by
     // SQLite in the statement).
-    let common_rows = super::filter::Filter::changes(
-        &session.conn,
-        &session.search_sets,
-        &TimelineQuery {
-            text: Some("terraform".into()),
+    let page_rows = |text: &str| {
+        let query = TimelineQuery {
+            text: Some(text.into()),
             ..TimelineQuery::default()
-        },
-    )
-    .unwrap()
-    .page();
+        };
+        super::filter::Filter::changes(&session.conn, &session.search_sets, &query)
+            .unwrap()
+            .page()
+    };
+    let common_rows = page_rows("terraform");
     assert!(
         common_rows.condition.contains("tl_search_hit(?, f.seq)")
             && !common_rows.condition.contains("MATCH"),
@@ -1436,16 +1444,7 @@ fn a_search_with_few_matches_reads_them_by_seq_and_a_common_one_walks_time_order
         common_rows.condition
     );
     // The next read of the same search names the same set: its matches were read once.
-    let common_again = super::filter::Filter::changes(
-        &session.conn,
-        &session.search_sets,
-        &TimelineQuery {
-            text: Some("terraform".into()),
-            ..TimelineQuery::default()
-        },
-    )
-    .unwrap()
-    .page();
+    let common_again = page_rows("terraform");
     assert_eq!(common_again.params, common_rows.params);
     // A full pass (counts, facets) of 4,100 matches reads them by seq: fewer than the pass's
     // limit.
@@ -1542,18 +1541,11 @@ fn a_search_beside_a_recorder_sees_its_new_events_through_its_sets() {
     recorder.write_batch(&frames).unwrap();
     recorder.index_for_search(u64::MAX).unwrap();
     let review = Session::open(&path).unwrap();
-    let counts = |session: &Session| -> Vec<u64> {
-        ["terraform OR nobody", "-terraform", "alice -terraform"]
-            .iter()
-            .map(|text| {
-                session
-                    .count_changes(&TimelineQuery {
-                        text: Some((*text).into()),
-                        ..TimelineQuery::default()
-                    })
-                    .unwrap()
-            })
-            .collect()
+    let counts = |session: &Session| {
+        search_counts(
+            session,
+            &["terraform OR nobody", "-terraform", "alice -terraform"],
+        )
     };
     assert_eq!(counts(&review), [10, 20, 20]);
     // Committed, not indexed: the review reads it from its tail.
