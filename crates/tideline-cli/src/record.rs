@@ -22,7 +22,8 @@ pub struct RecordArgs {
     /// The session file to record into.
     #[arg(long)]
     session: PathBuf,
-    /// Stop after this many seconds without a new event.
+    /// Stop after this many seconds without a new event, counted from the first connection
+    /// attempt's outcome (opening the session and connecting do not count).
     #[arg(long, value_name = "SECS")]
     until_idle: Option<f64>,
     /// Reconnect when the stream sends nothing, not even a keep-alive, for this long.
@@ -168,19 +169,36 @@ async fn stop_when_idle(
     cancel: CancellationToken,
 ) {
     let mut received = status.borrow_and_update().received;
-    let mut last_event = Instant::now();
+    // The clock starts once the first attempt has an outcome (answered, refused or timed
+    // out): opening the session (a WAL left by a killed recorder is recovered first) and
+    // connecting are not a quiet stream. A connection never answered ends by the connect
+    // timeout, which moves the state on.
+    let mut quiet_since: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
         }
-        let now_received = status.borrow_and_update().received;
+        let (now_received, first_attempt_over) = {
+            let now = status.borrow_and_update();
+            (
+                now.received,
+                !matches!(
+                    now.state,
+                    tideline_engine::ingest::ConnectionState::Connecting
+                ),
+            )
+        };
         if now_received != received {
             received = now_received;
-            last_event = Instant::now();
-        } else if last_event.elapsed() >= idle {
-            cancel.cancel();
-            return;
+            quiet_since = Some(Instant::now());
+        } else if let Some(since) = quiet_since {
+            if since.elapsed() >= idle {
+                cancel.cancel();
+                return;
+            }
+        } else if first_attempt_over {
+            quiet_since = Some(Instant::now());
         }
     }
 }
