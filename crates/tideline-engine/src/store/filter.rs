@@ -106,10 +106,10 @@ struct SearchCondition {
     by_seq: String,
     by_seq_params: Vec<SqlValue>,
     /// The same, checked on each row walked: each text term's matches as a set of this
-    /// connection's ([`HIT_FUNCTION`]).
+    /// connection's ([`HIT_FUNCTION`]; a split pass's second connection reads the same sets).
     walked: String,
     walked_params: Vec<SqlValue>,
-    /// The sets `walked` names, held so that the connection keeps them while it is read.
+    /// The sets `walked` names, held so that they are kept while it is read.
     sets: Vec<Arc<SeqSet>>,
 }
 
@@ -124,8 +124,9 @@ pub(super) struct Rows {
     pub(super) newest_first: String,
     /// Whether the rows come day by day from `asset_days` (bounds on time also bound the days).
     by_days: bool,
-    /// The search sets `condition` names (held while the rows are read).
-    _sets: Vec<Arc<SeqSet>>,
+    /// The search sets `condition` names (held while the rows are read, on this connection
+    /// or a split pass's second one).
+    pub(super) _sets: Vec<Arc<SeqSet>>,
 }
 
 impl Rows {
@@ -374,12 +375,32 @@ impl Filter {
         })
     }
 
-    /// Whether every condition reads the session file alone: no search (its tail is this
-    /// connection's temporary table, its sets this connection's) and no notes (attached to
-    /// this connection only), so that
-    /// another connection to the file reads the same rows ([`Session::open_reader`]).
-    pub(super) fn reads_session_file_only(&self) -> bool {
-        self.search.is_none() && !self.reads_notes
+    /// Whether a pass ([`Filter::pass_without_facets`]) reads the session file alone, so that
+    /// another connection to the file that checks this connection's search sets reads the
+    /// same rows ([`Session::open_reader`], [`SearchSets::share_with`]): no notes (attached to
+    /// this connection only), and no search read from its matches by seq (they read the
+    /// free-text indexes and this connection's temporary tail). A search walked with its
+    /// sets is read the same on either connection.
+    pub(super) fn pass_reads_session_file_only(&self) -> bool {
+        !self.reads_notes && self.pass_access != Access::SearchMatches
+    }
+
+    /// This filter's pass as a search of many matches reads it: walking the rows and checking
+    /// each against the search's sets, whatever the number of matches (the tests' sessions
+    /// hold too few events to reach [`PASS_FROM_MATCHES_MAX`]).
+    #[cfg(test)]
+    pub(super) fn walking_search_matches(mut self) -> Filter {
+        self.pass_access = Access::TimeOrder;
+        self
+    }
+
+    /// This filter's pass as a search of few matches reads it: its matches looked up by seq
+    /// (valid for any search: the by-seq form is complete for every node).
+    #[cfg(test)]
+    pub(super) fn reading_search_matches(mut self) -> Filter {
+        assert!(self.search.is_some(), "a search to read by seq");
+        self.pass_access = Access::SearchMatches;
+        self
     }
 
     /// The query's time range in microseconds, `[from, to)`.

@@ -32,8 +32,8 @@ use super::StoreError;
 
 /// `tl_search_hit(set, seq)`: 1 when the set with id `set` holds `seq`, else 0. The set is
 /// looked up once per statement (SQLite's auxiliary data of a constant argument), which holds
-/// it while the statement runs. An id this connection does not hold is an error (ids are
-/// unique in the process: a statement built for another connection cannot read a wrong set).
+/// it while the statement runs. An id the connection's sets do not hold is an error (ids are
+/// unique in the process: a statement built for other sets cannot read a wrong one).
 pub(super) const HIT_FUNCTION: &str = "tl_search_hit";
 
 /// Sets kept for later reads beyond those in use: each is at most one bit per stored event
@@ -150,7 +150,8 @@ struct Kept {
     set: Arc<SeqSet>,
 }
 
-/// One connection's search sets (shared with its [`HIT_FUNCTION`]).
+/// One connection's search sets (shared with its [`HIT_FUNCTION`], and with that of a split
+/// pass's second connection: [`SearchSets::share_with`]).
 #[derive(Default)]
 pub(super) struct SearchSets {
     /// The least recently used first.
@@ -161,7 +162,15 @@ impl SearchSets {
     /// New sets, with [`HIT_FUNCTION`] registered on `conn` to read them.
     pub(super) fn register(conn: &Connection) -> Result<Arc<SearchSets>, StoreError> {
         let sets = Arc::new(SearchSets::default());
-        let read = Arc::clone(&sets);
+        SearchSets::share_with(&sets, conn)?;
+        Ok(sets)
+    }
+
+    /// Registers [`HIT_FUNCTION`] on `conn`, another connection to the same session, to read
+    /// `sets` (made on the first): a pass split between them checks the same sets (ids are
+    /// unique in the process; the caller holds the sets its statements name).
+    pub(super) fn share_with(sets: &Arc<SearchSets>, conn: &Connection) -> Result<(), StoreError> {
+        let read = Arc::clone(sets);
         conn.create_scalar_function(
             HIT_FUNCTION,
             2,
@@ -171,7 +180,8 @@ impl SearchSets {
                     let id = id.as_i64()?;
                     read.by_id(id).ok_or_else(|| {
                         rusqlite::Error::UserFunctionError(
-                            format!("{HIT_FUNCTION}: no search set {id} on this connection").into(),
+                            format!("{HIT_FUNCTION}: no search set {id} in this connection's sets")
+                                .into(),
                         )
                     })
                 })?;
@@ -179,7 +189,7 @@ impl SearchSets {
                 Ok(i64::from(set.contains(seq)))
             },
         )?;
-        Ok(sets)
+        Ok(())
     }
 
     fn kept(&self) -> std::sync::MutexGuard<'_, Vec<Kept>> {

@@ -2175,6 +2175,22 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
             time_from: Some("2300-01-01T00:00:00Z".into()),
             ..TimelineQuery::default()
         },
+        // Searches with no term every match must hold are walked, each row checked against
+        // the terms' sets, which the second connection reads too; a facet or time term reads
+        // the session file alone.
+        TimelineQuery {
+            text: Some("asset-5 OR asset-7".into()),
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            regions: vec!["eu-west-1".into()],
+            text: Some("NOT p3".into()),
+            ..TimelineQuery::default()
+        },
+        TimelineQuery {
+            text: Some("principal:p3 OR time>=2024-05-04".into()),
+            ..TimelineQuery::default()
+        },
     ];
     let every = super::Facet::ALL;
     let check = |session: &Session| {
@@ -2207,6 +2223,13 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
             ("us-east-1".to_owned(), 50)
         ]
     );
+    // Tallies grow to the highest id they met: compared without trailing zeros.
+    let trimmed = |mut tally: super::timeline::FacetTally| {
+        for column in &mut tally.columns {
+            column.truncate(column.iter().rposition(|n| *n > 0).map_or(0, |at| at + 1));
+        }
+        tally
+    };
     // Each slice counts the same on either connection, and the slices add up to the pass.
     let every_slice = |session: &Session| {
         for query in &queries {
@@ -2228,13 +2251,6 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
                 assert_eq!(mine, theirs, "{query:?} {slice:?}");
                 added.add(mine);
             }
-            // Tallies grow to the highest id they met: compared without trailing zeros.
-            let trimmed = |mut tally: super::timeline::FacetTally| {
-                for column in &mut tally.columns {
-                    column.truncate(column.iter().rposition(|n| *n > 0).map_or(0, |at| at + 1));
-                }
-                tally
-            };
             assert_eq!(trimmed(added), trimmed(whole), "{query:?}");
         }
     };
@@ -2245,8 +2261,8 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
     assert!(review.opened_immutable());
     check(&review);
     every_slice(&review);
-    // Notes are attached to one connection, a search's tail is its temporary table: those
-    // passes stay on one.
+    // Notes are attached to one connection, a search of few matches reads them by seq from
+    // the free-text indexes and its temporary tail: those passes stay on one.
     for query in [
         TimelineQuery {
             regions: vec!["us-east-1".into()],
@@ -2268,6 +2284,44 @@ fn a_facet_pass_shared_between_two_connections_counts_what_one_pass_counts() {
                 .facets_and_total_with(&query, &every, 50, u64::MAX)
                 .unwrap()
         );
+    }
+    // Any search, walked as one of many matches reads it (each row checked against its sets;
+    // the second connection checks the same sets, which this review made from its temporary
+    // search tail, a table only the first connection has), is shared slice by slice and counts
+    // what the same search read by seq counts.
+    for text in ["p3", "asset-5 OR asset-7", "NOT p3", "10.0.0.1"] {
+        let query = TimelineQuery {
+            regions: vec!["us-east-1".into()],
+            text: Some(text.into()),
+            ..TimelineQuery::default()
+        };
+        let filter =
+            || super::filter::Filter::changes(&review.conn, &review.search_sets, &query).unwrap();
+        let by_seq = filter().reading_search_matches();
+        let walked = filter().walking_search_matches();
+        assert!(!review.splits_pass(&by_seq, 0).unwrap(), "{query:?}");
+        if std::thread::available_parallelism().map_or(1, usize::from) > 1 {
+            assert!(review.splits_pass(&walked, 0).unwrap(), "{query:?}");
+        }
+        let pass = super::timeline::FacetPass::new(&walked, &every);
+        let whole = pass.tally_all(&review.conn).unwrap();
+        assert!(whole.total > 0, "{query:?}");
+        let from_matches = super::timeline::FacetPass::new(&by_seq, &every)
+            .tally_all(&review.conn)
+            .unwrap();
+        assert_eq!(trimmed(from_matches), trimmed(whole.clone()), "{query:?}");
+        let slices = review.pass_slices(&walked).unwrap().unwrap();
+        let reader = review.reader_for_pass(slices[0].max_seq).unwrap();
+        let mut added = super::timeline::FacetTally::empty();
+        for slice in slices {
+            let mut mine = super::timeline::FacetTally::empty();
+            let mut theirs = super::timeline::FacetTally::empty();
+            pass.tally(&review.conn, Some(slice), &mut mine).unwrap();
+            pass.tally(&reader, Some(slice), &mut theirs).unwrap();
+            assert_eq!(mine, theirs, "{query:?} {slice:?}");
+            added.add(mine);
+        }
+        assert_eq!(trimmed(added), trimmed(whole), "{query:?}");
     }
     // Inside a read snapshot the pass stays one snapshot.
     let snapshot = review.read_snapshot().unwrap();

@@ -4,6 +4,7 @@
 //! the rows returned.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::OptionalExtension;
@@ -16,6 +17,7 @@ use super::events::{
 use super::facet_values::{top_values, values_of};
 use super::filter::Filter;
 use super::query::{Facet, TimelineQuery};
+use super::search_sets::{SearchSets, SeqSet};
 use super::values::{count, micros_to_time};
 use super::{Session, StoreError};
 use crate::digest::EventDigest;
@@ -526,10 +528,13 @@ pub(super) struct FacetPass {
     filters: Vec<(usize, Vec<i64>)>,
     /// The columns of [`Facet::ALL`] to count.
     wanted: Vec<usize>,
+    /// The search sets `sql` names, held for as long as the pass may be read (on two
+    /// connections when it is split).
+    _sets: Vec<Arc<SeqSet>>,
 }
 
 /// What a pass (or some slices of one) counted.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct FacetTally {
     /// Rows that pass every facet filter.
     pub(super) total: u64,
@@ -586,6 +591,7 @@ impl FacetPass {
                 .map(|(facet, ids)| (column(facet).unwrap_or(0), ids.clone()))
                 .collect(),
             wanted: facets.iter().filter_map(column).collect(),
+            _sets: rows._sets,
         }
     }
 
@@ -682,8 +688,9 @@ pub(super) fn time_slices(first: i64, last: i64, slices: i128) -> Vec<(i64, i64)
 impl Session {
     /// Whether a pass of `filter` is shared with a second connection: a session of at least
     /// `min_changes` asset changes, a filter whose conditions another connection can read (no
-    /// search, no notes), this connection in no transaction (a read snapshot must stay one
-    /// snapshot), and a second core.
+    /// notes, no search read by seq: [`Filter::pass_reads_session_file_only`]), this
+    /// connection in no transaction (a read snapshot must stay one snapshot), and a second
+    /// core.
     pub(super) fn splits_pass(
         &self,
         filter: &Filter,
@@ -691,7 +698,7 @@ impl Session {
     ) -> Result<bool, StoreError> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(cores > 1
-            && filter.reads_session_file_only()
+            && filter.pass_reads_session_file_only()
             && self.conn.is_autocommit()
             && self.change_total()? >= min_changes)
     }
@@ -728,8 +735,10 @@ impl Session {
     /// A second connection that reads this session's file: `None` when it cannot be opened or
     /// does not read the same session up to `max_seq` (the file at the path was replaced, or
     /// SQLite cannot read it that way), so that the pass falls back to one connection.
+    /// It checks this connection's search sets ([`SearchSets::share_with`]).
     pub(super) fn reader_for_pass(&self, max_seq: i64) -> Option<rusqlite::Connection> {
         let reader = self.open_reader().ok()?;
+        SearchSets::share_with(&self.search_sets, &reader).ok()?;
         let id = self.meta(super::meta::keys::SESSION_ID).ok()??;
         let (their_id, their_max): (String, i64) = reader
             .query_row(
