@@ -19,6 +19,7 @@ mod facet_values;
 mod filter;
 mod findings;
 mod forwarding;
+mod heap_limit;
 mod integrity;
 mod lock;
 mod meta;
@@ -47,6 +48,7 @@ pub use findings::{
     RowWrite, StoredFinding, TimedEventRef, WatermarkUpdate, WriteKind, finding_key_hash,
 };
 pub use forwarding::ForwardCursor;
+pub use heap_limit::{SqliteHeapBound, bound_sqlite_heap};
 pub use integrity::{ChainBreak, Verification};
 pub use lock::{lock_path, recorder_of};
 pub use meta::keys as meta_keys;
