@@ -219,6 +219,9 @@ pub struct Session {
     opened: open::Opened,
     /// Search terms' matches, kept for the next reads of the same search ([`search_sets`]).
     search_sets: std::sync::Arc<search_sets::SearchSets>,
+    /// Set once this session is tuned for bulk writes: no SQLite heap limit while it is open
+    /// ([`heap_limit`]).
+    bulk_writer: std::sync::OnceLock<heap_limit::BulkWriterPresence>,
 }
 
 impl Session {

@@ -264,6 +264,7 @@ fn connect(
         facet_ids: Default::default(),
         opened,
         search_sets,
+        bulk_writer: std::sync::OnceLock::new(),
     };
     session.check_identity()?;
     session.check_version()?;
@@ -483,6 +484,8 @@ impl Session {
     }
 
     fn tune_for_batches(&self, cache_kib: i64) -> Result<(), StoreError> {
+        self.bulk_writer
+            .get_or_init(super::heap_limit::bulk_writer_present);
         let page_size: i64 = self
             .conn
             .query_row("PRAGMA page_size", [], |row| row.get(0))?;
