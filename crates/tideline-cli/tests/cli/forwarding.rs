@@ -116,10 +116,17 @@ async fn every_routed_change_reaches_a_webhook_that_was_down_for_30_seconds_duri
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             first.abort();
             let _ = first.await;
-            tokio::time::sleep(std::time::Duration::from_secs(outage)).await;
+            // Down: each connection is closed unanswered, by a listener that keeps the port.
+            // A port left free for 30 s may be handed to another test's listener in this
+            // binary (which then took the forwarder's requests, or this one could not bind
+            // its port back).
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .unwrap();
+            let up_again = tokio::time::Instant::now() + std::time::Duration::from_secs(outage);
+            while let Ok(accepted) = tokio::time::timeout_at(up_again, listener.accept()).await {
+                drop(accepted);
+            }
             serve_hooks(listener, received).await;
         })
     };

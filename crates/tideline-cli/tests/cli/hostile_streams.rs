@@ -20,8 +20,14 @@ use crate::*;
 const HEAD: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
 
-/// A loopback peer that answers every request with 200 `text/event-stream`. The first
+/// A loopback peer that answers its own requests with 200 `text/event-stream`. The first
 /// connection gets `first` (which writes the body); later ones an empty stream held open.
+///
+/// Its URL carries a token of its own, and a request without it gets 404 and is not counted:
+/// other tests in this binary leave ports free meanwhile (a webhook down for 30 s, a port that
+/// must refuse), which the kernel may hand to this peer's listener, and a stray request (a
+/// forwarder's POST, another recorder) must not take `first` or block the accept loop while
+/// `first` waits on its test.
 struct RawPeer {
     url: String,
     connections: Arc<AtomicUsize>,
@@ -34,9 +40,15 @@ impl RawPeer {
         F: FnOnce(TcpStream) -> Fut + Send + 'static,
         Fut: Future<Output = std::io::Result<TcpStream>> + Send + 'static,
     {
+        static PEERS: AtomicUsize = AtomicUsize::new(0);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let token = format!(
+            "peer={}-{}",
+            std::process::id(),
+            PEERS.fetch_add(1, Ordering::SeqCst)
+        );
         let url = format!(
-            "http://127.0.0.1:{}/v1/consume/stream",
+            "http://127.0.0.1:{}/v1/consume/stream?{token}",
             listener.local_addr().unwrap().port()
         );
         let connections = Arc::new(AtomicUsize::new(0));
@@ -45,9 +57,19 @@ impl RawPeer {
             let mut first = Some(first);
             let mut held = Vec::new();
             while let Ok((mut stream, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                if read_request(&mut stream).await.is_err() || stream.write_all(HEAD).await.is_err()
+                let Ok(request_line) = read_request(&mut stream).await else {
+                    continue;
+                };
+                if !request_line.starts_with("GET ")
+                    || !request_line.contains(&format!("?{token} "))
                 {
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                    continue;
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                if stream.write_all(HEAD).await.is_err() {
                     continue;
                 }
                 let _ = stream.set_nodelay(true);
@@ -91,7 +113,8 @@ impl Drop for RawPeer {
     }
 }
 
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<()> {
+/// Reads a request's head; returns its first line (`GET /path?query HTTP/1.1`).
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<String> {
     let mut request = Vec::new();
     let mut buf = [0; 1024];
     while !request.windows(4).any(|window| window == b"\r\n\r\n") {
@@ -101,7 +124,8 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<()> {
         }
         request.extend_from_slice(&buf[..n]);
     }
-    Ok(())
+    let head = String::from_utf8_lossy(&request);
+    Ok(head.lines().next().unwrap_or_default().to_owned())
 }
 
 fn case(name: &str) -> Vec<u8> {
