@@ -3,16 +3,17 @@
 //! of THE parser ([`crate::json::parse_with`]) without building the body's tree, which costs
 //! several times more for a 2.6 KB event.
 //!
-//! A fingerprint is 128 bits of SHA-256 over an injective encoding of the value with object keys
-//! sorted and duplicate names resolved last-wins, numbers as their exact text: two values have
-//! the same fingerprint exactly when [`crate::diff::canonical_compact`] writes them the same
-//! (up to a SHA-256 collision). The values themselves are read only when a finding describes
-//! them ([`config_of`]).
+//! A fingerprint is the first 128 bits of BLAKE3 (a cryptographic hash, so a configuration an
+//! attacker writes cannot be made to match another; 7-9 times SHA-256's speed on a CPU without
+//! SHA extensions) over an injective encoding of the value with object keys sorted and duplicate
+//! names resolved last-wins, numbers as their exact text: two values have the same fingerprint
+//! exactly when [`crate::diff::canonical_compact`] writes them the same (up to a collision of
+//! 128-bit BLAKE3). The values themselves are read only when a finding describes them
+//! ([`config_of`]).
 
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use sha2::{Digest, Sha256};
 
 use crate::json::{self, Fields, Number, ObjectSeed, Scalar, TextSeed, Value};
 
@@ -147,9 +148,9 @@ fn fingerprint(encoded: &[u8]) -> Option<ConfigHash> {
     if encoded == b"n" {
         return None;
     }
-    let digest = Sha256::digest(encoded);
+    let digest = blake3::hash(encoded);
     let mut first = [0u8; 16];
-    first.copy_from_slice(&digest[..16]);
+    first.copy_from_slice(&digest.as_bytes()[..16]);
     Some(u128::from_be_bytes(first))
 }
 

@@ -37,8 +37,9 @@ pub use runner::{DetectionRunner, Opened, RebuildReason, review_order};
 pub use settings::{DetectionSettings, InvalidSetting};
 
 /// Bumped whenever a rule's meaning or its stored state changes: stored findings of another
-/// version are rebuilt.
-pub const RULES_VERSION: u32 = 2;
+/// version are rebuilt. 3: configurations' fingerprints and `new_source_ip`'s pairs are BLAKE3
+/// (they were SHA-256), so state stored by version 2 would not match.
+pub const RULES_VERSION: u32 = 3;
 
 /// How late (event time behind the newest event seen) an event may arrive and still leave
 /// every rule exactly as a rebuild would (see [`DetectionRunner`]).

@@ -5,18 +5,17 @@
 //! ids let a pair's finding be read by id, so the findings' key index is not needed for the
 //! most numerous rule (a rebuild builds that index once, at its end).
 //!
-//! The hash is SHA-256 under a secret salt chosen at each rebuild, so nobody can pick an
-//! address whose pair collides with a known one (and hide a new address); an accidental
-//! collision among n pairs has odds of about n² / 2⁶⁵.
+//! The hash is keyed BLAKE3 (its key derived from a secret salt chosen at each rebuild), so
+//! nobody can pick an address whose pair collides with a known one (and hide a new address); an
+//! accidental collision among n pairs has odds of about n² / 2⁶⁵.
 
 use std::collections::HashMap;
-
-use sha2::{Digest, Sha256};
 
 /// Sorted hashes with their ids, in [`BUCKETS`] buckets by the hash's top byte, and the newest
 /// ones until there are enough to merge.
 pub(crate) struct KnownPairs {
-    salt: [u8; 8],
+    /// BLAKE3's key, derived from the rebuild's salt.
+    key: [u8; 32],
     buckets: Vec<Bucket>,
     recent: HashMap<u64, u32>,
     /// Pairs added or given another id since the last [`KnownPairs::take_fresh`].
@@ -36,6 +35,10 @@ const BUCKETS: usize = 256;
 
 /// The recent map is merged into the sorted arrays at this size.
 const MERGE_AT: usize = 1 << 16;
+
+/// BLAKE3's key derivation context for the pairs' key (its documented form: application,
+/// date, purpose).
+const PAIR_KEY_CONTEXT: &str = "Tideline 2026-12-01 new_source_ip principal-address pairs";
 
 /// The bucket of `hash`: its top byte.
 fn bucket_of(hash: u64) -> usize {
@@ -80,7 +83,7 @@ impl Bucket {
 impl KnownPairs {
     pub fn new(salt: u64) -> KnownPairs {
         KnownPairs {
-            salt: salt.to_le_bytes(),
+            key: blake3::derive_key(PAIR_KEY_CONTEXT, &salt.to_le_bytes()),
             buckets: (0..BUCKETS).map(|_| Bucket::default()).collect(),
             recent: HashMap::new(),
             fresh: Vec::new(),
@@ -113,14 +116,13 @@ impl KnownPairs {
 
     /// The hash of `principal` at `address`.
     pub fn hash(&self, principal: &str, address: &str) -> u64 {
-        let mut hasher = Sha256::new();
-        hasher.update(self.salt);
-        hasher.update((principal.len() as u64).to_le_bytes());
+        let mut hasher = blake3::Hasher::new_keyed(&self.key);
+        hasher.update(&(principal.len() as u64).to_le_bytes());
         hasher.update(principal.as_bytes());
         hasher.update(address.as_bytes());
         let digest = hasher.finalize();
         let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
+        first.copy_from_slice(&digest.as_bytes()[..8]);
         u64::from_le_bytes(first)
     }
 
