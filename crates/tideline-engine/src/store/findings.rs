@@ -192,7 +192,8 @@ const KEY_SEPARATOR: char = '\u{1f}';
 const FINDINGS_KEY_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS notes.findings_by_key ON findings (key_hash)";
 
-const ROW_COLUMNS: &str = "id, key, rule, severity, asset, asset_label, principal, \
+/// The columns a [`FindingRow`] is read from ([`finding_row`] reads them by their places).
+pub(super) const ROW_COLUMNS: &str = "id, key, rule, severity, asset, asset_label, principal, \
      principal_short, summary, time_us, first_seq, last_us, last_seq, count, events, detail";
 
 /// The hash `notes.findings.key_hash` indexes a finding's key by (FNV-1a, 64 bits, as a signed
@@ -239,26 +240,32 @@ fn decode_events(text: &str) -> Vec<TimedEventRef> {
         .collect()
 }
 
+/// A row of a statement that selects [`ROW_COLUMNS`] first, each column read by its place
+/// there ([`super::columns`]).
 fn finding_row(row: &Row<'_>) -> rusqlite::Result<FindingRow> {
-    let events: String = row.get("events")?;
-    let count: i64 = row.get("count")?;
+    macro_rules! at {
+        ($name:literal) => {
+            const { super::columns::column_at(ROW_COLUMNS, $name) }
+        };
+    }
+    let count: i64 = row.get(at!("count"))?;
     Ok(FindingRow {
-        id: row.get("id")?,
-        key: row.get("key")?,
-        rule: row.get("rule")?,
-        severity: row.get("severity")?,
-        asset: row.get("asset")?,
-        asset_label: row.get("asset_label")?,
-        principal: row.get("principal")?,
-        principal_short: row.get("principal_short")?,
-        summary: row.get("summary")?,
-        first_us: row.get("time_us")?,
-        first_seq: row.get("first_seq")?,
-        last_us: row.get("last_us")?,
-        last_seq: row.get("last_seq")?,
+        id: row.get(at!("id"))?,
+        key: row.get(at!("key"))?,
+        rule: row.get(at!("rule"))?,
+        severity: row.get(at!("severity"))?,
+        asset: row.get(at!("asset"))?,
+        asset_label: row.get(at!("asset_label"))?,
+        principal: row.get(at!("principal"))?,
+        principal_short: row.get(at!("principal_short"))?,
+        summary: row.get(at!("summary"))?,
+        first_us: row.get(at!("time_us"))?,
+        first_seq: row.get(at!("first_seq"))?,
+        last_us: row.get(at!("last_us"))?,
+        last_seq: row.get(at!("last_seq"))?,
         count: count.max(0) as u64,
-        events: decode_events(&events),
-        detail: row.get("detail")?,
+        events: decode_events(row.get_ref(at!("events"))?.as_str()?),
+        detail: row.get(at!("detail"))?,
     })
 }
 

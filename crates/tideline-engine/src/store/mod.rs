@@ -13,6 +13,7 @@
 
 mod annotations;
 mod assets;
+mod columns;
 mod digests;
 mod events;
 mod facet_values;

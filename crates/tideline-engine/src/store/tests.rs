@@ -2591,3 +2591,32 @@ fn digests_are_made_oldest_first_read_with_the_events_and_made_again_for_another
     assert_eq!(session.digest_events(u64::MAX).unwrap(), 0);
     assert!(read(&session).iter().all(|(_, _, digest)| digest.is_some()));
 }
+
+#[test]
+fn single_row_readers_read_each_column_at_the_place_their_statements_have_it() {
+    use super::columns::column_at;
+    use super::events::{EVENT_COLUMNS, EVENTS_WITH_BODIES, EventColumns};
+    use super::findings::ROW_COLUMNS;
+
+    let dir = TempDir::new().unwrap();
+    let session = new_session(&dir);
+    // The statements of `Session::event` and `Session::event_by_seq`.
+    for condition in ["e.source = ?1 AND e.event_id = ?2", "e.seq = ?1"] {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_BODIES} WHERE {condition}");
+        let statement = session.conn.prepare(&sql).unwrap();
+        assert_eq!(
+            EventColumns::of(&statement).unwrap(),
+            EventColumns::LEADING,
+            "{sql}"
+        );
+    }
+    // Every statement `finding_row` reads selects ROW_COLUMNS first.
+    let statement = session
+        .conn
+        .prepare(&format!("SELECT {ROW_COLUMNS} FROM notes.findings"))
+        .unwrap();
+    assert_eq!(statement.column_count(), ROW_COLUMNS.split(',').count());
+    for (place, name) in statement.column_names().into_iter().enumerate() {
+        assert_eq!(column_at(ROW_COLUMNS, name), place, "{name}");
+    }
+}
