@@ -4,15 +4,27 @@
 //! detection rebuild, which reads findings and events back one row at a time.
 
 /// The place (from 0) of the column named `name` in `columns`, a select list of plain names or
-/// `expression AS name` items separated by commas, with no comma inside an expression. A
-/// statement that selects `columns` first has the column there.
+/// `table.column AS name` items separated by commas. A statement that selects `columns` first
+/// has the column there.
 ///
-/// Errors: a `name` not in the list fails to compile when called in a constant (it panics).
+/// Errors (a panic, so a compile error in a constant): `name` is not in the list, or the list
+/// holds a parenthesis or a quote (an expression, whose commas would shift every later place).
 pub(super) const fn column_at(columns: &str, name: &str) -> usize {
+    match place_of(columns, name) {
+        Some(place) => place,
+        None => panic!("not a column of the select list"),
+    }
+}
+
+/// [`column_at`], `None` for a name not in the list.
+const fn place_of(columns: &str, name: &str) -> Option<usize> {
     let list = columns.as_bytes();
     let name = name.as_bytes();
     let (mut place, mut start, mut at) = (0, 0, 0);
     loop {
+        if at < list.len() && matches!(list[at], b'(' | b'\'' | b'"' | b'`' | b'[') {
+            panic!("an expression in a select list read by place");
+        }
         if at == list.len() || list[at] == b',' {
             // The item list[start..at]: its name is its last word.
             let mut end = at;
@@ -29,11 +41,11 @@ pub(super) const fn column_at(columns: &str, name: &str) -> usize {
                     same += 1;
                 }
                 if same == name.len() {
-                    return place;
+                    return Some(place);
                 }
             }
             if at == list.len() {
-                panic!("not a column of the select list");
+                return None;
             }
             place += 1;
             start = at + 1;
@@ -42,9 +54,21 @@ pub(super) const fn column_at(columns: &str, name: &str) -> usize {
     }
 }
 
+/// Whether `statement` selects `columns` first: each of its first columns has the name
+/// [`column_at`] places there. Debug builds check it on every row read by place.
+pub(super) fn leads_with(statement: &rusqlite::Statement<'_>, columns: &str) -> bool {
+    let items = columns.split(',').count();
+    statement.column_count() >= items
+        && (0..items).all(|place| {
+            statement
+                .column_name(place)
+                .is_ok_and(|name| place_of(columns, name) == Some(place))
+        })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::column_at;
+    use super::{column_at, place_of};
 
     #[test]
     fn a_column_is_found_at_its_place_by_its_name_or_alias() {
@@ -54,9 +78,13 @@ mod tests {
         assert_eq!(column_at(list, "count"), 2);
         assert_eq!(column_at(list, "body"), 3);
         assert_eq!(column_at("id", "id"), 0);
+        assert_eq!(place_of(list, "nothing"), None);
         // A prefix or a table-qualified name is not the name.
         assert!(std::panic::catch_unwind(|| column_at(list, "se")).is_err());
         assert!(std::panic::catch_unwind(|| column_at(list, "e.seq")).is_err());
         assert!(std::panic::catch_unwind(|| column_at(list, "bodyx")).is_err());
+        // An expression's comma would shift the places after it.
+        let expression = "coalesce(a, b) AS c, d";
+        assert!(std::panic::catch_unwind(|| column_at(expression, "d")).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! events: stored events read back whole (row and verbatim body), by column name: one by its key
+//! events: stored events read back whole (row and verbatim body), by column place: one by its key
 //! or arrival number, a page of an asset's history, those stored after an arrival number, and
 //! every event's key.
 
@@ -194,6 +194,7 @@ impl EventColumns {
 /// A row of a statement that selects [`EVENT_COLUMNS`] first, as a [`StoredEvent`] (for
 /// single rows; a statement that reads many finds its columns once with [`EventColumns::of`]).
 pub(super) fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    debug_assert!(super::columns::leads_with(row.as_ref(), EVENT_COLUMNS));
     EventColumns::LEADING.read(row)
 }
 

@@ -248,7 +248,16 @@ fn finding_row(row: &Row<'_>) -> rusqlite::Result<FindingRow> {
             const { super::columns::column_at(ROW_COLUMNS, $name) }
         };
     }
+    debug_assert!(super::columns::leads_with(row.as_ref(), ROW_COLUMNS));
     let count: i64 = row.get(at!("count"))?;
+    let events = row.get_ref(at!("events"))?;
+    let events = events.as_str().map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(
+            at!("events"),
+            events.data_type(),
+            Box::new(error),
+        )
+    })?;
     Ok(FindingRow {
         id: row.get(at!("id"))?,
         key: row.get(at!("key"))?,
@@ -264,7 +273,7 @@ fn finding_row(row: &Row<'_>) -> rusqlite::Result<FindingRow> {
         last_us: row.get(at!("last_us"))?,
         last_seq: row.get(at!("last_seq"))?,
         count: count.max(0) as u64,
-        events: decode_events(row.get_ref(at!("events"))?.as_str()?),
+        events: decode_events(events),
         detail: row.get(at!("detail"))?,
     })
 }

@@ -8,8 +8,11 @@
 //! The store owns the types it is asked with and answers in ([`TimelineQuery`], [`StoredEvent`],
 //! [`StoredFinding`]): the layers above re-export or convert them, and nothing here imports
 //! from those layers. Below it are only pure modules: `model`, `json` (the one parse policy),
-//! and `digest` with `diff` (what an event's digest holds, which the store keeps). Rows are read by column name, never by position (a statement that reads
-//! many rows finds each name once, `events::EventColumns`).
+//! and `digest` with `diff` (what an event's digest holds, which the store keeps). Rows are
+//! read by column name (a statement that reads many rows finds each name once,
+//! `events::EventColumns`), but for events and findings read from a constant select list that
+//! leads their statement: those are read by the places `columns::column_at` finds at compile
+//! time, which debug builds check on every row (`columns::leads_with`).
 
 mod annotations;
 mod assets;

@@ -2594,7 +2594,7 @@ fn digests_are_made_oldest_first_read_with_the_events_and_made_again_for_another
 
 #[test]
 fn single_row_readers_read_each_column_at_the_place_their_statements_have_it() {
-    use super::columns::column_at;
+    use super::columns::{column_at, leads_with};
     use super::events::{EVENT_COLUMNS, EVENTS_WITH_BODIES, EventColumns};
     use super::findings::ROW_COLUMNS;
 
@@ -2609,7 +2609,14 @@ fn single_row_readers_read_each_column_at_the_place_their_statements_have_it() {
             EventColumns::LEADING,
             "{sql}"
         );
+        assert!(leads_with(&statement, EVENT_COLUMNS), "{sql}");
     }
+    // A statement with another column first is not read by place (debug builds say so).
+    let shifted = format!("SELECT 1 AS one, {EVENT_COLUMNS} FROM {EVENTS_WITH_BODIES}");
+    assert!(!leads_with(
+        &session.conn.prepare(&shifted).unwrap(),
+        EVENT_COLUMNS
+    ));
     // Every statement `finding_row` reads selects ROW_COLUMNS first.
     let statement = session
         .conn
@@ -2619,4 +2626,5 @@ fn single_row_readers_read_each_column_at_the_place_their_statements_have_it() {
     for (place, name) in statement.column_names().into_iter().enumerate() {
         assert_eq!(column_at(ROW_COLUMNS, name), place, "{name}");
     }
+    assert!(leads_with(&statement, ROW_COLUMNS));
 }
