@@ -236,12 +236,20 @@ export class Timeline {
       do {
         this.#refreshAgain = false;
         const gen = ++this.#generation;
+        const viewSeqBefore = this.#viewSeq;
         if (advance) this.#viewSeq = this.#latestSeq;
         this.#inflight.clear();
         const want = this.#visible.length > 0 ? [...this.#visible] : [0];
         const query = this.viewQuery;
         const results = await Promise.all(want.map((p) => api.listChanges(query, p * PAGE_SIZE, PAGE_SIZE)));
-        if (gen === this.#generation) {
+        if (gen === this.#generation && advance && (!this.follow || this.held)) {
+          // Following was paused (a row selected) or held (the pointer on the list) while these
+          // newer rows were read: nothing moves under the reader. The list stays as it was;
+          // what arrived is counted ("N new — resume"), or read when the hold ends.
+          this.#viewSeq = viewSeqBefore;
+          if (this.follow) this.#missedWhileHeld = true;
+          else void this.#countNew();
+        } else if (gen === this.#generation) {
           const pages = new Map<number, ChangeRow[]>();
           want.forEach((p, i) => pages.set(p, results[i]!.rows));
           const before = this.total;

@@ -174,6 +174,54 @@ describe('Timeline', () => {
     expect(t.selection).toEqual({ index: 5, seq: 8 });
   });
 
+  it('a row selected while newer rows are being read stays put: they are counted, not swapped in', async () => {
+    append(10);
+    const t = new Timeline(latest());
+    await t.setQuery(emptyQuery());
+    // Following: new rows arrive and the list starts reading them...
+    append(3);
+    t.onNewRows(latest());
+    // ...and the analyst clicks a row before that read comes back.
+    t.select(2);
+    expect(t.selection).toEqual({ index: 2, seq: 8 });
+    await settle();
+    await settle();
+    await settle();
+    expect(t.total).toBe(10);
+    expect(t.rowAt(0)?.seq).toBe(10);
+    expect(t.rowAt(2)?.seq).toBe(8);
+    expect(t.newCount).toBe(3);
+    expect(t.selection).toEqual({ index: 2, seq: 8 });
+    // Resume brings them in at the top.
+    t.setFollow(true);
+    await settle();
+    await settle();
+    expect(t.total).toBe(13);
+    expect(t.rowAt(0)?.seq).toBe(13);
+    expect(t.selection).toEqual({ index: 5, seq: 8 });
+  });
+
+  it('a hover that begins while newer rows are being read holds them until it ends', async () => {
+    vi.useFakeTimers();
+    try {
+      append(10);
+      const t = new Timeline(latest());
+      await t.setQuery(emptyQuery());
+      append(2);
+      t.onNewRows(latest());
+      t.holdFor(1000);
+      await vi.advanceTimersByTimeAsync(0);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(t.rowAt(0)?.seq).toBe(10);
+      await vi.advanceTimersByTimeAsync(1000);
+      await vi.advanceTimersByTimeAsync(0);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(t.rowAt(0)?.seq).toBe(12);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('paused: rows on screen keep their place, new ones are counted, later pages are shifted', async () => {
     append(300);
     const t = new Timeline(latest());
