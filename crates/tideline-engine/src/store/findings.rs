@@ -248,7 +248,14 @@ fn finding_row(row: &Row<'_>) -> rusqlite::Result<FindingRow> {
             const { super::columns::column_at(ROW_COLUMNS, $name) }
         };
     }
-    debug_assert!(super::columns::leads_with(row.as_ref(), ROW_COLUMNS));
+    // As for events (`events::stored_event`): the names at the list's ends.
+    debug_assert!(
+        row.as_ref().column_name(0).is_ok_and(|name| name == "id")
+            && row
+                .as_ref()
+                .column_name(at!("detail"))
+                .is_ok_and(|name| name == "detail")
+    );
     let count: i64 = row.get(at!("count"))?;
     let events = row.get_ref(at!("events"))?;
     let events = events.as_str().map_err(|error| {

@@ -12,7 +12,7 @@
 //! read by column name (a statement that reads many rows finds each name once,
 //! `events::EventColumns`), but for events and findings read from a constant select list that
 //! leads their statement: those are read by the places `columns::column_at` finds at compile
-//! time, which debug builds check on every row (`columns::leads_with`).
+//! time (debug builds check the names at each such row's ends; the tests, every name).
 
 mod annotations;
 mod assets;
