@@ -81,7 +81,11 @@ impl Session {
         }
         let path = self.path.clone();
         let on_path = |error: rusqlite::Error| StoreError::from(error).on(&path);
-        let tx = self.conn.transaction().map_err(on_path)?;
+        // Immediate, as the search index's: it reads before it writes.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(on_path)?;
         let (version, mark): (i64, i64) = tx
             .query_row(
                 "SELECT version, digested_to FROM digest_state WHERE id = 1",

@@ -155,7 +155,10 @@ impl Session {
         if !missing {
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
+        // Immediate: it reads before it writes (see `Session::index_for_search`).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut read = tx.prepare(
                 "SELECT e.seq AS seq, b.body AS body FROM events e \

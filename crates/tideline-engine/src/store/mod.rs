@@ -130,6 +130,10 @@ impl StoreError {
                 path: path.clone(),
                 detail: detail.clone(),
             },
+            // A copy of a copy (the writer keeps one, each caller gets one of it) says it once.
+            StoreError::WriterStopped { cause } => StoreError::WriterStopped {
+                cause: cause.clone(),
+            },
             other => StoreError::WriterStopped {
                 cause: other.to_string(),
             },

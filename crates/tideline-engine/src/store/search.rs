@@ -98,7 +98,11 @@ impl Session {
     /// transaction; returns how many it added (0: the indexes are current).
     pub fn index_for_search(&mut self, max: u64) -> Result<u64, StoreError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction()?;
+        // Immediate: it reads before it writes, and a deferred transaction that must then wait
+        // for another writer fails at once (SQLite calls no busy handler for it).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let from: i64 = tx.query_row(
             "SELECT indexed_to FROM search_state WHERE id = 1",
             [],

@@ -2628,3 +2628,17 @@ fn single_row_readers_read_each_column_at_the_place_their_statements_have_it() {
     }
     assert!(leads_with(&statement, ROW_COLUMNS));
 }
+
+#[test]
+fn a_stopped_writers_error_names_its_cause_once_however_often_it_is_passed_on() {
+    let cause = StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+        Some("database is locked".into()),
+    ));
+    // The writer keeps a copy; each caller waiting on it gets a copy of that.
+    let told = cause.shared_copy().shared_copy().to_string();
+    assert_eq!(
+        told,
+        "recording stopped: session database error: database is locked"
+    );
+}
