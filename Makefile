@@ -15,12 +15,13 @@ demo: ui
 
 # Every test: the UI's type check and unit tests, formatting and lints, then the whole workspace
 # in ONE cargo invocation (engine, CLI end-to-end, stream server, shell, desktop end-to-end),
-# then the Debian package built and installed into an empty root (package-test).
+# then the Debian package built and installed into an empty root (package-test). Every test
+# binary runs even after one fails, so a run names all of its failures.
 test: ui
 	cd ui && npm run check && npm test
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
-	cargo test --workspace
+	cargo test --workspace --no-fail-fast
 	$(MAKE) package-test
 
 # The Debian package: the Tauri CLI (ui/'s devDependency) builds the page, the release binary and

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -22,8 +22,10 @@ pub struct RecordArgs {
     /// The session file to record into.
     #[arg(long)]
     session: PathBuf,
-    /// Stop after this many seconds without a new event, counted from the first connection
-    /// attempt's outcome (opening the session and connecting do not count).
+    /// Stop after this many seconds in which the EventStream sent no event (keep-alives do not
+    /// count), counted from the first connection attempt's outcome; opening the session and
+    /// connecting do not count, nor does time spent waiting for the session file to take what
+    /// arrived.
     #[arg(long, value_name = "SECS")]
     until_idle: Option<f64>,
     /// Reconnect when the stream sends nothing, not even a keep-alive, for this long.
@@ -48,12 +50,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let key = api_key::resolve(&endpoint)?;
     let options = IngestOptions {
         idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
+        stop_when_quiet: args
+            .until_idle
+            .map(|secs| seconds(secs, "--until-idle"))
+            .transpose()?,
         ..IngestOptions::default()
     };
-    let until_idle = args
-        .until_idle
-        .map(|secs| seconds(secs, "--until-idle"))
-        .transpose()?;
     let keep_findings = args.findings || args.settings.is_some();
     let detections = keep_findings
         .then(|| crate::detection_settings(args.settings.as_deref()))
@@ -81,13 +83,6 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             forwarding,
         })?;
         tokio::spawn(stop_on_signal(recording.stopper()));
-        if let Some(idle) = until_idle {
-            tokio::spawn(stop_when_idle(
-                recording.status(),
-                idle,
-                recording.stopper(),
-            ));
-        }
         let progress = tokio::spawn(progress::report(recording.status()));
         let findings = recording.findings();
         let forwarded = recording.forwarding();
@@ -160,45 +155,4 @@ async fn stop_on_signal(cancel: CancellationToken) {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     cancel.cancel();
-}
-
-/// Cancels once no change frame has arrived for `idle`.
-async fn stop_when_idle(
-    mut status: tokio::sync::watch::Receiver<tideline_engine::ingest::IngestStatus>,
-    idle: Duration,
-    cancel: CancellationToken,
-) {
-    let mut received = status.borrow_and_update().received;
-    // The clock starts once the first attempt has an outcome (answered, refused or timed
-    // out): opening the session (a WAL left by a killed recorder is recovered first) and
-    // connecting are not a quiet stream. A connection never answered ends by the connect
-    // timeout, which moves the state on.
-    let mut quiet_since: Option<Instant> = None;
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-        }
-        let (now_received, first_attempt_over) = {
-            let now = status.borrow_and_update();
-            (
-                now.received,
-                !matches!(
-                    now.state,
-                    tideline_engine::ingest::ConnectionState::Connecting
-                ),
-            )
-        };
-        if now_received != received {
-            received = now_received;
-            quiet_since = Some(Instant::now());
-        } else if let Some(since) = quiet_since {
-            if since.elapsed() >= idle {
-                cancel.cancel();
-                return;
-            }
-        } else if first_attempt_over {
-            quiet_since = Some(Instant::now());
-        }
-    }
 }

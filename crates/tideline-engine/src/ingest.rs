@@ -98,6 +98,14 @@ pub struct IngestOptions {
     /// The first reconnect delay, until the server sends `retry:`.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// Ends the recording as a requested stop does once the EventStream has sent no frame
+    /// (an event or a rejected frame; keep-alives, pings and part of a frame do not count) for
+    /// this long; `None` records until stopped. The clock starts when the first connection
+    /// attempt has an outcome (opening the session and connecting are not a quiet stream), and
+    /// goes on through reconnect waits and later attempts; time the session writer keeps the
+    /// reader waiting (a full queue, the flush before a reconnect) never counts: a slow disk is
+    /// not a quiet server. The CLI's `record --until-idle`.
+    pub stop_when_quiet: Option<Duration>,
 }
 
 impl Default for IngestOptions {
@@ -107,6 +115,7 @@ impl Default for IngestOptions {
             connect_timeout: Duration::from_secs(10),
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
+            stop_when_quiet: None,
         }
     }
 }
@@ -264,6 +273,8 @@ pub struct Recorder {
 /// How one connection ended.
 enum ConnectionEnd {
     Cancelled,
+    /// Quiet for [`IngestOptions::stop_when_quiet`].
+    Quiet,
     Retry {
         fault: ConnectFault,
         delivered: bool,
@@ -292,7 +303,8 @@ impl Recorder {
         self.status.subscribe()
     }
 
-    /// Runs until cancelled (`Ok`) or stopped by a fatal error (`Err`); the last status is
+    /// Runs until cancelled or quiet for [`IngestOptions::stop_when_quiet`] (`Ok`), or stopped
+    /// by a fatal error (`Err`); the last status is
     /// `Stopped` with the reason either way. Everything received is flushed before returning.
     /// Cancelled before any attempt got a stream, it returns [`IngestError::NeverConnected`]
     /// with the last attempt's fault: a recording that never started is not a success.
@@ -318,8 +330,18 @@ impl Recorder {
         let flushed = writer.flush().await;
         let (reason, cause) = match (&result, &flushed) {
             (Err(error), _) => (error.to_string(), StopCause::of(error)),
-            (Ok(()), Err(error)) => (error.to_string(), StopCause::Store),
-            (Ok(()), Ok(_)) => ("recording stopped".to_owned(), StopCause::Requested),
+            (Ok(_), Err(error)) => (error.to_string(), StopCause::Store),
+            (Ok(Ended::Cancelled), Ok(_)) => ("recording stopped".to_owned(), StopCause::Requested),
+            (Ok(Ended::Quiet), Ok(_)) => (
+                format!(
+                    "recording stopped: the EventStream sent no event for {:.1} s",
+                    self.options
+                        .stop_when_quiet
+                        .unwrap_or_default()
+                        .as_secs_f64()
+                ),
+                StopCause::Requested,
+            ),
         };
         self.status.send_modify(|status| {
             status.absorb(&writer.totals().borrow());
@@ -334,7 +356,7 @@ impl Recorder {
         &self,
         writer: &SessionWriter,
         cancel: &CancellationToken,
-    ) -> Result<(), IngestError> {
+    ) -> Result<Ended, IngestError> {
         let client = http_client(&self.options)?;
         let authorization = {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", self.key.0))
@@ -344,14 +366,18 @@ impl Recorder {
         };
         let mut backoff_base = self.options.initial_backoff;
         let mut attempt: u32 = 0;
+        let mut quiet = QuietClock::new(self.options.stop_when_quiet);
         loop {
+            let flushing = Instant::now();
             let position = writer.flush().await?;
+            quiet.hold(flushing);
             let request = self.request(&client, &authorization, position);
             let end = self
-                .connect_once(request, writer, cancel, &mut backoff_base)
+                .connect_once(request, writer, cancel, &mut backoff_base, &mut quiet)
                 .await?;
             let fault = match end {
-                ConnectionEnd::Cancelled => return Ok(()),
+                ConnectionEnd::Cancelled => return Ok(Ended::Cancelled),
+                ConnectionEnd::Quiet => return Ok(Ended::Quiet),
                 ConnectionEnd::Retry { fault, delivered } => {
                     attempt = if delivered { 1 } else { attempt + 1 };
                     fault
@@ -371,7 +397,8 @@ impl Recorder {
                 };
             });
             tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
+                _ = cancel.cancelled() => return Ok(Ended::Cancelled),
+                _ = quiet.expired() => return Ok(Ended::Quiet),
                 _ = tokio::time::sleep(delay) => {}
             }
         }
@@ -404,6 +431,7 @@ impl Recorder {
         writer: &SessionWriter,
         cancel: &CancellationToken,
         backoff_base: &mut Duration,
+        quiet: &mut QuietClock,
     ) -> Result<ConnectionEnd, IngestError> {
         self.status.send_modify(|status| {
             if !matches!(status.state, ConnectionState::Reconnecting { .. }) {
@@ -421,8 +449,10 @@ impl Recorder {
         let answer_within = self.options.connect_timeout + self.options.idle_timeout;
         let response = tokio::select! {
             _ = cancel.cancelled() => return Ok(ConnectionEnd::Cancelled),
+            _ = quiet.expired() => return Ok(ConnectionEnd::Quiet),
             response = tokio::time::timeout(answer_within, request.send()) => response,
         };
+        quiet.start();
         let response = match response {
             Err(_) => {
                 return retry(ConnectFault::Idle {
@@ -463,19 +493,23 @@ impl Recorder {
         let mut delivered = false;
         let mut deadline = Instant::now() + self.options.idle_timeout;
         loop {
+            // In this order: bytes already here are read before a deadline is believed (a
+            // process the OS did not run for a while finds both ready at once).
             let chunk = tokio::select! {
+                biased;
                 _ = cancel.cancelled() => return Ok(ConnectionEnd::Cancelled),
                 Ok(()) = totals.changed() => {
                     self.status.send_modify(|status| status.absorb(&totals.borrow_and_update()));
                     continue;
                 }
+                chunk = body.next() => chunk,
                 _ = tokio::time::sleep_until(deadline) => {
                     return Ok(ConnectionEnd::Retry {
                         fault: ConnectFault::Idle { secs: self.options.idle_timeout.as_secs() },
                         delivered,
                     });
                 }
-                chunk = body.next() => chunk,
+                _ = quiet.expired() => return Ok(ConnectionEnd::Quiet),
             };
             let bytes = match chunk {
                 None => {
@@ -529,6 +563,7 @@ impl Recorder {
             delivered |= advanced;
             // Once per chunk, not per frame: every status change wakes its watchers.
             if sent > 0 {
+                quiet.restart();
                 self.status.send_modify(|status| {
                     status.received += sent;
                     status.state = ConnectionState::Live;
@@ -624,6 +659,57 @@ pub(crate) fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Why [`Recorder::run`] ended without an error.
+enum Ended {
+    Cancelled,
+    /// Quiet for [`IngestOptions::stop_when_quiet`].
+    Quiet,
+}
+
+/// The deadline of [`IngestOptions::stop_when_quiet`]: set when the first attempt has an
+/// outcome, restarted once a chunk's frames are all in the writer's queue (so a wait for room
+/// in it is not counted), pushed back by the time a flush took.
+struct QuietClock {
+    limit: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl QuietClock {
+    fn new(limit: Option<Duration>) -> QuietClock {
+        QuietClock {
+            limit,
+            deadline: None,
+        }
+    }
+
+    /// Starts the clock unless it runs already.
+    fn start(&mut self) {
+        if self.deadline.is_none() {
+            self.restart();
+        }
+    }
+
+    /// The stream sent a frame: quiet from now on.
+    fn restart(&mut self) {
+        self.deadline = self.limit.map(|limit| Instant::now() + limit);
+    }
+
+    /// The time since `since` was the writer's, not the stream's.
+    fn hold(&mut self, since: Instant) {
+        if let Some(deadline) = &mut self.deadline {
+            *deadline += since.elapsed();
+        }
+    }
+
+    /// Resolves when the stream has been quiet for the limit; never without one.
+    async fn expired(&self) {
+        match self.deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// Exponential backoff with equal jitter: half of the step is fixed, half random, so many

@@ -229,7 +229,9 @@ async fn a_second_recorder_is_refused_at_once_naming_the_process_and_a_kill_9_fr
     first.kill().unwrap(); // SIGKILL: the lock must go with the process
     first.wait().unwrap();
     assert_success(&record(&sim.url(), &session, "2", &[]).await);
-    assert_stored_exactly(&session, &sim.manifest().valid);
+    let manifest = sim.manifest();
+    assert_eq!(manifest.valid.len(), 3_000, "the whole stream was read");
+    assert_stored_exactly(&session, &manifest.valid);
     sim.shutdown().await;
 }
 
@@ -268,7 +270,9 @@ async fn a_full_disk_stops_recording_naming_it_and_the_session_resumes_once_spac
         .unwrap();
     assert_success(&verify);
     assert_success(&record(&sim.url(), &session, "2", &[]).await);
-    assert_stored_exactly(&session, &sim.manifest().valid);
+    let manifest = sim.manifest();
+    assert_eq!(manifest.valid.len(), 8_000, "the whole stream was read");
+    assert_stored_exactly(&session, &manifest.valid);
     sim.shutdown().await;
 }
 

@@ -61,7 +61,7 @@ async fn fault_run_stores_exactly_the_manifest_keys_and_quarantines_every_bad_fr
     })
     .await;
     let session = dir.path().join("faults.tideline");
-    assert_success(&record(&sim.url(), &session, "2", &[]).await);
+    assert_success(&record(&sim.url(), &session, "3", &[]).await);
 
     let manifest = sim.manifest();
     assert_eq!(manifest.valid.len(), 20_000);
@@ -76,6 +76,49 @@ async fn fault_run_stores_exactly_the_manifest_keys_and_quarantines_every_bad_fr
         info["duplicates"].as_u64().unwrap() >= manifest.duplicates,
         "{info}"
     );
+    sim.shutdown().await;
+}
+
+/// `--until-idle` times the EventStream's silence, not the session writer's: a writer held up
+/// for longer than the limit (here by another connection's write lock on the file) keeps the
+/// stream reader waiting in the flush of the stream position before each reconnect (the
+/// stream drops every 400 events), and must not end the recording.
+#[tokio::test(flavor = "multi_thread")]
+async fn until_idle_does_not_count_the_time_a_held_up_writer_keeps_the_stream_waiting() {
+    let dir = TempDir::new().unwrap();
+    let sim = serve(StreamSource::Scenario(Scenario::Load), |config| {
+        config.count = Some(4_000);
+        config.size = 256;
+        config.faults = parse_faults("drop-every=400").unwrap();
+    })
+    .await;
+    let session = dir.path().join("held.tideline");
+    let recording = {
+        let (url, session) = (sim.url(), session.clone());
+        tokio::spawn(async move { record(&url, &session, "1.5", &[]).await })
+    };
+    wait_until_stored(&session, 500).await;
+    let lock = rusqlite::Connection::open(&session).unwrap();
+    // Retried at once, not after a sleep: the writer, kept busy by the stream, leaves the
+    // lock free only between two of its transactions.
+    lock.busy_handler(Some(|attempt| {
+        std::thread::yield_now();
+        attempt < 10_000_000
+    }))
+    .unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Over twice the idle limit, and inside the writer's 5 s busy timeout.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let sent_while_held = sim.manifest().valid.len();
+    lock.execute_batch("COMMIT").unwrap();
+    assert_success(&recording.await.unwrap());
+    assert!(
+        sent_while_held < 4_000,
+        "the stream had ended before the lock was released"
+    );
+    let manifest = sim.manifest();
+    assert_eq!(manifest.valid.len(), 4_000, "the whole stream was read");
+    assert_stored_exactly(&session, &manifest.valid);
     sim.shutdown().await;
 }
 
