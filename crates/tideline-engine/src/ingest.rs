@@ -334,7 +334,7 @@ impl Recorder {
             (Ok(Ended::Cancelled), Ok(_)) => ("recording stopped".to_owned(), StopCause::Requested),
             (Ok(Ended::Quiet), Ok(_)) => (
                 format!(
-                    "recording stopped: the EventStream sent no event for {:.1} s",
+                    "recording stopped: the EventStream sent no event for {} s",
                     self.options
                         .stop_when_quiet
                         .unwrap_or_default()
@@ -693,13 +693,16 @@ impl QuietClock {
 
     /// The stream sent a frame: quiet from now on.
     fn restart(&mut self) {
-        self.deadline = self.limit.map(|limit| Instant::now() + limit);
+        // A limit past the clock's range never ends the recording.
+        self.deadline = self
+            .limit
+            .and_then(|limit| Instant::now().checked_add(limit));
     }
 
     /// The time since `since` was the writer's, not the stream's.
     fn hold(&mut self, since: Instant) {
         if let Some(deadline) = &mut self.deadline {
-            *deadline += since.elapsed();
+            *deadline = deadline.checked_add(since.elapsed()).unwrap_or(*deadline);
         }
     }
 

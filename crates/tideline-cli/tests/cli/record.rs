@@ -89,6 +89,8 @@ async fn until_idle_does_not_count_the_time_a_held_up_writer_keeps_the_stream_wa
     let sim = serve(StreamSource::Scenario(Scenario::Load), |config| {
         config.count = Some(4_000);
         config.size = 256;
+        // Two seconds of stream at least: the lock is taken while it flows.
+        config.rate = Some(2_000.0);
         config.faults = parse_faults("drop-every=400").unwrap();
     })
     .await;

@@ -11,6 +11,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::events::EVENTS_WITH_BODIES;
+use super::write_lock::{WriteLock, begin_writing};
 use super::{Session, StoreError};
 use crate::digest::{self, DIGEST_VERSION, EventDigest};
 use crate::model::ChangeKind;
@@ -81,11 +82,8 @@ impl Session {
         }
         let path = self.path.clone();
         let on_path = |error: rusqlite::Error| StoreError::from(error).on(&path);
-        // Immediate, as the search index's: it reads before it writes.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(on_path)?;
+        // It reads before it writes: see write_lock.rs.
+        let tx = begin_writing(&self.conn, WriteLock::Session).map_err(on_path)?;
         let (version, mark): (i64, i64) = tx
             .query_row(
                 "SELECT version, digested_to FROM digest_state WHERE id = 1",

@@ -10,13 +10,14 @@
 
 use std::collections::HashMap;
 
-// Deferred transactions: under review the session file is read-only, and an immediate one
-// would ask for a write lock on every attached database, the evidence included.
+// Write transactions take the notes' lock alone (write_lock.rs): an immediate one would ask
+// for a write lock on every attached database, the session file under review included.
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use super::events::{EVENT_COLUMNS, EVENTS_WITH_BODIES, StoredEvent, stored_events};
 use super::values::{SEQ_LIST, seq_list};
+use super::write_lock::{WriteLock, begin_writing};
 use super::{Session, StoreError};
 
 /// An event behind a finding.
@@ -356,7 +357,8 @@ impl Session {
         &self,
         fingerprint: &str,
     ) -> Result<FindingsWatermark, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        // It reads before it writes, beside other writers of the notes: see write_lock.rs.
+        let tx = begin_writing(&self.conn, WriteLock::Notes)?;
         // Ids only grow, across rebuilds too: the app counts the findings made since the
         // analyst last looked as those with an id above the greatest then, and forwarding
         // sends those above its cursor. Read in the transaction that deletes them, and kept
@@ -441,7 +443,8 @@ impl Drop for FindingsWriter {
 
 /// Writes `batch` in one transaction on `conn` (see [`Session::commit_findings`]).
 fn commit(conn: &rusqlite::Connection, batch: &FindingsBatch) -> Result<Committed, StoreError> {
-    let tx = conn.unchecked_transaction()?;
+    // It reads before it writes, beside other writers of the notes: see write_lock.rs.
+    let tx = begin_writing(conn, WriteLock::Notes)?;
     let stored = read_meta_numbers(&tx)?;
     if stored != Some((batch.epoch, batch.generation)) {
         return Ok(Committed::Superseded);

@@ -9,6 +9,7 @@ use rusqlite::OptionalExtension;
 use rusqlite::params;
 use sha2::{Digest, Sha256};
 
+use super::write_lock::{WriteLock, begin_writing};
 use super::{Session, StoreError};
 
 /// The link before the first event.
@@ -155,10 +156,8 @@ impl Session {
         if !missing {
             return Ok(());
         }
-        // Immediate: it reads before it writes (see `Session::index_for_search`).
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // It reads before it writes: see write_lock.rs.
+        let tx = begin_writing(&self.conn, WriteLock::Session)?;
         {
             let mut read = tx.prepare(
                 "SELECT e.seq AS seq, b.body AS body FROM events e \

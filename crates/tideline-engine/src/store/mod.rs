@@ -38,6 +38,7 @@ mod search_terms;
 mod summary;
 mod timeline;
 mod values;
+mod write_lock;
 mod writer;
 mod writes;
 

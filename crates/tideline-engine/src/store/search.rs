@@ -19,6 +19,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::search_terms::{COMPOUND_TOKENIZER, OVERFLOW_TERM, compound_terms};
+use super::write_lock::{WriteLock, begin_writing};
 use super::{Session, StoreError};
 
 /// The FTS5 options of both word indexes: they must tokenize alike.
@@ -98,11 +99,8 @@ impl Session {
     /// transaction; returns how many it added (0: the indexes are current).
     pub fn index_for_search(&mut self, max: u64) -> Result<u64, StoreError> {
         let path = self.path.clone();
-        // Immediate: it reads before it writes, and a deferred transaction that must then wait
-        // for another writer fails at once (SQLite calls no busy handler for it).
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // It reads before it writes: see write_lock.rs.
+        let tx = begin_writing(&self.conn, WriteLock::Session)?;
         let from: i64 = tx.query_row(
             "SELECT indexed_to FROM search_state WHERE id = 1",
             [],

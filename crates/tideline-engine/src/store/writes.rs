@@ -5,11 +5,12 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::params;
 
 use super::facet_values::FacetIds;
 use super::filter::DAY_US;
 use super::query::Facet;
+use super::write_lock::{WriteLock, begin_writing};
 use super::{Session, StoreError, integrity};
 use crate::model::{ChangeKind, EventRecord, Frame, PositionedFrame, QuarantinedFrame};
 
@@ -118,9 +119,9 @@ impl Session {
         frames: &[PositionedFrame],
         facet_ids: &mut FacetIds,
     ) -> Result<BatchOutcome, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The session file's lock alone (not the attached notes', where findings are committed
+        // meanwhile): see write_lock.rs.
+        let tx = begin_writing(&self.conn, WriteLock::Session)?;
         let mut outcome = BatchOutcome::default();
         // Read inside the write transaction: any connection may write (the recorder's writer,
         // an import, a copy), and the chain must continue from what is committed.
