@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
+use super::write_lock::{WriteLock, begin_writing};
 
 /// The notes schema: the annotation tables of migration 0003, without foreign keys to
 /// `events` (which lives in another database file). The findings have a schema of their own
@@ -81,11 +82,24 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
         let _ = conn.execute_batch(FINDINGS_FOR_REVIEW_INDEX);
         return Ok(());
     }
+    // It reads before it writes, beside other connections to the notes: see write_lock.rs.
+    let tx = begin_writing(conn, WriteLock::Notes)?;
+    let layout: Option<String> = tx
+        .query_row(
+            "SELECT value FROM notes.notes_meta WHERE key = 'findings_layout'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if layout.as_deref() == Some(FINDINGS_LAYOUT) {
+        // Another connection changed the layout meanwhile.
+        return Ok(());
+    }
     // Finding ids keep growing across a layout change: the analyst's "seen up to" and the
     // forwarding cursors name ids of the old layout. (An old layout without ids has none.)
-    let next_id = super::findings::next_finding_id(conn).ok();
-    let finding_events_is_a_table = has_table(conn, "notes", "finding_events")?;
-    let mut sql = String::from("BEGIN;");
+    let next_id = super::findings::next_finding_id(&tx).ok();
+    let finding_events_is_a_table = has_table(&tx, "notes", "finding_events")?;
+    let mut sql = String::new();
     if finding_events_is_a_table {
         sql.push_str("DROP TABLE notes.finding_events;");
     } else {
@@ -105,9 +119,10 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
         ));
     }
     sql.push_str(&format!(
-        "INSERT INTO notes.notes_meta (key, value) VALUES ('findings_layout', '{FINDINGS_LAYOUT}'); COMMIT;"
+        "INSERT INTO notes.notes_meta (key, value) VALUES ('findings_layout', '{FINDINGS_LAYOUT}');"
     ));
-    conn.execute_batch(&sql)?;
+    tx.execute_batch(&sql)?;
+    tx.commit()?;
     Ok(())
 }
 

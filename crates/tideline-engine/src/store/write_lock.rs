@@ -87,14 +87,16 @@ mod tests {
         second
             .busy_timeout(std::time::Duration::from_secs(5))
             .unwrap();
+        let (held, holding) = std::sync::mpsc::channel();
         let holder = std::thread::spawn(move || {
             let tx = begin_writing(&first, WriteLock::Session).unwrap();
             tx.execute("INSERT INTO events VALUES (2)", []).unwrap();
+            held.send(()).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(300));
             tx.commit().unwrap();
             first
         });
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        holding.recv().unwrap();
         // The notes are free while the session file is held.
         begin_writing(&second, WriteLock::Notes)
             .unwrap()
