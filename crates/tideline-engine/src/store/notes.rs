@@ -68,14 +68,7 @@ const FINDINGS_FOR_REVIEW_INDEX: &str =
 
 /// Creates the findings tables, first dropping those of another layout (and their watermark).
 fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
-    let layout: Option<String> = conn
-        .query_row(
-            "SELECT value FROM notes.notes_meta WHERE key = 'findings_layout'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if layout.as_deref() == Some(FINDINGS_LAYOUT) {
+    if findings_layout(conn)?.as_deref() == Some(FINDINGS_LAYOUT) {
         // Added within the layout: notes written before it gain it here, once. Only a speed-up:
         // notes that cannot take it now (a read-only file, another connection writing) are
         // read without it, never refused.
@@ -84,14 +77,7 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
     }
     // It reads before it writes, beside other connections to the notes: see write_lock.rs.
     let tx = begin_writing(conn, WriteLock::Notes)?;
-    let layout: Option<String> = tx
-        .query_row(
-            "SELECT value FROM notes.notes_meta WHERE key = 'findings_layout'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if layout.as_deref() == Some(FINDINGS_LAYOUT) {
+    if findings_layout(&tx)?.as_deref() == Some(FINDINGS_LAYOUT) {
         // Another connection changed the layout meanwhile.
         return Ok(());
     }
@@ -124,6 +110,18 @@ fn findings_schema(conn: &Connection) -> Result<(), StoreError> {
     tx.execute_batch(&sql)?;
     tx.commit()?;
     Ok(())
+}
+
+/// The findings layout the notes hold (`notes_meta` key `findings_layout`), or `None` when
+/// they have none yet.
+fn findings_layout(conn: &Connection) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM notes.notes_meta WHERE key = 'findings_layout'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?)
 }
 
 /// The annotation tables copied between a session file's own tables and its notes.
