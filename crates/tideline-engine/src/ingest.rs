@@ -272,9 +272,8 @@ pub struct Recorder {
 
 /// How one connection ended.
 enum ConnectionEnd {
-    Cancelled,
-    /// Quiet for [`IngestOptions::stop_when_quiet`].
-    Quiet,
+    /// The recording ends, without an error.
+    Stopped(Ended),
     Retry {
         fault: ConnectFault,
         delivered: bool,
@@ -376,8 +375,7 @@ impl Recorder {
                 .connect_once(request, writer, cancel, &mut backoff_base, &mut quiet)
                 .await?;
             let fault = match end {
-                ConnectionEnd::Cancelled => return Ok(Ended::Cancelled),
-                ConnectionEnd::Quiet => return Ok(Ended::Quiet),
+                ConnectionEnd::Stopped(ended) => return Ok(ended),
                 ConnectionEnd::Retry { fault, delivered } => {
                     attempt = if delivered { 1 } else { attempt + 1 };
                     fault
@@ -448,8 +446,8 @@ impl Recorder {
         // promptly as any byte of the stream.
         let answer_within = self.options.connect_timeout + self.options.idle_timeout;
         let response = tokio::select! {
-            _ = cancel.cancelled() => return Ok(ConnectionEnd::Cancelled),
-            _ = quiet.expired() => return Ok(ConnectionEnd::Quiet),
+            _ = cancel.cancelled() => return Ok(ConnectionEnd::Stopped(Ended::Cancelled)),
+            _ = quiet.expired() => return Ok(ConnectionEnd::Stopped(Ended::Quiet)),
             response = tokio::time::timeout(answer_within, request.send()) => response,
         };
         quiet.start();
@@ -497,7 +495,7 @@ impl Recorder {
             // process the OS did not run for a while finds both ready at once).
             let chunk = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return Ok(ConnectionEnd::Cancelled),
+                _ = cancel.cancelled() => return Ok(ConnectionEnd::Stopped(Ended::Cancelled)),
                 Ok(()) = totals.changed() => {
                     self.status.send_modify(|status| status.absorb(&totals.borrow_and_update()));
                     continue;
@@ -509,7 +507,7 @@ impl Recorder {
                         delivered,
                     });
                 }
-                _ = quiet.expired() => return Ok(ConnectionEnd::Quiet),
+                _ = quiet.expired() => return Ok(ConnectionEnd::Stopped(Ended::Quiet)),
             };
             let bytes = match chunk {
                 None => {
