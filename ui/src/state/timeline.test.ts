@@ -87,6 +87,20 @@ function appendLate(n: number, time: number) {
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
+/** Turns following back on and lets the reads it starts finish. */
+async function resumeFollowing(t: InstanceType<typeof Timeline>) {
+  t.setFollow(true);
+  await settle();
+  await settle();
+}
+
+/** Ten rows then three newer ones, resumed with row seq 8 selected: it is still selected, under the three. */
+function expectThirteenRowsWithTheEighthSelected(t: InstanceType<typeof Timeline>) {
+  expect(t.total).toBe(13);
+  expect(t.rowAt(0)?.seq).toBe(13);
+  expect(t.selection).toEqual({ index: 5, seq: 8 });
+}
+
 beforeEach(() => {
   store.rows = [];
   store.starred = new Set();
@@ -166,12 +180,8 @@ describe('Timeline', () => {
     expect(t.rowAt(2)?.seq).toBe(8);
     expect(t.newCount).toBe(3);
     // Resume: the new rows appear at the top and the selection stays on its change.
-    t.setFollow(true);
-    await settle();
-    await settle();
-    expect(t.total).toBe(13);
-    expect(t.rowAt(0)?.seq).toBe(13);
-    expect(t.selection).toEqual({ index: 5, seq: 8 });
+    await resumeFollowing(t);
+    expectThirteenRowsWithTheEighthSelected(t);
   });
 
   it('a row selected while newer rows are being read stays put: they are counted, not swapped in', async () => {
@@ -193,12 +203,8 @@ describe('Timeline', () => {
     expect(t.newCount).toBe(3);
     expect(t.selection).toEqual({ index: 2, seq: 8 });
     // Resume brings them in at the top.
-    t.setFollow(true);
-    await settle();
-    await settle();
-    expect(t.total).toBe(13);
-    expect(t.rowAt(0)?.seq).toBe(13);
-    expect(t.selection).toEqual({ index: 5, seq: 8 });
+    await resumeFollowing(t);
+    expectThirteenRowsWithTheEighthSelected(t);
   });
 
   it('a hover that begins while newer rows are being read holds them until it ends', async () => {
@@ -240,9 +246,7 @@ describe('Timeline', () => {
     expect(t.rowAt(199)?.seq).toBe(101);
     expect(t.rowAt(200)?.seq).toBe(100);
     // following again shows everything
-    t.setFollow(true);
-    await settle();
-    await settle();
+    await resumeFollowing(t);
     expect(t.total).toBe(305);
     expect(t.newCount).toBe(0);
     expect(t.rowAt(0)?.seq).toBe(305);
@@ -331,9 +335,7 @@ describe('Timeline paused, read up to an arrival number', () => {
     expect(t.rowAt(200)?.seq).toBe(100);
     expect(store.calls.at(-1)?.maxSeq).toBe(300);
     // following again reads up to the newest arrival: the late rows are where their times say
-    t.setFollow(true);
-    await settle();
-    await settle();
+    await resumeFollowing(t);
     expect(t.total).toBe(305);
     expect(t.rowAt(50)?.seq).toBe(305);
   });
