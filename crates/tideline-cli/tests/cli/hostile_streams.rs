@@ -149,6 +149,46 @@ fn run_import(session: &Path, input: &Path) -> Output {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn until_idle_stops_a_stream_of_comments_only_as_keep_alives_are_not_events() {
+    let dir = TempDir::new().unwrap();
+    // Comments only, as fast as the socket takes them: bytes keep coming, no event.
+    let peer = RawPeer::start(|mut stream| async move {
+        let flood = b": keep-alive\n".repeat(4_096);
+        loop {
+            stream.write_all(&flood).await?;
+        }
+    })
+    .await;
+    let session = dir.path().join("flood.tideline");
+    let mut child = cli()
+        .args(["record", "--endpoint", &peer.url, "--session"])
+        .arg(&session)
+        .args(["--until-idle", "1"])
+        .env("TIDELINE_API_KEY", KEY)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A bound for the test, not a timing: the recording should end about 1 s in.
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > give_up {
+            child.kill().unwrap();
+            panic!("still recording 60 s into a stream that sent no event, with --until-idle 1");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("sent no event for 1 s"),
+        "the stop names its cause: {stderr}"
+    );
+    assert_eq!(stored_count(&session), 0);
+    assert_eq!(info_json(&session)["quarantined"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_retry_that_is_not_digits_is_ignored_and_both_events_are_stored() {
     let dir = TempDir::new().unwrap();
     let peer = RawPeer::serving(case("05-retry-bad.sse"), &[3, 11, 12, 40, 700]).await;
