@@ -177,6 +177,11 @@ impl Detector {
         self.ledger.take()
     }
 
+    /// The rebuild is stored: see [`Ledger::end_rebuild`].
+    pub fn end_rebuild(&mut self) {
+        self.ledger.end_rebuild();
+    }
+
     /// Lets go of held findings the store has (see [`Ledger::let_go`]).
     pub fn let_go(&mut self, takes: u64) {
         self.ledger.let_go(takes);

@@ -4,14 +4,18 @@
 //! is read from the store (by id, or by key: see [`Lookup`]). [`Ledger::take`] hands the
 //! changes over as one batch for the store; once the store has it, [`Ledger::let_go`] drops
 //! the findings no event touched since, so memory holds only the findings in use, never all
-//! of them.
+//! of them. While rebuilding, a grouped finding not at hand is grown without being read back
+//! ([`Ledger::add_in_order`]).
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use super::{EVENTS_LISTED, Order, RuleId};
 use crate::store::{
-    FindingRow, RowWrite, Session, StoreError, TimedEventRef, WriteKind, finding_key_hash,
+    FindingGrow, FindingRow, RowWrite, Session, StoreError, TimedEventRef, WriteKind,
+    finding_key_hash,
 };
 
 /// Findings held beyond this many are let go (those untouched since the last take).
@@ -38,18 +42,56 @@ struct Held {
     used: u64,
 }
 
+/// While rebuilding, what the run knows of a finding it made: its id, how many events it
+/// lists (at most [`EVENTS_LISTED`]), so that it can grow it without reading it back, and a
+/// second hash of its key: the directory is found by the key's FNV-1a hash, which anybody can
+/// make collide, and a finding grown unread is not checked against its key as one read back is.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    id: i64,
+    key_check: u32,
+    listed: u8,
+}
+
+/// Events added in one take to a finding that is not held ([`Ledger::add_in_order`]), each
+/// later than every event it had.
+#[derive(Debug, Clone)]
+struct Grow {
+    id: i64,
+    added: u64,
+    last: Order,
+    /// The events it lists after those it had.
+    listed: Vec<TimedEventRef>,
+}
+
+impl Grow {
+    /// Applies it to `row` read back from the store, unless the row has it already (the store
+    /// has it once the row's last event is this grow's: events are added in rising order).
+    fn fold_into(&self, row: &mut FindingRow) {
+        if self.last <= (row.last_us, row.last_seq) {
+            return;
+        }
+        row.count += self.added;
+        (row.last_us, row.last_seq) = self.last;
+        for event in &self.listed {
+            list(&mut row.events, event.clone());
+        }
+    }
+}
+
 /// The changes since the last take, for one commit.
 #[derive(Debug, Default)]
 pub(crate) struct LedgerChanges {
     pub rows: Vec<RowWrite>,
     pub removed: Vec<i64>,
     pub links: Vec<(i64, i64)>,
+    pub grows: Vec<FindingGrow>,
 }
 
 impl LedgerChanges {
-    /// How many findings changed (written or removed).
+    /// How many findings changed (written, grown or removed).
     pub fn count(&self) -> usize {
-        self.rows.len() + self.removed.len()
+        self.rows.len() + self.removed.len() + self.grows.len()
     }
 }
 
@@ -66,9 +108,17 @@ pub(crate) enum Lookup {
 
 pub(crate) struct Ledger {
     held: HashMap<String, Held>,
-    /// While rebuilding (the store's key index is made at the end): the findings made in
-    /// this run by key hash, but for `new_source_ip`'s, which its pairs keep.
-    directory: Option<HashMap<i64, i64>>,
+    /// While rebuilding, until [`Ledger::end_rebuild`] (the store's key index is made at the
+    /// end): the findings made in this run by key hash, but for `new_source_ip`'s, which its
+    /// pairs keep. A held finding's `listed` is brought up to date when it is let go.
+    directory: Option<HashMap<i64, Known>>,
+    /// The directory's second hash of a key: SipHash under this process's random keys.
+    key_check: RandomState,
+    /// Findings grown without being held since the last take, by key.
+    grows: HashMap<String, Grow>,
+    /// The grows of the takes the store may not have yet (by take), folded into a finding
+    /// read back meanwhile.
+    unstored_grows: VecDeque<(u64, HashMap<String, Grow>)>,
     /// Stored findings withdrawn since the last take: their ids by key.
     removed: HashMap<String, i64>,
     links: Vec<(i64, i64)>,
@@ -76,6 +126,8 @@ pub(crate) struct Ledger {
     takes: u64,
     /// Findings changed since the last take.
     changed: usize,
+    /// [`HELD_LIMIT`], but in tests.
+    held_limit: usize,
 }
 
 /// Lists `event` among a finding's first events if it is one of them.
@@ -95,11 +147,15 @@ impl Ledger {
         Ledger {
             held: HashMap::new(),
             directory: rebuilding.then(HashMap::new),
+            key_check: RandomState::new(),
+            grows: HashMap::new(),
+            unstored_grows: VecDeque::new(),
             removed: HashMap::new(),
             links: Vec::new(),
             next_id: next_id.max(1),
             takes: 0,
             changed: 0,
+            held_limit: HELD_LIMIT,
         }
     }
 
@@ -115,7 +171,7 @@ impl Ledger {
             (Lookup::Absent, _) => return Ok(false),
             (Lookup::Id(id), _) => Some(id),
             (Lookup::Key, Some(directory)) => match directory.get(&finding_key_hash(key)) {
-                Some(id) => Some(*id),
+                Some(known) => Some(known.id),
                 None => return Ok(false),
             },
             (Lookup::Key, None) => None,
@@ -124,27 +180,56 @@ impl Ledger {
             Some(id) => session.finding_row_by_id(id)?.filter(|row| row.key == key),
             None => session.finding_row(key)?,
         };
-        let Some(row) = row else {
+        let Some(mut row) = row else {
             return Ok(false);
         };
+        // Grown without being held: what the store may not have yet comes from memory.
+        for (_, grows) in &self.unstored_grows {
+            if let Some(grow) = grows.get(key) {
+                grow.fold_into(&mut row);
+            }
+        }
+        let mut dirty = Dirty::Clean;
+        if let Some(grow) = self.grows.remove(key) {
+            // Counted in `changed` when it was grown; its links are in `links`.
+            grow.fold_into(&mut row);
+            dirty = Dirty::Grown;
+        }
         self.held.insert(
             key.to_owned(),
             Held {
                 row: Arc::new(row),
-                dirty: Dirty::Clean,
+                dirty,
                 used: self.takes,
             },
         );
         Ok(true)
     }
 
+    /// What the directory keeps of `row`.
+    fn known(&self, row: &FindingRow) -> Known {
+        Known {
+            id: row.id,
+            key_check: self.key_check.hash_one(&row.key) as u32,
+            listed: row.events.len().min(EVENTS_LISTED) as u8,
+        }
+    }
+
     /// Keeps a new finding's id in the directory (while rebuilding).
     fn enter(&mut self, row: &FindingRow) {
-        if let Some(directory) = &mut self.directory
-            && row.rule != RuleId::NewSourceIp.as_str()
-        {
-            directory.insert(finding_key_hash(&row.key), row.id);
+        if self.directory.is_some() && row.rule != RuleId::NewSourceIp.as_str() {
+            let known = self.known(row);
+            if let Some(directory) = &mut self.directory {
+                directory.insert(finding_key_hash(&row.key), known);
+            }
         }
+    }
+
+    /// The rebuild has stored every finding, and the store's key index with them: findings are
+    /// found there from now on, and none is grown unread (later events may be late).
+    pub fn end_rebuild(&mut self) {
+        self.directory = None;
+        self.unstored_grows.clear();
     }
 
     /// The finding `key`, if there is one (held or stored), to change in place (it is written
@@ -233,6 +318,54 @@ impl Ledger {
         Ok((row, first))
     }
 
+    /// [`Ledger::add`] of an event later than every event of the finding `key` (found by key),
+    /// for a rule whose findings are described by their first event alone: the rebuild's
+    /// order, strictly rising (time, seq), where `in_order` says the caller's event is not
+    /// late. Until [`Ledger::end_rebuild`], a finding that is not held is grown without being
+    /// read back (its count, last event, listed events and links; written at the next take),
+    /// and `None` is returned; else as [`Ledger::add`].
+    pub fn add_in_order(
+        &mut self,
+        key: &str,
+        event: TimedEventRef,
+        session: &Session,
+        in_order: bool,
+        create: impl FnOnce() -> FindingRow,
+    ) -> Result<Option<(&mut FindingRow, bool)>, StoreError> {
+        if in_order
+            && !self.held.contains_key(key)
+            && !self.removed.contains_key(key)
+            && let Some(directory) = &mut self.directory
+            && let Some(known) = directory.get_mut(&finding_key_hash(key))
+            && known.key_check == self.key_check.hash_one(key) as u32
+        {
+            let order: Order = (event.time_us, event.event.seq);
+            let seq = event.event.seq;
+            let grow = match self.grows.get_mut(key) {
+                Some(grow) => grow,
+                None => {
+                    self.changed += 1;
+                    self.grows.entry(key.to_owned()).or_insert(Grow {
+                        id: known.id,
+                        added: 0,
+                        last: order,
+                        listed: Vec::new(),
+                    })
+                }
+            };
+            debug_assert!(grow.added == 0 || grow.last < order, "added in order");
+            grow.added += 1;
+            grow.last = order;
+            if usize::from(known.listed) < EVENTS_LISTED {
+                grow.listed.push(event);
+                known.listed += 1;
+            }
+            self.links.push((known.id, seq));
+            return Ok(None);
+        }
+        self.add(key, event, session, Lookup::Key, create).map(Some)
+    }
+
     /// Links more events to the finding `key` (held: just added or got), counting them.
     pub fn link_more(&mut self, key: &str, seqs: impl IntoIterator<Item = i64>) {
         if let Some(held) = self.held.get_mut(key) {
@@ -291,6 +424,10 @@ impl Ledger {
         if let Some(directory) = &mut self.directory {
             directory.remove(&finding_key_hash(key));
         }
+        // A finding made again under this key later is another: none of these are its.
+        for (_, grows) in &mut self.unstored_grows {
+            grows.remove(key);
+        }
         // A finding made since the last take was never stored: nothing to delete.
         if held.dirty != Dirty::New {
             self.removed.insert(key.to_owned(), held.row.id);
@@ -329,10 +466,26 @@ impl Ledger {
         links.sort_unstable();
         let mut removed: Vec<i64> = self.removed.drain().map(|(_, id)| id).collect();
         removed.sort_unstable();
+        let grown = std::mem::take(&mut self.grows);
+        let mut grows: Vec<FindingGrow> = grown
+            .values()
+            .map(|grow| FindingGrow {
+                id: grow.id,
+                added: grow.added,
+                last_us: grow.last.0,
+                last_seq: grow.last.1,
+                listed: grow.listed.clone(),
+            })
+            .collect();
+        grows.sort_unstable_by_key(|grow| grow.id);
+        if !grown.is_empty() {
+            self.unstored_grows.push_back((self.takes, grown));
+        }
         let changes = LedgerChanges {
             rows,
             removed,
             links,
+            grows,
         };
         self.takes += 1;
         self.changed = 0;
@@ -341,14 +494,34 @@ impl Ledger {
 
     /// Beyond [`HELD_LIMIT`] held findings, lets go of those no event touched in the last
     /// `takes` takes: call it once the store has every take but those (their findings are
-    /// then read back from it when needed).
+    /// then read back from it when needed). Forgets the grows of the takes the store has,
+    /// whatever the number held.
     pub fn let_go(&mut self, takes: u64) {
-        if self.held.len() <= HELD_LIMIT {
+        let recent = self.takes.saturating_sub(takes);
+        while self
+            .unstored_grows
+            .front()
+            .is_some_and(|(take, _)| *take < recent)
+        {
+            self.unstored_grows.pop_front();
+        }
+        if self.held.len() <= self.held_limit {
             return;
         }
-        let recent = self.takes.saturating_sub(takes);
-        self.held
-            .retain(|_, held| held.used >= recent || held.dirty != Dirty::Clean);
+        let directory = &mut self.directory;
+        self.held.retain(|key, held| {
+            let keep = held.used >= recent || held.dirty != Dirty::Clean;
+            if !keep
+                && held.row.rule != RuleId::NewSourceIp.as_str()
+                && let Some(directory) = directory
+                && let Some(known) = directory.get_mut(&finding_key_hash(key))
+                && known.id == held.row.id
+            {
+                // What it lists now: grown while held, it may list more than when made.
+                known.listed = held.row.events.len().min(EVENTS_LISTED) as u8;
+            }
+            keep
+        });
     }
 }
 
@@ -380,19 +553,188 @@ mod tests {
 
     /// Commits what `ledger` changed since its last take, as a runner does.
     fn commit(session: &Session, ledger: &mut Ledger) {
+        store(session, ledger.take());
+    }
+
+    fn store(session: &Session, changes: LedgerChanges) {
         let mark = session.findings_watermark().unwrap().unwrap();
-        let changes = ledger.take();
         let done = session
             .commit_findings(&FindingsBatch {
                 epoch: mark.epoch,
                 generation: mark.generation,
                 rows: changes.rows,
+                grows: changes.grows,
                 removed: changes.removed,
                 links: changes.links,
                 ..FindingsBatch::default()
             })
             .unwrap();
         assert!(matches!(done, Committed::Done(_)), "{done:?}");
+    }
+
+    fn event(seq: i64) -> TimedEventRef {
+        TimedEventRef {
+            time_us: seq * 1_000_000,
+            event: crate::store::EventRef {
+                seq,
+                source: "test/\u{e9}\"source".into(),
+                event_id: format!("id-{seq}"),
+            },
+        }
+    }
+
+    /// A rebuild of one grouped finding from 70 events in rising order, taken after every
+    /// third event and stored once the next is taken, as a runner with its writer thread
+    /// does (one take in flight), with two takes without it after each (with `held_limit` 0
+    /// it is then let go, and the next take grows it without reading it back). It is read
+    /// back (`get_mut`) at event 25 with a grow not taken yet, and at event 44 with one in
+    /// flight. Returns the stored finding, the events linked to it, and how many grows the
+    /// takes had.
+    fn rebuild_one_finding(held_limit: usize) -> (FindingRow, Vec<i64>, usize) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let mark = session.begin_findings_rebuild("").unwrap();
+        let mut ledger = Ledger::new(mark.next_id, true);
+        ledger.held_limit = held_limit;
+        let key = "console_where_iac:a|p";
+        let mut in_flight = None;
+        let mut grows = 0;
+        let mut take = |ledger: &mut Ledger| {
+            let taken = ledger.take();
+            grows += taken.grows.len();
+            if let Some(stored) = in_flight.replace(taken) {
+                store(&session, stored);
+                ledger.let_go(1);
+            }
+        };
+        for seq in 1..=70 {
+            let made = ledger
+                .add_in_order(key, event(seq), &session, true, || {
+                    let mut row = row(key, "first");
+                    row.rule = RuleId::ConsoleWhereIac.as_str().into();
+                    (row.first_us, row.first_seq) = (event(seq).time_us, seq);
+                    (row.last_us, row.last_seq) = (row.first_us, seq);
+                    row.events = vec![event(seq)];
+                    row
+                })
+                .unwrap();
+            if let Some((_, first)) = made {
+                assert_eq!(first, seq == 1);
+            }
+            if seq == 44 {
+                take(&mut ledger);
+                if held_limit == 0 {
+                    let in_flight = ledger.unstored_grows.iter().map(|(_, grows)| grows);
+                    assert_eq!(in_flight.filter(|grows| grows.contains_key(key)).count(), 1);
+                }
+            }
+            if seq == 25 || seq == 44 {
+                let row = ledger.get_mut(key, &session, Lookup::Key).unwrap().unwrap();
+                assert_eq!((row.count, row.last_seq), (seq as u64, seq));
+            }
+            if seq % 3 == 0 {
+                for _ in 0..3 {
+                    take(&mut ledger);
+                }
+            }
+        }
+        take(&mut ledger);
+        take(&mut ledger);
+        let row = session.finding_row(key).unwrap().unwrap();
+        let linked = (1..=70)
+            .filter(|seq| {
+                session
+                    .finding_rows_of_event(*seq)
+                    .unwrap()
+                    .iter()
+                    .any(|finding| finding.id == row.id)
+            })
+            .collect();
+        (row, linked, grows)
+    }
+
+    /// A rebuilding ledger holding one stored console finding `key` (made from event 1),
+    /// let go: the next in-order event would grow it unread.
+    fn one_finding_let_go(session: &Session, key: &str) -> Ledger {
+        let mark = session.begin_findings_rebuild("").unwrap();
+        let mut ledger = Ledger::new(mark.next_id, true);
+        ledger.held_limit = 0;
+        ledger
+            .add_in_order(key, event(1), session, true, || {
+                let mut row = row(key, "first");
+                row.rule = RuleId::ConsoleWhereIac.as_str().into();
+                (row.first_us, row.first_seq) = (event(1).time_us, 1);
+                (row.last_us, row.last_seq) = (row.first_us, 1);
+                row.events = vec![event(1)];
+                row
+            })
+            .unwrap();
+        for _ in 0..3 {
+            commit(session, &mut ledger);
+            ledger.let_go(0);
+        }
+        assert!(ledger.held.is_empty());
+        ledger
+    }
+
+    #[test]
+    fn after_the_rebuild_a_finding_is_read_back_to_grow_it() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let key = "console_where_iac:a|p";
+        let mut ledger = one_finding_let_go(&session, key);
+        ledger.end_rebuild();
+        let grown = ledger
+            .add_in_order(key, event(2), &session, true, || {
+                unreachable!("it is stored")
+            })
+            .unwrap();
+        assert_eq!(
+            grown.map(|(row, first)| (row.count, first)),
+            Some((2, false))
+        );
+        assert!(ledger.take().grows.is_empty());
+    }
+
+    #[test]
+    fn a_key_whose_directory_hash_is_another_findings_is_not_grown_as_that_finding() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let (key, other) = ("console_where_iac:a|p", "console_where_iac:b|p");
+        let mut ledger = one_finding_let_go(&session, key);
+        // As if `other` had the FNV-1a hash of `key` (anybody can make one that does).
+        let directory = ledger.directory.as_mut().unwrap();
+        let known = directory.remove(&finding_key_hash(key)).unwrap();
+        directory.insert(finding_key_hash(other), known);
+        let made = ledger
+            .add_in_order(other, event(2), &session, true, || {
+                let mut row = row(other, "other");
+                row.rule = RuleId::ConsoleWhereIac.as_str().into();
+                (row.first_us, row.first_seq) = (event(2).time_us, 2);
+                (row.last_us, row.last_seq) = (row.first_us, 2);
+                row.events = vec![event(2)];
+                row
+            })
+            .unwrap();
+        assert_eq!(made.map(|(row, first)| (row.count, first)), Some((1, true)));
+        commit(&session, &mut ledger);
+        assert_eq!(session.finding_row(key).unwrap().unwrap().count, 1);
+        assert_eq!(session.finding_row(other).unwrap().unwrap().count, 1);
+    }
+
+    #[test]
+    fn a_finding_grown_without_being_read_back_is_stored_as_one_grown_in_memory() {
+        let (held, held_links, no_grows) = rebuild_one_finding(HELD_LIMIT);
+        assert_eq!(no_grows, 0);
+        assert_eq!(held.count, 70);
+        assert_eq!(held.events.len(), EVENTS_LISTED);
+        assert_eq!(held_links, (1..=70).collect::<Vec<_>>());
+        let (grown, grown_links, grows) = rebuild_one_finding(0);
+        // Let go after each of its takes, it was grown unread in the next but for the two
+        // read back (at events 25 and 44) and its first.
+        assert!(grows >= 20, "{grows} takes grew it unread");
+        assert_eq!(grown, held);
+        assert_eq!(grown_links, held_links);
     }
 
     #[test]

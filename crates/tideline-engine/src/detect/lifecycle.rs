@@ -411,14 +411,14 @@ fn console_finding(
         )
     };
     let key = finding_key(RuleId::ConsoleWhereIac, &subject);
-    let (row, now_first) = ledger.add(
+    // Described by its first event alone (`detail` none): in order, grown unread.
+    if let Some((row, true)) = ledger.add_in_order(
         &key,
         change.reference(),
         context.session,
-        Lookup::Key,
+        !context.late,
         describe,
-    )?;
-    if now_first {
+    )? {
         redescribe(row, describe());
     }
     Ok(())

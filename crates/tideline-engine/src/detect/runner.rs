@@ -361,6 +361,8 @@ impl DetectionRunner {
             let closed = committer.close(&mut runner);
             fed.and(closed)
         });
+        // Later events are caught up, and may be late.
+        runner.detector.end_rebuild();
         match fed {
             Ok(()) => Ok(runner),
             Err(Stop::Store(error)) => Err(error),
@@ -509,6 +511,7 @@ impl DetectionRunner {
             epoch: self.epoch,
             generation: self.generation,
             rows: findings.rows,
+            grows: findings.grows,
             removed: findings.removed,
             links: findings.links,
             state,

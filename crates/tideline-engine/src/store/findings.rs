@@ -142,6 +142,8 @@ pub struct FindingsBatch {
     pub epoch: u64,
     pub generation: u64,
     pub rows: Vec<RowWrite>,
+    /// Findings grown without being read back, in id order.
+    pub grows: Vec<FindingGrow>,
     /// Finding ids to delete, with their links.
     pub removed: Vec<i64>,
     /// `(finding id, event seq)` links to add.
@@ -152,6 +154,20 @@ pub struct FindingsBatch {
     /// `(hash, finding id)`, 0 for none.
     pub pairs: Vec<(i64, i64)>,
     pub watermark: Option<WatermarkUpdate>,
+}
+
+/// Events added to a stored finding that was not read back (a rebuild's grouped findings,
+/// each event later than all it had): its `count` grows by `added`, its last event becomes
+/// (`last_us`, `last_seq`), and `listed` (the events it lists after those it lists now, up to
+/// the rules' limit on listed events) is appended to its `events`. Their links are in
+/// [`FindingsBatch::links`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingGrow {
+    pub id: i64,
+    pub added: u64,
+    pub last_us: i64,
+    pub last_seq: i64,
+    pub listed: Vec<TimedEventRef>,
 }
 
 /// How a commit went.
@@ -535,6 +551,27 @@ fn commit(conn: &rusqlite::Connection, batch: &FindingsBatch) -> Result<Committe
                     link.execute([row.id, event.event.seq])?;
                 }
             }
+        }
+        // `events` is compact JSON (`encode_events`): the listed events appended to its array
+        // are the bytes the whole list would encode to.
+        let mut grow = tx.prepare_cached(
+            "UPDATE notes.findings SET count = count + ?2, last_us = ?3, last_seq = ?4, \
+               events = CASE WHEN ?5 IS NULL THEN events \
+                             WHEN events = '[]' THEN ?5 \
+                             ELSE substr(events, 1, length(events) - 1) || ',' || substr(?5, 2) END \
+             WHERE id = ?1",
+        )?;
+        for FindingGrow {
+            id,
+            added,
+            last_us,
+            last_seq,
+            listed,
+        } in &batch.grows
+        {
+            let listed = (!listed.is_empty()).then(|| encode_events(listed));
+            let added = (*added).min(i64::MAX as u64) as i64;
+            grow.execute(params![id, added, last_us, last_seq, listed])?;
         }
         for (finding, seq) in &batch.links {
             link.execute([finding, seq])?;

@@ -49,8 +49,9 @@ use rusqlite::Connection;
 pub use annotations::{Annotations, Comment};
 pub use events::{PageCursor, StoredEvent};
 pub use findings::{
-    Committed, EventRef, FindingMark, FindingRow, FindingsBatch, FindingsWatermark, FindingsWriter,
-    RowWrite, StoredFinding, TimedEventRef, WatermarkUpdate, WriteKind, finding_key_hash,
+    Committed, EventRef, FindingGrow, FindingMark, FindingRow, FindingsBatch, FindingsWatermark,
+    FindingsWriter, RowWrite, StoredFinding, TimedEventRef, WatermarkUpdate, WriteKind,
+    finding_key_hash,
 };
 pub use forwarding::ForwardCursor;
 pub use heap_limit::{SqliteHeapBound, bound_sqlite_heap};
