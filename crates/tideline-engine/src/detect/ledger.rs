@@ -583,6 +583,16 @@ mod tests {
         }
     }
 
+    /// A new `console_where_iac` finding `key` of the event `seq`.
+    fn console_row(key: &str, seq: i64) -> FindingRow {
+        let mut row = row(key, "first");
+        row.rule = RuleId::ConsoleWhereIac.as_str().into();
+        (row.first_us, row.first_seq) = (event(seq).time_us, seq);
+        (row.last_us, row.last_seq) = (row.first_us, seq);
+        row.events = vec![event(seq)];
+        row
+    }
+
     /// A rebuild of one grouped finding from 70 events in rising order, taken after every
     /// third event and stored once the next is taken, as a runner with its writer thread
     /// does (one take in flight), with two takes without it after each (with `held_limit` 0
@@ -609,14 +619,7 @@ mod tests {
         };
         for seq in 1..=70 {
             let made = ledger
-                .add_in_order(key, event(seq), &session, true, || {
-                    let mut row = row(key, "first");
-                    row.rule = RuleId::ConsoleWhereIac.as_str().into();
-                    (row.first_us, row.first_seq) = (event(seq).time_us, seq);
-                    (row.last_us, row.last_seq) = (row.first_us, seq);
-                    row.events = vec![event(seq)];
-                    row
-                })
+                .add_in_order(key, event(seq), &session, true, || console_row(key, seq))
                 .unwrap();
             if let Some((_, first)) = made {
                 assert_eq!(first, seq == 1);
@@ -660,14 +663,7 @@ mod tests {
         let mut ledger = Ledger::new(mark.next_id, true);
         ledger.held_limit = 0;
         ledger
-            .add_in_order(key, event(1), session, true, || {
-                let mut row = row(key, "first");
-                row.rule = RuleId::ConsoleWhereIac.as_str().into();
-                (row.first_us, row.first_seq) = (event(1).time_us, 1);
-                (row.last_us, row.last_seq) = (row.first_us, 1);
-                row.events = vec![event(1)];
-                row
-            })
+            .add_in_order(key, event(1), session, true, || console_row(key, 1))
             .unwrap();
         for _ in 0..3 {
             commit(session, &mut ledger);
@@ -707,14 +703,7 @@ mod tests {
         let known = directory.remove(&finding_key_hash(key)).unwrap();
         directory.insert(finding_key_hash(other), known);
         let made = ledger
-            .add_in_order(other, event(2), &session, true, || {
-                let mut row = row(other, "other");
-                row.rule = RuleId::ConsoleWhereIac.as_str().into();
-                (row.first_us, row.first_seq) = (event(2).time_us, 2);
-                (row.last_us, row.last_seq) = (row.first_us, 2);
-                row.events = vec![event(2)];
-                row
-            })
+            .add_in_order(other, event(2), &session, true, || console_row(other, 2))
             .unwrap();
         assert_eq!(made.map(|(row, first)| (row.count, first)), Some((1, true)));
         commit(&session, &mut ledger);
