@@ -337,6 +337,14 @@ export class Timeline {
     this.select(next, true);
   }
 
+  /** Selects the change `seq` the reader clicked, drawn at `index`: at its place now, which
+   * differs when newer rows arrived after the row was drawn (following live, they can come
+   * between the drawing and the click). Following live pauses, as for [`select`]. */
+  pick(index: number, seq: number): void {
+    if (this.follow) this.setFollow(false);
+    this.selection = { index: this.indexOfSeq(seq) ?? index, seq };
+  }
+
   indexOfSeq(seq: number): number | null {
     for (const [p, rows] of this.#pages) {
       const i = rows.findIndex((r) => r.seq === seq);

@@ -184,6 +184,22 @@ describe('Timeline', () => {
     expectThirteenRowsWithTheEighthSelected(t);
   });
 
+  it('a click selects the change clicked, even when newer rows moved it after it was drawn', async () => {
+    append(10);
+    const t = new Timeline(latest());
+    await t.setQuery(emptyQuery());
+    // Following: three newer rows are read and shown at the top...
+    append(3);
+    t.onNewRows(latest());
+    await settle();
+    await settle();
+    expect(t.rowAt(5)?.seq).toBe(8);
+    // ...while the page still draws seq 8 at index 2, where the analyst clicks it.
+    t.pick(2, 8);
+    expect(t.follow).toBe(false);
+    expect(t.selection).toEqual({ index: 5, seq: 8 });
+  });
+
   it('a row selected while newer rows are being read stays put: they are counted, not swapped in', async () => {
     append(10);
     const t = new Timeline(latest());
