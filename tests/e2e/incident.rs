@@ -1,8 +1,8 @@
 //! The announcement's attack story, watched live in the demo.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::harness::Desktop;
+use crate::harness::{Desktop, STEP_TIMEOUT};
 
 const FIREWALL_OPENED: &str = r#"[data-testid="change-row"][data-asset-label="prod-db-sg"][data-action="AuthorizeSecurityGroupIngress"]"#;
 
@@ -78,16 +78,25 @@ async fn demo_shows_the_firewall_change_its_diff_who_made_it_and_its_history() {
     desktop
         .find(r#"[data-testid="filter-chip"][data-kind="asset"][data-value$=":prod-payments-db"]"#)
         .await;
-    for row in desktop.find_all(r#"[data-testid="change-row"]"#).await {
-        let asset = row
-            .attr("data-asset-name")
-            .await
-            .unwrap()
-            .unwrap_or_default();
+    // The chip shows at once; the list's rows are read again after it (rows found before that
+    // are replaced, so their elements go stale): every row drawn is the database's in time.
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let drawn = desktop
+            .script(
+                r#"return [...document.querySelectorAll('[data-testid="change-row"]')]
+                     .map((row) => row.dataset.assetName ?? '');"#,
+            )
+            .await;
+        let assets: Vec<String> = serde_json::from_value(drawn).unwrap_or_default();
+        if !assets.is_empty() && assets.iter().all(|a| a.ends_with(":prod-payments-db")) {
+            break;
+        }
         assert!(
-            asset.ends_with(":prod-payments-db"),
-            "the pivoted list shows {asset}"
+            Instant::now() < deadline,
+            "the pivoted list shows {assets:?}"
         );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     desktop.screenshot("pivoted-to-database").await;
 
