@@ -7,6 +7,7 @@
 //! of them. While rebuilding, a grouped finding not at hand is grown without being read back
 //! ([`Ledger::add_in_order`]).
 
+use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
@@ -44,13 +45,79 @@ struct Held {
 
 /// While rebuilding, what the run knows of a finding it made: its id, how many events it
 /// lists (at most [`EVENTS_LISTED`]), so that it can grow it without reading it back, and a
-/// second hash of its key: the directory is found by the key's FNV-1a hash, which anybody can
-/// make collide, and a finding grown unread is not checked against its key as one read back is.
+/// second hash of its key (see [`Directory`]).
 #[derive(Debug, Clone, Copy)]
 struct Known {
     id: i64,
     key_check: u32,
     listed: u8,
+}
+
+/// While rebuilding, the findings the run made, by key, in little memory: found by the key's
+/// FNV-1a hash, which anybody can make collide (an asset's name is the attacker's text), and
+/// checked by a second hash of it (SipHash under this process's random keys, which nobody can
+/// aim at), since a finding grown unread is not compared with its key as one read back is. A
+/// key whose hash another key's finding has already is kept apart by the whole key, so two
+/// findings never share an entry: one is neither split in two nor grown as the other.
+struct Directory {
+    by_hash: HashMap<i64, Known>,
+    collided: HashMap<String, Known>,
+    key_check: RandomState,
+    /// [`finding_key_hash`], but in tests.
+    hash: fn(&str) -> i64,
+}
+
+impl Directory {
+    fn new() -> Directory {
+        Directory {
+            by_hash: HashMap::new(),
+            collided: HashMap::new(),
+            key_check: RandomState::new(),
+            hash: finding_key_hash,
+        }
+    }
+
+    fn key_check(&self, key: &str) -> u32 {
+        self.key_check.hash_one(key) as u32
+    }
+
+    /// The finding `key`, if the run made one (and has not withdrawn it).
+    fn get_mut(&mut self, key: &str) -> Option<&mut Known> {
+        if !self.collided.is_empty() && self.collided.contains_key(key) {
+            return self.collided.get_mut(key);
+        }
+        let check = self.key_check(key);
+        self.by_hash
+            .get_mut(&(self.hash)(key))
+            .filter(|known| known.key_check == check)
+    }
+
+    /// Keeps the new finding `row` (no finding with its key is kept).
+    fn enter(&mut self, row: &FindingRow) {
+        let known = Known {
+            id: row.id,
+            key_check: self.key_check(&row.key),
+            listed: row.events.len().min(EVENTS_LISTED) as u8,
+        };
+        match self.by_hash.entry((self.hash)(&row.key)) {
+            Entry::Vacant(entry) => {
+                entry.insert(known);
+            }
+            Entry::Occupied(_) => {
+                self.collided.insert(row.key.clone(), known);
+            }
+        }
+    }
+
+    /// Forgets the finding `id`, whose key is `key`.
+    fn remove(&mut self, key: &str, id: i64) {
+        if self.collided.remove(key).is_none() {
+            let hash = (self.hash)(key);
+            if self.by_hash.get(&hash).is_some_and(|known| known.id == id) {
+                self.by_hash.remove(&hash);
+            }
+        }
+    }
 }
 
 /// Events added in one take to a finding that is not held ([`Ledger::add_in_order`]), each
@@ -109,11 +176,9 @@ pub(crate) enum Lookup {
 pub(crate) struct Ledger {
     held: HashMap<String, Held>,
     /// While rebuilding, until [`Ledger::end_rebuild`] (the store's key index is made at the
-    /// end): the findings made in this run by key hash, but for `new_source_ip`'s, which its
-    /// pairs keep. A held finding's `listed` is brought up to date when it is let go.
-    directory: Option<HashMap<i64, Known>>,
-    /// The directory's second hash of a key: SipHash under this process's random keys.
-    key_check: RandomState,
+    /// end): the findings made in this run, but for `new_source_ip`'s, which its pairs keep.
+    /// A held finding's `listed` is brought up to date when it is let go.
+    directory: Option<Directory>,
     /// Findings grown without being held since the last take, by key.
     grows: HashMap<String, Grow>,
     /// The grows of the takes the store may not have yet (by take), folded into a finding
@@ -146,8 +211,7 @@ impl Ledger {
     pub fn new(next_id: i64, rebuilding: bool) -> Ledger {
         Ledger {
             held: HashMap::new(),
-            directory: rebuilding.then(HashMap::new),
-            key_check: RandomState::new(),
+            directory: rebuilding.then(Directory::new),
             grows: HashMap::new(),
             unstored_grows: VecDeque::new(),
             removed: HashMap::new(),
@@ -167,10 +231,10 @@ impl Ledger {
         if self.removed.contains_key(key) {
             return Ok(false);
         }
-        let id = match (lookup, &self.directory) {
+        let id = match (lookup, &mut self.directory) {
             (Lookup::Absent, _) => return Ok(false),
             (Lookup::Id(id), _) => Some(id),
-            (Lookup::Key, Some(directory)) => match directory.get(&finding_key_hash(key)) {
+            (Lookup::Key, Some(directory)) => match directory.get_mut(key) {
                 Some(known) => Some(known.id),
                 None => return Ok(false),
             },
@@ -206,22 +270,12 @@ impl Ledger {
         Ok(true)
     }
 
-    /// What the directory keeps of `row`.
-    fn known(&self, row: &FindingRow) -> Known {
-        Known {
-            id: row.id,
-            key_check: self.key_check.hash_one(&row.key) as u32,
-            listed: row.events.len().min(EVENTS_LISTED) as u8,
-        }
-    }
-
-    /// Keeps a new finding's id in the directory (while rebuilding).
+    /// Keeps a new finding in the directory (while rebuilding).
     fn enter(&mut self, row: &FindingRow) {
-        if self.directory.is_some() && row.rule != RuleId::NewSourceIp.as_str() {
-            let known = self.known(row);
-            if let Some(directory) = &mut self.directory {
-                directory.insert(finding_key_hash(&row.key), known);
-            }
+        if let Some(directory) = &mut self.directory
+            && row.rule != RuleId::NewSourceIp.as_str()
+        {
+            directory.enter(row);
         }
     }
 
@@ -336,8 +390,7 @@ impl Ledger {
             && !self.held.contains_key(key)
             && !self.removed.contains_key(key)
             && let Some(directory) = &mut self.directory
-            && let Some(known) = directory.get_mut(&finding_key_hash(key))
-            && known.key_check == self.key_check.hash_one(key) as u32
+            && let Some(known) = directory.get_mut(key)
         {
             let order: Order = (event.time_us, event.event.seq);
             let seq = event.event.seq;
@@ -422,16 +475,19 @@ impl Ledger {
         }
         let held = self.held.remove(key).expect("held");
         if let Some(directory) = &mut self.directory {
-            directory.remove(&finding_key_hash(key));
+            directory.remove(key, held.row.id);
         }
         // A finding made again under this key later is another: none of these are its.
         for (_, grows) in &mut self.unstored_grows {
             grows.remove(key);
         }
-        // A finding made since the last take was never stored: nothing to delete.
+        // A finding made since the last take was never stored: nothing to delete. One changed
+        // since was counted then.
         if held.dirty != Dirty::New {
             self.removed.insert(key.to_owned(), held.row.id);
-            self.changed += 1;
+            if held.dirty == Dirty::Clean {
+                self.changed += 1;
+            }
         }
         self.links.retain(|(id, _)| *id != held.row.id);
         Ok(Some(Arc::unwrap_or_clone(held.row)))
@@ -514,7 +570,7 @@ impl Ledger {
             if !keep
                 && held.row.rule != RuleId::NewSourceIp.as_str()
                 && let Some(directory) = directory
-                && let Some(known) = directory.get_mut(&finding_key_hash(key))
+                && let Some(known) = directory.get_mut(key)
                 && known.id == held.row.id
             {
                 // What it lists now: grown while held, it may list more than when made.
@@ -699,7 +755,7 @@ mod tests {
         let (key, other) = ("console_where_iac:a|p", "console_where_iac:b|p");
         let mut ledger = one_finding_let_go(&session, key);
         // As if `other` had the FNV-1a hash of `key` (anybody can make one that does).
-        let directory = ledger.directory.as_mut().unwrap();
+        let directory = &mut ledger.directory.as_mut().unwrap().by_hash;
         let known = directory.remove(&finding_key_hash(key)).unwrap();
         directory.insert(finding_key_hash(other), known);
         let made = ledger
@@ -709,6 +765,101 @@ mod tests {
         commit(&session, &mut ledger);
         assert_eq!(session.finding_row(key).unwrap().unwrap().count, 1);
         assert_eq!(session.finding_row(other).unwrap().unwrap().count, 1);
+    }
+
+    /// Three console findings whose keys all have one directory hash (an attacker names the
+    /// assets), grown in turn by 60 events in rising order and let go at every commit, the
+    /// second withdrawn after event 45 and made again by its next event: each is stored as one
+    /// finding with its own events and links, none split in two or grown as another.
+    #[test]
+    fn findings_whose_keys_share_a_directory_hash_are_each_kept_whole() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let mark = session.begin_findings_rebuild("").unwrap();
+        let mut ledger = Ledger::new(mark.next_id, true);
+        ledger.held_limit = 0;
+        ledger.directory.as_mut().unwrap().hash = |_| 7;
+        let keys = [
+            "console_where_iac:a|p",
+            "console_where_iac:b|p",
+            "console_where_iac:c|p",
+        ];
+        for seq in 1..=60 {
+            let key = keys[(seq % 3) as usize];
+            ledger
+                .add_in_order(key, event(seq), &session, true, || console_row(key, seq))
+                .unwrap();
+            if seq == 45 {
+                commit(&session, &mut ledger);
+                let withdrawn = ledger.remove(keys[1], &session, Lookup::Key).unwrap();
+                assert_eq!(withdrawn.map(|row| row.count), Some(15));
+            }
+            if seq % 4 == 0 {
+                commit(&session, &mut ledger);
+                ledger.let_go(0);
+            }
+        }
+        commit(&session, &mut ledger);
+        assert_eq!(session.stored_findings().unwrap().len(), 3);
+        for (at, key) in keys.iter().enumerate() {
+            let row = session.finding_row(key).unwrap().unwrap();
+            let first = if at == 1 { 46 } else { 1 };
+            let seqs: Vec<i64> = (first..=60).filter(|seq| seq % 3 == at as i64).collect();
+            let listed: Vec<i64> = row.events.iter().map(|e| e.event.seq).collect();
+            assert_eq!((key, row.count, &listed), (key, seqs.len() as u64, &seqs));
+            assert_eq!(row.first_seq, seqs[0]);
+            let linked: Vec<i64> = (1..=60)
+                .filter(|seq| {
+                    let findings = session.finding_rows_of_event(*seq).unwrap();
+                    findings.iter().any(|finding| finding.id == row.id)
+                })
+                .collect();
+            assert_eq!(linked, seqs, "{key}");
+        }
+    }
+
+    /// `new_source_ip`'s findings are not in the directory (its pairs keep their ids):
+    /// withdrawing one whose key has a kept finding's hash leaves that finding's entry.
+    #[test]
+    fn withdrawing_a_finding_the_directory_does_not_keep_leaves_the_one_with_its_hash() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let mark = session.begin_findings_rebuild("").unwrap();
+        let mut ledger = Ledger::new(mark.next_id, true);
+        ledger.held_limit = 0;
+        ledger.directory.as_mut().unwrap().hash = |_| 7;
+        let (kept, other) = ("console_where_iac:a|p", "new_source_ip:p|198.51.100.7");
+        ledger
+            .add_in_order(kept, event(1), &session, true, || console_row(kept, 1))
+            .unwrap();
+        let mut unkept = row(other, "new address");
+        unkept.rule = RuleId::NewSourceIp.as_str().into();
+        ledger.put(unkept, &session).unwrap();
+        commit(&session, &mut ledger);
+        ledger.remove(other, &session, Lookup::Key).unwrap();
+        commit(&session, &mut ledger);
+        ledger.let_go(0);
+        let grown = ledger.add_in_order(kept, event(2), &session, true, || console_row(kept, 2));
+        assert!(
+            grown.unwrap().is_none(),
+            "grown unread, as the finding it is"
+        );
+        commit(&session, &mut ledger);
+        assert_eq!(session.finding_row(kept).unwrap().unwrap().count, 2);
+        assert_eq!(session.stored_findings().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_finding_grown_unread_then_withdrawn_counts_as_one_change() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
+        let key = "console_where_iac:a|p";
+        let mut ledger = one_finding_let_go(&session, key);
+        let grown = ledger.add_in_order(key, event(2), &session, true, || console_row(key, 2));
+        assert!(grown.unwrap().is_none(), "grown unread");
+        ledger.remove(key, &session, Lookup::Key).unwrap();
+        assert_eq!(ledger.changed, 1);
+        assert_eq!(ledger.take().count(), 1, "its deletion");
     }
 
     #[test]
