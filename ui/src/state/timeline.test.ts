@@ -87,6 +87,22 @@ function appendLate(n: number, time: number) {
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
+/** A timeline of the `events` first stored changes, unfiltered, following live. */
+async function timelineOf(events: number) {
+  append(events);
+  const t = new Timeline(latest());
+  await t.setQuery(emptyQuery());
+  return t;
+}
+
+/** `events` newer changes are stored and the timeline told, and the reads it starts finish. */
+async function arrive(t: InstanceType<typeof Timeline>, events: number) {
+  append(events);
+  t.onNewRows(latest());
+  await settle();
+  await settle();
+}
+
 /** Turns following back on and lets the reads it starts finish. */
 async function resumeFollowing(t: InstanceType<typeof Timeline>) {
   t.setFollow(true);
@@ -110,9 +126,7 @@ beforeEach(() => {
 
 describe('Timeline', () => {
   it('loads the newest rows first', async () => {
-    append(450);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(450);
     expect(t.total).toBe(450);
     expect(t.rowAt(0)?.seq).toBe(450);
     expect(t.rowAt(199)?.seq).toBe(251);
@@ -146,17 +160,12 @@ describe('Timeline', () => {
     const t = new Timeline(latest());
     await t.setQuery(emptyQuery());
     t.setFollow(false);
-    append(7);
-    t.onNewRows(latest());
-    await settle();
-    await settle();
+    await arrive(t, 7);
     expect(t.newCount).toBe(7);
   });
 
   it('a jump into the list reads by offset', async () => {
-    append(1000);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(1000);
     t.ensure(610, 640);
     await settle();
     expect(store.calls.at(-1)).toEqual({ offset: 600, limit: 200, maxSeq: 1000 });
@@ -164,17 +173,12 @@ describe('Timeline', () => {
   });
 
   it('selecting a row pauses follow live: it stays put, new rows are counted, resume brings them', async () => {
-    append(10);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(10);
     expect(t.follow).toBe(true);
     t.select(2);
     expect(t.follow).toBe(false);
     expect(t.selection).toEqual({ index: 2, seq: 8 });
-    append(3);
-    t.onNewRows(latest());
-    await settle();
-    await settle();
+    await arrive(t, 3);
     // Nothing moved under the reader: same rows, same place, the arrivals counted.
     expect(t.total).toBe(10);
     expect(t.rowAt(2)?.seq).toBe(8);
@@ -185,14 +189,9 @@ describe('Timeline', () => {
   });
 
   it('a click selects the change clicked, even when newer rows moved it after it was drawn', async () => {
-    append(10);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(10);
     // Following: three newer rows are read and shown at the top...
-    append(3);
-    t.onNewRows(latest());
-    await settle();
-    await settle();
+    await arrive(t, 3);
     expect(t.rowAt(5)?.seq).toBe(8);
     // ...while the page still draws seq 8 at index 2, where the analyst clicks it.
     t.pick(2, 8);
@@ -201,9 +200,7 @@ describe('Timeline', () => {
   });
 
   it('a row selected while newer rows are being read stays put: they are counted, not swapped in', async () => {
-    append(10);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(10);
     // Following: new rows arrive and the list starts reading them...
     append(3);
     t.onNewRows(latest());
@@ -226,9 +223,7 @@ describe('Timeline', () => {
   it('a hover that begins while newer rows are being read holds them until it ends', async () => {
     vi.useFakeTimers();
     try {
-      append(10);
-      const t = new Timeline(latest());
-      await t.setQuery(emptyQuery());
+      const t = await timelineOf(10);
       append(2);
       t.onNewRows(latest());
       t.holdFor(1000);
@@ -245,14 +240,9 @@ describe('Timeline', () => {
   });
 
   it('paused: rows on screen keep their place, new ones are counted, later pages are shifted', async () => {
-    append(300);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(300);
     t.setFollow(false);
-    append(5);
-    t.onNewRows(latest());
-    await settle();
-    await settle();
+    await arrive(t, 5);
     expect(t.total).toBe(300);
     expect(t.newCount).toBe(5);
     expect(t.rowAt(0)?.seq).toBe(300);
@@ -269,18 +259,14 @@ describe('Timeline', () => {
   });
 
   it('a pivot selects the newest row of the new list', async () => {
-    append(20);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(20);
     t.select(5);
     await t.setQuery({ ...emptyQuery(), asset_name: 'a1' }, { selectFirst: true });
     expect(t.selection).toEqual({ index: 0, seq: 20 });
   });
 
   it('keyboard moves clamp to the list and resolve rows that are still loading', async () => {
-    append(500);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(500);
     t.move('next', 20);
     expect(t.selection).toEqual({ index: 0, seq: 500 });
     t.move('last', 20);
@@ -295,16 +281,11 @@ describe('Timeline', () => {
 
 describe('Timeline going back from a pivot', () => {
   it('selects the change it left, wherever it now is', async () => {
-    append(30);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(30);
     t.select(4);
     const left = t.selection.seq;
     await t.setQuery({ ...emptyQuery(), asset_name: 'a1' }, { selectFirst: true });
-    append(2);
-    t.onNewRows(latest());
-    await settle();
-    await settle();
+    await arrive(t, 2);
     const reveal = t.revealTick;
     await t.setQuery(emptyQuery(), { selectSeq: left });
     expect(t.selection).toEqual({ index: 6, seq: left });
@@ -314,14 +295,9 @@ describe('Timeline going back from a pivot', () => {
 
 describe('Timeline held while aiming', () => {
   it('keeps rows in place while held and shows them on release', async () => {
-    append(10);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(10);
     t.holdFor(30);
-    append(2);
-    t.onNewRows(latest());
-    await settle();
-    await settle();
+    await arrive(t, 2);
     expect(t.rowAt(0)?.seq).toBe(10);
     expect(t.newCount).toBe(2);
     await new Promise((r) => setTimeout(r, 60));
@@ -334,9 +310,7 @@ describe('Timeline held while aiming', () => {
 
 describe('Timeline paused, read up to an arrival number', () => {
   it('late events with older times do not shift the pages fetched later', async () => {
-    append(300);
-    const t = new Timeline(latest());
-    await t.setQuery(emptyQuery());
+    const t = await timelineOf(300);
     t.setFollow(false);
     // 5 events arrive whose times put them between rows 250 and 251 (among page 1's rows)
     appendLate(5, 2505);
@@ -360,10 +334,7 @@ describe('Timeline paused, read up to an arrival number', () => {
     const t = new Timeline(0);
     await t.setQuery(emptyQuery());
     t.setFollow(false);
-    append(3);
-    t.onNewRows(latest());
-    await settle();
-    await settle();
+    await arrive(t, 3);
     expect(t.total).toBe(0);
     expect(t.newCount).toBe(3);
   });
@@ -374,10 +345,7 @@ describe('Timeline paused, read up to an arrival number', () => {
     await t.setQuery({ ...emptyQuery(), starred_only: false });
     t.setFollow(false);
     t.select(3);
-    append(2);
-    t.onNewRows(latest());
-    await settle();
-    await settle();
+    await arrive(t, 2);
     store.starred.add(7);
     await t.reloadInPlace();
     expect(t.rowAt(3)?.starred).toBe(true);
