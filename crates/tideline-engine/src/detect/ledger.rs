@@ -712,12 +712,27 @@ mod tests {
         (row, linked, grows)
     }
 
-    /// A rebuilding ledger holding one stored console finding `key` (made from event 1),
-    /// let go: the next in-order event would grow it unread.
-    fn one_finding_let_go(session: &Session, key: &str) -> Ledger {
+    /// A rebuilding ledger that lets go of every finding the store has when asked
+    /// (`held_limit` 0).
+    fn rebuilding_letting_go(session: &Session) -> Ledger {
         let mark = session.begin_findings_rebuild("").unwrap();
         let mut ledger = Ledger::new(mark.next_id, true);
         ledger.held_limit = 0;
+        ledger
+    }
+
+    /// [`rebuilding_letting_go`], with every key on one directory hash (as an attacker's
+    /// asset names can put theirs on FNV-1a's).
+    fn rebuilding_on_one_hash(session: &Session) -> Ledger {
+        let mut ledger = rebuilding_letting_go(session);
+        ledger.directory.as_mut().unwrap().hash = |_| 7;
+        ledger
+    }
+
+    /// A rebuilding ledger holding one stored console finding `key` (made from event 1),
+    /// let go: the next in-order event would grow it unread.
+    fn one_finding_let_go(session: &Session, key: &str) -> Ledger {
+        let mut ledger = rebuilding_letting_go(session);
         ledger
             .add_in_order(key, event(1), session, true, || console_row(key, 1))
             .unwrap();
@@ -775,10 +790,7 @@ mod tests {
     fn findings_whose_keys_share_a_directory_hash_are_each_kept_whole() {
         let dir = tempfile::TempDir::new().unwrap();
         let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
-        let mark = session.begin_findings_rebuild("").unwrap();
-        let mut ledger = Ledger::new(mark.next_id, true);
-        ledger.held_limit = 0;
-        ledger.directory.as_mut().unwrap().hash = |_| 7;
+        let mut ledger = rebuilding_on_one_hash(&session);
         let keys = [
             "console_where_iac:a|p",
             "console_where_iac:b|p",
@@ -824,10 +836,7 @@ mod tests {
     fn withdrawing_a_finding_the_directory_does_not_keep_leaves_the_one_with_its_hash() {
         let dir = tempfile::TempDir::new().unwrap();
         let session = Session::open_or_create(&dir.path().join("s.tideline")).unwrap();
-        let mark = session.begin_findings_rebuild("").unwrap();
-        let mut ledger = Ledger::new(mark.next_id, true);
-        ledger.held_limit = 0;
-        ledger.directory.as_mut().unwrap().hash = |_| 7;
+        let mut ledger = rebuilding_on_one_hash(&session);
         let (kept, other) = ("console_where_iac:a|p", "new_source_ip:p|198.51.100.7");
         ledger
             .add_in_order(kept, event(1), &session, true, || console_row(kept, 1))
