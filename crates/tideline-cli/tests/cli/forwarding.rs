@@ -4,7 +4,6 @@
 //! destination is.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -26,9 +25,12 @@ impl Received {
 }
 
 /// A webhook receiver on `addr`, until the returned handle is aborted.
-async fn receiver(addr: SocketAddr, received: Received) -> tokio::task::JoinHandle<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    tokio::spawn(serve_hooks(listener, received))
+/// A webhook receiver on a loopback port the system picks (bound here and kept, so no other
+/// listener can take it meanwhile): its port and its task.
+async fn receiver(received: Received) -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (port, tokio::spawn(serve_hooks(listener, received)))
 }
 
 /// Serves the webhook on `listener`, recording each request's event id.
@@ -101,15 +103,10 @@ async fn every_routed_change_reaches_a_webhook_that_was_down_for_30_seconds_duri
         config.rate = Some(events as f64 / 10.0);
     })
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let rules = rules_file(dir.path(), port, "");
     let received = Received::default();
     // Up for the first 2 seconds, killed for `outage` seconds, then up again.
-    let first = receiver(([127, 0, 0, 1], port).into(), received.clone()).await;
+    let (port, first) = receiver(received.clone()).await;
+    let rules = rules_file(dir.path(), port, "");
     let outage_done = {
         let received = received.clone();
         tokio::spawn(async move {
@@ -253,13 +250,8 @@ async fn a_backfill_sends_only_what_the_route_matches_since_the_time_given() {
         .output()
         .unwrap();
     assert_success(&imported);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let received = Received::default();
-    let server = receiver(([127, 0, 0, 1], port).into(), received.clone()).await;
+    let (port, server) = receiver(received.clone()).await;
     let rules = rules_file(
         dir.path(),
         port,
@@ -302,13 +294,8 @@ async fn a_route_by_a_search_query_sends_what_the_search_box_would_find() {
             .output()
             .unwrap(),
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let received = Received::default();
-    let server = receiver(([127, 0, 0, 1], port).into(), received.clone()).await;
+    let (port, server) = receiver(received.clone()).await;
     let rules = dir.path().join("rules.json");
     std::fs::write(
         &rules,
