@@ -10,8 +10,8 @@
 //!   that enters the DOM, the wall clock then and at the next animation frame (the frame that
 //!   paints it). Same machine, same clock.
 //! * `session_rss`: the app with `BENCH_SESSION` open and browsed (deep scrolls, a facet, a
-//!   search, a change's detail, its asset's history): VmRSS and VmHWM of the `tideline` process
-//!   and of its WebKit children after each step.
+//!   search, a change's detail, its asset's history): VmRSS, VmHWM and PSS of the `tideline`
+//!   process and of its WebKit children after each step.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -380,20 +380,25 @@ fn app_processes() -> Vec<Proc> {
     }
 }
 
-/// VmRSS, VmHWM and RSS by kind (anonymous, file-backed, shared), in MiB, from /proc/PID/status.
+/// VmRSS, VmHWM and RSS by kind (anonymous, file-backed, shared), in MiB, from
+/// /proc/PID/status; and PSS (proportional set size: each shared page divided among the
+/// processes that map it, so the app's processes add up without counting the GTK and WebKit
+/// libraries they share twice), from /proc/PID/smaps_rollup (proc(5)).
 fn memory(pid: u32) -> Option<Value> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let mib = |key: &str| -> Option<f64> {
-        let line = status.lines().find(|l| l.starts_with(key))?;
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let mib = |text: &str, key: &str| -> Option<f64> {
+        let line = text.lines().find(|l| l.starts_with(key))?;
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some((kib / 1024.0 * 10.0).round() / 10.0)
     };
     Some(json!({
-        "rss_mib": mib("VmRSS:")?,
-        "hwm_mib": mib("VmHWM:")?,
-        "anon_mib": mib("RssAnon:")?,
-        "file_mib": mib("RssFile:")?,
-        "shmem_mib": mib("RssShmem:")?,
+        "rss_mib": mib(&status, "VmRSS:")?,
+        "hwm_mib": mib(&status, "VmHWM:")?,
+        "anon_mib": mib(&status, "RssAnon:")?,
+        "file_mib": mib(&status, "RssFile:")?,
+        "shmem_mib": mib(&status, "RssShmem:")?,
+        "pss_mib": mib(&rollup, "Pss:")?,
     }))
 }
 
