@@ -383,10 +383,11 @@ fn app_processes() -> Vec<Proc> {
 /// VmRSS, VmHWM and RSS by kind (anonymous, file-backed, shared), in MiB, from
 /// /proc/PID/status; and PSS (proportional set size: each shared page divided among the
 /// processes that map it, so the app's processes add up without counting the GTK and WebKit
-/// libraries they share twice), from /proc/PID/smaps_rollup (proc(5)).
+/// libraries they share twice), from /proc/PID/smaps_rollup (proc(5); null where it cannot be
+/// read: it needs ptrace access and Linux 4.14). `None` once the process is gone.
 fn memory(pid: u32) -> Option<Value> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok();
     let mib = |text: &str, key: &str| -> Option<f64> {
         let line = text.lines().find(|l| l.starts_with(key))?;
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -398,7 +399,7 @@ fn memory(pid: u32) -> Option<Value> {
         "anon_mib": mib(&status, "RssAnon:")?,
         "file_mib": mib(&status, "RssFile:")?,
         "shmem_mib": mib(&status, "RssShmem:")?,
-        "pss_mib": mib(&rollup, "Pss:")?,
+        "pss_mib": rollup.as_deref().and_then(|rollup| mib(rollup, "Pss:")),
     }))
 }
 

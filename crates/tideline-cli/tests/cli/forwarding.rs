@@ -24,9 +24,8 @@ impl Received {
     }
 }
 
-/// A webhook receiver on `addr`, until the returned handle is aborted.
 /// A webhook receiver on a loopback port the system picks (bound here and kept, so no other
-/// listener can take it meanwhile): its port and its task.
+/// listener can take it meanwhile), until its task is aborted: the port and the task.
 async fn receiver(received: Received) -> (u16, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
