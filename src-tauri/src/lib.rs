@@ -55,7 +55,26 @@ impl Args {
     }
 }
 
+/// WebKitGTK's variable that turns its accelerated compositing off (any value but `0`).
+const WEBKIT_DISABLE_COMPOSITING_MODE: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// Has WebKitGTK paint the page without accelerated compositing, unless the user set
+/// `WEBKIT_DISABLE_COMPOSITING_MODE` (`0` turns compositing back on). Where no GPU is at hand
+/// (a VM, a remote desktop, Xvfb) WebKit composites with Mesa's software GL, and on the
+/// 1,000,000-event session the web process then held ~155 MiB more at its peak (BENCHMARKS.md
+/// §3, thirteenth and fourteenth passes); a page of lists, text and 2-D charts needs no GPU.
+/// Runs first in [`run`]: WebKit reads the variable when the web view starts, and its web
+/// process inherits the app's environment.
+fn paint_without_compositing() {
+    if std::env::var_os(WEBKIT_DISABLE_COMPOSITING_MODE).is_none() {
+        // SAFETY: called first thing in `run`, from `main`, before any thread of the app exists,
+        // so nothing reads the environment while it changes.
+        unsafe { std::env::set_var(WEBKIT_DISABLE_COMPOSITING_MODE, "1") };
+    }
+}
+
 pub fn run() {
+    paint_without_compositing();
     let args = Args::parse();
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())

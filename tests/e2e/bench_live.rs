@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use eventstream_sim::{Scenario, SimConfig, StreamSource};
 use serde_json::{Value, json};
 
-use crate::harness::Desktop;
+use crate::harness::{AppProcess, Desktop, app_processes};
 
 const KEY: &str = "bench-live-key";
 /// The change list's fixed row height (ui/src/components/ChangeList.svelte).
@@ -314,72 +314,6 @@ fn stats(values: &mut [f64]) -> Value {
 
 // --- processes ---------------------------------------------------------------------------------
 
-#[derive(Debug, Clone)]
-struct Proc {
-    pid: u32,
-    /// `tideline`, `web` (WebKitWebProcess) or `network` (WebKitNetworkProcess).
-    role: &'static str,
-}
-
-/// The app and its WebKit children: descendants of this test process (Xvfb, WebKitWebDriver →
-/// tideline → WebKit*Process), so other desktops on the machine are never counted.
-fn app_processes() -> Vec<Proc> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut parent = HashMap::new();
-        let mut comm = HashMap::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-                continue;
-            };
-            let ppid = stat[close + 2..]
-                .split(' ')
-                .nth(1)
-                .and_then(|p| p.parse().ok());
-            parent.insert(pid, ppid.unwrap_or(0u32));
-            comm.insert(pid, stat[open + 1..close].to_owned());
-        }
-        let me = std::process::id();
-        let descends = |mut pid: u32| {
-            while let Some(&p) = parent.get(&pid) {
-                if p == me {
-                    return true;
-                }
-                pid = p;
-            }
-            false
-        };
-        let mut found: Vec<Proc> = comm
-            .iter()
-            .filter(|(pid, _)| descends(**pid))
-            .filter_map(|(pid, name)| {
-                let role = match name.as_str() {
-                    "tideline" => "tideline",
-                    n if n.starts_with("WebKitWebProces") => "web",
-                    n if n.starts_with("WebKitNetworkPr") => "network",
-                    _ => return None,
-                };
-                Some(Proc { pid: *pid, role })
-            })
-            .collect();
-        found.sort_by_key(|p| (p.role, p.pid));
-        if found.iter().any(|p| p.role == "tideline") && found.iter().any(|p| p.role == "web") {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no tideline and web process: {found:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// VmRSS, VmHWM and RSS by kind (anonymous, file-backed, shared), in MiB, from
 /// /proc/PID/status; and PSS (proportional set size: each shared page divided among the
 /// processes that map it, so the app's processes add up without counting the GTK and WebKit
@@ -403,7 +337,7 @@ fn memory(pid: u32) -> Option<Value> {
     }))
 }
 
-fn memory_of(procs: &[Proc]) -> Value {
+fn memory_of(procs: &[AppProcess]) -> Value {
     Value::Array(
         procs
             .iter()
@@ -429,7 +363,7 @@ struct CpuMark {
 }
 
 impl CpuMark {
-    fn take(procs: &[Proc]) -> CpuMark {
+    fn take(procs: &[AppProcess]) -> CpuMark {
         let ticks = |pid: u32| -> u64 {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
             let rest = stat.rsplit_once(") ").map(|r| r.1).unwrap_or("");

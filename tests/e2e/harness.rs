@@ -37,6 +37,129 @@ pub struct Desktop {
     _turn: MutexGuard<'static, ()>,
 }
 
+/// Writes the whole screen of X display `:display` to `path` as an 8-bit RGB PNG: the root
+/// window's pixels (`GetImage`, ZPixmap), which under Xvfb are what a monitor would show.
+/// Errors: the display cannot be reached, its pixels are not 24-bit colour in 32-bit words
+/// (Xvfb's `-screen 0 WxHx24`), or the file cannot be written.
+pub fn capture_screen(display: u32, path: &Path) -> Result<(), String> {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{ConnectionExt, ImageFormat, ImageOrder};
+
+    let (connection, screen) =
+        x11rb::connect(Some(&format!(":{display}"))).map_err(|error| error.to_string())?;
+    let setup = connection.setup();
+    let root = &setup.roots[screen];
+    let (width, height) = (root.width_in_pixels, root.height_in_pixels);
+    let image = connection
+        .get_image(ImageFormat::Z_PIXMAP, root.root, 0, 0, width, height, !0)
+        .map_err(|error| error.to_string())?
+        .reply()
+        .map_err(|error| error.to_string())?;
+    let words_of_32 = setup
+        .pixmap_formats
+        .iter()
+        .any(|format| format.depth == image.depth && format.bits_per_pixel == 32);
+    let pixels = usize::from(width) * usize::from(height);
+    if image.depth != 24 || !words_of_32 || image.data.len() != pixels * 4 {
+        return Err(format!(
+            "{} bytes of depth {} for {width}x{height}: not 24-bit colour in 32-bit words",
+            image.data.len(),
+            image.depth
+        ));
+    }
+    // Each pixel is one 32-bit word, 0x00RRGGBB, in the server's byte order.
+    let little_endian = setup.image_byte_order == ImageOrder::LSB_FIRST;
+    let mut rgb = Vec::with_capacity(pixels * 3);
+    for word in image.data.chunks_exact(4) {
+        let [b, g, r] = if little_endian {
+            [word[0], word[1], word[2]]
+        } else {
+            [word[3], word[2], word[1]]
+        };
+        rgb.extend_from_slice(&[r, g, b]);
+    }
+    let file = std::fs::File::create(path).map_err(|error| error.to_string())?;
+    let mut encoder = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        u32::from(width),
+        u32::from(height),
+    );
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|error| error.to_string())?;
+    writer
+        .write_image_data(&rgb)
+        .map_err(|error| error.to_string())?;
+    writer.finish().map_err(|error| error.to_string())
+}
+
+/// One process of the app under test.
+#[derive(Debug, Clone)]
+pub struct AppProcess {
+    pub pid: u32,
+    /// `tideline`, `web` (WebKitWebProcess) or `network` (WebKitNetworkProcess).
+    pub role: &'static str,
+}
+
+/// The app and its WebKit children: descendants of this test process (Xvfb, WebKitWebDriver →
+/// tideline → WebKit*Process), so other desktops on the machine are never counted.
+pub fn app_processes() -> Vec<AppProcess> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut parent = std::collections::HashMap::new();
+        let mut comm = std::collections::HashMap::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let ppid = stat[close + 2..]
+                .split(' ')
+                .nth(1)
+                .and_then(|p| p.parse().ok());
+            parent.insert(pid, ppid.unwrap_or(0u32));
+            comm.insert(pid, stat[open + 1..close].to_owned());
+        }
+        let me = std::process::id();
+        let descends = |mut pid: u32| {
+            while let Some(&p) = parent.get(&pid) {
+                if p == me {
+                    return true;
+                }
+                pid = p;
+            }
+            false
+        };
+        let mut found: Vec<AppProcess> = comm
+            .iter()
+            .filter(|(pid, _)| descends(**pid))
+            .filter_map(|(pid, name)| {
+                let role = match name.as_str() {
+                    "tideline" => "tideline",
+                    n if n.starts_with("WebKitWebProces") => "web",
+                    n if n.starts_with("WebKitNetworkPr") => "network",
+                    _ => return None,
+                };
+                Some(AppProcess { pid: *pid, role })
+            })
+            .collect();
+        found.sort_by_key(|p| (p.role, p.pid));
+        if found.iter().any(|p| p.role == "tideline") && found.iter().any(|p| p.role == "web") {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no tideline and web process: {found:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -496,7 +619,6 @@ impl Desktop {
         element.send_keys(text).await.unwrap();
     }
 
-    /// Saves a screenshot as `NN-name.png`, a moment after the last change (WebKit repaints late).
     /// Fills the start screen's "Record a new session" form and submits it.
     pub async fn connect_stream(&self, endpoint: &str, key: &str) {
         self.type_into(r#"[data-testid="connect-endpoint"]"#, endpoint)
@@ -505,12 +627,21 @@ impl Desktop {
         self.click(r#"[data-testid="connect-submit"]"#).await;
     }
 
+    /// Saves the test's screen as `NN-name.png`, a moment after the last change (WebKit repaints
+    /// late): the pixels the X server shows, the window's GTK menu bar and any dialog included,
+    /// read with [`capture_screen`]. WebDriver's Take Screenshot is not used: it waits for the
+    /// page's next paint, which a still page without accelerated compositing (how the app runs,
+    /// see `src-tauri/src/lib.rs`) does not make.
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         self.step += 1;
-        let png = self.client.screenshot().await.expect("a screenshot");
         let path = self.shots.join(format!("{:02}-{name}.png", self.step));
-        std::fs::write(&path, png).unwrap();
+        let display = self.display;
+        let written = path.clone();
+        tokio::task::spawn_blocking(move || capture_screen(display, &written))
+            .await
+            .expect("the capture ran")
+            .unwrap_or_else(|error| panic!("a screenshot of :{display}: {error}"));
         path
     }
 

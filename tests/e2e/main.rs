@@ -19,4 +19,5 @@ mod local_time;
 mod offline;
 mod principals;
 mod recent;
+mod rendering;
 mod search;
