@@ -59,20 +59,23 @@ impl Args {
 const WEBKIT_DISABLE_COMPOSITING_MODE: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 
 /// Has WebKitGTK paint the page without accelerated compositing, unless the user set
-/// `WEBKIT_DISABLE_COMPOSITING_MODE` (`0` turns compositing back on). Where no GPU is at hand
-/// (a VM, a remote desktop, Xvfb) WebKit composites with Mesa's software GL, and on the
-/// 1,000,000-event session the web process then held ~155 MiB more at its peak (BENCHMARKS.md
-/// §3, thirteenth and fourteenth passes); a page of lists, text and 2-D charts needs no GPU.
+/// `WEBKIT_DISABLE_COMPOSITING_MODE` (`0` turns compositing back on). Under Xvfb, with no GPU,
+/// WebKit composites with Mesa's software GL, and on the 1,000,000-event session the web
+/// process then held ~155 MiB more at its peak (one run; BENCHMARKS.md §3, thirteenth and
+/// fourteenth passes). It applies on every machine, with a GPU too (unmeasured there).
 /// Runs first in [`run`]: WebKit reads the variable when the web view starts, and its web
 /// process inherits the app's environment.
 fn paint_without_compositing() {
     if std::env::var_os(WEBKIT_DISABLE_COMPOSITING_MODE).is_none() {
-        // SAFETY: called first thing in `run`, from `main`, before any thread of the app exists,
-        // so nothing reads the environment while it changes.
+        // SAFETY: called first thing in `run`, which `main` calls before any thread of the app
+        // exists (its contract), so nothing reads the environment while it changes.
         unsafe { std::env::set_var(WEBKIT_DISABLE_COMPOSITING_MODE, "1") };
     }
 }
 
+/// The desktop app: parses the arguments, opens the window and runs until it closes. Call it
+/// from `main` before any thread exists: it sets an environment variable first
+/// ([`paint_without_compositing`]).
 pub fn run() {
     paint_without_compositing();
     let args = Args::parse();

@@ -39,8 +39,8 @@ pub struct Desktop {
 
 /// Writes the whole screen of X display `:display` to `path` as an 8-bit RGB PNG: the root
 /// window's pixels (`GetImage`, ZPixmap), which under Xvfb are what a monitor would show.
-/// Errors: the display cannot be reached, its pixels are not 24-bit colour in 32-bit words
-/// (Xvfb's `-screen 0 WxHx24`), or the file cannot be written.
+/// Errors: the display cannot be reached, its pixels are not 24-bit TrueColor (0xRRGGBB) in
+/// unpadded 32-bit words (Xvfb's `-screen 0 WxHx24`), or the file cannot be written.
 pub fn capture_screen(display: u32, path: &Path) -> Result<(), String> {
     use x11rb::connection::Connection;
     use x11rb::protocol::xproto::{ConnectionExt, ImageFormat, ImageOrder};
@@ -59,10 +59,21 @@ pub fn capture_screen(display: u32, path: &Path) -> Result<(), String> {
         .pixmap_formats
         .iter()
         .any(|format| format.depth == image.depth && format.bits_per_pixel == 32);
+    let rgb_masks = root
+        .allowed_depths
+        .iter()
+        .flat_map(|depth| &depth.visuals)
+        .find(|visual| visual.visual_id == root.root_visual)
+        .map(|visual| (visual.red_mask, visual.green_mask, visual.blue_mask));
     let pixels = usize::from(width) * usize::from(height);
-    if image.depth != 24 || !words_of_32 || image.data.len() != pixels * 4 {
+    if image.depth != 24
+        || !words_of_32
+        || rgb_masks != Some((0xff_0000, 0xff00, 0xff))
+        || image.data.len() != pixels * 4
+    {
         return Err(format!(
-            "{} bytes of depth {} for {width}x{height}: not 24-bit colour in 32-bit words",
+            "{} bytes of depth {}, masks {rgb_masks:x?}, for {width}x{height}: not 0xRRGGBB \
+             in unpadded 32-bit words",
             image.data.len(),
             image.depth
         ));
@@ -187,7 +198,7 @@ fn free_display() -> u32 {
 
 /// The screen, `WIDTHxHEIGHT`: `E2E_SCREEN` (to look at a run at 1024x700 or 2560x1440), else
 /// 1280x800.
-fn screen() -> (u32, u32) {
+pub fn screen() -> (u32, u32) {
     let text = std::env::var("E2E_SCREEN").unwrap_or_else(|_| "1280x800".to_owned());
     let (width, height) = text.split_once('x').expect("E2E_SCREEN is WIDTHxHEIGHT");
     (
@@ -302,6 +313,8 @@ impl Desktop {
             // No session bus: the app must say the keyring is unavailable and keep keys in memory.
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env("NO_AT_BRIDGE", "1")
+            // The app chooses WebKit's compositing itself unless a test says otherwise.
+            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -638,8 +651,10 @@ impl Desktop {
         let path = self.shots.join(format!("{:02}-{name}.png", self.step));
         let display = self.display;
         let written = path.clone();
-        tokio::task::spawn_blocking(move || capture_screen(display, &written))
+        let capture = tokio::task::spawn_blocking(move || capture_screen(display, &written));
+        tokio::time::timeout(STEP_TIMEOUT, capture)
             .await
+            .unwrap_or_else(|_| panic!("the X server of :{display} gave no screenshot"))
             .expect("the capture ran")
             .unwrap_or_else(|error| panic!("a screenshot of :{display}: {error}"));
         path
