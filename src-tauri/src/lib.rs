@@ -61,8 +61,9 @@ const WEBKIT_DISABLE_COMPOSITING_MODE: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 /// Has WebKitGTK paint the page without accelerated compositing, unless the user set
 /// `WEBKIT_DISABLE_COMPOSITING_MODE` (`0` turns compositing back on). Under Xvfb, with no GPU,
 /// WebKit composites with Mesa's software GL, and on the 1,000,000-event session the web
-/// process then held ~155 MiB more at its peak (one run; BENCHMARKS.md §3, thirteenth and
-/// fourteenth passes). It applies on every machine, with a GPU too (unmeasured there).
+/// process then held 147–155 MiB more at its peak and painted a live stream later (one run
+/// each; BENCHMARKS.md §3, thirteenth and fourteenth passes). It applies on every machine, with
+/// a GPU too (unmeasured there).
 /// Runs first in [`run`]: WebKit reads the variable when the web view starts, and its web
 /// process inherits the app's environment.
 fn paint_without_compositing() {

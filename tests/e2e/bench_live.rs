@@ -39,6 +39,20 @@ fn env_or<T: FromStr>(name: &str, default: T) -> T {
     }
 }
 
+/// `WEBKIT_DISABLE_COMPOSITING_MODE` as this benchmark was given it: passed on to the app (`0`:
+/// with WebKit's compositing, to compare the two), else the app chooses (without).
+fn compositing_mode() -> Option<String> {
+    std::env::var("WEBKIT_DISABLE_COMPOSITING_MODE").ok()
+}
+
+/// The app's environment for [`compositing_mode`].
+fn app_env(compositing: &Option<String>) -> Vec<(&'static str, &str)> {
+    compositing
+        .iter()
+        .map(|value| ("WEBKIT_DISABLE_COMPOSITING_MODE", value.as_str()))
+        .collect()
+}
+
 fn out_path(name: &str) -> PathBuf {
     std::env::var_os("BENCH_OUT")
         .map(PathBuf::from)
@@ -129,7 +143,9 @@ async fn live_latency() {
         .await
         .expect("the stream server starts");
 
-    let mut desktop = Desktop::launch("bench_live_latency", &[]).await;
+    let compositing = compositing_mode();
+    let mut desktop =
+        Desktop::launch_with_env("bench_live_latency", &[], &app_env(&compositing)).await;
     desktop.find(r#"[data-testid="start-screen"]"#).await;
     desktop.script(OBSERVER).await;
     let procs = app_processes();
@@ -171,6 +187,7 @@ async fn live_latency() {
         "cpu_during_window": after.since(&before),
         "following_live_at_window_end": following == json!("true"),
         "screenshot": shot,
+        "webkit_disable_compositing_mode": compositing,
     });
     result
         .as_object_mut()
@@ -518,7 +535,13 @@ async fn session_rss() {
     let session = std::env::var("BENCH_SESSION").expect("BENCH_SESSION=FILE: the session to open");
     let settle: f64 = env_or("BENCH_SETTLE_SECS", 60.0);
     let launched = Instant::now();
-    let mut desktop = Desktop::launch("bench_session_rss", &["--open", &session]).await;
+    let compositing = compositing_mode();
+    let mut desktop = Desktop::launch_with_env(
+        "bench_session_rss",
+        &["--open", &session],
+        &app_env(&compositing),
+    )
+    .await;
     desktop
         .find_within(r#"[data-testid="change-row"]"#, BROWSE_TIMEOUT)
         .await;
@@ -684,6 +707,7 @@ async fn session_rss() {
         &json!({
             "session": session,
             "session_bytes": std::fs::metadata(&session).map(|m| m.len()).unwrap_or(0),
+            "webkit_disable_compositing_mode": compositing,
             "search_matches": found,
             "steps": steps,
         }),
