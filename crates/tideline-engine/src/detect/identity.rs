@@ -163,8 +163,10 @@ impl IdentityRules {
             if let Some(travel) = &mut person.travel
                 && !travel.is_settled()
             {
-                travel.settle(context.horizon_us, &mut travel_step(identity, context))?;
-                self.dirty.insert(identity.clone());
+                // Written again only when a step settled (see LifecycleRules::settle).
+                if travel.settle(context.horizon_us, &mut travel_step(identity, context))? {
+                    self.dirty.insert(identity.clone());
+                }
             }
         }
         Ok(())

@@ -151,8 +151,12 @@ impl LifecycleRules {
             if let Some(life) = &mut state.life
                 && !life.is_settled()
             {
-                life.settle(context.horizon_us, &mut life_step(asset, context))?;
-                if !self.dirty_assets.contains(asset) {
+                // Only a state that changed is written again: an asset's steps within the
+                // lateness tolerance stay for up to 15 minutes, and the keeper settles on
+                // every pass (each ~0.3 s while recording).
+                if life.settle(context.horizon_us, &mut life_step(asset, context))?
+                    && !self.dirty_assets.contains(asset)
+                {
                     self.dirty_assets.insert(asset.clone());
                 }
             }

@@ -112,24 +112,27 @@ impl<S: Clone + Default, T> Replay<S, T> {
             }
             self.live = Some(live);
         }
-        self.settle(horizon_us, apply)
+        self.settle(horizon_us, apply).map(|_| ())
     }
 
-    /// Moves the steps older than `horizon_us` into the settled state.
+    /// Moves the steps older than `horizon_us` into the settled state; true if it moved any
+    /// (the stored state is then out of date; otherwise it is as it was).
     pub fn settle(
         &mut self,
         horizon_us: i64,
         apply: &mut impl FnMut(&mut S, Order, &T, Made<'_>) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let mut moved = false;
         while let Some(step) = self.recent.pop_front_if(|s| s.order.0 < horizon_us) {
             apply(&mut self.settled, step.order, &step.step, None)?;
             self.settled_to = Some(step.order);
+            moved = true;
         }
         // Nothing recent: the state after the steps is the settled one (kept once).
         if self.recent.is_empty() {
             self.live = None;
         }
-        Ok(())
+        Ok(moved)
     }
 
     /// Whether it holds any step (a subject whose every step settled can be dropped from

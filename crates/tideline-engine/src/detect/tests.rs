@@ -1261,6 +1261,76 @@ fn opening_current_findings_resumes_from_the_watermark_and_catches_up_without_a_
 }
 
 #[test]
+fn a_pass_writes_again_only_the_rule_state_that_changed() {
+    // Each rule state row of a subject holds its steps of the last LATENESS_TOLERANCE_US (an
+    // asset's configurations): while recording at 1,000 events/s a pass (every ~0.3 s) wrote
+    // every such subject again, changed or not.
+    let asset = |name: &'static str, id: &str, time: &str| Ev {
+        asset: name,
+        ..Ev::new(id, time)
+    };
+    let dir = TempDir::new().unwrap();
+    let mut session = Session::open_or_create(&dir.path().join("state.tideline")).unwrap();
+    write(
+        &mut session,
+        &[&asset("sg-a", "a-1", "2024-05-01T10:00:00Z")],
+    );
+    let (mut runner, _) =
+        DetectionRunner::open(&mut session, DetectionSettings::default()).unwrap();
+    let key = "asset:ohn:aws:111:us-east-1:x:sg-a";
+    let stored = |session: &Session| {
+        session
+            .detect_state()
+            .unwrap()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| value)
+            .unwrap_or_else(|| panic!("{key} is stored"))
+    };
+    let recent_steps = |value: &str| {
+        serde_json::from_str::<Value>(value).unwrap()["life"]["recent"]
+            .as_array()
+            .unwrap_or_else(|| panic!("life.recent in {value}"))
+            .len()
+    };
+    assert_eq!(recent_steps(&stored(&session)), 1, "{}", stored(&session));
+    // Marks the stored row, to see whether a pass writes it again.
+    let notes = match session.notes() {
+        crate::store::NotesLocation::File(file) => rusqlite::Connection::open(file).unwrap(),
+        other => panic!("notes in a file: {other:?}"),
+    };
+    let mark = |value: &str| {
+        notes
+            .execute(
+                "UPDATE detect_state SET value = ?1 WHERE key = ?2",
+                [value, key],
+            )
+            .unwrap()
+    };
+    mark("as it was");
+
+    // Another asset, 5 minutes later: sg-a's step is still within the tolerance.
+    write(
+        &mut session,
+        &[&asset("sg-b", "b-1", "2024-05-01T10:05:00Z")],
+    );
+    runner.catch_up(&mut session).unwrap();
+    assert_eq!(stored(&session), "as it was", "sg-a's state did not change");
+
+    // 20 minutes later sg-a's step settles: its state changed and is written.
+    write(
+        &mut session,
+        &[&asset("sg-b", "b-2", "2024-05-01T10:20:00Z")],
+    );
+    runner.catch_up(&mut session).unwrap();
+    let settled = stored(&session);
+    assert_ne!(settled, "as it was");
+    assert_eq!(recent_steps(&settled), 0, "{settled}");
+    let settled_to = serde_json::from_str::<Value>(&settled).unwrap()["life"]["settled_to"].clone();
+    assert!(settled_to.is_array(), "a step settled: {settled}");
+}
+
+#[test]
 fn other_settings_or_findings_another_runner_left_unfinished_are_rebuilt() {
     let dir = TempDir::new().unwrap();
     let mut session = seed_session(&dir);
