@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use eventstream_sim::{Scenario, SimConfig, StreamSource};
 use serde_json::{Value, json};
 
-use crate::harness::{AppProcess, Desktop, app_processes};
+use crate::harness::{AppProcess, Desktop, WEBKIT_DISABLE_COMPOSITING_MODE, app_processes};
 
 const KEY: &str = "bench-live-key";
 /// The change list's fixed row height (ui/src/components/ChangeList.svelte).
@@ -42,14 +42,14 @@ fn env_or<T: FromStr>(name: &str, default: T) -> T {
 /// `WEBKIT_DISABLE_COMPOSITING_MODE` as this benchmark was given it: passed on to the app (`0`:
 /// with WebKit's compositing, to compare the two), else the app chooses (without).
 fn compositing_mode() -> Option<String> {
-    std::env::var("WEBKIT_DISABLE_COMPOSITING_MODE").ok()
+    std::env::var(WEBKIT_DISABLE_COMPOSITING_MODE).ok()
 }
 
 /// The app's environment for [`compositing_mode`].
 fn app_env(compositing: &Option<String>) -> Vec<(&'static str, &str)> {
     compositing
         .iter()
-        .map(|value| ("WEBKIT_DISABLE_COMPOSITING_MODE", value.as_str()))
+        .map(|value| (WEBKIT_DISABLE_COMPOSITING_MODE, value.as_str()))
         .collect()
 }
 

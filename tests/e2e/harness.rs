@@ -16,6 +16,11 @@ use tokio::sync::{Mutex, MutexGuard};
 /// One desktop at a time: the machine has two cores and WebKit is heavy.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
+/// WebKitGTK's variable that turns accelerated compositing off (the app sets it to `1` unless
+/// it is set: `src-tauri/src/lib.rs`). Tests clear it, so a developer's own setting never
+/// decides the mode; a test that wants one passes it.
+pub const WEBKIT_DISABLE_COMPOSITING_MODE: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Desktop {
@@ -314,7 +319,7 @@ impl Desktop {
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env("NO_AT_BRIDGE", "1")
             // The app chooses WebKit's compositing itself unless a test says otherwise.
-            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+            .env_remove(WEBKIT_DISABLE_COMPOSITING_MODE)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -2,9 +2,10 @@
 //! compositing unless the user set `WEBKIT_DISABLE_COMPOSITING_MODE`, and a still page in that
 //! mode is photographed from the X server, with the seed incident on it.
 
-use crate::harness::{Desktop, app_processes, review_seed_incident, screen};
-
-const VARIABLE: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+use crate::harness::{
+    Desktop, WEBKIT_DISABLE_COMPOSITING_MODE as VARIABLE, app_processes, review_seed_incident,
+    screen,
+};
 
 /// WebKit's own account of its hardware acceleration policy (`never`, `always` or
 /// `on demand`), read from the "Policy" row of its `webkit://gpu` page in the app's web view.
@@ -67,7 +68,7 @@ async fn the_page_paints_without_compositing_unless_the_user_chose_otherwise() {
     );
     assert_eq!(
         web_process_variable().as_deref(),
-        Some("WEBKIT_DISABLE_COMPOSITING_MODE=1"),
+        Some(format!("{VARIABLE}=1").as_str()),
         "the web process inherits the app's choice"
     );
     assert_eq!(acceleration_policy(&desktop).await, "never");
@@ -78,7 +79,7 @@ async fn the_page_paints_without_compositing_unless_the_user_chose_otherwise() {
     let desktop = Desktop::launch_with_env("rendering-user-choice", &[], &[(VARIABLE, "0")]).await;
     assert_eq!(
         web_process_variable().as_deref(),
-        Some("WEBKIT_DISABLE_COMPOSITING_MODE=0")
+        Some(format!("{VARIABLE}=0").as_str())
     );
     let policy = acceleration_policy(&desktop).await;
     assert!(
