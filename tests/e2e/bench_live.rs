@@ -13,7 +13,7 @@
 //!   search, a change's detail, its asset's history): VmRSS, VmHWM and PSS of the `tideline`
 //!   process and of its WebKit children after each step.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
@@ -107,6 +107,21 @@ if (!window.__bench) {
       requestAnimationFrame(painted);
     }
   }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-seq'] });
+  // Every command the page sends to Rust: Tauri's IPC on Linux is a fetch of ipc://localhost/CMD
+  // (tauri/scripts/ipc-protocol.js), looked up on window at each call. [cmd, sent_ms, answered_ms]
+  // (answered: the response's headers are in; its body is read after).
+  const calls = [];
+  const realFetch = window.fetch;
+  window.fetch = function (input, init) {
+    const url = typeof input === 'string' ? input : input.url;
+    const answer = realFetch.call(this, input, init);
+    if (/^ipc:|^https?:\/\/ipc\.localhost\//.test(url)) {
+      const entry = [decodeURIComponent(url.split('/').pop()), Date.now(), 0];
+      calls.push(entry);
+      answer.then(() => { entry[2] = Date.now(); }, () => { entry[2] = -1; });
+    }
+    return answer;
+  };
   const tick = () => {
     frames.push(Date.now());
     requestAnimationFrame(tick);
@@ -118,6 +133,7 @@ if (!window.__bench) {
       return {
         rows: [...rows].map(([seq, e]) => [seq, ...e]),
         frames,
+        calls,
         viewport_px: list ? list.clientHeight : 0,
       };
     },
@@ -287,6 +303,25 @@ fn live_figures(page: &Value, stored: &[(i64, usize, i64, i64)], window: usize) 
         .filter(|t| (first_send..=last_send + 1000.0).contains(t))
         .collect();
     let gaps: Vec<f64> = frames.windows(2).map(|w| w[1] - w[0]).collect();
+    // The page's commands sent while the window was being sent: per command, sent → answered.
+    let mut by_command: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for call in page["calls"].as_array().unwrap() {
+        let (sent, answered) = (call[1].as_f64().unwrap(), call[2].as_f64().unwrap());
+        if (first_send..=last_send).contains(&sent) && answered >= sent {
+            let command = call[0].as_str().unwrap().to_owned();
+            by_command.entry(command).or_default().push(answered - sent);
+        }
+    }
+    let span_ms = (last_send - first_send).max(1.0);
+    let commands: serde_json::Map<String, Value> = by_command
+        .into_iter()
+        .map(|(command, mut waits)| {
+            let outstanding = waits.iter().sum::<f64>() / span_ms;
+            let mut figures = stats(&mut waits);
+            figures["outstanding_share"] = json!((outstanding * 1000.0).round() / 1000.0);
+            (command, figures)
+        })
+        .collect();
     json!({
         "stored": in_window.len(),
         "missing_from_store": window - ids.len(),
@@ -300,6 +335,7 @@ fn live_figures(page: &Value, stored: &[(i64, usize, i64, i64)], window: usize) 
             "caught_up_every_event": stats(&mut caught_up),
             "socket_to_read_by_app": stats(&mut received),
         },
+        "commands_ms": commands,
         "caught_up_p99_ms_by_10s": by_10s.iter_mut().map(|v| stats(v)["p99"].clone()).collect::<Vec<_>>(),
         "frames": {
             "count": frames.len(),
