@@ -13,6 +13,11 @@ import { NO_FINDING_FILTER, type FindingFilter } from '../lib/findings';
 /** Findings listed at first, and added by each "Show more". */
 export const FINDINGS_PAGE = 200;
 
+/** Loads made because the findings changed begin at most this often. While recording, Rust's
+ * detections store new findings every few hundred milliseconds; each load is a read of the
+ * session and a new list drawn, which would otherwise compete with the live change list. */
+export const FINDINGS_RELOAD_MIN_INTERVAL_MS = 1000;
+
 export class FindingsModel {
   overview: FindingsOverview | null = $state.raw(null);
   statuses: RuleStatus[] = $state.raw([]);
@@ -37,12 +42,31 @@ export class FindingsModel {
   #busy = false;
   #again = false;
   #disposed = false;
+  /** When the last load began (ms since the epoch). */
+  #loadedAt = -Infinity;
+  #versionTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #minIntervalMs: number;
 
-  /** The live status's findings_version; a new one reloads. */
+  /** `minIntervalMs`: the pace of loads made by [`onVersion`]. */
+  constructor(minIntervalMs: number = FINDINGS_RELOAD_MIN_INTERVAL_MS) {
+    this.#minIntervalMs = minIntervalMs;
+  }
+
+  /** The live status's findings_version; a new one reloads, at once when the last load began
+   * `minIntervalMs` ago or more, else when it is that old. */
   onVersion(version: number): void {
     if (version === this.#version) return;
     this.#version = version;
-    void this.load();
+    if (this.#versionTimer !== null) return;
+    const wait = this.#loadedAt + this.#minIntervalMs - Date.now();
+    if (wait <= 0) {
+      void this.load();
+      return;
+    }
+    this.#versionTimer = setTimeout(() => {
+      this.#versionTimer = null;
+      void this.load();
+    }, wait);
   }
 
   /** Lists another rule and severity, from the first page. */
@@ -68,6 +92,7 @@ export class FindingsModel {
     try {
       do {
         this.#again = false;
+        this.#loadedAt = Date.now();
         try {
           const query = {
             rule: this.filter.rule,
@@ -103,5 +128,6 @@ export class FindingsModel {
 
   dispose(): void {
     this.#disposed = true;
+    if (this.#versionTimer !== null) clearTimeout(this.#versionTimer);
   }
 }

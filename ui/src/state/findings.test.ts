@@ -41,7 +41,7 @@ describe('FindingsModel', () => {
   it('loads on a new version only', async () => {
     api.list = [finding('a')];
     api.calls = 0;
-    const m = new FindingsModel();
+    const m = new FindingsModel(0);
     m.onVersion(3);
     await settle();
     expect(m.list.map((f) => f.key)).toEqual(['a']);
@@ -54,7 +54,7 @@ describe('FindingsModel', () => {
 
   it('what a session had when it opened is seen; later ones are new until marked seen', async () => {
     api.list = [finding('a'), finding('b')];
-    const m = new FindingsModel();
+    const m = new FindingsModel(0);
     m.onVersion(1);
     await settle();
     expect(m.unseen).toBe(0);
@@ -73,7 +73,7 @@ describe('FindingsModel', () => {
   it('asks Rust for its filter and page; another filter starts from the first page', async () => {
     api.list = Array.from({ length: 450 }, (_, n) => finding(`f${n}`));
     api.queries = [];
-    const m = new FindingsModel();
+    const m = new FindingsModel(0);
     m.onVersion(1);
     await settle();
     expect(m.list.length).toBe(200);
@@ -95,7 +95,7 @@ describe('FindingsModel', () => {
     api.calls = 0;
     let open!: () => void;
     api.gate = new Promise((r) => (open = r));
-    const m = new FindingsModel();
+    const m = new FindingsModel(0);
     m.onVersion(1);
     await settle();
     api.list = [...api.list, finding('b')];
@@ -109,9 +109,41 @@ describe('FindingsModel', () => {
     expect(m.list.map((f) => f.key)).toEqual(['a', 'b']);
   });
 
+  it('new versions while recording load at most once a second, the last one included', async () => {
+    vi.useFakeTimers();
+    try {
+      api.list = [finding('a')];
+      api.calls = 0;
+      const m = new FindingsModel();
+      m.onVersion(1);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(api.calls).toBe(1);
+      // Three more versions in the next 600 ms: one load, a second after the first began.
+      for (const v of [2, 3, 4]) {
+        api.list = [...api.list, finding(`v${v}`)];
+        m.onVersion(v);
+        await vi.advanceTimersByTimeAsync(200);
+      }
+      expect(api.calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(400);
+      expect(api.calls).toBe(2);
+      expect(m.list.map((f) => f.key)).toEqual(['a', 'v2', 'v3', 'v4']);
+      // Quiet for longer than that: the next version loads at once.
+      await vi.advanceTimersByTimeAsync(2000);
+      api.list = [...api.list, finding('v5')];
+      m.onVersion(5);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(api.calls).toBe(3);
+      expect(m.list.at(-1)?.key).toBe('v5');
+      m.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('keeps the last list and says why when a load fails', async () => {
     api.list = [finding('a')];
-    const m = new FindingsModel();
+    const m = new FindingsModel(0);
     m.onVersion(1);
     await settle();
     api.fail = true;

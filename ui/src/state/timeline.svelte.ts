@@ -20,6 +20,8 @@ import { moveSelection, type Move } from '../lib/selection';
 
 /** Facet counts are refreshed at most this often while events stream in. */
 const FACETS_MIN_INTERVAL_MS = 1000;
+/** The rows in view are read again for their findings flags at most this often. */
+const FLAGS_MIN_INTERVAL_MS = 1000;
 
 export type Selection = {
   /** Position in the list, or null when the selected change is not in the current list. */
@@ -77,6 +79,11 @@ export class Timeline {
   #facetsLast = 0;
   #facetsTimer: ReturnType<typeof setTimeout> | null = null;
   #holdTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Findings changed after the last read of the rows in view began. */
+  #flagsStale = false;
+  #flagsTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last read of the rows in view began (ms since the epoch). */
+  #rowsReadAt = 0;
   #missedWhileHeld = false;
   #queryGeneration = 0;
   #selectFirstPending = false;
@@ -114,6 +121,8 @@ export class Timeline {
     this.#visibleCenter = 0;
     this.topTick++;
     void this.#loadFacets();
+    this.#flagsStale = false;
+    this.#rowsReadAt = Date.now();
     try {
       const page = await api.listChanges(this.viewQuery, 0, PAGE_SIZE);
       // A refresh that started after this call carries the same query and wins.
@@ -225,6 +234,20 @@ export class Timeline {
     return this.#reload(false);
   }
 
+  /** The session's findings changed (LiveStatus.findings_version moved): a finding can flag
+   * a change in view, older ones included. The rows in view are read again in place, no sooner
+   * than `FLAGS_MIN_INTERVAL_MS` after the last read of them began, and not at all when a read
+   * that began after the change (following live, new rows) brought them already. */
+  onFindingsChanged(): void {
+    this.#flagsStale = true;
+    if (this.#flagsTimer !== null) return;
+    const wait = Math.max(0, this.#rowsReadAt + FLAGS_MIN_INTERVAL_MS - Date.now());
+    this.#flagsTimer = setTimeout(() => {
+      this.#flagsTimer = null;
+      if (this.#flagsStale) void this.#reload(false);
+    }, wait);
+  }
+
   async #reload(advance: boolean): Promise<void> {
     if (this.#refreshing) {
       this.#refreshAgain = true;
@@ -235,6 +258,8 @@ export class Timeline {
     try {
       do {
         this.#refreshAgain = false;
+        this.#flagsStale = false;
+        this.#rowsReadAt = Date.now();
         const gen = ++this.#generation;
         const viewSeqBefore = this.#viewSeq;
         if (advance) this.#viewSeq = this.#latestSeq;
@@ -420,11 +445,19 @@ export class Timeline {
     try {
       do {
         this.#facetsAgain = false;
+        const filters = this.query;
         const query = this.viewQuery;
         this.#facetsLast = Date.now();
         try {
           const f = await api.facets(query);
-          if (sameQuery(query, this.viewQuery)) {
+          if (!sameQuery(query, this.viewQuery) && sameQuery(filters, this.query)) {
+            // Following live, the view moved up while these were counted: they are the counts
+            // of the same filters a moment ago, shown until the next count (scheduled by the
+            // refresh that moved the view). Counting again at once instead would keep the
+            // reader busy with counts that are always one step behind, and never shown.
+            this.facets = f;
+            this.facetsError = null;
+          } else if (sameQuery(query, this.viewQuery)) {
             this.facets = f;
             this.facetsError = null;
             this.#exactTotal = { query: JSON.stringify(query), total: f.total };
@@ -449,6 +482,7 @@ export class Timeline {
   dispose(): void {
     if (this.#facetsTimer !== null) clearTimeout(this.#facetsTimer);
     if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
+    if (this.#flagsTimer !== null) clearTimeout(this.#flagsTimer);
     this.#generation++;
   }
 }

@@ -14,6 +14,11 @@ const store = vi.hoisted(() => ({
   calls: [] as Array<{ offset: number; limit: number; maxSeq: number | null; after?: number }>,
   /** Rust counts a page's total up to this many. */
   cap: Infinity,
+  /** The `max_seq` of every facet count asked for. */
+  facetCalls: [] as Array<number | null>,
+  /** While set, a facet count answers only when its resolver here is called. */
+  holdFacets: false,
+  heldFacets: [] as Array<() => void>,
 }));
 
 vi.mock('../api/tideline', () => {
@@ -36,10 +41,14 @@ vi.mock('../api/tideline', () => {
         next: null,
       };
     },
-    facets: async (q: TimelineQuery) => ({
-      tag: [], starred: 0, change: [], asset_type: [], method: [], principal: [], region: [], account: [],
-      total: matching(q).length,
-    }),
+    facets: async (q: TimelineQuery) => {
+      store.facetCalls.push(q.max_seq);
+      if (store.holdFacets) await new Promise<void>((answer) => store.heldFacets.push(answer));
+      return {
+        tag: [], starred: 0, change: [], asset_type: [], method: [], principal: [], region: [], account: [],
+        total: matching(q).length,
+      };
+    },
   };
 });
 
@@ -122,6 +131,9 @@ beforeEach(() => {
   store.starred = new Set();
   store.calls = [];
   store.cap = Infinity;
+  store.facetCalls = [];
+  store.holdFacets = false;
+  store.heldFacets = [];
 });
 
 describe('Timeline', () => {
@@ -152,6 +164,75 @@ describe('Timeline', () => {
     await settle();
     await settle();
     expect(t.total).toBe(450);
+  });
+
+  it('following live, counts finished after the view moved up are shown, and counted again once a second', async () => {
+    vi.useFakeTimers();
+    try {
+      append(100);
+      store.holdFacets = true;
+      const t = new Timeline(latest());
+      await t.setQuery(emptyQuery());
+      // Rows arrive while the first count runs; the list moves up to them.
+      append(5);
+      t.onNewRows(latest());
+      await vi.advanceTimersByTimeAsync(0);
+      expect(t.total).toBe(105);
+      store.heldFacets.shift()!();
+      await vi.advanceTimersByTimeAsync(0);
+      // The counts of the same filters a moment ago are shown; nothing is counted again yet.
+      expect(t.facets?.total).toBe(100);
+      expect(store.facetCalls).toEqual([100]);
+      // A second after the first count began, the next one reads up to the newest rows.
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(store.facetCalls).toEqual([100, 105]);
+      // More rows while that count runs: the next begins when it ends.
+      append(5);
+      t.onNewRows(latest());
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(store.facetCalls).toEqual([100, 105]);
+      store.heldFacets.shift()!();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(t.facets?.total).toBe(105);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(store.facetCalls).toEqual([100, 105, 110]);
+      store.heldFacets.shift()!();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(t.facets?.total).toBe(110);
+      t.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('findings that change re-read the rows in view at most once a second, and not when newer rows brought them', async () => {
+    vi.useFakeTimers();
+    try {
+      const t = await timelineOf(100);
+      store.calls = [];
+      // Findings changed three times in 300 ms: one read of the rows in place, a second after
+      // the first page was read; no facets counted for it.
+      for (let i = 0; i < 3; i++) {
+        t.onFindingsChanged();
+        await vi.advanceTimersByTimeAsync(100);
+      }
+      expect(store.calls).toEqual([]);
+      const facetsBefore = store.facetCalls.length;
+      await vi.advanceTimersByTimeAsync(700);
+      expect(store.calls).toEqual([{ offset: 0, limit: 200, maxSeq: 100 }]);
+      expect(store.facetCalls.length).toBe(facetsBefore);
+      // Findings changed, then newer rows came in: the refresh reads the rows with their flags,
+      // and no other read follows.
+      store.calls = [];
+      t.onFindingsChanged();
+      append(5);
+      t.onNewRows(latest());
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(store.calls.map((c) => c.maxSeq)).toEqual([105]);
+      t.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('counts what arrived since a paused view, not the difference of two totals', async () => {
