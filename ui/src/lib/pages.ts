@@ -1,8 +1,10 @@
 // Paging of the change list: rows are fetched by offset in fixed pages and cached by page index.
 
-export const PAGE_SIZE = 200;
-/** Pages kept in memory (40 x 200 = 8,000 rows); the farthest from view go first. */
-export const MAX_PAGES = 40;
+/** Rows per read. A window shows 17-40 rows; while following live the page in view is read
+ * again with every batch of new rows (several times a second), so a page is not much more. */
+export const PAGE_SIZE = 50;
+/** Pages kept in memory (160 x 50 = 8,000 rows); the farthest from view go first. */
+export const MAX_PAGES = 160;
 
 /** Page indices covering rows [first, end). */
 export function pagesFor(first: number, end: number, pageSize: number = PAGE_SIZE): number[] {

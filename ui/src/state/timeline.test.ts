@@ -78,6 +78,7 @@ function fakeRow(seq: number, timeUs: number = 0): ChangeRow {
 }
 
 const { Timeline, emptyQuery } = await import('./timeline.svelte');
+const { PAGE_SIZE: P } = await import('../lib/pages');
 
 /** The newest arrival number, as Rust's live status reports it. */
 const latest = () => store.rows.length;
@@ -141,13 +142,13 @@ describe('Timeline', () => {
     const t = await timelineOf(450);
     expect(t.total).toBe(450);
     expect(t.rowAt(0)?.seq).toBe(450);
-    expect(t.rowAt(199)?.seq).toBe(251);
-    expect(t.rowAt(200)).toBeUndefined();
-    t.ensure(190, 230);
+    expect(t.rowAt(P - 1)?.seq).toBe(451 - P);
+    expect(t.rowAt(P)).toBeUndefined();
+    t.ensure(P - 10, P + 30);
     await settle();
-    expect(t.rowAt(200)?.seq).toBe(250);
+    expect(t.rowAt(P)?.seq).toBe(450 - P);
     // The page after a cached one is read by key, after page 0's last row.
-    expect(store.calls.at(-1)).toEqual({ offset: 200, limit: 200, maxSeq: 450, after: 251 });
+    expect(store.calls.at(-1)).toEqual({ offset: P, limit: P, maxSeq: 450, after: 451 - P });
   });
 
   it('a capped total shows as "at least" until the facets bring the exact one', async () => {
@@ -219,7 +220,7 @@ describe('Timeline', () => {
       expect(store.calls).toEqual([]);
       const facetsBefore = store.facetCalls.length;
       await vi.advanceTimersByTimeAsync(700);
-      expect(store.calls).toEqual([{ offset: 0, limit: 200, maxSeq: 100 }]);
+      expect(store.calls).toEqual([{ offset: 0, limit: P, maxSeq: 100 }]);
       expect(store.facetCalls.length).toBe(facetsBefore);
       // Findings changed, then newer rows came in: the refresh reads the rows with their flags,
       // and no other read follows.
@@ -247,10 +248,10 @@ describe('Timeline', () => {
 
   it('a jump into the list reads by offset', async () => {
     const t = await timelineOf(1000);
-    t.ensure(610, 640);
+    t.ensure(3 * P + 10, 3 * P + 40);
     await settle();
-    expect(store.calls.at(-1)).toEqual({ offset: 600, limit: 200, maxSeq: 1000 });
-    expect(t.rowAt(610)?.seq).toBe(390);
+    expect(store.calls.at(-1)).toEqual({ offset: 3 * P, limit: P, maxSeq: 1000 });
+    expect(t.rowAt(3 * P + 10)?.seq).toBe(1000 - 3 * P - 10);
   });
 
   it('selecting a row pauses follow live: it stays put, new rows are counted, resume brings them', async () => {
@@ -328,10 +329,10 @@ describe('Timeline', () => {
     expect(t.newCount).toBe(5);
     expect(t.rowAt(0)?.seq).toBe(300);
     // page 1 is fetched 5 rows further on, so it continues exactly where page 0 ended
-    t.ensure(200, 210);
+    t.ensure(P, P + 10);
     await settle();
-    expect(t.rowAt(199)?.seq).toBe(101);
-    expect(t.rowAt(200)?.seq).toBe(100);
+    expect(t.rowAt(P - 1)?.seq).toBe(301 - P);
+    expect(t.rowAt(P)?.seq).toBe(300 - P);
     // following again shows everything
     await resumeFollowing(t);
     expect(t.total).toBe(305);
@@ -393,22 +394,22 @@ describe('Timeline paused, read up to an arrival number', () => {
   it('late events with older times do not shift the pages fetched later', async () => {
     const t = await timelineOf(300);
     t.setFollow(false);
-    // 5 events arrive whose times put them between rows 250 and 251 (among page 1's rows)
-    appendLate(5, 2505);
+    // 5 events arrive whose times put them between rows 289 and 290 (among page 0's rows)
+    appendLate(5, 2895);
     t.onNewRows(latest());
     await settle();
     await settle();
     expect(t.newCount).toBe(5);
-    t.ensure(200, 210);
+    t.ensure(P, P + 10);
     await settle();
     // page 1 continues exactly where page 0 ended, and holds none of the late arrivals
-    expect(t.rowAt(199)?.seq).toBe(101);
-    expect(t.rowAt(200)?.seq).toBe(100);
+    expect(t.rowAt(P - 1)?.seq).toBe(301 - P);
+    expect(t.rowAt(P)?.seq).toBe(300 - P);
     expect(store.calls.at(-1)?.maxSeq).toBe(300);
     // following again reads up to the newest arrival: the late rows are where their times say
     await resumeFollowing(t);
     expect(t.total).toBe(305);
-    expect(t.rowAt(50)?.seq).toBe(305);
+    expect(t.rowAt(11)?.seq).toBe(305);
   });
 
   it('an empty session reads nothing newer than what it showed', async () => {
