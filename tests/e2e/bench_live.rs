@@ -303,22 +303,32 @@ fn live_figures(page: &Value, stored: &[(i64, usize, i64, i64)], window: usize) 
         .filter(|t| (first_send..=last_send + 1000.0).contains(t))
         .collect();
     let gaps: Vec<f64> = frames.windows(2).map(|w| w[1] - w[0]).collect();
-    // The page's commands sent while the window was being sent: per command, sent → answered.
-    let mut by_command: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // The page's commands sent while the window was being sent: per command, sent → answered,
+    // and how many were never answered by the time the page was read.
+    let mut by_command: BTreeMap<String, (Vec<f64>, usize)> = BTreeMap::new();
     for call in page["calls"].as_array().unwrap() {
         let (sent, answered) = (call[1].as_f64().unwrap(), call[2].as_f64().unwrap());
-        if (first_send..=last_send).contains(&sent) && answered >= sent {
-            let command = call[0].as_str().unwrap().to_owned();
-            by_command.entry(command).or_default().push(answered - sent);
+        if (first_send..=last_send).contains(&sent) {
+            let entry = by_command
+                .entry(call[0].as_str().unwrap().to_owned())
+                .or_default();
+            if answered >= sent {
+                entry.0.push(answered - sent);
+            } else {
+                entry.1 += 1;
+            }
         }
     }
     let span_ms = (last_send - first_send).max(1.0);
     let commands: serde_json::Map<String, Value> = by_command
         .into_iter()
-        .map(|(command, mut waits)| {
+        .map(|(command, (mut waits, unanswered))| {
+            // Calls of one command can overlap (two pages read at once): the mean number
+            // outstanding over the window, which can pass 1.
             let outstanding = waits.iter().sum::<f64>() / span_ms;
             let mut figures = stats(&mut waits);
-            figures["outstanding_share"] = json!((outstanding * 1000.0).round() / 1000.0);
+            figures["mean_outstanding"] = json!((outstanding * 1000.0).round() / 1000.0);
+            figures["unanswered"] = json!(unanswered);
             (command, figures)
         })
         .collect();

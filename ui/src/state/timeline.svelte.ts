@@ -79,8 +79,10 @@ export class Timeline {
   #facetsLast = 0;
   #facetsTimer: ReturnType<typeof setTimeout> | null = null;
   #holdTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Findings changed after the last read of the rows in view began. */
-  #flagsStale = false;
+  /** Findings changes seen (onFindingsChanged), and how many of them the rows shown reflect
+   * (those seen when the read of the rows now shown began). */
+  #findingsChanges = 0;
+  #flagsShown = 0;
   #flagsTimer: ReturnType<typeof setTimeout> | null = null;
   /** When the last read of the rows in view began (ms since the epoch). */
   #rowsReadAt = 0;
@@ -121,12 +123,13 @@ export class Timeline {
     this.#visibleCenter = 0;
     this.topTick++;
     void this.#loadFacets();
-    this.#flagsStale = false;
+    const changesAtRead = this.#findingsChanges;
     this.#rowsReadAt = Date.now();
     try {
       const page = await api.listChanges(this.viewQuery, 0, PAGE_SIZE);
       // A refresh that started after this call carries the same query and wins.
       if (gen !== this.#generation) return;
+      this.#flagsShown = changesAtRead;
       this.#pages = new Map([[0, page.rows]]);
       this.#takeTotal(page);
       this.error = null;
@@ -236,15 +239,24 @@ export class Timeline {
 
   /** The session's findings changed (LiveStatus.findings_version moved): a finding can flag
    * a change in view, older ones included. The rows in view are read again in place, no sooner
-   * than `FLAGS_MIN_INTERVAL_MS` after the last read of them began, and not at all when a read
-   * that began after the change (following live, new rows) brought them already. */
+   * than `FLAGS_MIN_INTERVAL_MS` after the last read of them began, and not at all when rows
+   * read after the change (following live, new rows) are shown already. A list of one
+   * finding's events (`finding`) can gain or lose rows: its facets are counted again too. */
   onFindingsChanged(): void {
-    this.#flagsStale = true;
+    this.#findingsChanges++;
+    if (this.query.finding !== null) {
+      this.#exactTotal = null;
+      void this.#loadFacets();
+    }
+    this.#scheduleFlags();
+  }
+
+  #scheduleFlags(): void {
     if (this.#flagsTimer !== null) return;
     const wait = Math.max(0, this.#rowsReadAt + FLAGS_MIN_INTERVAL_MS - Date.now());
     this.#flagsTimer = setTimeout(() => {
       this.#flagsTimer = null;
-      if (this.#flagsStale) void this.#reload(false);
+      if (this.#flagsShown < this.#findingsChanges) void this.#reload(false);
     }, wait);
   }
 
@@ -258,7 +270,7 @@ export class Timeline {
     try {
       do {
         this.#refreshAgain = false;
-        this.#flagsStale = false;
+        const changesAtRead = this.#findingsChanges;
         this.#rowsReadAt = Date.now();
         const gen = ++this.#generation;
         const viewSeqBefore = this.#viewSeq;
@@ -275,6 +287,7 @@ export class Timeline {
           if (this.follow) this.#missedWhileHeld = true;
           else void this.#countNew();
         } else if (gen === this.#generation) {
+          this.#flagsShown = changesAtRead;
           const pages = new Map<number, ChangeRow[]>();
           want.forEach((p, i) => pages.set(p, results[i]!.rows));
           const before = this.total;
@@ -296,6 +309,8 @@ export class Timeline {
       this.error = e as AppError;
     } finally {
       this.#refreshing = false;
+      // A read thrown away (following paused meanwhile) or failed showed no newer flags.
+      if (this.#flagsShown < this.#findingsChanges) this.#scheduleFlags();
     }
   }
 
@@ -450,13 +465,14 @@ export class Timeline {
         this.#facetsLast = Date.now();
         try {
           const f = await api.facets(query);
-          if (!sameQuery(query, this.viewQuery) && sameQuery(filters, this.query)) {
+          if (sameQuery(filters, this.query) && this.#viewSeq !== null && (query.max_seq ?? -1) < this.#viewSeq) {
             // Following live, the view moved up while these were counted: they are the counts
-            // of the same filters a moment ago, shown until the next count (scheduled by the
-            // refresh that moved the view). Counting again at once instead would keep the
-            // reader busy with counts that are always one step behind, and never shown.
+            // of the same filters a moment ago, shown until the next count, at the usual pace.
+            // Counting again at once instead kept the reader busy with counts that were always
+            // one step behind, and seldom shown.
             this.facets = f;
             this.facetsError = null;
+            this.#scheduleFacets();
           } else if (sameQuery(query, this.viewQuery)) {
             this.facets = f;
             this.facetsError = null;

@@ -230,6 +230,16 @@ describe('Timeline', () => {
       t.onNewRows(latest());
       await vi.advanceTimersByTimeAsync(2000);
       expect(store.calls.map((c) => c.maxSeq)).toEqual([105]);
+      // Findings changed, newer rows came in, and a row was selected while they were read: that
+      // read is thrown away (following paused), so the rows on screen are read again in place.
+      store.calls = [];
+      t.onFindingsChanged();
+      append(5);
+      t.onNewRows(latest());
+      t.select(0);
+      await vi.advanceTimersByTimeAsync(2000);
+      // (calls with limit 0 count the rows that arrived meanwhile: "5 new")
+      expect(store.calls.filter((c) => c.limit > 0).map((c) => c.maxSeq)).toEqual([110, 105]);
       t.dispose();
     } finally {
       vi.useRealTimers();
@@ -394,22 +404,25 @@ describe('Timeline paused, read up to an arrival number', () => {
   it('late events with older times do not shift the pages fetched later', async () => {
     const t = await timelineOf(300);
     t.setFollow(false);
-    // 5 events arrive whose times put them between rows 289 and 290 (among page 0's rows)
-    appendLate(5, 2895);
+    // 5 events arrive whose times put them among page 1's rows (just after row 290 - P)
+    appendLate(5, 10 * (290 - P) - 5);
     t.onNewRows(latest());
     await settle();
     await settle();
     expect(t.newCount).toBe(5);
-    t.ensure(P, P + 10);
+    t.ensure(P, P + 20);
     await settle();
     // page 1 continues exactly where page 0 ended, and holds none of the late arrivals
     expect(t.rowAt(P - 1)?.seq).toBe(301 - P);
-    expect(t.rowAt(P)?.seq).toBe(300 - P);
+    for (let i = P; i < P + 20; i++) expect(t.rowAt(i)?.seq).toBe(300 - i);
     expect(store.calls.at(-1)?.maxSeq).toBe(300);
     // following again reads up to the newest arrival: the late rows are where their times say
     await resumeFollowing(t);
     expect(t.total).toBe(305);
-    expect(t.rowAt(11)?.seq).toBe(305);
+    t.ensure(P, P + 20);
+    await settle();
+    expect(t.rowAt(P + 10)?.seq).toBe(290 - P);
+    expect(t.rowAt(P + 11)?.seq).toBe(305);
   });
 
   it('an empty session reads nothing newer than what it showed', async () => {
