@@ -84,6 +84,7 @@ export class Timeline {
   #findingsChanges = 0;
   #flagsShown = 0;
   #flagsTimer: ReturnType<typeof setTimeout> | null = null;
+  #disposed = false;
   /** When the last read of the rows in view began (ms since the epoch). */
   #rowsReadAt = 0;
   #missedWhileHeld = false;
@@ -252,7 +253,7 @@ export class Timeline {
   }
 
   #scheduleFlags(): void {
-    if (this.#flagsTimer !== null) return;
+    if (this.#flagsTimer !== null || this.#disposed) return;
     const wait = Math.max(0, this.#rowsReadAt + FLAGS_MIN_INTERVAL_MS - Date.now());
     this.#flagsTimer = setTimeout(() => {
       this.#flagsTimer = null;
@@ -305,12 +306,13 @@ export class Timeline {
         advance = this.#againAdvance;
         this.#againAdvance = false;
       } while (this.#refreshAgain);
+      // A read thrown away (following paused meanwhile) showed no newer flags: read again. (A
+      // failed read is not retried on a timer: the next change or refresh reads again.)
+      if (this.#flagsShown < this.#findingsChanges) this.#scheduleFlags();
     } catch (e) {
       this.error = e as AppError;
     } finally {
       this.#refreshing = false;
-      // A read thrown away (following paused meanwhile) or failed showed no newer flags.
-      if (this.#flagsShown < this.#findingsChanges) this.#scheduleFlags();
     }
   }
 
@@ -443,7 +445,7 @@ export class Timeline {
   // --- facets ----------------------------------------------------------------------------
 
   #scheduleFacets(): void {
-    if (this.#facetsTimer !== null) return;
+    if (this.#facetsTimer !== null || this.#disposed) return;
     const wait = Math.max(0, this.#facetsLast + FACETS_MIN_INTERVAL_MS - Date.now());
     this.#facetsTimer = setTimeout(() => {
       this.#facetsTimer = null;
@@ -499,6 +501,7 @@ export class Timeline {
     if (this.#facetsTimer !== null) clearTimeout(this.#facetsTimer);
     if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
     if (this.#flagsTimer !== null) clearTimeout(this.#flagsTimer);
+    this.#disposed = true;
     this.#generation++;
   }
 }
