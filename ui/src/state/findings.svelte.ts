@@ -9,6 +9,7 @@ import type { Finding } from '../api/bindings/Finding';
 import type { FindingsOverview } from '../api/bindings/FindingsOverview';
 import type { RuleStatus } from '../api/bindings/RuleStatus';
 import { NO_FINDING_FILTER, type FindingFilter } from '../lib/findings';
+import { Pacer } from '../lib/pace';
 
 /** Findings listed at first, and added by each "Show more". */
 export const FINDINGS_PAGE = 200;
@@ -42,31 +43,20 @@ export class FindingsModel {
   #busy = false;
   #again = false;
   #disposed = false;
-  /** When the last load began (ms since the epoch). */
-  #loadedAt = -Infinity;
-  #versionTimer: ReturnType<typeof setTimeout> | null = null;
-  readonly #minIntervalMs: number;
+  /** Loads for new versions, paced from the start of the last load. */
+  readonly #pacer: Pacer;
 
   /** `minIntervalMs`: the pace of loads made by [`onVersion`]. */
   constructor(minIntervalMs: number = FINDINGS_RELOAD_MIN_INTERVAL_MS) {
-    this.#minIntervalMs = minIntervalMs;
+    this.#pacer = new Pacer(minIntervalMs, () => void this.load());
   }
 
-  /** The live status's findings_version; a new one reloads, at once when the last load began
-   * `minIntervalMs` ago or more, else when it is that old. */
+  /** The live status's findings_version; a new one reloads, on the next turn when the last
+   * load began `minIntervalMs` ago or more, else when it is that old. */
   onVersion(version: number): void {
     if (version === this.#version) return;
     this.#version = version;
-    if (this.#versionTimer !== null) return;
-    const wait = this.#loadedAt + this.#minIntervalMs - Date.now();
-    if (wait <= 0) {
-      void this.load();
-      return;
-    }
-    this.#versionTimer = setTimeout(() => {
-      this.#versionTimer = null;
-      void this.load();
-    }, wait);
+    this.#pacer.schedule();
   }
 
   /** Lists another rule and severity, from the first page. */
@@ -92,7 +82,7 @@ export class FindingsModel {
     try {
       do {
         this.#again = false;
-        this.#loadedAt = Date.now();
+        this.#pacer.mark();
         try {
           const query = {
             rule: this.filter.rule,
@@ -128,6 +118,6 @@ export class FindingsModel {
 
   dispose(): void {
     this.#disposed = true;
-    if (this.#versionTimer !== null) clearTimeout(this.#versionTimer);
+    this.#pacer.dispose();
   }
 }

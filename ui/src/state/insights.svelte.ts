@@ -9,6 +9,7 @@ import type { ChangeRate } from '../api/bindings/ChangeRate';
 import type { Insights } from '../api/bindings/Insights';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { sameQuery } from '../lib/filters';
+import { Pacer } from '../lib/pace';
 
 /** The insight charts read the whole view: at most every 2 s while events arrive. */
 export const INSIGHTS_MIN_INTERVAL_MS = 2000;
@@ -30,23 +31,21 @@ export class LiveRead<T> {
   #again = false;
   /** New events came during a load: load again one interval after it ends. */
   #rowsWhileBusy = false;
-  /** When the last load ended (ms). */
-  #lastEnd = -Infinity;
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Loads for new events, paced from the end of the last load. */
+  readonly #pacer: Pacer;
   #disposed = false;
-  readonly #minInterval: number;
   readonly #read: (query: TimelineQuery) => Promise<T>;
 
   constructor(read: (query: TimelineQuery) => Promise<T>, minIntervalMs: number) {
     this.#read = read;
-    this.#minInterval = minIntervalMs;
+    this.#pacer = new Pacer(minIntervalMs, () => void this.#load());
   }
 
   /** New filters: load now (the charts must not show another view's numbers for long). */
   setQuery(query: TimelineQuery): void {
     if (this.#query !== null && sameQuery(query, this.#query)) return;
     this.#query = query;
-    this.#cancelTimer();
+    this.#pacer.cancel();
     this.loading = true;
     void this.#load();
   }
@@ -54,16 +53,12 @@ export class LiveRead<T> {
   /** New events were stored: load again, no sooner than the minimum interval after the last
    *  load ended. */
   onNewRows(): void {
-    if (this.#query === null || this.#timer !== null || this.#disposed) return;
+    if (this.#query === null || this.#pacer.pending || this.#disposed) return;
     if (this.#busy) {
       this.#rowsWhileBusy = true;
       return;
     }
-    const wait = Math.max(0, this.#lastEnd + this.#minInterval - Date.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.#load();
-    }, wait);
+    this.#pacer.schedule();
   }
 
   async #load(): Promise<void> {
@@ -103,7 +98,7 @@ export class LiveRead<T> {
       } while (this.#again);
     } finally {
       this.#busy = false;
-      this.#lastEnd = Date.now();
+      this.#pacer.mark();
       if (this.#rowsWhileBusy) {
         this.#rowsWhileBusy = false;
         this.onNewRows();
@@ -111,15 +106,10 @@ export class LiveRead<T> {
     }
   }
 
-  #cancelTimer(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-  }
-
   dispose(): void {
     this.#disposed = true;
     this.#rowsWhileBusy = false;
-    this.#cancelTimer();
+    this.#pacer.dispose();
   }
 }
 

@@ -16,6 +16,7 @@ import type { Facets } from '../api/bindings/Facets';
 import type { TimelineQuery } from '../api/bindings/TimelineQuery';
 import { arrivedBetween, emptyFilters, sameQuery, toQuery, uptoSeq } from '../lib/filters';
 import { PAGE_SIZE, pagesFor, pagesToEvict } from '../lib/pages';
+import { Pacer } from '../lib/pace';
 import { moveSelection, type Move } from '../lib/selection';
 
 /** Facet counts are refreshed at most this often while events stream in. */
@@ -76,17 +77,18 @@ export class Timeline {
   #countAgain = false;
   #facetsBusy = false;
   #facetsAgain = false;
-  #facetsLast = 0;
-  #facetsTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Facet counts while following live, paced from the start of the last count. */
+  readonly #facetsPacer = new Pacer(FACETS_MIN_INTERVAL_MS, () => void this.#loadFacets());
   #holdTimer: ReturnType<typeof setTimeout> | null = null;
   /** Findings changes seen (onFindingsChanged), and how many of them the rows shown reflect
    * (those seen when the read of the rows now shown began). */
   #findingsChanges = 0;
   #flagsShown = 0;
-  #flagsTimer: ReturnType<typeof setTimeout> | null = null;
-  #disposed = false;
-  /** When the last read of the rows in view began (ms since the epoch). */
-  #rowsReadAt = 0;
+  /** Reads of the rows in view for their findings flags, paced from the start of the last
+   * read of them. */
+  readonly #flagsPacer = new Pacer(FLAGS_MIN_INTERVAL_MS, () => {
+    if (this.#flagsShown < this.#findingsChanges) void this.#reload(false);
+  });
   #missedWhileHeld = false;
   #queryGeneration = 0;
   #selectFirstPending = false;
@@ -125,7 +127,7 @@ export class Timeline {
     this.topTick++;
     void this.#loadFacets();
     const changesAtRead = this.#findingsChanges;
-    this.#rowsReadAt = Date.now();
+    this.#flagsPacer.mark();
     try {
       const page = await api.listChanges(this.viewQuery, 0, PAGE_SIZE);
       // A refresh that started after this call carries the same query and wins.
@@ -249,16 +251,7 @@ export class Timeline {
       this.#exactTotal = null;
       void this.#loadFacets();
     }
-    this.#scheduleFlags();
-  }
-
-  #scheduleFlags(): void {
-    if (this.#flagsTimer !== null || this.#disposed) return;
-    const wait = Math.max(0, this.#rowsReadAt + FLAGS_MIN_INTERVAL_MS - Date.now());
-    this.#flagsTimer = setTimeout(() => {
-      this.#flagsTimer = null;
-      if (this.#flagsShown < this.#findingsChanges) void this.#reload(false);
-    }, wait);
+    this.#flagsPacer.schedule();
   }
 
   async #reload(advance: boolean): Promise<void> {
@@ -272,7 +265,7 @@ export class Timeline {
       do {
         this.#refreshAgain = false;
         const changesAtRead = this.#findingsChanges;
-        this.#rowsReadAt = Date.now();
+        this.#flagsPacer.mark();
         const gen = ++this.#generation;
         const viewSeqBefore = this.#viewSeq;
         if (advance) this.#viewSeq = this.#latestSeq;
@@ -299,7 +292,7 @@ export class Timeline {
           this.#afterFirstPage(advance ? this.total - before : null);
           this.version++;
           this.ensure(this.#visibleFirst(), this.#visibleEnd());
-          if (advance) this.#scheduleFacets();
+          if (advance) this.#facetsPacer.schedule();
           // The rows re-read may be fewer ("starred only" and a star removed): count again.
           else if (this.newCount > 0) void this.#countNew();
         }
@@ -308,7 +301,7 @@ export class Timeline {
       } while (this.#refreshAgain);
       // A read thrown away (following paused meanwhile) showed no newer flags: read again. (A
       // failed read is not retried on a timer: the next change or refresh reads again.)
-      if (this.#flagsShown < this.#findingsChanges) this.#scheduleFlags();
+      if (this.#flagsShown < this.#findingsChanges) this.#flagsPacer.schedule();
     } catch (e) {
       this.error = e as AppError;
     } finally {
@@ -444,15 +437,6 @@ export class Timeline {
 
   // --- facets ----------------------------------------------------------------------------
 
-  #scheduleFacets(): void {
-    if (this.#facetsTimer !== null || this.#disposed) return;
-    const wait = Math.max(0, this.#facetsLast + FACETS_MIN_INTERVAL_MS - Date.now());
-    this.#facetsTimer = setTimeout(() => {
-      this.#facetsTimer = null;
-      void this.#loadFacets();
-    }, wait);
-  }
-
   async #loadFacets(): Promise<void> {
     if (this.#facetsBusy) {
       this.#facetsAgain = true;
@@ -464,7 +448,7 @@ export class Timeline {
         this.#facetsAgain = false;
         const filters = this.query;
         const query = this.viewQuery;
-        this.#facetsLast = Date.now();
+        this.#facetsPacer.mark();
         try {
           const f = await api.facets(query);
           if (sameQuery(filters, this.query) && this.#viewSeq !== null && (query.max_seq ?? -1) < this.#viewSeq) {
@@ -474,7 +458,7 @@ export class Timeline {
             // one step behind, and seldom shown.
             this.facets = f;
             this.facetsError = null;
-            this.#scheduleFacets();
+            this.#facetsPacer.schedule();
           } else if (sameQuery(query, this.viewQuery)) {
             this.facets = f;
             this.facetsError = null;
@@ -498,10 +482,9 @@ export class Timeline {
   }
 
   dispose(): void {
-    if (this.#facetsTimer !== null) clearTimeout(this.#facetsTimer);
+    this.#facetsPacer.dispose();
+    this.#flagsPacer.dispose();
     if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
-    if (this.#flagsTimer !== null) clearTimeout(this.#flagsTimer);
-    this.#disposed = true;
     this.#generation++;
   }
 }
