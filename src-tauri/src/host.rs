@@ -31,8 +31,12 @@ use crate::keystore::{self, KeyStorage};
 
 /// How long the demo's attack story takes to unfold.
 const DEMO_SPAN: Duration = Duration::from_secs(60);
-/// The live status is pushed at most this often.
+/// The live status is pushed at most this often: at once when rows were committed, findings
+/// changed or the connection did (the page reads the new rows then) …
 const LIVE_THROTTLE: Duration = Duration::from_millis(50);
+/// … and when only the count of frames read moved, at most this often (the status bar's
+/// counter; the page redraws what shows the status each time).
+const COUNTERS_EVERY: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
@@ -703,7 +707,8 @@ async fn offline_bridge(
 }
 
 /// Forwards a recording's status and findings to the page's live status while its session is
-/// the open one.
+/// the open one: a commit, a findings change or a connection change as soon as
+/// [`LIVE_THROTTLE`] allows, frames read and nothing else within [`COUNTERS_EVERY`].
 async fn live_bridge(
     mut status: watch::Receiver<IngestStatus>,
     mut findings: watch::Receiver<FindingsState>,
@@ -734,29 +739,92 @@ async fn live_bridge(
             quarantined: snapshot.quarantined,
             newest_event_time: snapshot.newest_event_time.map(format_time),
             newest_seq,
-            connection: snapshot.state,
+            connection: snapshot.state.clone(),
             findings: found.count,
             findings_version: found.version,
         };
         if !publish_unless_stopped(&live, &stop, next) {
             return;
         }
+        let published_at = tokio::time::Instant::now();
         // A stopped recording still finishes its findings: follow both to their ends.
         if !status_open && !findings_open {
             return;
         }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            changed = status.changed(), if status_open => status_open = changed.is_ok(),
-            changed = findings.changed(), if findings_open => findings_open = changed.is_ok(),
+        // Waits for news the page acts on; a count of frames read alone waits its turn.
+        let mut counters_moved = false;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                changed = status.changed(), if status_open => status_open = changed.is_ok(),
+                changed = findings.changed(), if findings_open => findings_open = changed.is_ok(),
+                _ = tokio::time::sleep_until(published_at + COUNTERS_EVERY), if counters_moved => break,
+            }
+            if (!status_open && !findings_open) || *findings.borrow() != found {
+                break;
+            }
+            let now = status.borrow();
+            if is_news(&snapshot, &now) {
+                break;
+            }
+            counters_moved |= now.received != snapshot.received;
         }
-        tokio::time::sleep(LIVE_THROTTLE).await;
+        tokio::time::sleep_until(published_at + LIVE_THROTTLE).await;
     }
+}
+
+/// Whether the recording's status moved in more than its count of frames read since
+/// `published`: rows committed (the page reads them), a duplicate or a quarantined frame, or the
+/// connection's state.
+fn is_news(published: &IngestStatus, now: &IngestStatus) -> bool {
+    let counted_alike = IngestStatus {
+        received: published.received,
+        ..now.clone()
+    };
+    counted_alike != *published
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_count_of_frames_read_waits_its_turn() {
+        let published = IngestStatus {
+            state: ConnectionState::Live,
+            received: 10,
+            stored: 8,
+            duplicates: 1,
+            quarantined: 1,
+            newest_event_time: None,
+        };
+        let read_more = IngestStatus {
+            received: 500,
+            ..published.clone()
+        };
+        assert!(!is_news(&published, &read_more));
+        assert!(!is_news(&published, &published));
+        let committed = IngestStatus {
+            stored: 9,
+            ..read_more.clone()
+        };
+        assert!(is_news(&published, &committed));
+        let quarantined = IngestStatus {
+            quarantined: 2,
+            ..published.clone()
+        };
+        assert!(is_news(&published, &quarantined));
+        let dropped = IngestStatus {
+            state: ConnectionState::Connecting,
+            ..published.clone()
+        };
+        assert!(is_news(&published, &dropped));
+        let newer = IngestStatus {
+            newest_event_time: Some(chrono::Utc::now()),
+            ..published.clone()
+        };
+        assert!(is_news(&published, &newer));
+    }
 
     #[test]
     fn session_labels_become_safe_file_names() {
