@@ -9,7 +9,8 @@
 //! - `events`: a plain `rusqlite::Connection` to that file, with the SAME pragmas as the
 //!   recorder's writer connection (`store/open.rs`: WAL, synchronous = NORMAL, foreign_keys =
 //!   ON, busy timeout, and `tune_for_bulk_writes`'s 64 MiB WAL checkpoint and page cache from
-//!   `store::BULK_WAL_BYTES` / `BULK_CACHE_KIB`), and per row one prepared
+//!   `store::BULK_WAL_BYTES` / `BULK_CACHE_KIB`, the checkpoint run on a thread of its own by
+//!   the writer's `store::Checkpointer`), and per row one prepared
 //!   `INSERT OR IGNORE INTO events` of every column (as the session's schema has them, `link`
 //!   included, copied from the recorded session) and the body's row in `event_bodies`: a floor.
 //! - `events+link+assets` (**the limit: the same rows**): the same, plus everything else
@@ -282,16 +283,20 @@ struct Setup {
     cache_kib: Option<u32>,
     /// Schema added after the engine's migrations.
     extra_schema: Option<&'static str>,
+    /// Checkpoints on a thread of their own ([`store::Checkpointer`]), as the recorder's
+    /// writer runs them; else in the commits (`wal_autocheckpoint`).
+    checkpoint_thread: bool,
 }
 
-/// What the recorder's writer connection runs with (`Session::tune_for_bulk_writes`): the same
-/// WAL checkpoint size and page cache, so the limit is a real one (16 KiB pages come from the
-/// engine's own new file).
+/// What the recorder's writer connection runs with (`Session::tune_for_bulk_writes`, and the
+/// writer's [`store::Checkpointer`]): the same WAL checkpoint size, on a thread of its own, and
+/// page cache, so the limit is a real one (16 KiB pages come from the engine's own new file).
 const REAL: Setup = Setup {
     page_size: None,
     wal_autocheckpoint: Some((store::BULK_WAL_BYTES / 16_384) as u32),
     cache_kib: Some(store::BULK_CACHE_KIB as u32),
     extra_schema: None,
+    checkpoint_thread: true,
 };
 
 /// A fresh session made by the engine itself, after an optional page size on the empty file.
@@ -568,9 +573,16 @@ fn run_once(
             fresh_session(path, *setup);
             let mut conn = plain_connection(path, *setup);
             copy_dictionary(&conn, from);
+            let checkpointer = setup.checkpoint_thread.then(|| {
+                store::Checkpointer::start(&conn, plain_connection(path, *setup))
+                    .expect("checkpointer")
+            });
             let (io, cpu) = (Io::now(), cpu_seconds());
             let seconds = bare_insert(&mut conn, columns, rows, *with_assets);
             let (io, cpu) = (Io::now().since(io), cpu_seconds() - cpu);
+            if let Some(checkpointer) = checkpointer {
+                checkpointer.stop(&conn).expect("checkpointer stop");
+            }
             drop(conn);
             let file_bytes = file_size(path);
             remove_session(path);
@@ -692,6 +704,7 @@ fn main() {
             Setup {
                 wal_autocheckpoint: None,
                 cache_kib: None,
+                checkpoint_thread: false,
                 ..REAL
             },
         )];

@@ -16,6 +16,7 @@
 
 mod annotations;
 mod assets;
+mod checkpointer;
 mod columns;
 mod digests;
 mod events;
@@ -47,6 +48,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use annotations::{Annotations, Comment};
+pub use checkpointer::{Checkpointer, Checkpoints, WRITER_CHECKPOINT_FACTOR};
 pub use events::{PageCursor, StoredEvent};
 pub use findings::{
     Committed, EventRef, FindingGrow, FindingMark, FindingRow, FindingsBatch, FindingsWatermark,

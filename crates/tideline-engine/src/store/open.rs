@@ -296,6 +296,16 @@ impl Session {
         Ok(conn)
     }
 
+    /// Another read-write connection to this session's file, for its checkpoints while it
+    /// records ([`super::checkpointer`]). Only for a session opened by path (a recording's).
+    pub(super) fn open_checkpointer(&self) -> Result<Connection, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.opened.target, flags)
+            .map_err(|e| classify(e, &self.path))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        Ok(conn)
+    }
+
     /// Whether this session reads its file in place as immutable (a review nobody writes).
     #[cfg(test)]
     pub(super) fn opened_immutable(&self) -> bool {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{oneshot, watch};
 
+use super::checkpointer::Checkpointer;
 use super::writes::BatchFill;
 #[cfg(doc)]
 use super::writes::{BATCH_MAX_BYTES, BATCH_MAX_FRAMES};
@@ -140,6 +141,26 @@ fn run(
     totals_tx: watch::Sender<WriterTotals>,
     failure: &Mutex<Option<StoreError>>,
 ) -> Result<Session, StoreError> {
+    // Without its own thread (it could not open a second connection), the writer checkpoints
+    // as SQLite does by itself, in its commits.
+    let checkpointer = session
+        .open_checkpointer()
+        .and_then(|peer| Checkpointer::start(&session.conn, peer))
+        .ok();
+    let recorded = write_until_closed(&mut session, &queue, &totals_tx, failure);
+    let restored = checkpointer.map(|c| c.stop(&session.conn)).transpose();
+    recorded?;
+    restored?;
+    Ok(session)
+}
+
+/// The writer thread's loop: batches of frames committed until every handle is gone.
+fn write_until_closed(
+    session: &mut Session,
+    queue: &flume::Receiver<Command>,
+    totals_tx: &watch::Sender<WriterTotals>,
+    failure: &Mutex<Option<StoreError>>,
+) -> Result<(), StoreError> {
     let mut batch: Vec<PositionedFrame> = Vec::new();
     let mut fill = BatchFill::default();
     let mut flushes: Vec<oneshot::Sender<Option<String>>> = Vec::new();
@@ -204,5 +225,5 @@ fn run(
     }
     // The recording ends with its search index and digests complete.
     while session.index_idle(SEARCH_CHUNK).map_err(fail)? > 0 {}
-    Ok(session)
+    Ok(())
 }
