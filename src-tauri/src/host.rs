@@ -774,8 +774,8 @@ async fn live_bridge(
 }
 
 /// Whether the recording's status moved in more than its count of frames read since
-/// `published`: rows committed (the page reads them), a duplicate or a quarantined frame, or the
-/// connection's state.
+/// `published`: rows committed (the page reads them; the newest event time with them), a
+/// duplicate or a quarantined frame, or the connection's state.
 fn is_news(published: &IngestStatus, now: &IngestStatus) -> bool {
     let counted_alike = IngestStatus {
         received: published.received,

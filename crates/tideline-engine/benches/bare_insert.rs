@@ -25,8 +25,8 @@
 //! - `decode`: [`wire::decode_frame`] alone over the same bodies, on one thread: the parse cost.
 //!
 //! With `--what-if` it also times `events+link+assets` on a file set up differently (SQLite's
-//! default WAL auto-checkpoint and page cache), to show what that setting buys. These files
-//! are not what the engine creates today.
+//! default WAL auto-checkpoint, in the commits, and page cache), to show what those settings
+//! buy together. These files are not what the engine creates today.
 //!
 //! It prints the recorder's own rate (first to last arrival, from `received_us`) and its ratio
 //! to each figure, and for each variant the bytes passed to write(2) and read(2) during the
@@ -596,10 +596,11 @@ fn run_once(
         Variant::WriteBatch => {
             remove_session(path);
             let mut session = Session::open_or_create(path).expect("open_or_create");
-            // As the recorder's writer does (SessionWriter::spawn).
+            // As the recorder's writer does (SessionWriter::spawn), its checkpointer included.
             session
                 .tune_for_bulk_writes()
                 .expect("tune_for_bulk_writes");
+            let checkpointer = session.start_checkpointer().expect("checkpointer");
             let (io, cpu) = (Io::now(), cpu_seconds());
             let start = Instant::now();
             for chunk in frames.chunks(BATCH) {
@@ -607,6 +608,9 @@ fn run_once(
             }
             let seconds = start.elapsed().as_secs_f64();
             let (io, cpu) = (Io::now().since(io), cpu_seconds() - cpu);
+            session
+                .stop_checkpointer(checkpointer)
+                .expect("checkpointer stop");
             drop(session);
             let file_bytes = file_size(path);
             remove_session(path);

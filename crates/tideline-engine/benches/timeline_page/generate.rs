@@ -538,10 +538,11 @@ pub fn build(path: &Path, count: u64) -> Build {
     remove_session(path);
     let started = Instant::now();
     let mut session = Session::open_or_create(path).expect("create session");
-    // As the recorder's writer does (SessionWriter::spawn).
+    // As the recorder's writer does (SessionWriter::spawn), its checkpointer included.
     session
         .tune_for_bulk_writes()
         .expect("tune_for_bulk_writes");
+    let checkpointer = session.start_checkpointer().expect("checkpointer");
     let mut generator = Generator::new(count);
     let mut generate_s = 0.0;
     let mut decode_s = 0.0;
@@ -603,6 +604,9 @@ pub fn build(path: &Path, count: u64) -> Build {
         indexed / 2,
         indexed as f64 / 2.0 / index_s
     );
+    session
+        .stop_checkpointer(checkpointer)
+        .expect("checkpointer stop");
     drop(session);
     let overall_rate = count as f64 / write_s;
     println!(

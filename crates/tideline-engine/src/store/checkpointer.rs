@@ -11,19 +11,24 @@
 //!
 //! How: the writer's connection gets a WAL hook (<https://sqlite.org/c3ref/wal_hook.html>, the
 //! one `wal_autocheckpoint` itself installs) that, after each commit, wakes the checkpointer
-//! thread once the WAL holds [`BULK_WAL_BYTES`] of frames, as `wal_autocheckpoint` did. A
-//! checkpoint that runs beside the writer copies the frames committed before it began; the WAL
-//! starts again from its beginning only at a writer's transaction after a checkpoint that copied
-//! everything. So that the WAL stays bounded when the checkpointer cannot keep up (a disk slower
-//! than the stream), the writer checkpoints itself, as before, once the WAL holds
-//! [`WRITER_CHECKPOINT_FACTOR`] times that. A failed checkpoint loses nothing (the frames stay
-//! in the WAL); it is tried again at the next wake, as SQLite's automatic checkpoint is.
+//! thread when the WAL holds [`BULK_WAL_BYTES`] of frames or more, as `wal_autocheckpoint` ran
+//! its checkpoint. The hook sees the WAL's length since it last started again, copied frames
+//! included, so past that size every commit wakes the thread until the WAL starts again from
+//! its beginning, which a writer's transaction does only after a checkpoint that copied
+//! everything (one that runs beside the writer copies the frames committed before it began).
+//! So that the WAL stays bounded when the checkpointer cannot keep up (a disk slower than the
+//! stream, or readers that hold old frames), the writer checkpoints itself, as before, once the
+//! WAL holds [`WRITER_CHECKPOINT_FACTOR`] times that: the WAL file can reach about that many
+//! times its size before. A failed checkpoint loses nothing (the frames stay in the WAL); it is
+//! tried again at the next wake, as SQLite's automatic checkpoint is.
 //!
 //! The hook is a plain function (rusqlite's `wal_hook`), so the thread's wake-up is found in a
-//! thread-local of the writer thread, the only thread that commits on the writer's connection.
+//! thread-local of the writer thread, the only thread that commits on the writer's connection;
+//! a [`Checkpointer`] cannot leave that thread (it is not `Send`).
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_int;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -31,7 +36,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use rusqlite::hooks::{CheckpointMode, Wal};
 
-use super::{BULK_WAL_BYTES, StoreError};
+use super::{BULK_WAL_BYTES, Session, StoreError};
 
 /// The writer checkpoints on its own thread once the WAL holds this many times
 /// [`BULK_WAL_BYTES`]: the checkpointer has fallen that far behind.
@@ -60,16 +65,16 @@ thread_local! {
 fn on_commit(wal: &Wal, pages: c_int) -> rusqlite::Result<()> {
     HOOK.with_borrow(|hook| {
         let Some(hook) = hook else {
-            // A commit on another thread than the one hooked: SQLite's own behaviour.
-            if pages >= 1000 {
+            // The checkpointer is gone and the connection's own setting was not given back (a
+            // writer thread that panicked): SQLite's default automatic checkpoint.
+            if pages >= SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES {
                 checkpoint_here(wal);
             }
             return Ok(());
         };
         let main = wal.name() == c"main";
         if pages >= hook.writer_at_pages || (pages >= hook.wake_at_pages && !main) {
-            checkpoint_here(wal);
-            if main {
+            if checkpoint_here(wal) && main {
                 hook.by_writer.set(hook.by_writer.get() + 1);
             }
         } else if pages >= hook.wake_at_pages {
@@ -79,19 +84,24 @@ fn on_commit(wal: &Wal, pages: c_int) -> rusqlite::Result<()> {
     })
 }
 
-/// A PASSIVE checkpoint in the commit's own thread, its outcome ignored as SQLite's automatic
-/// checkpoint ignores it: the commit is done, and an error returned from the hook would make
-/// the committed statement report one (`SQLITE_BUSY` when the checkpointer is at work, say).
-fn checkpoint_here(wal: &Wal) {
-    let _ = wal.checkpoint_v2(CheckpointMode::PASSIVE);
+/// `wal_autocheckpoint`'s default (<https://sqlite.org/pragma.html#pragma_wal_autocheckpoint>).
+const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES: c_int = 1000;
+
+/// A PASSIVE checkpoint in the commit's own thread; whether it ran. A failure is not passed on,
+/// as SQLite's automatic checkpoint does not pass it on: the commit is done, and an error
+/// returned from the hook would make the committed statement report one (`SQLITE_BUSY` while
+/// the checkpointer is at work, say).
+fn checkpoint_here(wal: &Wal) -> bool {
+    wal.checkpoint_v2(CheckpointMode::PASSIVE).is_ok()
 }
 
 /// How many checkpoints of a recording's session file ran, and where.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Checkpoints {
-    /// On the checkpointer's thread (one per wake that succeeded).
+    /// On the checkpointer's thread (wakes whose checkpoint ran, whether or not it copied
+    /// anything).
     pub by_thread: u64,
-    /// On the writer thread, in a commit: the checkpointer had fallen behind.
+    /// On the writer thread, in a commit, that ran: the checkpointer had fallen behind.
     pub by_writer: u64,
 }
 
@@ -105,6 +115,8 @@ pub struct Checkpointer {
     by_thread: Arc<AtomicU64>,
     /// The connection's `wal_autocheckpoint` before, restored at [`Checkpointer::stop`].
     autocheckpoint_pages: i64,
+    /// Not `Send`: the hook's state is in the starting thread's thread-local.
+    _on_this_thread: PhantomData<*const ()>,
 }
 
 impl Checkpointer {
@@ -115,6 +127,7 @@ impl Checkpointer {
     /// be read or the thread started.
     pub fn start(conn: &Connection, peer: Connection) -> Result<Checkpointer, StoreError> {
         let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+        // The same size as `Session::tune_for_bulk_writes`'s `wal_autocheckpoint`.
         let wake_at_pages =
             c_int::try_from(BULK_WAL_BYTES / page_size.max(512)).unwrap_or(c_int::MAX);
         Checkpointer::start_at(
@@ -156,6 +169,7 @@ impl Checkpointer {
             thread: Some(thread),
             by_thread,
             autocheckpoint_pages,
+            _on_this_thread: PhantomData,
         })
     }
 
@@ -184,8 +198,8 @@ impl Checkpointer {
 }
 
 impl Drop for Checkpointer {
-    /// A writer that stopped on an error: the thread ends; a commit after it on this
-    /// connection checkpoints as SQLite would (see [`on_commit`]).
+    /// Not stopped (a writer thread that panicked): the thread ends; a commit after it on the
+    /// connection, still hooked, checkpoints at SQLite's default size (see [`on_commit`]).
     fn drop(&mut self) {
         self.end_thread();
     }
@@ -194,13 +208,30 @@ impl Drop for Checkpointer {
 /// The thread: a PASSIVE checkpoint of the session file at each wake, until the writer ends.
 fn run(conn: &Connection, woken: &flume::Receiver<()>, done: &AtomicU64) {
     while woken.recv().is_ok() {
-        // A failure (a full disk, say) leaves the frames in the WAL for the next wake.
-        if conn
-            .query_row("PRAGMA main.wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            .is_ok()
-        {
+        // A failure (a full disk, say) leaves the frames in the WAL for the next wake. The
+        // pragma's row is (busy, frames in the WAL, frames copied): busy when another
+        // checkpoint held the lock.
+        let busy = conn.query_row("PRAGMA main.wal_checkpoint(PASSIVE)", [], |row| {
+            row.get::<_, i64>(0)
+        });
+        if busy == Ok(0) {
             done.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+impl Session {
+    /// Starts a [`Checkpointer`] for this session's connection (a session opened by path for
+    /// writing, on the thread that will commit on it): what the recorder's writer thread runs,
+    /// and the benchmarks that time its writes. Errors: the second connection could not be
+    /// opened, or see [`Checkpointer::start`].
+    pub fn start_checkpointer(&self) -> Result<Checkpointer, StoreError> {
+        Checkpointer::start(&self.conn, self.open_checkpointer()?)
+    }
+
+    /// Stops a checkpointer from [`Session::start_checkpointer`]: see [`Checkpointer::stop`].
+    pub fn stop_checkpointer(&self, checkpointer: Checkpointer) -> Result<Checkpoints, StoreError> {
+        checkpointer.stop(&self.conn)
     }
 }
 
@@ -211,12 +242,12 @@ mod tests {
     use tempfile::TempDir;
 
     use super::*;
-    use crate::store::Session;
 
     /// Pages of WAL left after `commits` commits of one 16 KiB row each (a page and a bit),
     /// with the thread woken at 8 pages and the writer checkpointing at `writer_at_pages`.
     fn commit_rows(path: &Path, commits: usize, writer_at_pages: c_int) -> (u64, Checkpoints) {
         let session = Session::open_or_create(path).unwrap();
+        session.tune_for_bulk_writes().unwrap();
         session
             .conn
             .execute_batch("CREATE TABLE scratch (body BLOB)")
@@ -232,6 +263,12 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         let checkpoints = checkpointer.stop(&session.conn).unwrap();
+        // The connection's own automatic checkpoint is back (64 MiB of 16 KiB pages).
+        let pages: i64 = session
+            .conn
+            .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(pages, 4096);
         let wal = std::fs::metadata(path.with_extension("tideline-wal")).unwrap();
         let rows: i64 = session
             .conn
@@ -250,13 +287,6 @@ mod tests {
         assert_eq!(checkpoints.by_writer, 0);
         // Without checkpoints the WAL would hold every row: over 400 pages.
         assert!(wal_pages < 200, "the WAL kept {wal_pages} pages");
-        // The writer's own automatic checkpoint is back.
-        let session = Session::open_or_create(&path).unwrap();
-        let pages: i64 = session
-            .conn
-            .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(pages, 1000);
     }
 
     #[test]

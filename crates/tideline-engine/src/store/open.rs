@@ -49,8 +49,9 @@ pub struct MigrationProgress {
     pub total: u64,
 }
 
-/// The WAL size, in bytes, at which a bulk-writing connection checkpoints (`wal_autocheckpoint`
-/// is this over the page size). The benchmark's bare-insert limit uses the same figure.
+/// The WAL size, in bytes, at which a bulk-writing connection's WAL is checkpointed
+/// (`wal_autocheckpoint` is this over the page size; a recording's writer hands it to a thread
+/// of its own, store/checkpointer.rs). The benchmark's bare-insert limit uses the same figure.
 pub const BULK_WAL_BYTES: i64 = 64 << 20;
 /// The page cache of a bulk-writing connection, in KiB (`PRAGMA cache_size = -this`).
 pub const BULK_CACHE_KIB: i64 = 65_536;
@@ -299,6 +300,7 @@ impl Session {
     /// Another read-write connection to this session's file, for its checkpoints while it
     /// records ([`super::checkpointer`]). Only for a session opened by path (a recording's).
     pub(super) fn open_checkpointer(&self) -> Result<Connection, StoreError> {
+        debug_assert!(!self.opened.uri, "a review's URI is never written");
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.opened.target, flags)
             .map_err(|e| classify(e, &self.path))?;

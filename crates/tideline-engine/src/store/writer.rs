@@ -4,7 +4,8 @@
 //!
 //! The queue in front of it is bounded, so a slow disk slows the stream reader down instead
 //! of growing memory. When the queue is empty, and before it closes, it brings the search index
-//! (store/search.rs) and the events' digests (store/digests.rs) up to date.
+//! (store/search.rs) and the events' digests (store/digests.rs) up to date. Its WAL checkpoints
+//! run on a thread of their own (store/checkpointer.rs).
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -13,7 +14,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{oneshot, watch};
 
-use super::checkpointer::Checkpointer;
 use super::writes::BatchFill;
 #[cfg(doc)]
 use super::writes::{BATCH_MAX_BYTES, BATCH_MAX_FRAMES};
@@ -141,16 +141,16 @@ fn run(
     totals_tx: watch::Sender<WriterTotals>,
     failure: &Mutex<Option<StoreError>>,
 ) -> Result<Session, StoreError> {
-    // Without its own thread (it could not open a second connection), the writer checkpoints
-    // as SQLite does by itself, in its commits.
-    let checkpointer = session
-        .open_checkpointer()
-        .and_then(|peer| Checkpointer::start(&session.conn, peer))
-        .ok();
+    // Without its own thread (a second connection could not be opened), the writer
+    // checkpoints in its commits, as SQLite does by itself: slower to show, nothing lost.
+    let checkpointer = session.start_checkpointer().ok();
     let recorded = write_until_closed(&mut session, &queue, &totals_tx, failure);
-    let restored = checkpointer.map(|c| c.stop(&session.conn)).transpose();
+    if let Some(checkpointer) = checkpointer {
+        // Not passed on: every row is committed, and a connection whose own setting could not
+        // be given back still checkpoints in its commits (at SQLite's default size).
+        let _ = session.stop_checkpointer(checkpointer);
+    }
     recorded?;
-    restored?;
     Ok(session)
 }
 
