@@ -89,6 +89,10 @@ impl Detector {
                 || self.lifecycle.restore(&key, &value);
         }
         let pairs = self.identity.pairs_mut();
+        if session.index_detect_pairs()? {
+            pairs.look_up_in_store();
+            return Ok(());
+        }
         pairs.reserve(session.detect_pair_rows()? as usize);
         session.for_each_detect_pair(|hash, id| pairs.restore(hash, id))
     }
@@ -213,6 +217,12 @@ impl Detector {
             rows.push((CLOCK.to_owned(), serde_json::to_string(&self.clock).ok()));
         }
         rows
+    }
+
+    /// How many (principal, address) pairs are held in memory.
+    #[cfg(test)]
+    pub fn pairs_held(&mut self) -> usize {
+        self.identity.pairs_mut().held()
     }
 
     /// The (principal, address) pairs first seen or given another finding since the last

@@ -234,7 +234,7 @@ impl IdentityRules {
             return Ok(());
         }
         // `None`: never seen; `Some(0)`: first seen while learning, never a finding.
-        let known = self.pairs.get(pair);
+        let known = self.pairs.get(pair, context.session)?;
         if change.order < first.order {
             let mut now_first = FirstAddress::new(change, address, pair);
             match known {

@@ -1,15 +1,22 @@
 //! pairs: the (principal, address) pairs `new_source_ip` has seen, each with the id of its
-//! finding (0 while it has none) — 12 bytes a pair in memory (a bucket may hold up to a
-//! quarter more unused, room for its next merges), as a 64-bit keyed hash and a 32-bit id, and stored as a log beside the
-//! findings so a later run resumes with them. The
-//! ids let a pair's finding be read by id, so the findings' key index is not needed for the
-//! most numerous rule (a rebuild builds that index once, at its end).
+//! finding (0 while it has none), as a 64-bit keyed hash and a 32-bit id, and stored as a log
+//! beside the findings so a later run resumes with them. The ids let a pair's finding be read
+//! by id, so the findings' key index is not needed for the most numerous rule (a rebuild
+//! builds that index once, at its end).
+//!
+//! A rebuild holds every pair in memory: 12 bytes a pair (a bucket may hold up to a quarter
+//! more unused, room for its next merges). A run resumed from stored findings holds only the
+//! pairs it set since its last commit and looks the others up in the store by hash
+//! ([`KnownPairs::look_up_in_store`]): one pair per new (principal, address) is nearly one per
+//! event in a busy session, and a resumed run lives as long as the session is open.
 //!
 //! The hash is keyed BLAKE3 (its key derived from a secret salt chosen at each rebuild), so
 //! nobody can pick an address whose pair collides with a known one (and hide a new address); an
 //! accidental collision among n pairs has odds of about n² / 2⁶⁵.
 
 use std::collections::HashMap;
+
+use crate::store::{Session, StoreError};
 
 /// Sorted hashes with their ids, in [`BUCKETS`] buckets by the hash's top byte, and the newest
 /// ones until there are enough to merge.
@@ -20,6 +27,8 @@ pub(crate) struct KnownPairs {
     recent: HashMap<u64, u32>,
     /// Pairs added or given another id since the last [`KnownPairs::take_fresh`].
     fresh: Vec<(i64, i64)>,
+    /// The pairs not in `recent` are the store's, not the buckets' (which stay empty).
+    in_store: bool,
 }
 
 /// The pairs whose hash starts with one byte: hashes ascending, and their ids.
@@ -87,7 +96,30 @@ impl KnownPairs {
             buckets: (0..BUCKETS).map(|_| Bucket::default()).collect(),
             recent: HashMap::new(),
             fresh: Vec::new(),
+            in_store: false,
         }
+    }
+
+    /// From now on the pairs of earlier runs are looked up in the store
+    /// ([`Session::detect_pair`]) instead of taken back into memory, and those set here are
+    /// held only until the commit that stores them ([`KnownPairs::take_fresh`]). For a run
+    /// whose commits go through the connection it looks pairs up with, in the order taken.
+    pub fn look_up_in_store(&mut self) {
+        self.in_store = true;
+        self.buckets
+            .iter_mut()
+            .for_each(|bucket| *bucket = Bucket::default());
+    }
+
+    /// How many pairs are held in memory.
+    #[cfg(test)]
+    pub fn held(&self) -> usize {
+        self.recent.len()
+            + self
+                .buckets
+                .iter()
+                .map(|bucket| bucket.hashes.len())
+                .sum::<usize>()
     }
 
     /// Makes room for `count` pairs taken back with [`KnownPairs::restore`] (spread evenly
@@ -126,17 +158,22 @@ impl KnownPairs {
         u64::from_le_bytes(first)
     }
 
-    /// `None` for a pair never seen; else the id of its finding (0: none).
-    pub fn get(&self, pair: u64) -> Option<u32> {
+    /// `None` for a pair never seen; else the id of its finding (0: none). Errors: the
+    /// store's, when the pairs are looked up there.
+    pub fn get(&self, pair: u64, session: &Session) -> Result<Option<u32>, StoreError> {
         if let Some(id) = self.recent.get(&pair) {
-            return Some(*id);
+            return Ok(Some(*id));
+        }
+        if self.in_store {
+            let id = session.detect_pair(pair as i64)?;
+            return Ok(id.map(|id| u32::try_from(id).unwrap_or(0)));
         }
         let bucket = &self.buckets[bucket_of(pair)];
-        bucket
+        Ok(bucket
             .hashes
             .binary_search(&pair)
             .ok()
-            .map(|index| bucket.ids[index])
+            .map(|index| bucket.ids[index]))
     }
 
     /// Remembers `pair` with the finding id `id` (0: none).
@@ -149,7 +186,7 @@ impl KnownPairs {
             return;
         }
         self.recent.insert(pair, id);
-        if self.recent.len() >= MERGE_AT {
+        if self.recent.len() >= MERGE_AT && !self.in_store {
             self.merge();
         }
     }
@@ -167,8 +204,13 @@ impl KnownPairs {
         }
     }
 
-    /// The pairs added or given another id since the last call, as `(hash, id)`.
+    /// The pairs added or given another id since the last call, as `(hash, id)`. When the
+    /// pairs are looked up in the store, they are no longer held: the caller stores them
+    /// before it looks up another.
     pub fn take_fresh(&mut self) -> Vec<(i64, i64)> {
+        if self.in_store {
+            self.recent = HashMap::new();
+        }
         std::mem::take(&mut self.fresh)
     }
 }
@@ -179,12 +221,14 @@ mod tests {
 
     #[test]
     fn pairs_keep_their_ids_across_merges_and_restores() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = &Session::open_or_create(&dir.path().join("pairs.tideline")).unwrap();
         let mut pairs = KnownPairs::new(7);
         let hashes: Vec<u64> = (0..(MERGE_AT as u64 * 2 + 10))
             .map(|n| pairs.hash("p", &n.to_string()))
             .collect();
         for (n, &hash) in hashes.iter().enumerate() {
-            assert_eq!(pairs.get(hash), None);
+            assert_eq!(pairs.get(hash, session).unwrap(), None);
             pairs.set(hash, n as i64 % 3);
         }
         pairs.set(hashes[5], 99);
@@ -196,7 +240,7 @@ mod tests {
         }
         for (n, &hash) in hashes.iter().enumerate() {
             let id = if n == 5 { 99 } else { n as u32 % 3 };
-            assert_eq!(pairs.get(hash), Some(id));
+            assert_eq!(pairs.get(hash, session).unwrap(), Some(id));
         }
         let mut latest: HashMap<u64, i64> = HashMap::new();
         for (hash, id) in pairs.take_fresh() {
@@ -209,9 +253,9 @@ mod tests {
         for (hash, id) in stored {
             again.restore(hash as i64, id);
         }
-        assert_eq!(again.get(hashes[5]), Some(99));
-        assert_eq!(again.get(hashes[7]), Some(1));
-        assert_eq!(again.get(again.hash("p", "new")), None);
+        assert_eq!(again.get(hashes[5], session).unwrap(), Some(99));
+        assert_eq!(again.get(hashes[7], session).unwrap(), Some(1));
+        assert_eq!(again.get(again.hash("p", "new"), session).unwrap(), None);
         assert_ne!(KnownPairs::new(8).hash("p", "1"), again.hash("p", "1"));
     }
 }

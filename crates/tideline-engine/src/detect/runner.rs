@@ -287,6 +287,12 @@ impl DetectionRunner {
         self.detector.statuses()
     }
 
+    /// How many (principal, address) pairs it holds in memory.
+    #[cfg(test)]
+    pub(crate) fn pairs_held(&mut self) -> usize {
+        self.detector.pairs_held()
+    }
+
     /// Whether it waits for another process's rebuild (then it stores nothing).
     pub fn is_waiting(&self) -> bool {
         self.waiting.is_some()

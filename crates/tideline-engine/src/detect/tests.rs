@@ -1260,6 +1260,130 @@ fn opening_current_findings_resumes_from_the_watermark_and_catches_up_without_a_
     assert_eq!(resumed, session.findings().unwrap());
 }
 
+/// Alice at her first address, at a second while the rules learn (48 h), at a third after;
+/// then (the second half) at the second and the third again, and at a fourth. Told apart, the
+/// pairs give two `new_source_ip` findings: the third address (two events), the fourth (one).
+fn alice_at_addresses() -> (Vec<Ev>, Vec<Ev>) {
+    let at = |id: &str, time: &str, ip: &'static str| Ev {
+        ip,
+        ..Ev::new(id, time)
+    };
+    (
+        vec![
+            at("a-1", "2024-05-01T10:00:00Z", "192.0.2.1"),
+            at("a-2", "2024-05-01T11:00:00Z", "192.0.2.2"),
+            at("a-3", "2024-05-04T10:00:00Z", "198.51.100.9"),
+        ],
+        vec![
+            at("a-4", "2024-05-04T11:00:00Z", "192.0.2.2"),
+            at("a-5", "2024-05-04T12:00:00Z", "198.51.100.9"),
+            at("a-6", "2024-05-04T13:00:00Z", "203.0.113.5"),
+        ],
+    )
+}
+
+/// The `new_source_ip` findings of `session`: each one's address (its summary's) and count.
+fn new_addresses(session: &Session) -> Vec<(String, u64)> {
+    let found = session.findings().unwrap();
+    let mut addresses: Vec<(String, u64)> = of(&found, RuleId::NewSourceIp)
+        .into_iter()
+        .map(|f| {
+            let address = ["198.51.100.9", "203.0.113.5", "192.0.2.2", "192.0.2.1"]
+                .into_iter()
+                .find(|a| f.summary.contains(a))
+                .unwrap_or_else(|| panic!("an address in {}", f.summary));
+            (address.to_owned(), f.count)
+        })
+        .collect();
+    addresses.sort();
+    addresses
+}
+
+#[test]
+fn a_resumed_runner_looks_its_pairs_up_in_the_store_and_holds_none_past_a_commit() {
+    // A run resumed from stored findings lives as long as the session is open (the app's
+    // keeper): holding every (principal, address) pair, nearly one per event in a busy
+    // session, it grew with the session.
+    let (first, rest) = alice_at_addresses();
+    let dir = TempDir::new().unwrap();
+    let mut session = Session::open_or_create(&dir.path().join("pairs.tideline")).unwrap();
+    write(&mut session, &first.iter().collect::<Vec<_>>());
+    let (mut rebuilt, opened) =
+        DetectionRunner::open(&mut session, DetectionSettings::default()).unwrap();
+    assert_eq!(opened, Opened::Rebuilt(RebuildReason::Missing));
+    assert_eq!(rebuilt.pairs_held(), 3, "a rebuild holds its pairs");
+    drop(rebuilt);
+
+    let (mut resumed, opened) =
+        DetectionRunner::open(&mut session, DetectionSettings::default()).unwrap();
+    assert_eq!(opened, Opened::Resumed { caught_up: 0 });
+    assert_eq!(resumed.pairs_held(), 0, "resumed with no pair in memory");
+    for event in &rest {
+        write(&mut session, &[event]);
+        resumed.catch_up(&mut session).unwrap();
+        assert_eq!(
+            resumed.pairs_held(),
+            0,
+            "the pairs set are stored and let go"
+        );
+    }
+    let expected = vec![
+        ("198.51.100.9".to_owned(), 2),
+        ("203.0.113.5".to_owned(), 1),
+    ];
+    assert_eq!(new_addresses(&session), expected);
+    let caught_up = session.findings().unwrap();
+    DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
+    assert_eq!(caught_up, session.findings().unwrap());
+}
+
+#[test]
+fn notes_whose_pairs_have_no_index_gain_it_when_a_run_resumes() {
+    let (first, rest) = alice_at_addresses();
+    let dir = TempDir::new().unwrap();
+    let mut session = Session::open_or_create(&dir.path().join("old.tideline")).unwrap();
+    write(&mut session, &first.iter().collect::<Vec<_>>());
+    DetectionRunner::open(&mut session, DetectionSettings::default()).unwrap();
+    let notes = match session.notes() {
+        crate::store::NotesLocation::File(file) => rusqlite::Connection::open(file).unwrap(),
+        other => panic!("notes in a file: {other:?}"),
+    };
+    let indexed = || -> bool {
+        notes
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'detect_pairs_by_hash'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    };
+    assert!(indexed(), "a completed rebuild indexes its pairs");
+    // As notes written before the index was made.
+    notes
+        .execute_batch("DROP INDEX detect_pairs_by_hash")
+        .unwrap();
+    write(&mut session, &rest.iter().collect::<Vec<_>>());
+
+    let (mut resumed, opened) =
+        DetectionRunner::open(&mut session, DetectionSettings::default()).unwrap();
+    assert_eq!(
+        opened,
+        Opened::Resumed {
+            caught_up: rest.len() as u64
+        }
+    );
+    assert!(indexed(), "the resumed run made the index");
+    assert_eq!(resumed.pairs_held(), 0);
+    assert_eq!(
+        new_addresses(&session),
+        vec![
+            ("198.51.100.9".to_owned(), 2),
+            ("203.0.113.5".to_owned(), 1)
+        ]
+    );
+}
+
 #[test]
 fn a_pass_writes_again_only_the_rule_state_that_changed() {
     // Each rule state row of a subject holds its steps of the last LATENESS_TOLERANCE_US (an

@@ -209,6 +209,12 @@ const KEY_SEPARATOR: char = '\u{1f}';
 const FINDINGS_KEY_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS notes.findings_by_key ON findings (key_hash)";
 
+/// Finds a (principal, address) pair's latest row by its hash (`Session::detect_pair`).
+/// Dropped while a rebuild runs, made again from the whole log when it completes (as the key
+/// index), and made for notes written before it had one (`Session::index_detect_pairs`).
+const DETECT_PAIRS_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS notes.detect_pairs_by_hash ON detect_pairs (hash)";
+
 /// The columns a [`FindingRow`] is read from ([`finding_row`] reads them by their places).
 pub(super) const ROW_COLUMNS: &str = "id, key, rule, severity, asset, asset_label, principal, \
      principal_short, summary, time_us, first_seq, last_us, last_seq, count, events, detail";
@@ -391,12 +397,14 @@ impl Session {
             salt: rand::random::<u64>() >> 1,
             next_id,
         };
-        // The key index is made again at the end (from sorted keys: far cheaper than
-        // random inserts); meanwhile the rules find their findings by id.
+        // The key and pair indexes are made again at the end (from sorted keys: far cheaper
+        // than random inserts); meanwhile the rules find their findings by id, and the
+        // rebuild holds its pairs in memory.
         tx.execute_batch(
             "DELETE FROM notes.finding_links; DELETE FROM notes.findings; \
              DELETE FROM notes.detect_state; DELETE FROM notes.detect_pairs; \
-             DROP INDEX IF EXISTS notes.findings_by_key;",
+             DROP INDEX IF EXISTS notes.findings_by_key; \
+             DROP INDEX IF EXISTS notes.detect_pairs_by_hash;",
         )?;
         write_meta(&tx, &mark)?;
         set_meta(&tx, meta::NEXT_ID, &next_id.to_string())?;
@@ -610,6 +618,7 @@ fn commit(conn: &rusqlite::Connection, batch: &FindingsBatch) -> Result<Committe
         set_meta(&tx, meta::COMPLETE, if mark.complete { "1" } else { "0" })?;
         if mark.complete {
             tx.execute_batch(FINDINGS_KEY_INDEX)?;
+            tx.execute_batch(DETECT_PAIRS_INDEX)?;
         }
     }
     tx.commit()?;
@@ -732,6 +741,46 @@ impl Session {
             .prepare("SELECT key, value FROM notes.detect_state ORDER BY key")?;
         let rows = statement.query_map([], |row| Ok((row.get("key")?, row.get("value")?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The finding id of the stored (principal, address) pair `hash` (0: none), the latest
+    /// written for it; `None` if it was never stored. Reads the pair index only: fails (an
+    /// SQLite error) when it is missing, as while another runner rebuilds the findings, rather
+    /// than scan every pair.
+    pub fn detect_pair(&self, hash: i64) -> Result<Option<i64>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT finding FROM notes.detect_pairs INDEXED BY detect_pairs_by_hash \
+             WHERE hash = ?1 ORDER BY rowid DESC LIMIT 1",
+        )?;
+        Ok(statement.query_row([hash], |row| row.get(0)).optional()?)
+    }
+
+    /// Makes sure the pairs can be found by hash ([`Session::detect_pair`]): makes their index
+    /// if notes written before it lack it. False when it cannot be made now (another
+    /// connection holds the notes' write lock): read the pairs whole instead
+    /// ([`Session::for_each_detect_pair`]).
+    pub fn index_detect_pairs(&self) -> Result<bool, StoreError> {
+        let indexed = |conn: &rusqlite::Connection| -> Result<bool, StoreError> {
+            Ok(conn
+                .query_row(
+                    "SELECT 1 FROM notes.sqlite_master \
+                     WHERE type = 'index' AND name = 'detect_pairs_by_hash'",
+                    [],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+        };
+        if indexed(&self.conn)? {
+            return Ok(true);
+        }
+        // It reads before it writes, beside other writers of the notes: see write_lock.rs.
+        let Ok(tx) = begin_writing(&self.conn, WriteLock::Notes) else {
+            return Ok(false);
+        };
+        tx.execute_batch(DETECT_PAIRS_INDEX)?;
+        tx.commit()?;
+        indexed(&self.conn)
     }
 
     /// How many (principal, address) pairs are stored (an upper bound: counts rewrites too).

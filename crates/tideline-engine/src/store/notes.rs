@@ -40,8 +40,9 @@ const FINDINGS_LAYOUT: &str = "3";
 
 /// Findings (see `findings.rs`): one row per finding, found by key through `key_hash`; one
 /// link per event behind a finding (`finding_events` reads them by key, as version 1's table
-/// did); the rules' own state and the (principal, address) pairs they have seen, so that a
-/// later run catches up from the watermark (kept in `notes_meta`) instead of starting again.
+/// did); the rules' own state and the (principal, address) pairs they have seen (a log, the
+/// latest row of a hash winning, found by hash), so that a later run catches up from the
+/// watermark (kept in `notes_meta`) instead of starting again.
 const FINDINGS_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS notes.findings (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL, key_hash INTEGER NOT NULL, rule TEXT NOT NULL,
@@ -59,6 +60,7 @@ CREATE VIEW IF NOT EXISTS notes.finding_events AS
     FROM finding_links l JOIN findings f ON f.id = l.finding;
 CREATE TABLE IF NOT EXISTS notes.detect_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS notes.detect_pairs (hash INTEGER NOT NULL, finding INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS notes.detect_pairs_by_hash ON detect_pairs (hash);
 ";
 
 /// The Findings panel's reads (`Session::finding_rows_newest`, `finding_counts`): one range per
