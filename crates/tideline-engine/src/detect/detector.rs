@@ -10,7 +10,7 @@ use super::{
     Change, Context, DetectionSettings, LATENESS_TOLERANCE_US, Order, RuleId, RuleStatus, body,
     geo, hours, identity, lifecycle,
 };
-use crate::store::{Session, StoreError, StoredEvent};
+use crate::store::{FindingsWatermark, Session, StoreError, StoredEvent};
 
 /// The clock the rules share: the first change (the learning period starts there) and the
 /// newest one seen.
@@ -76,8 +76,14 @@ impl Detector {
         }
     }
 
-    /// Takes back the state rows and (principal, address) pairs a detector stored.
-    pub fn restore(&mut self, session: &Session) -> Result<(), StoreError> {
+    /// Takes back the state rows a detector stored with the complete findings `mark`, and
+    /// looks its (principal, address) pairs up in the store from now on (or, when their index
+    /// cannot be made now, takes them back too).
+    pub fn restore(
+        &mut self,
+        session: &Session,
+        mark: &FindingsWatermark,
+    ) -> Result<(), StoreError> {
         let rows = session.detect_state()?;
         for (key, value) in rows {
             if key == CLOCK {
@@ -89,7 +95,7 @@ impl Detector {
                 || self.lifecycle.restore(&key, &value);
         }
         let pairs = self.identity.pairs_mut();
-        if session.index_detect_pairs()? {
+        if session.index_detect_pairs(mark)? {
             pairs.look_up_in_store();
             return Ok(());
         }

@@ -239,8 +239,9 @@ fn one_pass(
     let waiting = runner.is_waiting();
     let statuses = runner.statuses().to_vec();
     // A rebuild leaves the runner with everything its scan built up (at 1M events ~200 MB,
-    // where one resumed from the watermark holds ~40 MB): it is let go, with the memory the
-    // scan freed, and the next pass resumes from what the rebuild stored.
+    // where one resumed from the watermark holds its rules' state per subject, and no pairs):
+    // it is let go, with the memory the scan freed, and the next pass resumes from what the
+    // rebuild stored.
     let runner = if rebuilt {
         drop(runner);
         release_free_memory();

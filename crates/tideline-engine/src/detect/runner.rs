@@ -5,7 +5,8 @@
 //! session's event, or none at all.
 //!
 //! Memory stays bounded however many events there are: the rules keep state per principal,
-//! asset, account and hour (plus 12 bytes per (principal, address) pair for `new_source_ip`),
+//! asset, account and hour (a rebuild also 12 bytes per (principal, address) pair for
+//! `new_source_ip`, which a resumed run looks up in the store instead: see `pairs.rs`),
 //! findings go to the store in batches as they are found (held only until stored), and events
 //! are read one at a time (a rebuild: in time order, by a reader thread with its own connection,
 //! through a bounded queue, while a writer thread commits the batches) or in chunks (a
@@ -246,7 +247,7 @@ impl DetectionRunner {
             Some(mark) if !names_its_event(session, &mark)? => RebuildReason::OtherEvents,
             Some(mark) => {
                 let mut runner = DetectionRunner::fresh(settings, &mark, false);
-                runner.detector.restore(session)?;
+                runner.detector.restore(session, &mark)?;
                 let before = runner.seq;
                 runner.catch_up_from(session)?;
                 let opened = match runner.waiting {
@@ -272,7 +273,8 @@ impl DetectionRunner {
     }
 
     /// Reads the events stored since the last call and stores what they change; returns how
-    /// many findings changed. Findings another runner replaced since are taken over (or, while
+    /// many findings changed. After an error, open a new runner: what this one holds may no
+    /// longer match the store. Findings another runner replaced since are taken over (or, while
     /// it is still rebuilding them, waited for).
     pub fn catch_up(&mut self, session: &mut Session) -> Result<usize, StoreError> {
         self.catch_up_from(session)
@@ -408,12 +410,14 @@ impl DetectionRunner {
         Ok(self)
     }
 
+    /// Whether `mark` is this runner's: no other runner committed or began a rebuild since.
+    fn owns(&self, mark: Option<&FindingsWatermark>) -> bool {
+        mark.is_some_and(|mark| mark.epoch == self.epoch && mark.generation == self.generation)
+    }
+
     fn catch_up_from(&mut self, session: &Session) -> Result<usize, StoreError> {
         let mark = session.findings_watermark()?;
-        let current = mark
-            .as_ref()
-            .is_some_and(|mark| mark.epoch == self.epoch && mark.generation == self.generation);
-        if self.waiting.is_some() || !current {
+        if self.waiting.is_some() || !self.owns(mark.as_ref()) {
             return self.take_over(session, mark);
         }
         let mut changed = 0;
@@ -426,7 +430,19 @@ impl DetectionRunner {
             // In time order within the chunk: fewer events are late.
             chunk.sort_by_key(|event| (event.time.timestamp_micros(), event.seq));
             for event in &chunk {
-                if self.detector.observe(event, session)? == Observed::NeedsRebuild {
+                let observed = match self.detector.observe(event, session) {
+                    Ok(observed) => observed,
+                    Err(error) => {
+                        // Another runner began a rebuild meanwhile (it drops the pair index a
+                        // resumed run reads): wait for it, as a superseded commit does.
+                        let mark = session.findings_watermark()?;
+                        if !self.owns(mark.as_ref()) {
+                            return self.take_over(session, mark);
+                        }
+                        return Err(error);
+                    }
+                };
+                if observed == Observed::NeedsRebuild {
                     *self = DetectionRunner::rebuild_from(session, self.settings.clone())?;
                     return Ok(session.finding_count()? as usize);
                 }

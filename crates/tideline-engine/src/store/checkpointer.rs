@@ -12,8 +12,8 @@
 //! How: the writer's connection gets a WAL hook (<https://sqlite.org/c3ref/wal_hook.html>, the
 //! one `wal_autocheckpoint` itself installs) that, after each commit, wakes the checkpointer
 //! thread when the WAL holds as many pages as the connection's `wal_autocheckpoint` or more
-//! (64 MiB once tuned for bulk writes: [`BULK_WAL_BYTES`](super::BULK_WAL_BYTES)), where that
-//! automatic checkpoint ran its own. The hook sees the WAL's length since it last started again, copied frames
+//! (64 MiB once tuned for bulk writes: [`BULK_WAL_BYTES`](super::BULK_WAL_BYTES)), where
+//! that automatic checkpoint ran its own. The hook sees the WAL's length since it last started again, copied frames
 //! included, so past that size every commit wakes the thread until the WAL starts again from
 //! its beginning, which a writer's transaction does only after a checkpoint that copied
 //! everything (one that runs beside the writer copies the frames committed before it began).
@@ -42,10 +42,6 @@ use super::{Session, StoreError};
 /// The writer checkpoints on its own thread once the WAL holds this many times the size that
 /// wakes the checkpointer: the checkpointer has fallen that far behind.
 pub const WRITER_CHECKPOINT_FACTOR: c_int = 4;
-
-/// SQLite's `wal_autocheckpoint` when none is set (`SQLITE_DEFAULT_WAL_AUTOCHECKPOINT`,
-/// <https://sqlite.org/pragma.html#pragma_wal_autocheckpoint>), in pages.
-const SQLITE_DEFAULT_WAL_AUTOCHECKPOINT: c_int = 1000;
 
 /// What the WAL hook of the writer thread's connection does.
 struct Hook {
@@ -128,7 +124,8 @@ impl Checkpointer {
     /// Hooks `conn` (a connection in WAL mode) and gives its checkpoints to a thread of their
     /// own on `peer`, another read-write connection to the same file: the thread checkpoints
     /// where `conn`'s own automatic checkpoint ran (its `wal_autocheckpoint`, in pages; SQLite's
-    /// default when it has none), `conn`'s commits themselves at [`WRITER_CHECKPOINT_FACTOR`]
+    /// default when automatic checkpoints are off, 0), `conn`'s commits themselves at
+    /// [`WRITER_CHECKPOINT_FACTOR`]
     /// times that. Must run on the thread that commits on `conn`. Errors: the pragmas could not
     /// be read or the thread started.
     pub fn start(conn: &Connection, peer: Connection) -> Result<Checkpointer, StoreError> {
@@ -136,7 +133,7 @@ impl Checkpointer {
             conn.query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))?;
         let wake_at_pages = match c_int::try_from(autocheckpoint) {
             Ok(pages) if pages > 0 => pages,
-            Ok(_) => SQLITE_DEFAULT_WAL_AUTOCHECKPOINT,
+            Ok(_) => SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES,
             Err(_) => c_int::MAX,
         };
         Checkpointer::start_at(

@@ -210,8 +210,9 @@ const FINDINGS_KEY_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS notes.findings_by_key ON findings (key_hash)";
 
 /// Finds a (principal, address) pair's latest row by its hash (`Session::detect_pair`).
-/// Dropped while a rebuild runs, made again from the whole log when it completes (as the key
-/// index), and made for notes written before it had one (`Session::index_detect_pairs`).
+/// Dropped while a rebuild runs, made again by every commit of complete findings (a no-op once
+/// there: at once from the whole log when a rebuild completes, as the key index), and made for
+/// notes written before it had one (`Session::index_detect_pairs`).
 const DETECT_PAIRS_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS notes.detect_pairs_by_hash ON detect_pairs (hash)";
 
@@ -755,11 +756,13 @@ impl Session {
         Ok(statement.query_row([hash], |row| row.get(0)).optional()?)
     }
 
-    /// Makes sure the pairs can be found by hash ([`Session::detect_pair`]): makes their index
-    /// if notes written before it lack it. False when it cannot be made now (another
-    /// connection holds the notes' write lock): read the pairs whole instead
-    /// ([`Session::for_each_detect_pair`]).
-    pub fn index_detect_pairs(&self) -> Result<bool, StoreError> {
+    /// Makes sure the pairs of the complete findings `mark` can be found by hash
+    /// ([`Session::detect_pair`]): makes their index if notes written before it lack it.
+    /// False when it is not made now (another connection holds the notes' write lock, another
+    /// runner has committed or begun a rebuild since `mark`, or SQLite failed to make it):
+    /// read the pairs whole instead ([`Session::for_each_detect_pair`]). Errors: reading
+    /// whether the index exists.
+    pub fn index_detect_pairs(&self, mark: &FindingsWatermark) -> Result<bool, StoreError> {
         let indexed = |conn: &rusqlite::Connection| -> Result<bool, StoreError> {
             Ok(conn
                 .query_row(
@@ -775,12 +778,17 @@ impl Session {
             return Ok(true);
         }
         // It reads before it writes, beside other writers of the notes: see write_lock.rs.
-        let Ok(tx) = begin_writing(&self.conn, WriteLock::Notes) else {
-            return Ok(false);
-        };
-        tx.execute_batch(DETECT_PAIRS_INDEX)?;
-        tx.commit()?;
-        indexed(&self.conn)
+        let made = (|| -> Result<bool, StoreError> {
+            let tx = begin_writing(&self.conn, WriteLock::Notes)?;
+            // Not over a rebuild that began since (it makes the index when it completes).
+            if read_meta_numbers(&tx)? != Some((mark.epoch, mark.generation)) {
+                return Ok(false);
+            }
+            tx.execute_batch(DETECT_PAIRS_INDEX)?;
+            tx.commit()?;
+            Ok(true)
+        })();
+        Ok(made.unwrap_or(false) && indexed(&self.conn)?)
     }
 
     /// How many (principal, address) pairs are stored (an upper bound: counts rewrites too).
