@@ -77,6 +77,9 @@ pub struct LiveStatus {
     pub findings: u64,
     /// … and a number that changes whenever they do.
     pub findings_version: u64,
+    /// The rules are still reading the session (its first look, a rebuild after a change of
+    /// settings, or another process's rebuild): `findings` can be short, or 0, meanwhile.
+    pub findings_reading: bool,
 }
 
 impl LiveStatus {
@@ -92,6 +95,7 @@ impl LiveStatus {
             newest_seq: None,
             findings: 0,
             findings_version: 0,
+            findings_reading: false,
         }
     }
 }
@@ -298,7 +302,7 @@ impl SessionHost {
             let reader = Session::open(&path)?;
             let info = read_info(&reader, &path, SessionMode::Offline)?;
             let reader: Reader = Arc::new(Mutex::new(reader));
-            let first = offline_status(&info, &reader, &FindingsState::default())?;
+            let first = offline_status(&info, &reader, &FindingsState::before_first_pass())?;
             Ok::<_, CommandError>((reader, info, first))
         })
         .await
@@ -673,6 +677,7 @@ fn offline_status(
         newest_seq: session.newest_seq()?,
         findings: findings.count,
         findings_version: findings.version,
+        findings_reading: findings.reading,
     })
 }
 
@@ -742,6 +747,7 @@ async fn live_bridge(
             connection: snapshot.state.clone(),
             findings: found.count,
             findings_version: found.version,
+            findings_reading: found.reading,
         };
         if !publish_unless_stopped(&live, &stop, next) {
             return;

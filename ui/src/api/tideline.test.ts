@@ -182,6 +182,7 @@ describe('commands', () => {
       newest_seq: 1,
       findings: 2,
       findings_version: 7,
+      findings_reading: false,
     };
     channel!.onmessage(s);
     stop();

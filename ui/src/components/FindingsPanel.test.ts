@@ -1,7 +1,9 @@
 // @vitest-environment jsdom
 // The Findings panel at the sizes a long incident reaches: a grouped finding reads as one line
 // with its count and first and last times, and of thousands of findings Rust sends a page; the
-// panel offers the next one and says how many the filter hides.
+// panel offers the next one and says how many the filter hides. While the rules still read the
+// session (a first open's rebuild takes about a minute at 1M events), an empty panel says so
+// rather than "No findings".
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../api/bindings/Finding';
@@ -55,7 +57,7 @@ function overview(listed: Finding[], matching = listed.length, total = matching)
 let more = 0;
 let filters: unknown[] = [];
 
-function panel(data: FindingsOverview): HTMLElement {
+function panel(data: FindingsOverview, reading = false): HTMLElement {
   const target = document.createElement('div');
   document.body.append(target);
   more = 0;
@@ -66,6 +68,7 @@ function panel(data: FindingsOverview): HTMLElement {
       overview: data,
       statuses: [],
       loaded: true,
+      reading,
       error: null,
       zone: 'utc',
       activeKey: null,
@@ -114,5 +117,27 @@ describe('the Findings panel', () => {
   it('offers no more once every match is listed', () => {
     const target = panel(overview([finding(1, 1), finding(2, 1)]));
     expect(target.querySelector('[data-testid="findings-more"]')).toBeNull();
+  });
+
+  it('says the rules are still reading, not that there is nothing, while they read the session', () => {
+    const empty = panel(overview([]), true);
+    const note = empty.querySelector('[data-testid="findings-empty"]')?.textContent ?? '';
+    expect(note).toContain('still reading');
+    expect(note).not.toContain('No findings');
+    unmount(app!);
+    app = null;
+
+    // Read to the end with none found: now the panel says there are none.
+    const done = panel(overview([]), false);
+    expect(done.querySelector('[data-testid="findings-empty"]')?.textContent).toContain('No findings.');
+    expect(done.querySelector('[data-testid="findings-reading"]')).toBeNull();
+    unmount(app!);
+    app = null;
+
+    // Some already listed (resumed, or stored before a change of settings): they are shown,
+    // with a note that more may come.
+    const some = panel(overview([finding(1, 3)]), true);
+    expect(some.querySelectorAll('[data-testid="finding"]').length).toBe(1);
+    expect(some.querySelector('[data-testid="findings-reading"]')?.textContent).toContain('more findings may come');
   });
 });

@@ -189,6 +189,7 @@ describe('hostile finding text', () => {
         },
         statuses,
         loaded: true,
+        reading: false,
         error: null,
         zone: 'utc',
         activeKey: null,

@@ -41,6 +41,7 @@ const status = (session: SessionInfo | null): LiveStatus => ({
   newest_seq: null,
   findings: 0,
   findings_version: 0,
+  findings_reading: false,
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 0));

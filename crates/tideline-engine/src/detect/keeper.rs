@@ -7,7 +7,8 @@
 //! Each pass reads through a review connection of its own and writes findings into the
 //! session's notes database (never the evidence), on a blocking thread, at most every
 //! [`CATCH_UP_EVERY`]; while another process rebuilds them, it looks again every
-//! [`LOOK_AGAIN_EVERY`].
+//! [`LOOK_AGAIN_EVERY`]. Its state says whether the rules are still reading the session
+//! ([`FindingsState::reading`]), so that "no findings" is never said before they have read it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,6 +37,21 @@ pub struct FindingsState {
     pub statuses: Vec<RuleStatus>,
     /// Why the last pass failed (it is tried again on the next change), if it did.
     pub problem: Option<String>,
+    /// The rules have not yet read the whole session with the current settings: from the
+    /// keeper's start and from a change of settings until a pass resumes or rebuilds the
+    /// findings (a rebuild reads every event: about a minute at 1M), and for as long as another
+    /// process rebuilds them. Meanwhile `count` can be short, or 0, however many there are.
+    pub reading: bool,
+}
+
+impl FindingsState {
+    /// A keeper's state before its first pass ends: nothing counted, the session still to read.
+    pub fn before_first_pass() -> FindingsState {
+        FindingsState {
+            reading: true,
+            ..FindingsState::default()
+        }
+    }
 }
 
 /// A running keeper. It runs until [`FindingsKeeper::stop`] (or [`FindingsKeeper::finish`]);
@@ -53,7 +69,7 @@ impl FindingsKeeper {
     /// Starts keeping the findings of the session at `session` with `settings` (a rebuild on
     /// every change to other settings). Needs a Tokio runtime.
     pub fn start(session: PathBuf, settings: watch::Receiver<DetectionSettings>) -> FindingsKeeper {
-        let (state_tx, state) = watch::channel(FindingsState::default());
+        let (state_tx, state) = watch::channel(FindingsState::before_first_pass());
         let (changed, changes) = watch::channel(0);
         let stop = CancellationToken::new();
         let finishing = CancellationToken::new();
@@ -138,6 +154,14 @@ async fn keep(
         changes.borrow_and_update();
         let path = path.clone();
         let taken = kept.take();
+        // A pass without a runner for these settings resumes or rebuilds: until it ends, what
+        // is shown is not yet what the rules find.
+        if taken
+            .as_ref()
+            .is_none_or(|runner| *runner.settings() != current)
+        {
+            state.send_if_modified(|now| !std::mem::replace(&mut now.reading, true));
+        }
         let outcome = tokio::task::spawn_blocking(move || one_pass(&path, taken, current))
             .await
             .map_err(|error| format!("the findings pass failed: {error}"))
@@ -154,6 +178,7 @@ async fn keep(
                     version,
                     statuses: pass.statuses,
                     problem: None,
+                    reading: pass.waiting,
                 };
                 state.send_if_modified(|now| {
                     let modified = *now != next;

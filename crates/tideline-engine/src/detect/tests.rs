@@ -1551,3 +1551,42 @@ async fn the_keeper_lets_a_rebuilt_runner_go_and_resumes_for_what_is_stored_late
     DetectionRunner::rebuild(&mut session, DetectionSettings::default()).unwrap();
     assert_eq!(kept, keys(&session));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_says_it_is_reading_until_its_findings_cover_the_session() {
+    use crate::detect::keeper::FindingsKeeper;
+    let dir = TempDir::new().unwrap();
+    let path = seed_session(&dir).path().to_path_buf();
+    let settings = DetectionSettings::default();
+    // Another process began a rebuild and has not finished it (or died in it).
+    Session::open(&path)
+        .unwrap()
+        .begin_findings_rebuild(&settings.fingerprint())
+        .unwrap();
+    let (settings_tx, settings_rx) = tokio::sync::watch::channel(settings);
+    let keeper = FindingsKeeper::start(path.clone(), settings_rx);
+    let mut state = keeper.state();
+    assert!(state.borrow().reading, "before the first pass ends");
+
+    // The first pass only looks: the findings are that other rebuild's, still being made.
+    let looked = keeper_state_when(&mut state, |s| !s.statuses.is_empty()).await;
+    assert!(looked.reading, "{looked:?}");
+    assert_eq!(looked.count, 0);
+    // Not moved on when looked at again: redone here, and then they cover the session.
+    let done = keeper_state_when(&mut state, |s| !s.reading).await;
+    assert!(done.count > 0, "{done:?}");
+
+    // Other settings, whose rebuild another process has begun: reading again until it is done.
+    let mut quieter = DetectionSettings::default();
+    quieter.off_hours.rule.enabled = false;
+    Session::open(&path)
+        .unwrap()
+        .begin_findings_rebuild(&quieter.fingerprint())
+        .unwrap();
+    settings_tx.send_replace(quieter);
+    let again = keeper_state_when(&mut state, |s| s.reading).await;
+    assert!(again.problem.is_none(), "{:?}", again.problem);
+    let redone = keeper_state_when(&mut state, |s| !s.reading).await;
+    assert!(redone.count > 0, "{redone:?}");
+    keeper.stop();
+}

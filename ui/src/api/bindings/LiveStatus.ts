@@ -13,4 +13,9 @@ findings: number,
 /**
  * … and a number that changes whenever they do.
  */
-findings_version: number, };
+findings_version: number, 
+/**
+ * The rules are still reading the session (its first look, a rebuild after a change of
+ * settings, or another process's rebuild): `findings` can be short, or 0, meanwhile.
+ */
+findings_reading: boolean, };
