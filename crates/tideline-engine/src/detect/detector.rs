@@ -192,9 +192,11 @@ impl Detector {
         self.ledger.end_rebuild();
     }
 
-    /// Lets go of held findings the store has (see [`Ledger::let_go`]).
+    /// Lets go of held findings and (principal, address) pairs the store has: every take but
+    /// the last `takes` (see [`Ledger::let_go`], [`KnownPairs::let_go`]).
     pub fn let_go(&mut self, takes: u64) {
         self.ledger.let_go(takes);
+        self.identity.pairs_mut().let_go(takes);
     }
 
     /// Settles what is older than the lateness tolerance: replayable steps move into the
@@ -227,8 +229,8 @@ impl Detector {
 
     /// How many (principal, address) pairs are held in memory.
     #[cfg(test)]
-    pub fn pairs_held(&mut self) -> usize {
-        self.identity.pairs_mut().held()
+    pub fn pairs_held(&self) -> usize {
+        self.identity.pairs().held()
     }
 
     /// The (principal, address) pairs first seen or given another finding since the last

@@ -138,6 +138,12 @@ impl IdentityRules {
         &mut self.pairs
     }
 
+    /// The pairs seen (a test counts those held).
+    #[cfg(test)]
+    pub fn pairs(&self) -> &KnownPairs {
+        &self.pairs
+    }
+
     /// The pairs first seen or given another finding since the last call.
     pub fn take_pairs(&mut self) -> Vec<(i64, i64)> {
         self.pairs.take_fresh()

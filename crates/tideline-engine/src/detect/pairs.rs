@@ -6,7 +6,8 @@
 //!
 //! A rebuild holds every pair in memory: 12 bytes a pair (a bucket may hold up to a quarter
 //! more unused, room for its next merges). A run resumed from stored findings holds only the
-//! pairs it set since its last commit and looks the others up in the store by hash
+//! pairs it set in the commits the store does not have yet (and, as the ledger, the last one's:
+//! [`KnownPairs::let_go`]) and looks the others up in the store by hash
 //! ([`KnownPairs::look_up_in_store`]): one pair per new (principal, address) is nearly one per
 //! event in a busy session, and a resumed run lives as long as the session is open.
 //!
@@ -29,6 +30,11 @@ pub(crate) struct KnownPairs {
     fresh: Vec<(i64, i64)>,
     /// The pairs not in `recent` are the store's, not the buckets' (which stay empty).
     in_store: bool,
+    /// While `in_store`: the take that carries each pair of `recent` to the store (the
+    /// number of [`KnownPairs::take_fresh`] calls before it was last set).
+    set_in_take: HashMap<u64, u64>,
+    /// How many times [`KnownPairs::take_fresh`] was called.
+    takes: u64,
 }
 
 /// The pairs whose hash starts with one byte: hashes ascending, and their ids.
@@ -97,13 +103,14 @@ impl KnownPairs {
             recent: HashMap::new(),
             fresh: Vec::new(),
             in_store: false,
+            set_in_take: HashMap::new(),
+            takes: 0,
         }
     }
 
     /// From now on the pairs of earlier runs are looked up in the store
     /// ([`Session::detect_pair`]) instead of taken back into memory, and those set here are
-    /// held only until the commit that stores them ([`KnownPairs::take_fresh`]). For a run
-    /// whose commits go through the connection it looks pairs up with, in the order taken.
+    /// held only until the store has the take that carries them ([`KnownPairs::let_go`]).
     pub fn look_up_in_store(&mut self) {
         self.in_store = true;
         self.buckets
@@ -180,6 +187,9 @@ impl KnownPairs {
     pub fn set(&mut self, pair: u64, id: i64) {
         let id = u32::try_from(id).unwrap_or(0);
         self.fresh.push((pair as i64, i64::from(id)));
+        if self.in_store {
+            self.set_in_take.insert(pair, self.takes);
+        }
         let bucket = &mut self.buckets[bucket_of(pair)];
         if let Ok(index) = bucket.hashes.binary_search(&pair) {
             bucket.ids[index] = id;
@@ -204,14 +214,38 @@ impl KnownPairs {
         }
     }
 
-    /// The pairs added or given another id since the last call, as `(hash, id)`. When the
-    /// pairs are looked up in the store, they are no longer held: the caller stores them
-    /// before it looks up another.
+    /// The pairs added or given another id since the last call, as `(hash, id)`: one take,
+    /// for one commit. They stay held until [`KnownPairs::let_go`] says the store has it.
     pub fn take_fresh(&mut self) -> Vec<(i64, i64)> {
-        if self.in_store {
-            self.recent = HashMap::new();
-        }
+        self.takes += 1;
         std::mem::take(&mut self.fresh)
+    }
+
+    /// When the pairs are looked up in the store, lets go of those it has: every take but
+    /// the last `takes` ([`Ledger::let_go`](super::ledger::Ledger::let_go)'s count). A rebuild
+    /// holds them all: nothing to do.
+    pub fn let_go(&mut self, takes: u64) {
+        if !self.in_store {
+            return;
+        }
+        let kept_from = self.takes.saturating_sub(takes);
+        let KnownPairs {
+            recent,
+            set_in_take,
+            ..
+        } = self;
+        set_in_take.retain(|pair, take| {
+            let keep = *take >= kept_from;
+            if !keep {
+                recent.remove(pair);
+            }
+            keep
+        });
+        if recent.is_empty() {
+            // Gives back what a burst of new pairs grew the maps to.
+            *recent = HashMap::new();
+            *set_in_take = HashMap::new();
+        }
     }
 }
 

@@ -291,7 +291,7 @@ impl DetectionRunner {
 
     /// How many (principal, address) pairs it holds in memory.
     #[cfg(test)]
-    pub(crate) fn pairs_held(&mut self) -> usize {
+    pub(crate) fn pairs_held(&self) -> usize {
         self.detector.pairs_held()
     }
 

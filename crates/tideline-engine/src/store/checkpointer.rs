@@ -13,10 +13,11 @@
 //! one `wal_autocheckpoint` itself installs) that, after each commit, wakes the checkpointer
 //! thread when the WAL holds as many pages as the connection's `wal_autocheckpoint` or more
 //! (64 MiB once tuned for bulk writes: [`BULK_WAL_BYTES`](super::BULK_WAL_BYTES)), where
-//! that automatic checkpoint ran its own. The hook sees the WAL's length since it last started again, copied frames
-//! included, so past that size every commit wakes the thread until the WAL starts again from
-//! its beginning, which a writer's transaction does only after a checkpoint that copied
-//! everything (one that runs beside the writer copies the frames committed before it began).
+//! that automatic checkpoint ran its own. The hook sees the WAL's length since it last started
+//! again, copied frames included, so past that size every commit wakes the thread until the
+//! WAL starts again from its beginning, which a writer's transaction does only after a
+//! checkpoint that copied everything (one that runs beside the writer copies the frames
+//! committed before it began).
 //! So that the WAL stays bounded when the checkpointer cannot keep up (a disk slower than the
 //! stream, or readers that hold old frames), the writer checkpoints itself, as before, once the
 //! WAL holds [`WRITER_CHECKPOINT_FACTOR`] times that: the WAL file can reach about that many
@@ -125,9 +126,8 @@ impl Checkpointer {
     /// own on `peer`, another read-write connection to the same file: the thread checkpoints
     /// where `conn`'s own automatic checkpoint ran (its `wal_autocheckpoint`, in pages; SQLite's
     /// default when automatic checkpoints are off, 0), `conn`'s commits themselves at
-    /// [`WRITER_CHECKPOINT_FACTOR`]
-    /// times that. Must run on the thread that commits on `conn`. Errors: the pragmas could not
-    /// be read or the thread started.
+    /// [`WRITER_CHECKPOINT_FACTOR`] times that. Must run on the thread that commits on `conn`.
+    /// Errors: the pragmas could not be read or the thread started.
     pub fn start(conn: &Connection, peer: Connection) -> Result<Checkpointer, StoreError> {
         let autocheckpoint: i64 =
             conn.query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))?;
