@@ -80,9 +80,25 @@ pub struct LiveStatus {
     /// The rules are still reading the session (its first look, a rebuild after a change of
     /// settings, or another process's rebuild): `findings` can be short, or 0, meanwhile.
     pub findings_reading: bool,
+    /// While reading, how many events a rebuild has read so far …
+    pub findings_read: u64,
+    /// … of how many (0: not known, as while the stored findings are resumed).
+    pub findings_to_read: u64,
 }
 
 impl LiveStatus {
+    /// The same status with the findings' fields of `findings`.
+    fn with_findings(self, findings: &FindingsState) -> LiveStatus {
+        LiveStatus {
+            findings: findings.count,
+            findings_version: findings.version,
+            findings_reading: findings.reading,
+            findings_read: findings.read.0,
+            findings_to_read: findings.read.1,
+            ..self
+        }
+    }
+
     fn none() -> LiveStatus {
         LiveStatus {
             session: None,
@@ -96,6 +112,8 @@ impl LiveStatus {
             findings: 0,
             findings_version: 0,
             findings_reading: false,
+            findings_read: 0,
+            findings_to_read: 0,
         }
     }
 }
@@ -675,10 +693,9 @@ fn offline_status(
         quarantined: summary.quarantined,
         newest_event_time: summary.last_time,
         newest_seq: session.newest_seq()?,
-        findings: findings.count,
-        findings_version: findings.version,
-        findings_reading: findings.reading,
-    })
+        ..LiveStatus::none()
+    }
+    .with_findings(findings))
 }
 
 /// Republishes a reviewed session's status whenever its findings change, until it closes.
@@ -689,24 +706,35 @@ async fn offline_bridge(
     live: watch::Sender<LiveStatus>,
     stop: CancellationToken,
 ) {
+    // The last status read from the session, with the findings version it was read for.
+    let mut read: Option<(u64, LiveStatus)> = None;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             changed = findings.changed() => if changed.is_err() { return },
         }
         let current = findings.borrow_and_update().clone();
-        let reader = reader.clone();
-        let info = info.clone();
-        let next = tauri::async_runtime::spawn_blocking(move || {
-            offline_status(&info, &reader, &current).ok()
-        })
-        .await
-        .ok()
-        .flatten();
-        if let Some(next) = next
-            && !publish_unless_stopped(&live, &stop, next)
-        {
-            return;
+        let next = match &read {
+            // Only how far the rules read moved (every second of a rebuild): the session is
+            // not read again for it.
+            Some((version, status)) if *version == current.version => {
+                Some(status.clone().with_findings(&current))
+            }
+            _ => {
+                let (reader, info, found) = (reader.clone(), info.clone(), current.clone());
+                tauri::async_runtime::spawn_blocking(move || {
+                    offline_status(&info, &reader, &found).ok()
+                })
+                .await
+                .ok()
+                .flatten()
+            }
+        };
+        if let Some(next) = next {
+            read = Some((current.version, next.clone()));
+            if !publish_unless_stopped(&live, &stop, next) {
+                return;
+            }
         }
     }
 }
@@ -745,10 +773,9 @@ async fn live_bridge(
             newest_event_time: snapshot.newest_event_time.map(format_time),
             newest_seq,
             connection: snapshot.state.clone(),
-            findings: found.count,
-            findings_version: found.version,
-            findings_reading: found.reading,
-        };
+            ..LiveStatus::none()
+        }
+        .with_findings(&found);
         if !publish_unless_stopped(&live, &stop, next) {
             return;
         }

@@ -183,6 +183,8 @@ describe('commands', () => {
       findings: 2,
       findings_version: 7,
       findings_reading: false,
+      findings_read: 0,
+      findings_to_read: 0,
     };
     channel!.onmessage(s);
     stop();

@@ -57,7 +57,7 @@ function overview(listed: Finding[], matching = listed.length, total = matching)
 let more = 0;
 let filters: unknown[] = [];
 
-function panel(data: FindingsOverview, reading = false): HTMLElement {
+function panel(data: FindingsOverview, reading: { read: number; of: number } | null = null): HTMLElement {
   const target = document.createElement('div');
   document.body.append(target);
   more = 0;
@@ -120,15 +120,16 @@ describe('the Findings panel', () => {
   });
 
   it('says the rules are still reading, not that there is nothing, while they read the session', () => {
-    const empty = panel(overview([]), true);
+    const empty = panel(overview([]), { read: 412_000, of: 1_000_000 });
     const note = empty.querySelector('[data-testid="findings-empty"]')?.textContent ?? '';
     expect(note).toContain('still reading');
+    expect(note).toContain('412,000 of 1,000,000 events · 41%');
     expect(note).not.toContain('No findings');
     unmount(app!);
     app = null;
 
     // Read to the end with none found: now the panel says there are none.
-    const done = panel(overview([]), false);
+    const done = panel(overview([]), null);
     expect(done.querySelector('[data-testid="findings-empty"]')?.textContent).toContain('No findings.');
     expect(done.querySelector('[data-testid="findings-reading"]')).toBeNull();
     unmount(app!);
@@ -136,7 +137,7 @@ describe('the Findings panel', () => {
 
     // Some already listed (resumed, or stored before a change of settings): they are shown,
     // with a note that more may come.
-    const some = panel(overview([finding(1, 3)]), true);
+    const some = panel(overview([finding(1, 3)]), { read: 0, of: 0 });
     expect(some.querySelectorAll('[data-testid="finding"]').length).toBe(1);
     expect(some.querySelector('[data-testid="findings-reading"]')?.textContent).toContain('more findings may come');
   });

@@ -189,7 +189,7 @@ describe('hostile finding text', () => {
         },
         statuses,
         loaded: true,
-        reading: false,
+        reading: null,
         error: null,
         zone: 'utc',
         activeKey: null,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatProgress, progressPercent } from './progress';
+import { formatProgress, formatRulesReading, progressPercent, rulesReadPercent } from './progress';
 
 const p = (done: number, total: number, unit = 'events') => ({ task: 'export', done, total, unit });
 
@@ -33,5 +33,12 @@ describe('progress', () => {
     expect(formatProgress(p(512, 2048, 'bytes'))).toBe('512 B of 2.0 KiB · 25%');
     expect(formatProgress(p(3 * 1024 * 1024, 12 * 1024 * 1024, 'bytes'))).toBe('3.0 MiB of 12.0 MiB · 25%');
     expect(formatProgress(p(1024 ** 3, 4 * 1024 ** 3, 'bytes'))).toBe('1.0 GiB of 4.0 GiB · 25%');
+  });
+
+  it('says how far the rules have read a session, and nothing while the total is not known', () => {
+    expect(formatRulesReading(412_000, 1_000_000)).toBe('412,000 of 1,000,000 events · 41%');
+    expect(rulesReadPercent(412_000, 1_000_000)).toBe(41);
+    expect(formatRulesReading(0, 0)).toBeNull();
+    expect(rulesReadPercent(0, 0)).toBeNull();
   });
 });

@@ -22,3 +22,15 @@ export function formatProgress(p: TaskProgress): string {
   if (percent === null) return `${formatAmount(p.done, p.unit)}${noun}`;
   return `${formatAmount(p.done, p.unit)} of ${formatAmount(p.total, p.unit)}${noun} · ${percent}%`;
 }
+
+/** How far the detection rules have read a session (LiveStatus.findings_read of
+ * findings_to_read): "412,000 of 1,000,000 events · 41%"; null while the total is not known. */
+export function formatRulesReading(read: number, of: number): string | null {
+  if (of <= 0) return null;
+  return formatProgress({ task: 'findings', done: read, total: of, unit: 'events' });
+}
+
+/** The whole percent of a session the rules have read; null while the total is not known. */
+export function rulesReadPercent(read: number, of: number): number | null {
+  return progressPercent({ task: 'findings', done: read, total: of, unit: 'events' });
+}

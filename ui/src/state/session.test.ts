@@ -42,6 +42,8 @@ const status = (session: SessionInfo | null): LiveStatus => ({
   findings: 0,
   findings_version: 0,
   findings_reading: false,
+  findings_read: 0,
+  findings_to_read: 0,
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 0));

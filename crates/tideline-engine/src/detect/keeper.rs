@@ -8,16 +8,18 @@
 //! session's notes database (never the evidence), on a blocking thread, at most every
 //! [`CATCH_UP_EVERY`]; while another process rebuilds them, it looks again every
 //! [`LOOK_AGAIN_EVERY`]. Its state says whether the rules are still reading the session
-//! ([`FindingsState::reading`]), so that "no findings" is never said before they have read it.
+//! ([`FindingsState::reading`]), and how far a rebuild has read, every [`PROGRESS_EVERY`]
+//! ([`FindingsState::read`]), so that "no findings" is never said before they have read it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{DetectionRunner, DetectionSettings, Opened, RuleStatus};
+use super::{DetectionRunner, DetectionSettings, Opened, RebuildProgress, RuleStatus};
 use crate::store::{Session, StoreError};
 
 /// New events are looked at no more often than this.
@@ -25,6 +27,9 @@ pub const CATCH_UP_EVERY: Duration = Duration::from_millis(300);
 
 /// While another process rebuilds the findings, they are looked at again this often.
 pub const LOOK_AGAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// While the rules read the session, how far a rebuild has read is published this often.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// What the rules have found so far, for a status bar or a findings panel.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -42,6 +47,10 @@ pub struct FindingsState {
     /// findings (a rebuild reads every event: about a minute at 1M), and for as long as another
     /// process rebuilds them. Meanwhile `count` can be short, or 0, however many there are.
     pub reading: bool,
+    /// While `reading`, how far this keeper's rebuild has read: `(events read, events to
+    /// read)`, every [`PROGRESS_EVERY`]; `(0, 0)` while it resumes, waits for another
+    /// process, or before its rebuild begins, and once it is not reading.
+    pub read: (u64, u64),
 }
 
 impl FindingsState {
@@ -138,6 +147,7 @@ async fn keep(
     ends: Ends,
 ) {
     let mut kept: Option<DetectionRunner> = None;
+    let progress = Arc::new(RebuildProgress::default());
     let mut version = 0u64;
     let mut settings_open = true;
     loop {
@@ -162,8 +172,26 @@ async fn keep(
         {
             state.send_if_modified(|now| !std::mem::replace(&mut now.reading, true));
         }
-        let outcome = tokio::task::spawn_blocking(move || one_pass(&path, taken, current))
-            .await
+        let reporting = progress.clone();
+        let mut pass =
+            tokio::task::spawn_blocking(move || one_pass(&path, taken, current, reporting));
+        let joined = loop {
+            tokio::select! {
+                joined = &mut pass => break joined,
+                _ = tokio::time::sleep(PROGRESS_EVERY) => {
+                    let read = progress.get();
+                    state.send_if_modified(|now| {
+                        let moved = now.reading && now.read != read;
+                        if moved {
+                            now.read = read;
+                        }
+                        moved
+                    });
+                }
+            }
+        };
+        progress.reset();
+        let outcome = joined
             .map_err(|error| format!("the findings pass failed: {error}"))
             .and_then(|pass| pass.map_err(|error| error.to_string()));
         let mut waiting = false;
@@ -179,6 +207,7 @@ async fn keep(
                     statuses: pass.statuses,
                     problem: None,
                     reading: pass.waiting,
+                    read: (0, 0),
                 };
                 state.send_if_modified(|now| {
                     let modified = *now != next;
@@ -244,6 +273,7 @@ fn one_pass(
     path: &std::path::Path,
     kept: Option<DetectionRunner>,
     settings: DetectionSettings,
+    progress: Arc<RebuildProgress>,
 ) -> Result<Pass, StoreError> {
     let mut session = Session::open(path)?;
     let (runner, changed, rebuilt) = match kept {
@@ -252,7 +282,8 @@ fn one_pass(
             (runner, changed, false)
         }
         _ => {
-            let (runner, opened) = DetectionRunner::open(&mut session, settings)?;
+            let (runner, opened) =
+                DetectionRunner::open_reporting(&mut session, settings, progress)?;
             let changed = match opened {
                 Opened::Resumed { caught_up: 0 } | Opened::Waiting => 0,
                 _ => usize::MAX,

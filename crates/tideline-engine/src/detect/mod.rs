@@ -33,7 +33,7 @@ use crate::store::{FindingRow, Session, StoredEvent, TimedEventRef, format_time}
 
 // The store keeps the events behind a finding; the type is its own.
 pub use crate::store::EventRef;
-pub use runner::{DetectionRunner, Opened, RebuildReason, review_order};
+pub use runner::{DetectionRunner, Opened, RebuildProgress, RebuildReason, review_order};
 pub use settings::{DetectionSettings, InvalidSetting};
 
 /// Bumped whenever a rule's meaning or its stored state changes: stored findings of another

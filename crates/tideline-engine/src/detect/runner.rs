@@ -29,6 +29,8 @@
 //!   events).
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender};
 
 use super::body::{self, BodyFields};
@@ -204,8 +206,44 @@ impl From<StoreError> for Stop {
     }
 }
 
+/// How far a runner's rebuild has read: the events fed to the rules so far, of the session's
+/// events when it began. Shared (an `Arc`) with whoever shows it, read at any time from any
+/// thread; both are 0 until a rebuild begins, and they stay at its last figures after it
+/// until [`RebuildProgress::reset`].
+#[derive(Debug, Default)]
+pub struct RebuildProgress {
+    read: AtomicU64,
+    of: AtomicU64,
+}
+
+impl RebuildProgress {
+    /// `(events read, events to read)` of the last rebuild begun; `(0, 0)` before one.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.read.load(Ordering::Relaxed),
+            self.of.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Back to `(0, 0)`, as before any rebuild.
+    pub fn reset(&self) {
+        self.begin(0);
+    }
+
+    fn begin(&self, events: u64) {
+        self.read.store(0, Ordering::Relaxed);
+        self.of.store(events, Ordering::Relaxed);
+    }
+
+    fn add(&self, read: usize) {
+        self.read.fetch_add(read as u64, Ordering::Relaxed);
+    }
+}
+
 pub struct DetectionRunner {
     settings: DetectionSettings,
+    /// Where its rebuilds (and those of the runners that replace it) report how far they read.
+    progress: Arc<RebuildProgress>,
     fingerprint: String,
     detector: Detector,
     epoch: u64,
@@ -226,12 +264,23 @@ impl DetectionRunner {
         session: &mut Session,
         settings: DetectionSettings,
     ) -> Result<(DetectionRunner, Opened), StoreError> {
-        DetectionRunner::open_on(session, settings)
+        DetectionRunner::open_on(session, settings, Arc::default())
+    }
+
+    /// [`DetectionRunner::open`], reporting how far any rebuild it (or a later catch-up) runs
+    /// has read to `progress`.
+    pub fn open_reporting(
+        session: &mut Session,
+        settings: DetectionSettings,
+        progress: Arc<RebuildProgress>,
+    ) -> Result<(DetectionRunner, Opened), StoreError> {
+        DetectionRunner::open_on(session, settings, progress)
     }
 
     fn open_on(
         session: &Session,
         settings: DetectionSettings,
+        progress: Arc<RebuildProgress>,
     ) -> Result<(DetectionRunner, Opened), StoreError> {
         let fingerprint = settings.fingerprint();
         let reason = match session.findings_watermark()? {
@@ -240,13 +289,13 @@ impl DetectionRunner {
             // Another process may be rebuilding them: look again later (a stalled or crashed
             // rebuild is then taken over).
             Some(mark) if !mark.complete => {
-                let mut runner = DetectionRunner::fresh(settings, &mark, false);
+                let mut runner = DetectionRunner::fresh(settings, &mark, false, progress);
                 runner.waiting = Some(mark.generation);
                 return Ok((runner, Opened::Waiting));
             }
             Some(mark) if !names_its_event(session, &mark)? => RebuildReason::OtherEvents,
             Some(mark) => {
-                let mut runner = DetectionRunner::fresh(settings, &mark, false);
+                let mut runner = DetectionRunner::fresh(settings, &mark, false, progress);
                 runner.detector.restore(session, &mark)?;
                 let before = runner.seq;
                 runner.catch_up_from(session)?;
@@ -259,7 +308,7 @@ impl DetectionRunner {
                 return Ok((runner, opened));
             }
         };
-        let runner = DetectionRunner::rebuild_from(session, settings)?;
+        let runner = DetectionRunner::rebuild_from(session, settings, progress)?;
         Ok((runner, Opened::Rebuilt(reason)))
     }
 
@@ -269,7 +318,7 @@ impl DetectionRunner {
         session: &mut Session,
         settings: DetectionSettings,
     ) -> Result<DetectionRunner, StoreError> {
-        DetectionRunner::rebuild_from(session, settings)
+        DetectionRunner::rebuild_from(session, settings, Arc::default())
     }
 
     /// Reads the events stored since the last call and stores what they change; returns how
@@ -305,8 +354,10 @@ impl DetectionRunner {
         settings: DetectionSettings,
         mark: &FindingsWatermark,
         rebuilding: bool,
+        progress: Arc<RebuildProgress>,
     ) -> DetectionRunner {
         DetectionRunner {
+            progress,
             fingerprint: settings.fingerprint(),
             detector: Detector::new(settings.clone(), mark.salt, mark.next_id, rebuilding),
             settings,
@@ -325,10 +376,11 @@ impl DetectionRunner {
     fn rebuild_from(
         session: &Session,
         settings: DetectionSettings,
+        progress: Arc<RebuildProgress>,
     ) -> Result<DetectionRunner, StoreError> {
         let _bound = crate::store::bound_sqlite_heap(REBUILD_SQLITE_HEAP_BYTES);
         session.begin_findings_bulk(REBUILD_CACHE_KIB)?;
-        let rebuilt = DetectionRunner::rebuild_in_bulk(session, settings);
+        let rebuilt = DetectionRunner::rebuild_in_bulk(session, settings, progress);
         // A checkpoint that cannot run now (a reader holds an old snapshot) runs later.
         let _ = session.end_findings_bulk();
         rebuilt
@@ -337,9 +389,11 @@ impl DetectionRunner {
     fn rebuild_in_bulk(
         session: &Session,
         settings: DetectionSettings,
+        progress: Arc<RebuildProgress>,
     ) -> Result<DetectionRunner, StoreError> {
+        progress.begin(session.count_events(None)?);
         let mark = session.begin_findings_rebuild(&settings.fingerprint())?;
-        let mut runner = DetectionRunner::fresh(settings, &mark, true);
+        let mut runner = DetectionRunner::fresh(settings, &mark, true, progress);
         let writer = session.findings_writer()?;
         let path = session.path().to_owned();
         let fed = std::thread::scope(|scope| {
@@ -353,6 +407,7 @@ impl DetectionRunner {
                 let fed = chunk
                     .iter_mut()
                     .try_for_each(|read| runner.feed(read, session, &mut committer));
+                runner.progress.add(chunk.len());
                 let _ = used.send(chunk);
                 fed
             });
@@ -443,7 +498,11 @@ impl DetectionRunner {
                     }
                 };
                 if observed == Observed::NeedsRebuild {
-                    *self = DetectionRunner::rebuild_from(session, self.settings.clone())?;
+                    *self = DetectionRunner::rebuild_from(
+                        session,
+                        self.settings.clone(),
+                        self.progress.clone(),
+                    )?;
                     return Ok(session.finding_count()? as usize);
                 }
             }
@@ -486,9 +545,9 @@ impl DetectionRunner {
                 self.waiting = Some(mark.generation);
                 return Ok(0);
             }
-            *self = DetectionRunner::rebuild_from(session, settings)?;
+            *self = DetectionRunner::rebuild_from(session, settings, self.progress.clone())?;
         } else {
-            *self = DetectionRunner::open_on(session, settings)?.0;
+            *self = DetectionRunner::open_on(session, settings, self.progress.clone())?.0;
         }
         Ok(session.finding_count()?.max(1) as usize)
     }

@@ -1598,3 +1598,32 @@ async fn the_keeper_says_it_is_reading_until_its_findings_cover_the_session() {
     assert!(redone.count > 0, "{redone:?}");
     keeper.stop();
 }
+
+#[test]
+fn a_rebuild_reports_how_far_it_has_read_and_so_does_one_a_catch_up_runs() {
+    use crate::detect::RebuildProgress;
+    let dir = TempDir::new().unwrap();
+    let mut session = seed_session(&dir);
+    let events = session.count_events(None).unwrap();
+    assert!(events > 0);
+    let progress = std::sync::Arc::new(RebuildProgress::default());
+    assert_eq!(progress.get(), (0, 0), "before any rebuild");
+    let settings = DetectionSettings::default();
+    let (mut runner, opened) =
+        DetectionRunner::open_reporting(&mut session, settings.clone(), progress.clone()).unwrap();
+    assert_eq!(opened, Opened::Rebuilt(RebuildReason::Missing));
+    assert_eq!(progress.get(), (events, events));
+
+    // Another runner's rebuild that stalled: this runner's catch-up waits once, then redoes it,
+    // and reports that rebuild where it reported its own.
+    progress.reset();
+    session
+        .begin_findings_rebuild(&settings.fingerprint())
+        .unwrap();
+    runner.catch_up(&mut session).unwrap();
+    assert!(runner.is_waiting());
+    assert_eq!(progress.get(), (0, 0), "waiting reads nothing");
+    runner.catch_up(&mut session).unwrap();
+    assert!(!runner.is_waiting());
+    assert_eq!(progress.get(), (events, events));
+}

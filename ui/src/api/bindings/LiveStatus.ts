@@ -18,4 +18,12 @@ findings_version: number,
  * The rules are still reading the session (its first look, a rebuild after a change of
  * settings, or another process's rebuild): `findings` can be short, or 0, meanwhile.
  */
-findings_reading: boolean, };
+findings_reading: boolean, 
+/**
+ * While reading, how many events a rebuild has read so far …
+ */
+findings_read: number, 
+/**
+ * … of how many (0: not known, as while the stored findings are resumed).
+ */
+findings_to_read: number, };
