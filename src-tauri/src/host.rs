@@ -84,6 +84,8 @@ pub struct LiveStatus {
     pub findings_read: u64,
     /// … of how many (0: not known, as while the stored findings are resumed).
     pub findings_to_read: u64,
+    /// Why the rules' last pass over the session failed (tried again on its next change).
+    pub findings_problem: Option<String>,
 }
 
 impl LiveStatus {
@@ -95,6 +97,7 @@ impl LiveStatus {
             findings_reading: findings.reading,
             findings_read: findings.read.0,
             findings_to_read: findings.read.1,
+            findings_problem: findings.problem.clone(),
             ..self
         }
     }
@@ -114,6 +117,7 @@ impl LiveStatus {
             findings_reading: false,
             findings_read: 0,
             findings_to_read: 0,
+            findings_problem: None,
         }
     }
 }
@@ -706,19 +710,21 @@ async fn offline_bridge(
     live: watch::Sender<LiveStatus>,
     stop: CancellationToken,
 ) {
-    // The last status read from the session, with the findings version it was read for.
-    let mut read: Option<(u64, LiveStatus)> = None;
+    // The findings version the session's status was last read for.
+    let mut read_for: Option<u64> = None;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             changed = findings.changed() => if changed.is_err() { return },
         }
         let current = findings.borrow_and_update().clone();
-        let next = match &read {
-            // Only how far the rules read moved (every second of a rebuild): the session is
-            // not read again for it.
-            Some((version, status)) if *version == current.version => {
-                Some(status.clone().with_findings(&current))
+        let published = live.borrow().clone();
+        let ours = published.session.as_ref().map(|s| &s.path) == Some(&info.path);
+        let next = match read_for {
+            // Only how far the rules read moved (every second of a rebuild): the status last
+            // published (an import's refresh included) is not read from the session again.
+            Some(version) if version == current.version && ours => {
+                Some(published.with_findings(&current))
             }
             _ => {
                 let (reader, info, found) = (reader.clone(), info.clone(), current.clone());
@@ -731,7 +737,7 @@ async fn offline_bridge(
             }
         };
         if let Some(next) = next {
-            read = Some((current.version, next.clone()));
+            read_for = Some(current.version);
             if !publish_unless_stopped(&live, &stop, next) {
                 return;
             }

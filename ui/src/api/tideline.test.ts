@@ -185,6 +185,7 @@ describe('commands', () => {
       findings_reading: false,
       findings_read: 0,
       findings_to_read: 0,
+      findings_problem: null,
     };
     channel!.onmessage(s);
     stop();

@@ -57,7 +57,11 @@ function overview(listed: Finding[], matching = listed.length, total = matching)
 let more = 0;
 let filters: unknown[] = [];
 
-function panel(data: FindingsOverview, reading: { read: number; of: number } | null = null): HTMLElement {
+function panel(
+  data: FindingsOverview,
+  reading: { read: number; of: number } | null = null,
+  rulesProblem: string | null = null,
+): HTMLElement {
   const target = document.createElement('div');
   document.body.append(target);
   more = 0;
@@ -69,6 +73,7 @@ function panel(data: FindingsOverview, reading: { read: number; of: number } | n
       statuses: [],
       loaded: true,
       reading,
+      rulesProblem,
       error: null,
       zone: 'utc',
       activeKey: null,
@@ -140,5 +145,16 @@ describe('the Findings panel', () => {
     const some = panel(overview([finding(1, 3)]), { read: 0, of: 0 });
     expect(some.querySelectorAll('[data-testid="finding"]').length).toBe(1);
     expect(some.querySelector('[data-testid="findings-reading"]')?.textContent).toContain('more findings may come');
+  });
+
+  it('says the rules could not read the session when their pass failed, as text', () => {
+    const target = panel(overview([]), { read: 0, of: 0 }, 'database is locked <img src=x onerror=alert(1)>');
+    const problem = target.querySelector('[data-testid="findings-problem"]');
+    expect(problem?.textContent).toContain('could not read this session: database is locked <img');
+    expect(target.querySelector('img')).toBeNull();
+    const empty = target.querySelector('[data-testid="findings-empty"]')?.textContent ?? '';
+    expect(empty).toContain('have not read this session yet');
+    expect(empty).not.toContain('still reading');
+    expect(empty).not.toContain('No findings');
   });
 });

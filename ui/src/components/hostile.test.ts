@@ -190,6 +190,7 @@ describe('hostile finding text', () => {
         statuses,
         loaded: true,
         reading: null,
+        rulesProblem: null,
         error: null,
         zone: 'utc',
         activeKey: null,

@@ -44,6 +44,7 @@ const status = (session: SessionInfo | null): LiveStatus => ({
   findings_reading: false,
   findings_read: 0,
   findings_to_read: 0,
+  findings_problem: null,
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 0));

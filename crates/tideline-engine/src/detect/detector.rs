@@ -199,6 +199,13 @@ impl Detector {
         self.identity.pairs_mut().let_go(takes);
     }
 
+    /// The store has every take (a commit on the runner's own connection succeeded): lets go
+    /// of every pair held for it. The ledger keeps its last take's findings at hand, for the
+    /// next events (see [`Detector::let_go`]); a pair is looked up in the store as cheaply.
+    pub fn stored_every_take(&mut self) {
+        self.identity.pairs_mut().let_go(0);
+    }
+
     /// Settles what is older than the lateness tolerance: replayable steps move into the
     /// settled state, and hours no longer keep what they would need to become a burst.
     pub fn settle(&mut self, session: &Session) -> Result<(), StoreError> {

@@ -40,7 +40,8 @@ pub struct FindingsState {
     pub version: u64,
     /// Which rules run, and why one does not.
     pub statuses: Vec<RuleStatus>,
-    /// Why the last pass failed (it is tried again on the next change), if it did.
+    /// Why the last pass failed (it is tried again on the next change), if it did: then
+    /// `reading` can stay true, the session not read, until a pass succeeds.
     pub problem: Option<String>,
     /// The rules have not yet read the whole session with the current settings: from the
     /// keeper's start and from a change of settings until a pass resumes or rebuilds the
@@ -49,7 +50,7 @@ pub struct FindingsState {
     pub reading: bool,
     /// While `reading`, how far this keeper's rebuild has read: `(events read, events to
     /// read)`, every [`PROGRESS_EVERY`]; `(0, 0)` while it resumes, waits for another
-    /// process, or before its rebuild begins, and once it is not reading.
+    /// process, or before its rebuild begins, once it is not reading, and after a failed pass.
     pub read: (u64, u64),
 }
 
@@ -148,6 +149,8 @@ async fn keep(
 ) {
     let mut kept: Option<DetectionRunner> = None;
     let progress = Arc::new(RebuildProgress::default());
+    // The settings the stored findings are current for, once a pass has made them so.
+    let mut covered: Option<DetectionSettings> = None;
     let mut version = 0u64;
     let mut settings_open = true;
     loop {
@@ -164,25 +167,26 @@ async fn keep(
         changes.borrow_and_update();
         let path = path.clone();
         let taken = kept.take();
-        // A pass without a runner for these settings resumes or rebuilds: until it ends, what
-        // is shown is not yet what the rules find.
-        if taken
-            .as_ref()
-            .is_none_or(|runner| *runner.settings() != current)
-        {
+        // Findings not yet current for these settings are resumed or rebuilt: until that pass
+        // ends, what is shown is not yet what the rules find.
+        if covered.as_ref() != Some(&current) {
             state.send_if_modified(|now| !std::mem::replace(&mut now.reading, true));
         }
-        let reporting = progress.clone();
+        let (reporting, passed) = (progress.clone(), current.clone());
         let mut pass =
             tokio::task::spawn_blocking(move || one_pass(&path, taken, current, reporting));
         let joined = loop {
             tokio::select! {
                 joined = &mut pass => break joined,
                 _ = tokio::time::sleep(PROGRESS_EVERY) => {
+                    // A rebuild begun in this pass (a catch-up runs one too: an event older
+                    // than the session's first change, a stalled rebuild taken over) reads.
                     let read = progress.get();
                     state.send_if_modified(|now| {
-                        let moved = now.reading && now.read != read;
+                        let reading = now.reading || read.1 > 0;
+                        let moved = reading && (!now.reading || now.read != read);
                         if moved {
+                            now.reading = true;
                             now.read = read;
                         }
                         moved
@@ -201,12 +205,14 @@ async fn keep(
                     version += 1;
                 }
                 waiting = pass.waiting;
+                covered = (!pass.waiting).then(|| passed.clone());
                 let next = FindingsState {
                     count: pass.count,
                     version,
                     statuses: pass.statuses,
                     problem: None,
-                    reading: pass.waiting,
+                    // Settings changed during the pass: the next one rebuilds.
+                    reading: pass.waiting || *settings.borrow() != passed,
                     read: (0, 0),
                 };
                 state.send_if_modified(|now| {
@@ -216,8 +222,15 @@ async fn keep(
                 });
                 kept = pass.runner;
             }
-            // The session cannot be read right now: say why and try again on the next change.
-            Err(problem) => state.send_modify(|now| now.problem = Some(problem)),
+            // The session cannot be read right now: say why and try again on the next change
+            // (with a runner opened anew: what the failed one held may not match the store).
+            Err(problem) => {
+                covered = None;
+                state.send_modify(|now| {
+                    now.problem = Some(problem);
+                    now.read = (0, 0);
+                });
+            }
         }
         if last && !waiting {
             return;

@@ -6,10 +6,10 @@
 //!
 //! A rebuild holds every pair in memory: 12 bytes a pair (a bucket may hold up to a quarter
 //! more unused, room for its next merges). A run resumed from stored findings holds only the
-//! pairs it set in the commits the store does not have yet (and, as the ledger, the last one's:
-//! [`KnownPairs::let_go`]) and looks the others up in the store by hash
-//! ([`KnownPairs::look_up_in_store`]): one pair per new (principal, address) is nearly one per
-//! event in a busy session, and a resumed run lives as long as the session is open.
+//! pairs it set in commits the store does not have yet ([`KnownPairs::let_go`]) and looks the
+//! others up in the store by hash ([`KnownPairs::look_up_in_store`]): one pair per new
+//! (principal, address) is nearly one per event in a busy session, and a resumed run lives as
+//! long as the session is open.
 //!
 //! The hash is keyed BLAKE3 (its key derived from a secret salt chosen at each rebuild), so
 //! nobody can pick an address whose pair collides with a known one (and hide a new address); an
@@ -291,5 +291,29 @@ mod tests {
         assert_eq!(again.get(hashes[7], session).unwrap(), Some(1));
         assert_eq!(again.get(again.hash("p", "new"), session).unwrap(), None);
         assert_ne!(KnownPairs::new(8).hash("p", "1"), again.hash("p", "1"));
+    }
+
+    #[test]
+    fn pairs_looked_up_in_the_store_are_held_until_it_has_their_take() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let session = &Session::open_or_create(&dir.path().join("pairs.tideline")).unwrap();
+        let mut pairs = KnownPairs::new(7);
+        pairs.look_up_in_store();
+        let (a, b) = (pairs.hash("p", "a"), pairs.hash("p", "b"));
+        pairs.set(a, 1);
+        assert_eq!(pairs.take_fresh(), vec![(a as i64, 1)]);
+        pairs.set(b, 2);
+        assert_eq!(pairs.take_fresh(), vec![(b as i64, 2)]);
+        // a's take is stored, b's is in flight: b is still found without the store.
+        pairs.let_go(1);
+        assert_eq!(pairs.held(), 1);
+        assert_eq!(pairs.get(b, session).unwrap(), Some(2));
+        // Set again in a later take, a pair stays held for that one.
+        pairs.set(b, 3);
+        pairs.take_fresh();
+        pairs.let_go(1);
+        assert_eq!(pairs.get(b, session).unwrap(), Some(3));
+        pairs.let_go(0);
+        assert_eq!(pairs.held(), 0);
     }
 }

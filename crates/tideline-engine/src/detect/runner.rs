@@ -217,12 +217,11 @@ pub struct RebuildProgress {
 }
 
 impl RebuildProgress {
-    /// `(events read, events to read)` of the last rebuild begun; `(0, 0)` before one.
+    /// `(events read, events to read)` of the last rebuild begun; `(0, 0)` before one. The
+    /// events stored while it reads are read too, but not counted in: `read` stops at `of`.
     pub fn get(&self) -> (u64, u64) {
-        (
-            self.read.load(Ordering::Relaxed),
-            self.of.load(Ordering::Relaxed),
-        )
+        let of = self.of.load(Ordering::Relaxed);
+        (self.read.load(Ordering::Relaxed).min(of), of)
     }
 
     /// Back to `(0, 0)`, as before any rebuild.
@@ -391,7 +390,8 @@ impl DetectionRunner {
         settings: DetectionSettings,
         progress: Arc<RebuildProgress>,
     ) -> Result<DetectionRunner, StoreError> {
-        progress.begin(session.count_events(None)?);
+        // Only for showing how far it read: a count that fails shows none (0).
+        progress.begin(session.count_events(None).unwrap_or(0));
         let mark = session.begin_findings_rebuild(&settings.fingerprint())?;
         let mut runner = DetectionRunner::fresh(settings, &mark, true, progress);
         let writer = session.findings_writer()?;
@@ -689,6 +689,7 @@ impl<'scope> Committer<'scope> {
             Committer::Here => match session.commit_findings(&batch)? {
                 Committed::Done(_) => {
                     runner.detector.let_go(1);
+                    runner.detector.stored_every_take();
                     Ok(())
                 }
                 Committed::Superseded => Err(Stop::Superseded),

@@ -26,4 +26,8 @@ findings_read: number,
 /**
  * … of how many (0: not known, as while the stored findings are resumed).
  */
-findings_to_read: number, };
+findings_to_read: number, 
+/**
+ * Why the rules' last pass over the session failed (tried again on its next change).
+ */
+findings_problem: string | null, };
