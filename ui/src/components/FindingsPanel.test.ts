@@ -150,7 +150,7 @@ describe('the Findings panel', () => {
   it('says the rules could not read the session when their pass failed, as text', () => {
     const target = panel(overview([]), { read: 0, of: 0 }, 'database is locked <img src=x onerror=alert(1)>');
     const problem = target.querySelector('[data-testid="findings-problem"]');
-    expect(problem?.textContent).toContain('could not read this session: database is locked <img');
+    expect(problem?.textContent).toContain('could not read this session (database is locked <img');
     expect(target.querySelector('img')).toBeNull();
     const empty = target.querySelector('[data-testid="findings-empty"]')?.textContent ?? '';
     expect(empty).toContain('have not read this session yet');

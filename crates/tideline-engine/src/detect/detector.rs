@@ -200,8 +200,9 @@ impl Detector {
     }
 
     /// The store has every take (a commit on the runner's own connection succeeded): lets go
-    /// of every pair held for it. The ledger keeps its last take's findings at hand, for the
-    /// next events (see [`Detector::let_go`]); a pair is looked up in the store as cheaply.
+    /// of every pair held for it. Unlike the ledger, which keeps its last take's findings at
+    /// hand for the next events ([`Detector::let_go`]), no pair is kept: a lookup by hash in
+    /// the store costs about as little.
     pub fn stored_every_take(&mut self) {
         self.identity.pairs_mut().let_go(0);
     }
